@@ -1,0 +1,5 @@
+"""``python -m pvopt`` is the ``pvopt`` command."""
+
+from pvopt.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,161 @@
+"""Environment configuration (DESIGN §3): the one module that reads the environment.
+
+Names are kept from the original photovoltaic_optimizer. Everything is validated at
+start-up: a bad value is a :class:`ConfigError` naming the variable, and the CLI exits 2.
+There are no default credentials; secrets are kept out of ``repr`` and logs.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import time
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+TELEINFO_MODES = ("auto", "standard", "historic")
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+class ConfigError(ValueError):
+    """A configuration value is missing or invalid (exit code 2)."""
+
+
+@dataclass(frozen=True)
+class MqttSettings:
+    """How to reach the MQTT broker."""
+
+    host: str = "localhost"
+    port: int = 1883
+    keepalive_s: int = 120
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    tls: bool = False
+    ca_file: Path | None = None
+
+
+@dataclass(frozen=True)
+class InfluxSettings:
+    """How to reach InfluxDB 1.x."""
+
+    host: str = "localhost"
+    port: int = 8086
+    database: str = "teleinfo"
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the daemons take from the environment."""
+
+    mqtt: MqttSettings = field(default_factory=MqttSettings)
+    influx: InfluxSettings = field(default_factory=InfluxSettings)
+    teleinfo_port: str = "/dev/ttyAMA0"
+    teleinfo_mode: str = "auto"
+    config_path: Path = Path("equipment_config.yml")
+    state_dir: Path = Path("/var/lib/pvopt")
+    log_level: str = "INFO"
+    hc_start: time = time(2, 5)
+    hc_end: time = time(6, 50)
+    tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("Europe/Paris"))
+
+
+def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name}: expected a whole number, got {raw!r}") from None
+    if not low <= value <= high:
+        raise ConfigError(f"{name}: expected a number from {low} to {high}, got {value}")
+    return value
+
+
+def _str(env: Mapping[str, str], name: str, default: str) -> str:
+    return env.get(name, "").strip() or default
+
+
+def _opt(env: Mapping[str, str], name: str) -> str | None:
+    return env.get(name) or None
+
+
+def _clock(env: Mapping[str, str], name: str, default: time) -> time:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        hours, minutes = raw.split(":")
+        return time(int(hours), int(minutes))
+    except ValueError:
+        raise ConfigError(f"{name}: expected a time of day HH:MM, got {raw!r}") from None
+
+
+def _tls(env: Mapping[str, str]) -> tuple[bool, Path | None]:
+    raw = env.get("MQTT_TLS", "").strip()
+    if raw.lower() in _FALSE:
+        return False, None
+    if raw.lower() in _TRUE:
+        return True, None
+    path = Path(raw)
+    if not path.is_file():
+        raise ConfigError(
+            f"MQTT_TLS: expected on/off or the path of a CA certificate file, got {raw!r}"
+        )
+    return True, path
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Read and validate the environment (``os.environ`` by default)."""
+    env = os.environ if env is None else env
+    tls, ca_file = _tls(env)
+    user, password = _opt(env, "MQTT_USERNAME"), _opt(env, "MQTT_PASSWORD")
+    if password and not user:
+        raise ConfigError("MQTT_PASSWORD is set but MQTT_USERNAME is not")
+    mqtt = MqttSettings(
+        host=_str(env, "MQTT_BROKER_HOST", "localhost"),
+        port=_int(env, "MQTT_BROKER_PORT", 8883 if tls else 1883, 1, 65535),
+        keepalive_s=_int(env, "MQTT_KEEPALIVE", 120, 5, 65535),
+        username=user,
+        password=password,
+        tls=tls,
+        ca_file=ca_file,
+    )
+    influx_user, influx_password = _opt(env, "INFLUXDB_USERNAME"), _opt(env, "INFLUXDB_PASSWORD")
+    if influx_password and not influx_user:
+        raise ConfigError("INFLUXDB_PASSWORD is set but INFLUXDB_USERNAME is not")
+    influx = InfluxSettings(
+        host=_str(env, "INFLUXDB_HOST", "localhost"),
+        port=_int(env, "INFLUXDB_PORT", 8086, 1, 65535),
+        database=_str(env, "INFLUXDB_DATABASE", "teleinfo"),
+        username=influx_user,
+        password=influx_password,
+    )
+    mode = _str(env, "TELEINFO_MODE", "auto").lower()
+    if mode not in TELEINFO_MODES:
+        raise ConfigError(f"TELEINFO_MODE: expected one of {', '.join(TELEINFO_MODES)}, got {mode!r}")
+    level = _str(env, "PVOPT_LOG_LEVEL", "INFO").upper()
+    if level not in LOG_LEVELS:
+        raise ConfigError(f"PVOPT_LOG_LEVEL: expected one of {', '.join(LOG_LEVELS)}, got {level!r}")
+    tz_name = _str(env, "TZ", "Europe/Paris").lstrip(":")
+    try:
+        tz = ZoneInfo(tz_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"TZ: unknown time zone {tz_name!r}") from None
+    return Settings(
+        mqtt=mqtt,
+        influx=influx,
+        teleinfo_port=_str(env, "TELEINFO_PORT", "/dev/ttyAMA0"),
+        teleinfo_mode=mode,
+        config_path=Path(_str(env, "PVOPT_CONFIG", "equipment_config.yml")),
+        state_dir=Path(_str(env, "PVOPT_STATE_DIR", "/var/lib/pvopt")),
+        log_level=level,
+        hc_start=_clock(env, "HC_START_TIME", time(2, 5)),
+        hc_end=_clock(env, "HC_END_TIME", time(6, 50)),
+        tz=tz,
+    )

@@ -1,0 +1,307 @@
+"""``pvopt teleinfo``: Linky TIC frames from the serial port (or a capture) to MQTT and InfluxDB.
+
+Thin wiring: the pure decoder and mode search from :mod:`pvopt.tic`, the adapters from
+:mod:`pvopt.io`. The reader loop never waits on MQTT or InfluxDB: publishing is handed to
+paho's network thread and points to the Influx writer's queue.
+
+Outputs (DESIGN §4–5):
+- ``tic/<LABEL>``: every numeric label of every valid group, as a decimal integer, QoS 0.
+  MQTT forbids ``+`` in a topic, so ``NJOURF+1`` is published as ``tic/NJOURF_PLUS_1``.
+- ``tic/ERQT``: **derived**, ERQ1+ERQ2+ERQ3+ERQ4 (VArh), once per frame where all four
+  were valid. Not a meter label.
+- ``tic/frame``: the frame as JSON (the ``--dump`` shape).
+- ``pvopt/teleinfo/status``: ``online`` / ``offline`` (retained, last will).
+- InfluxDB measurement ``teleinfo``: one point per frame with a field per valid label
+  (integers for numeric labels, strings for text), ``ERQT``, ``rejected_groups``, tag
+  ``meter`` (ADSC or ADCO).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING, TextIO
+
+from pvopt.config import Settings
+from pvopt.points import FieldValue, Point
+from pvopt.tic import Frame, FrameDecoder, Mode, detect_mode
+from pvopt.tic.autodetect import Event, ModeSearch
+from pvopt.tic.decoder import DecoderStats
+from pvopt.tic.labels import Kind, spec_for
+
+if TYPE_CHECKING:
+    from pvopt.io.influx import InfluxWriter
+    from pvopt.io.mqtt import MqttClient
+
+_LOG = logging.getLogger(__name__)
+
+STATUS_TOPIC = "pvopt/teleinfo/status"
+FRAME_TOPIC = "tic/frame"
+MEASUREMENT = "teleinfo"
+REPLAY_CHUNK = 64 * 1024
+REJECT_LOG_INTERVAL_S = 60.0
+
+
+def label_topic(label: str) -> str:
+    """The MQTT topic of a label (``+`` is a wildcard in MQTT, so it is spelled out)."""
+    return "tic/" + label.replace("+", "_PLUS_")
+
+
+def mqtt_messages(frame: Frame) -> list[tuple[str, str]]:
+    """The (topic, payload) pairs one frame produces, in frame order, ``tic/frame`` last."""
+    table = frame.mode.labels
+    messages = [
+        (label_topic(label), str(value))
+        for label, value in frame.values.items()
+        if isinstance(value, int) and spec_for(label, table).kind is Kind.INT
+    ]
+    erqt = frame.erqt
+    if erqt is not None:
+        messages.append(("tic/ERQT", str(erqt)))
+    messages.append((FRAME_TOPIC, json.dumps(frame.to_json_dict(), separators=(",", ":"))))
+    return messages
+
+
+def frame_point(frame: Frame, meter_id: str | None, time_: datetime) -> Point:
+    """The InfluxDB point of one frame (DESIGN §5)."""
+    fields: dict[str, FieldValue] = dict(frame.values)
+    erqt = frame.erqt
+    if erqt is not None:
+        fields["ERQT"] = erqt
+    fields["rejected_groups"] = frame.rejected_groups
+    if frame.horodates:
+        fields["clock_degraded"] = frame.clock_degraded
+    return Point(MEASUREMENT, fields, time_, {"meter": meter_id} if meter_id else None)
+
+
+class FrameSink:
+    """Where decoded frames go: MQTT, InfluxDB, and/or JSON lines on ``dump``."""
+
+    def __init__(
+        self,
+        mqtt: MqttClient | None,
+        writer: InfluxWriter | None,
+        dump: TextIO | None,
+    ) -> None:
+        self.mqtt = mqtt
+        self.writer = writer
+        self.dump = dump
+        self.meter_id: str | None = None
+        self._last_time: datetime | None = None
+        self.frames = 0
+
+    def handle(self, frame: Frame) -> None:
+        """Publish, store and/or print one frame."""
+        self.frames += 1
+        if self.dump is not None:
+            self.dump.write(json.dumps(frame.to_json_dict()) + "\n")
+        if not frame.values:
+            return  # every group was rejected: nothing to publish or store
+        self.meter_id = frame.meter_id or self.meter_id
+        if self.mqtt is not None:
+            for topic, payload in mqtt_messages(frame):
+                self.mqtt.publish(topic, payload)
+        if self.writer is not None:
+            self.writer.write(frame_point(frame, self.meter_id, self._unique_time(frame.time)))
+
+    def _unique_time(self, t: datetime) -> datetime:
+        # Two frames decoded in the same microsecond (a replay) must not overwrite each
+        # other in InfluxDB, where (series, time) is the key.
+        if self._last_time is not None and t <= self._last_time:
+            t = self._last_time + timedelta(microseconds=1)
+        self._last_time = t
+        return t
+
+
+class RejectLog:
+    """Logs decoder error counters at most once a minute, never per byte or group."""
+
+    def __init__(self, now: float) -> None:
+        self._next = now + REJECT_LOG_INTERVAL_S
+        self._seen = (0, 0, 0, 0)
+
+    def maybe_log(self, stats: DecoderStats, now: float, force: bool = False) -> None:
+        """Log what changed since the last line, if a minute has passed (or ``force``)."""
+        if now < self._next and not force:
+            return
+        self._next = now + REJECT_LOG_INTERVAL_S
+        current = (
+            stats.checksum_errors,
+            stats.malformed_groups,
+            stats.interrupted_frames,
+            stats.oversized_frames,
+        )
+        delta = [c - s for c, s in zip(current, self._seen, strict=True)]
+        self._seen = current
+        if any(delta):
+            _LOG.warning(
+                "rejected %d groups (%d bad checksum, %d malformed); %d frames interrupted, "
+                "%d oversized",
+                delta[0] + delta[1], delta[0], delta[1], delta[2], delta[3],
+            )
+
+
+@dataclass(frozen=True)
+class TeleinfoOptions:
+    """Command-line options of ``pvopt teleinfo``."""
+
+    port: str
+    mode: str  # auto | standard | historic
+    replay: Path | None = None
+    dump: bool = False
+    mqtt: bool = True
+    influx: bool = True
+
+
+def _fixed_mode(name: str) -> Mode | None:
+    return None if name == "auto" else Mode(name)
+
+
+def _install_stop_handlers(stop: threading.Event) -> None:
+    def handler(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+
+
+def run_live(options: TeleinfoOptions, sink: FrameSink, stop: threading.Event) -> None:
+    """Read the serial port until ``stop``: reopen on loss, search the mode if auto."""
+    from pvopt.io.serial_port import PortLost, TicPort
+
+    search = ModeSearch(_fixed_mode(options.mode), time.monotonic())
+    decoder = FrameDecoder(search.mode)
+    rejects = RejectLog(time.monotonic())
+    port: TicPort | None = None
+    backoff_s = 1.0
+    port_state = ""
+    try:
+        while not stop.is_set():
+            if port is None:
+                try:
+                    port = TicPort(options.port, search.mode)
+                except PortLost as exc:
+                    if port_state != "unavailable":
+                        _LOG.error("%s; retrying with back-off", exc)
+                        port_state = "unavailable"
+                    stop.wait(backoff_s)
+                    backoff_s = min(backoff_s * 2, 30.0)
+                    continue
+                _LOG.info(
+                    "opened %s at %d bd 7E1 (%s mode%s)", options.port, search.mode.baudrate,
+                    search.mode.value, "" if search.fixed else ", searching",
+                )
+                port_state = "open"
+                backoff_s = 1.0
+                decoder.reset()
+                search.restart_window(time.monotonic())
+            try:
+                chunk = port.read()
+            except PortLost as exc:
+                _LOG.error("serial port lost: %s; reopening", exc)
+                port_state = "lost"
+                port.close()
+                port = None
+                continue
+            before = decoder.stats.valid_groups
+            for frame in decoder.feed(chunk, datetime.now(UTC)):
+                sink.handle(frame)
+            now = time.monotonic()
+            event = search.observe(decoder.stats.valid_groups - before, now)
+            if event is Event.FOUND:
+                _LOG.info("receiving valid %s-mode frames", search.mode.value)
+            elif event is Event.LOST:
+                _LOG.warning(
+                    "no valid frame for 10 s%s", "" if search.fixed else
+                    f"; searching the mode again, trying {search.mode.value}",
+                )
+            if event in (Event.SWITCH, Event.LOST) and search.fixed is None:
+                _LOG.debug("trying %s mode", search.mode.value)
+                port.close()
+                port = None
+                rejects.maybe_log(decoder.stats, now)
+                stats = decoder.stats
+                decoder = FrameDecoder(search.mode)
+                decoder.stats = stats  # counters span mode changes
+            rejects.maybe_log(decoder.stats, now)
+    finally:
+        if port is not None:
+            port.close()
+
+
+def run_replay(path: Path, options: TeleinfoOptions, sink: FrameSink) -> int:
+    """Decode a capture file at full speed; returns the exit code."""
+    try:
+        fh = open(path, "rb")  # noqa: SIM115 - closed below, streamed in chunks
+    except OSError as exc:
+        _LOG.error("cannot read %s: %s", path, exc)
+        return 1
+    with fh:
+        chunk = fh.read(REPLAY_CHUNK)
+        mode = _fixed_mode(options.mode) or detect_mode(chunk, datetime.now(UTC))
+        if mode is None:
+            _LOG.error(
+                "%s: no valid TIC group in the first %d bytes in either mode "
+                "(is it a raw capture of the port?)", path, len(chunk),
+            )
+            return 1
+        decoder = FrameDecoder(mode)
+        while chunk:
+            for frame in decoder.feed(chunk, datetime.now(UTC)):
+                sink.handle(frame)
+            chunk = fh.read(REPLAY_CHUNK)
+    stats = decoder.stats
+    _LOG.info(
+        "replayed %s (%s mode): %d frames, %d groups valid, %d rejected",
+        path, mode.value, stats.frames, stats.valid_groups, stats.rejected_groups,
+    )
+    return 0
+
+
+def run(options: TeleinfoOptions, settings: Settings) -> int:
+    """Wire the outputs, run live or replay, shut down cleanly; returns the exit code."""
+    stop = threading.Event()
+    mqtt_client: MqttClient | None = None
+    writer: InfluxWriter | None = None
+    if options.mqtt:
+        from pvopt.io.mqtt import MqttClient, client_id
+
+        mqtt_client = MqttClient(settings.mqtt, client_id("teleinfo"), STATUS_TOPIC)
+        mqtt_client.start()
+    if options.influx:
+        from pvopt.io.influx import InfluxWriter
+
+        writer = InfluxWriter(settings.influx, settings.state_dir / "spool" / "teleinfo")
+        writer.start()
+    sink = FrameSink(mqtt_client, writer, sys.stdout if options.dump else None)
+    code = 0
+    try:
+        if options.replay is not None:
+            if mqtt_client is not None and not mqtt_client.wait_connected(5.0):
+                _LOG.warning("MQTT broker not reachable: the replay publishes nothing")
+            code = run_replay(options.replay, options, sink)
+        else:
+            _install_stop_handlers(stop)
+            run_live(options, sink, stop)
+            _LOG.info("stopping")
+    finally:
+        if options.dump:
+            sys.stdout.flush()
+        if writer is not None:
+            writer.close()
+            if writer.pending_spool_points:
+                _LOG.warning(
+                    "%d points stay in the spool until InfluxDB is back",
+                    writer.pending_spool_points,
+                )
+        if mqtt_client is not None:
+            mqtt_client.stop()
+    return code

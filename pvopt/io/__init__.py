@@ -1,0 +1,1 @@
+"""Adapters: the only modules that import paho-mqtt, influxdb or pyserial."""

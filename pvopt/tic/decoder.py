@@ -1,0 +1,403 @@
+"""Pure Linky TIC decoder: bytes in, frames out.
+
+Framing (both modes, CPT_54E §5.3): a frame is ``STX group* ETX``; a group is
+``LF label SEP [horodate SEP] data SEP checksum CR``; ``EOT`` aborts the frame in
+progress. Bytes outside ``STX … ETX`` are ignored, so a reader that starts in the middle
+of a frame simply waits for the next ``STX``.
+
+Checksum (both modes): ``(sum(zone) & 0x3F) + 0x20``. The zone is
+``label … data`` in historic mode (the last SP excluded) and ``label … data HT`` in
+standard mode (the last HT included). Each group is verified on its own: a bad group is
+dropped and counted, the rest of the frame is kept.
+
+Every byte is masked with 0x7F first, so a port opened 8N1 instead of 7E1 decodes the
+same (the checksum is then the only integrity check, as it is anyway on Linux ptys).
+
+The decoder never reads a clock: the caller passes the reception time with each chunk.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from enum import Enum
+from zoneinfo import ZoneInfo
+
+from pvopt.tic.labels import (
+    ERQ_LABELS,
+    HISTORIC_LABELS,
+    SHORT_FRAME_LABELS,
+    STANDARD_LABELS,
+    Kind,
+    LabelSpec,
+    spec_for,
+)
+
+STX, ETX, EOT, LF, CR, HT, SP = 0x02, 0x03, 0x04, 0x0A, 0x0D, 0x09, 0x20
+
+#: Longest accepted STX…ETX span. A real three-phase producer frame is about 1.5 kB;
+#: PJOURF+1/PPOINTE add 2×~110 bytes. Anything longer is a lost ETX, not a frame.
+MAX_FRAME_BYTES = 4096
+
+_PARIS = ZoneInfo("Europe/Paris")
+_SEASON_OFFSETS = {
+    "H": timezone(timedelta(hours=1)),
+    "E": timezone(timedelta(hours=2)),
+}
+_MASK_7BIT = bytes(b & 0x7F for b in range(256))
+
+
+class Mode(Enum):
+    """The two TIC modes, with what differs between them as data."""
+
+    STANDARD = "standard"
+    HISTORIC = "historic"
+
+    @property
+    def baudrate(self) -> int:
+        """Line speed of this mode (both are 7E1)."""
+        return 9600 if self is Mode.STANDARD else 1200
+
+    @property
+    def separator(self) -> int:
+        """Field separator byte: HT in standard mode, SP in historic mode."""
+        return HT if self is Mode.STANDARD else SP
+
+    @property
+    def labels(self) -> dict[str, LabelSpec]:
+        """The label table of this mode."""
+        return STANDARD_LABELS if self is Mode.STANDARD else HISTORIC_LABELS
+
+
+def checksum(zone: bytes) -> int:
+    """The TIC checksum byte of ``zone`` (the bytes the mode sums)."""
+    return (sum(zone) & 0x3F) + 0x20
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """One decoded frame: only values from groups whose checksum verified.
+
+    ``time`` is when the frame's ETX was received (given by the caller).
+    ``values`` holds ints for numeric labels and stripped text otherwise;
+    ``horodates`` the timestamps carried by standard-mode groups (DATE, SMAXSN, …).
+    """
+
+    time: datetime
+    mode: Mode
+    values: dict[str, int | str]
+    horodates: dict[str, datetime]
+    rejected_groups: int = 0
+    clock_degraded: bool = False
+
+    @property
+    def is_short(self) -> bool:
+        """A three-phase historic short frame (ADIR*, ADCO, IINST* only, CPT_54E p.17).
+
+        Its missing labels are not missing data: they come back in the next long frame.
+        """
+        return self.mode is Mode.HISTORIC and not SHORT_FRAME_LABELS.isdisjoint(self.values)
+
+    @property
+    def meter_id(self) -> str | None:
+        """The meter address (ADSC in standard mode, ADCO in historic mode), if valid."""
+        value = self.values.get("ADSC", self.values.get("ADCO"))
+        return value if isinstance(value, str) else None
+
+    @property
+    def erqt(self) -> int | None:
+        """Derived total reactive energy ERQ1+ERQ2+ERQ3+ERQ4 (VArh).
+
+        Not a meter label: only defined when all four counters were valid in this frame.
+        """
+        total = 0
+        for label in ERQ_LABELS:
+            value = self.values.get(label)
+            if not isinstance(value, int):
+                return None
+            total += value
+        return total
+
+    def to_json_dict(self) -> dict[str, object]:
+        """The ``--dump`` / ``tic/frame`` shape of DESIGN §2."""
+        return {
+            "time": self.time.isoformat(),
+            "mode": self.mode.value,
+            "values": dict(self.values),
+            "horodates": {k: v.isoformat() for k, v in self.horodates.items()},
+            "rejected_groups": self.rejected_groups,
+        }
+
+
+@dataclass(slots=True)
+class DecoderStats:
+    """Running counters, for rate-limited logs and for tests."""
+
+    frames: int = 0
+    valid_groups: int = 0
+    checksum_errors: int = 0
+    malformed_groups: int = 0
+    interrupted_frames: int = 0
+    oversized_frames: int = 0
+
+    @property
+    def rejected_groups(self) -> int:
+        """Groups dropped for any reason."""
+        return self.checksum_errors + self.malformed_groups
+
+
+class GroupError(ValueError):
+    """A group that cannot be used: bad checksum or malformed."""
+
+
+class ChecksumError(GroupError):
+    """The group's checksum does not match its bytes."""
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    """One verified information group."""
+
+    label: str
+    value: int | str | None
+    horodate: datetime | None = None
+    clock_degraded: bool = False
+
+
+def parse_horodate(text: str) -> tuple[datetime, bool]:
+    """Parse ``SAAMMJJhhmmss`` into an aware datetime and a "clock degraded" flag.
+
+    The season letter gives the offset (H = UTC+1, E = UTC+2), which is exact even in
+    the repeated hour of the autumn change; lower case flags a degraded clock. A space
+    (DPM/FPM groups) means "not applicable": local Paris time is assumed.
+    """
+    if len(text) != 13 or not text[1:].isdigit():
+        raise GroupError(f"bad horodate {text!r}")
+    season = text[0]
+    offset = _SEASON_OFFSETS.get(season.upper())
+    if offset is None and season != " ":
+        raise GroupError(f"bad horodate season {season!r}")
+    try:
+        aware = datetime(
+            2000 + int(text[1:3]),
+            int(text[3:5]),
+            int(text[5:7]),
+            int(text[7:9]),
+            int(text[9:11]),
+            int(text[11:13]),
+            tzinfo=offset if offset is not None else _PARIS,
+        )
+    except ValueError as exc:
+        raise GroupError(f"bad horodate {text!r}: {exc}") from exc
+    return aware, season.islower()
+
+
+def _decode_value(label: str, spec: LabelSpec, raw: bytes) -> int | str | None:
+    if spec.kind is Kind.INT:
+        if not raw.isdigit():
+            raise GroupError(f"{label}: expected digits, got {raw!r}")
+        return int(raw)
+    if spec.kind is Kind.NONE:
+        return None
+    try:
+        return raw.decode("ascii").strip()
+    except UnicodeDecodeError as exc:  # unreachable after 7-bit masking, kept for safety
+        raise GroupError(f"{label}: not ASCII") from exc
+
+
+def parse_group(body: bytes, mode: Mode) -> Group:
+    """Verify and decode one group, given without its LF and CR.
+
+    Raises ChecksumError or GroupError; never returns anything from a bad group.
+    """
+    if len(body) < 4:
+        raise GroupError(f"group too short: {body!r}")
+    sep = mode.separator
+    if body[-2] != sep:
+        raise GroupError(f"no separator before checksum: {body!r}")
+    zone = body[:-1] if mode is Mode.STANDARD else body[:-2]
+    if checksum(zone) != body[-1]:
+        raise ChecksumError(f"checksum mismatch: {body!r}")
+    fields = body[:-2].split(bytes((sep,)), 2 if mode is Mode.STANDARD else 1)
+    if len(fields) < 2 or not fields[0]:
+        raise GroupError(f"malformed group: {body!r}")
+    try:
+        label = fields[0].decode("ascii")
+    except UnicodeDecodeError as exc:
+        raise GroupError("label not ASCII") from exc
+    if not label.isprintable() or " " in label:
+        raise GroupError(f"bad label {label!r}")
+    spec = spec_for(label, mode.labels)
+    horodate: datetime | None = None
+    degraded = False
+    if len(fields) == 3:
+        horodate, degraded = parse_horodate(fields[1].decode("ascii"))
+        raw = fields[2]
+    else:
+        raw = fields[1]
+        if spec.kind is Kind.NONE:
+            raise GroupError(f"{label}: horodate missing")
+    return Group(label, _decode_value(label, spec, raw), horodate, degraded)
+
+
+class FrameDecoder:
+    """Incremental decoder: ``feed(chunk, now)`` returns the frames that chunk completed.
+
+    Buffers at most MAX_FRAME_BYTES. Works the same whatever the chunking: the whole
+    capture at once, byte by byte, or anything in between.
+    """
+
+    def __init__(self, mode: Mode, max_frame_bytes: int = MAX_FRAME_BYTES) -> None:
+        self.mode = mode
+        self.stats = DecoderStats()
+        self._max = max_frame_bytes
+        self._in_frame = False
+        self._buf = bytearray()
+        # Memo of verified groups: on a real meter most groups repeat byte for byte from
+        # one frame to the next (addresses, indexes between two Wh, messages). Pure
+        # function, bounded size, so it is a cache, not state.
+        self._memo: dict[bytes, Group] = {}
+
+    def reset(self) -> None:
+        """Forget any partial frame (after reopening the port, or a mode change)."""
+        self._in_frame = False
+        self._buf.clear()
+
+    def feed(self, data: bytes, now: datetime) -> list[Frame]:
+        """Consume ``data`` (received at ``now``) and return the frames it completed."""
+        data = data.translate(_MASK_7BIT)
+        frames: list[Frame] = []
+        pos, end = 0, len(data)
+        while pos < end:
+            if not self._in_frame:
+                stx = data.find(b"\x02", pos)
+                if stx < 0:
+                    return frames
+                self._in_frame = True
+                self._buf.clear()
+                pos = stx + 1
+                continue
+            # Inside a frame: look for whichever of ETX, EOT, STX comes first.
+            stop = _first_control(data, pos)
+            if stop < 0:
+                self._buf += data[pos:]
+                self._check_size()
+                return frames
+            self._buf += data[pos:stop]
+            control = data[stop]
+            pos = stop + 1
+            if control == ETX:
+                if len(self._buf) <= self._max:
+                    frames.append(self._decode_frame(bytes(self._buf), now))
+                else:
+                    self.stats.oversized_frames += 1
+                self._in_frame = False
+                self._buf.clear()
+            elif control == EOT:
+                self.stats.interrupted_frames += 1
+                self._in_frame = False
+                self._buf.clear()
+            else:  # STX without ETX: the previous frame was cut, start again here
+                self.stats.interrupted_frames += 1
+                self._buf.clear()
+            self._check_size()
+        return frames
+
+    def _check_size(self) -> None:
+        if len(self._buf) > self._max:
+            # A lost ETX: drop the runaway frame and wait for the next STX.
+            self.stats.oversized_frames += 1
+            self._in_frame = False
+            self._buf.clear()
+
+    def _decode_frame(self, body: bytes, now: datetime) -> Frame:
+        values: dict[str, int | str] = {}
+        horodates: dict[str, datetime] = {}
+        rejected = 0
+        degraded = False
+        memo = self._memo
+        stats = self.stats
+        raws = _groups(body)
+        for raw in raws:
+            group = memo.get(raw)
+            if group is None:
+                try:
+                    group = parse_group(raw, self.mode)
+                except ChecksumError:
+                    stats.checksum_errors += 1
+                    rejected += 1
+                    continue
+                except GroupError:
+                    stats.malformed_groups += 1
+                    rejected += 1
+                    continue
+                if len(memo) >= 512:
+                    memo.clear()
+                memo[raw] = group
+            if group.value is not None:
+                values[group.label] = group.value
+            if group.horodate is not None:
+                horodates[group.label] = group.horodate
+                degraded = degraded or group.clock_degraded
+        stats.valid_groups += len(raws) - rejected
+        stats.frames += 1
+        return Frame(now, self.mode, values, horodates, rejected, degraded)
+
+
+def _first_control(data: bytes, pos: int) -> int:
+    """Index of the first STX, ETX or EOT at or after ``pos``, or -1."""
+    best = -1
+    for byte in (b"\x03", b"\x04", b"\x02"):
+        idx = data.find(byte, pos) if best < 0 else data.find(byte, pos, best)
+        if idx >= 0:
+            best = idx
+    return best
+
+
+def _groups(body: bytes) -> list[bytes]:
+    """The LF…CR spans of a frame body, without LF and CR.
+
+    A damaged span (LF or CR lost to noise) is still returned, so that it is verified
+    and, almost surely, rejected and counted: nothing disappears silently.
+    """
+    if body[:1] == b"\n" and body[-1:] == b"\r":
+        parts = body[1:-1].split(b"\r\n")
+        if body.count(b"\n") == len(parts) == body.count(b"\r"):
+            return parts  # the well-formed case, with two C-level scans
+    groups: list[bytes] = []
+    for part in body.split(b"\n"):
+        for piece in part.split(b"\r"):
+            if piece:
+                groups.append(piece)
+    return groups
+
+
+def detect_mode(sample: bytes, now: datetime) -> Mode | None:
+    """The mode whose checksums pass on ``sample``, or None if neither does.
+
+    Used for ``--mode auto`` on a capture file and, chunk by chunk, on a live port.
+    """
+    best: tuple[int, Mode] | None = None
+    for mode in (Mode.STANDARD, Mode.HISTORIC):
+        decoder = FrameDecoder(mode)
+        decoder.feed(sample, now)
+        valid = decoder.stats.valid_groups
+        if valid and (best is None or valid > best[0]):
+            best = (valid, mode)
+    return best[1] if best else None
+
+
+__all__ = [
+    "MAX_FRAME_BYTES",
+    "ChecksumError",
+    "DecoderStats",
+    "Frame",
+    "FrameDecoder",
+    "Group",
+    "GroupError",
+    "Mode",
+    "checksum",
+    "detect_mode",
+    "parse_group",
+    "parse_horodate",
+]

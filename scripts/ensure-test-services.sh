@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Make sure the real brokers the integration tests start are installed:
+# mosquitto (MQTT) and influxd (InfluxDB 1.x), both from Debian's archive.
+set -euo pipefail
+have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ]; }
+missing=()
+have mosquitto || missing+=(mosquitto)
+have influxd || missing+=(influxdb)
+[ ${#missing[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "installing ${missing[*]} (Debian packages) for the integration tests"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq "${missing[@]}" >/dev/null
+    exit 0
+fi
+echo "make test: ${missing[*]} not installed; run: sudo apt-get install -y ${missing[*]}" >&2
+echo "(without them the integration tests are skipped, and fail when CI=true)" >&2
