@@ -37,7 +37,11 @@ def synthetic_capture(frames: int) -> bytes:
         eait += sinsti // 3600
         date = "E" + t.strftime("%y%m%d%H%M%S")
         out += linky_standard_frame(
-            date=date, sinsts_va=sinsts, sinsti_va=sinsti, east_wh=east, eait_wh=eait,
+            date=date,
+            sinsts_va=sinsts,
+            sinsti_va=sinsti,
+            east_wh=east,
+            eait_wh=eait,
             erq_varh=(100 + i // 50, 200, 300 + i // 70, 400),
         )
     return bytes(out)
@@ -49,8 +53,10 @@ def main() -> None:
     args = parser.parse_args()
 
     capture = synthetic_capture(args.frames)
-    print(f"capture: {args.frames} standard frames, {len(capture) / 1e6:.1f} MB "
-          f"({len(capture) / args.frames:.0f} bytes/frame)")
+    print(
+        f"capture: {args.frames} standard frames, {len(capture) / 1e6:.1f} MB "
+        f"({len(capture) / args.frames:.0f} bytes/frame)"
+    )
 
     now = datetime.now(UTC)
     best = 0.0
@@ -70,8 +76,18 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "capture.bin"
         path.write_bytes(capture)
-        cmd = [sys.executable, "-m", "pvopt", "teleinfo", "--replay", str(path),
-               "--mode", "standard", "--no-mqtt", "--no-influx"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "pvopt",
+            "teleinfo",
+            "--replay",
+            str(path),
+            "--mode",
+            "standard",
+            "--no-mqtt",
+            "--no-influx",
+        ]
         env = {**os.environ, "PVOPT_STATE_DIR": tmp}
         # Linux carries the spawning process's peak RSS into the child's ru_maxrss at
         # exec, and this process holds the whole capture: spawn through a tiny launcher.
@@ -83,15 +99,23 @@ def main() -> None:
             " ru.ru_maxrss]))"
         )
         t0 = time.perf_counter()
-        out = subprocess.run([sys.executable, "-c", launcher, *cmd], env=env, check=True,
-                             capture_output=True, text=True).stdout
+        out = subprocess.run(
+            [sys.executable, "-c", launcher, *cmd],
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
         wall = time.perf_counter() - t0
         status, cpu, maxrss_kb = json.loads(out)
     if status != 0:
         raise SystemExit(f"replay failed with exit code {status}")
-    print(f"pvopt teleinfo --replay: {cpu:.2f} s CPU, {wall:.2f} s wall, "
-          f"{args.frames / cpu:,.0f} frames/s, peak RSS {maxrss_kb / 1024:.1f} MB "
-          "(target <= 40 MB)")
+    print(
+        f"pvopt teleinfo --replay: {cpu:.2f} s CPU, {wall:.2f} s wall, "
+        f"{args.frames / cpu:,.0f} frames/s, peak RSS {maxrss_kb / 1024:.1f} MB "
+        "(target <= 40 MB)"
+    )
+
 
 if __name__ == "__main__":
     main()

@@ -27,13 +27,20 @@ def _parser() -> argparse.ArgumentParser:
     )
     tele.add_argument("--port", help="serial device (default: $TELEINFO_PORT or /dev/ttyAMA0)")
     tele.add_argument(
-        "--mode", choices=TELEINFO_MODES,
-        help="TIC mode: standard (9600 bd), historic (1200 bd) or auto (default: $TELEINFO_MODE or auto)",
+        "--mode",
+        choices=TELEINFO_MODES,
+        help="TIC mode: standard (9600 bd), historic (1200 bd) or auto "
+        "(default: $TELEINFO_MODE or auto)",
     )
-    tele.add_argument("--replay", type=Path, metavar="FILE",
-                      help="decode a raw capture of the port at full speed instead of the port")
-    tele.add_argument("--dump", action="store_true",
-                      help="print one JSON object per decoded frame on stdout")
+    tele.add_argument(
+        "--replay",
+        type=Path,
+        metavar="FILE",
+        help="decode a raw capture of the port at full speed instead of the port",
+    )
+    tele.add_argument(
+        "--dump", action="store_true", help="print one JSON object per decoded frame on stdout"
+    )
     tele.add_argument("--no-mqtt", action="store_true", help="do not publish to MQTT")
     tele.add_argument("--no-influx", action="store_true", help="do not write to InfluxDB")
     return parser

@@ -138,10 +138,14 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     )
     mode = _str(env, "TELEINFO_MODE", "auto").lower()
     if mode not in TELEINFO_MODES:
-        raise ConfigError(f"TELEINFO_MODE: expected one of {', '.join(TELEINFO_MODES)}, got {mode!r}")
+        raise ConfigError(
+            f"TELEINFO_MODE: expected one of {', '.join(TELEINFO_MODES)}, got {mode!r}"
+        )
     level = _str(env, "PVOPT_LOG_LEVEL", "INFO").upper()
     if level not in LOG_LEVELS:
-        raise ConfigError(f"PVOPT_LOG_LEVEL: expected one of {', '.join(LOG_LEVELS)}, got {level!r}")
+        raise ConfigError(
+            f"PVOPT_LOG_LEVEL: expected one of {', '.join(LOG_LEVELS)}, got {level!r}"
+        )
     tz_name = _str(env, "TZ", "Europe/Paris").lstrip(":")
     try:
         tz = ZoneInfo(tz_name)

@@ -145,7 +145,11 @@ class RejectLog:
             _LOG.warning(
                 "rejected %d groups (%d bad checksum, %d malformed); %d frames interrupted, "
                 "%d oversized",
-                delta[0] + delta[1], delta[0], delta[1], delta[2], delta[3],
+                delta[0] + delta[1],
+                delta[0],
+                delta[1],
+                delta[2],
+                delta[3],
             )
 
 
@@ -196,8 +200,11 @@ def run_live(options: TeleinfoOptions, sink: FrameSink, stop: threading.Event) -
                     backoff_s = min(backoff_s * 2, 30.0)
                     continue
                 _LOG.info(
-                    "opened %s at %d bd 7E1 (%s mode%s)", options.port, search.mode.baudrate,
-                    search.mode.value, "" if search.fixed else ", searching",
+                    "opened %s at %d bd 7E1 (%s mode%s)",
+                    options.port,
+                    search.mode.baudrate,
+                    search.mode.value,
+                    "" if search.fixed else ", searching",
                 )
                 port_state = "open"
                 backoff_s = 1.0
@@ -220,8 +227,10 @@ def run_live(options: TeleinfoOptions, sink: FrameSink, stop: threading.Event) -
                 _LOG.info("receiving valid %s-mode frames", search.mode.value)
             elif event is Event.LOST:
                 _LOG.warning(
-                    "no valid frame for 10 s%s", "" if search.fixed else
-                    f"; searching the mode again, trying {search.mode.value}",
+                    "no valid frame for 10 s%s",
+                    ""
+                    if search.fixed
+                    else f"; searching the mode again, trying {search.mode.value}",
                 )
             if event in (Event.SWITCH, Event.LOST) and search.fixed is None:
                 _LOG.debug("trying %s mode", search.mode.value)
@@ -250,7 +259,9 @@ def run_replay(path: Path, options: TeleinfoOptions, sink: FrameSink) -> int:
         if mode is None:
             _LOG.error(
                 "%s: no valid TIC group in the first %d bytes in either mode "
-                "(is it a raw capture of the port?)", path, len(chunk),
+                "(is it a raw capture of the port?)",
+                path,
+                len(chunk),
             )
             return 1
         decoder = FrameDecoder(mode)
@@ -261,7 +272,11 @@ def run_replay(path: Path, options: TeleinfoOptions, sink: FrameSink) -> int:
     stats = decoder.stats
     _LOG.info(
         "replayed %s (%s mode): %d frames, %d groups valid, %d rejected",
-        path, mode.value, stats.frames, stats.valid_groups, stats.rejected_groups,
+        path,
+        mode.value,
+        stats.frames,
+        stats.valid_groups,
+        stats.rejected_groups,
     )
     return 0
 

@@ -151,8 +151,11 @@ class InfluxWriter:
         while len(batch) < self._batch_size:
             remaining = deadline - time.monotonic()
             try:
-                batch.append(self._queue.get(timeout=max(remaining, 0.0)) if remaining > 0
-                             else self._queue.get_nowait())
+                batch.append(
+                    self._queue.get(timeout=max(remaining, 0.0))
+                    if remaining > 0
+                    else self._queue.get_nowait()
+                )
             except queue.Empty:
                 break
         return batch

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import socket
 import ssl
@@ -100,10 +101,9 @@ class MqttClient:
         """Publish ``offline``, disconnect cleanly and stop the network thread."""
         if self.connected:
             info = self._client.publish(self._status_topic, "offline", qos=1, retain=True)
-            try:
+            # Lost the connection meanwhile? Then the broker sends the will instead.
+            with contextlib.suppress(RuntimeError, ValueError):
                 info.wait_for_publish(timeout=2.0)
-            except (RuntimeError, ValueError):
-                pass  # lost the connection meanwhile: the broker sends the will instead
         self._client.disconnect()
         self._client.loop_stop()
 
@@ -125,8 +125,12 @@ class MqttClient:
         try:
             if reason_code.is_failure:
                 self._log_state(
-                    "refused", logging.ERROR, "MQTT broker %s:%d refused the connection: %s",
-                    self._settings.host, self._settings.port, reason_code,
+                    "refused",
+                    logging.ERROR,
+                    "MQTT broker %s:%d refused the connection: %s",
+                    self._settings.host,
+                    self._settings.port,
+                    reason_code,
                 )
                 return
             client.publish(self._status_topic, "online", qos=1, retain=True)
@@ -134,8 +138,11 @@ class MqttClient:
                 client.subscribe(topic, qos=1)
             self._connected.set()
             self._log_state(
-                "connected", logging.INFO, "connected to MQTT broker %s:%d",
-                self._settings.host, self._settings.port,
+                "connected",
+                logging.INFO,
+                "connected to MQTT broker %s:%d",
+                self._settings.host,
+                self._settings.port,
             )
         except Exception:
             _LOG.exception("error in MQTT on_connect")
@@ -151,7 +158,9 @@ class MqttClient:
         try:
             self._connected.clear()
             self._log_state(
-                "lost", logging.WARNING, "MQTT broker connection lost (%s); reconnecting",
+                "lost",
+                logging.WARNING,
+                "MQTT broker connection lost (%s); reconnecting",
                 reason_code,
             )
         except Exception:
@@ -161,8 +170,11 @@ class MqttClient:
         try:
             self._connected.clear()
             self._log_state(
-                "unreachable", logging.WARNING, "MQTT broker %s:%d unreachable; retrying",
-                self._settings.host, self._settings.port,
+                "unreachable",
+                logging.WARNING,
+                "MQTT broker %s:%d unreachable; retrying",
+                self._settings.host,
+                self._settings.port,
             )
         except Exception:
             _LOG.exception("error in MQTT on_connect_fail")
@@ -171,6 +183,6 @@ class MqttClient:
         try:
             for pattern, handler in self._handlers.items():
                 if mqtt.topic_matches_sub(pattern, msg.topic):
-                    handler(msg.topic, msg.payload)
+                    handler(msg.topic, bytes(msg.payload))
         except Exception:
             _LOG.exception("error handling MQTT message on %s", msg.topic)

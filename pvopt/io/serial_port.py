@@ -7,6 +7,8 @@ raises :class:`PortLost`; the daemon closes and reopens with back-off.
 
 from __future__ import annotations
 
+import contextlib
+
 import serial
 
 from pvopt.tic import Mode
@@ -47,7 +49,5 @@ class TicPort:
 
     def close(self) -> None:
         """Close, ignoring errors of an already vanished device."""
-        try:
+        with contextlib.suppress(serial.SerialException, OSError):
             self._serial.close()
-        except (serial.SerialException, OSError):
-            pass

@@ -10,4 +10,12 @@ from pvopt.tic.decoder import (
     parse_group,
 )
 
-__all__ = ["DecoderStats", "Frame", "FrameDecoder", "Mode", "checksum", "detect_mode", "parse_group"]
+__all__ = [
+    "DecoderStats",
+    "Frame",
+    "FrameDecoder",
+    "Mode",
+    "checksum",
+    "detect_mode",
+    "parse_group",
+]

@@ -33,9 +33,7 @@ def encode_frame(groups: Iterable[bytes]) -> bytes:
     return bytes((STX,)) + b"".join(groups) + bytes((ETX,))
 
 
-def standard_frame(
-    values: dict[str, str], horodates: dict[str, str] | None = None
-) -> bytes:
+def standard_frame(values: dict[str, str], horodates: dict[str, str] | None = None) -> bytes:
     """A standard-mode frame from ``{label: raw data}`` and ``{label: horodate}``."""
     horodates = horodates or {}
     return encode_frame(

@@ -56,7 +56,9 @@ STANDARD_LABELS: dict[str, LabelSpec] = {
     **_ints(["PCOUP"], "kVA", "cut-off apparent power"),
     **_ints(["SINSTS"] + [f"SINSTS{p}" for p in _PHASES], "VA", "apparent power drawn"),
     **_ints(
-        ["SMAXSN", "SMAXSN-1"] + [f"SMAXSN{p}" for p in _PHASES] + [f"SMAXSN{p}-1" for p in _PHASES],
+        ["SMAXSN", "SMAXSN-1"]
+        + [f"SMAXSN{p}" for p in _PHASES]
+        + [f"SMAXSN{p}-1" for p in _PHASES],
         "VA",
         "max apparent power drawn (today / yesterday)",
     ),
