@@ -187,6 +187,7 @@ def run_live(options: TeleinfoOptions, sink: FrameSink, stop: threading.Event) -
     port: TicPort | None = None
     backoff_s = 1.0
     port_state = ""
+    receiving = False
     try:
         while not stop.is_set():
             if port is None:
@@ -223,9 +224,11 @@ def run_live(options: TeleinfoOptions, sink: FrameSink, stop: threading.Event) -
                 sink.handle(frame)
             now = time.monotonic()
             event = search.observe(decoder.stats.valid_groups - before, now)
-            if event is Event.FOUND:
+            if event is Event.FOUND or (not receiving and decoder.stats.valid_groups):
                 _LOG.info("receiving valid %s-mode frames", search.mode.value)
+                receiving = True
             elif event is Event.LOST:
+                receiving = False
                 _LOG.warning(
                     "no valid frame for 10 s%s",
                     ""

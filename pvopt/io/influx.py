@@ -129,21 +129,33 @@ class InfluxWriter:
     # -- worker -------------------------------------------------------------------------
 
     def _run(self) -> None:
-        while True:
-            stopping = self._stop.is_set()
-            batch = self._collect(0.05 if stopping else self._flush_interval_s)
+        while not self._stop.is_set():
+            batch = self._collect(self._flush_interval_s)
             try:
                 if batch:
                     self._handle(batch)
-                if not self._spool.empty and (stopping or time.monotonic() >= self._next_retry):
+                if not self._spool.empty and time.monotonic() >= self._next_retry:
                     self._replay()
             except Exception:  # the writer must never die: log, keep the data, go on
                 _LOG.exception("unexpected error in the Influx writer")
-                if batch:
-                    self._spool.append([to_line(p) for p in batch])
+                self._spool_safely(batch)
                 self._next_retry = time.monotonic() + self._retry_interval_s
-            if stopping and self._queue.empty():
-                return
+        # Stopping: whatever is still queued goes to disk first (write-ahead), so a
+        # process killed during the last send loses nothing; then one replay attempt.
+        while batch := self._collect(0.0):
+            self._spool_safely(batch)
+        if self._up is not False:
+            try:
+                self._replay()
+            except Exception:
+                _LOG.exception("unexpected error in the Influx writer")
+
+    def _spool_safely(self, batch: list[Point]) -> None:
+        try:
+            self._spool.append([to_line(p) for p in batch])
+        except Exception:
+            self.dropped_points += len(batch)
+            _LOG.exception("cannot spool %d points: dropped", len(batch))
 
     def _collect(self, wait_s: float) -> list[Point]:
         batch: list[Point] = []
