@@ -223,8 +223,9 @@ def run_live(options: TeleinfoOptions, sink: FrameSink, stop: threading.Event) -
             for frame in decoder.feed(chunk, datetime.now(UTC)):
                 sink.handle(frame)
             now = time.monotonic()
-            event = search.observe(decoder.stats.valid_groups - before, now)
-            if event is Event.FOUND or (not receiving and decoder.stats.valid_groups):
+            valid = decoder.stats.valid_groups - before
+            event = search.observe(valid, now)
+            if event is Event.FOUND or (valid and not receiving):
                 _LOG.info("receiving valid %s-mode frames", search.mode.value)
                 receiving = True
             elif event is Event.LOST:
