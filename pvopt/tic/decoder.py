@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from enum import Enum
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from pvopt.tic.labels import (
@@ -154,9 +155,8 @@ class ChecksumError(GroupError):
     """The group's checksum does not match its bytes."""
 
 
-@dataclass(frozen=True, slots=True)
-class Group:
-    """One verified information group."""
+class Group(NamedTuple):
+    """One verified information group (a tuple: built for every changed group)."""
 
     label: str
     value: int | str | None
@@ -192,17 +192,7 @@ def parse_horodate(text: str) -> tuple[datetime, bool]:
     return aware, season.islower()
 
 
-def _decode_value(label: str, spec: LabelSpec, raw: bytes) -> int | str | None:
-    if spec.kind is Kind.INT:
-        if not raw.isdigit():
-            raise GroupError(f"{label}: expected digits, got {raw!r}")
-        return int(raw)
-    if spec.kind is Kind.NONE:
-        return None
-    try:
-        return raw.decode("ascii").strip()
-    except UnicodeDecodeError as exc:  # unreachable after 7-bit masking, kept for safety
-        raise GroupError(f"{label}: not ASCII") from exc
+_SEP_BYTES = {Mode.STANDARD: b"\t", Mode.HISTORIC: b" "}
 
 
 def parse_group(body: bytes, mode: Mode) -> Group:
@@ -210,34 +200,41 @@ def parse_group(body: bytes, mode: Mode) -> Group:
 
     Raises ChecksumError or GroupError; never returns anything from a bad group.
     """
+    standard = mode is Mode.STANDARD
+    sep = _SEP_BYTES[mode]
     if len(body) < 4:
         raise GroupError(f"group too short: {body!r}")
-    sep = mode.separator
-    if body[-2] != sep:
+    if body[-2] != sep[0]:
         raise GroupError(f"no separator before checksum: {body!r}")
-    zone = body[:-1] if mode is Mode.STANDARD else body[:-2]
-    if checksum(zone) != body[-1]:
+    # Standard mode sums the separator before the checksum, historic mode does not.
+    if (sum(body[:-1] if standard else body[:-2]) & 0x3F) + 0x20 != body[-1]:
         raise ChecksumError(f"checksum mismatch: {body!r}")
-    fields = body[:-2].split(bytes((sep,)), 2 if mode is Mode.STANDARD else 1)
-    if len(fields) < 2 or not fields[0]:
+    fields = body[:-2].split(sep, 2 if standard else 1)
+    if len(fields) < 2 or not fields[0] or b" " in fields[0]:
         raise GroupError(f"malformed group: {body!r}")
-    try:
-        label = fields[0].decode("ascii")
-    except UnicodeDecodeError as exc:
-        raise GroupError("label not ASCII") from exc
-    if not label.isprintable() or " " in label:
+    label = fields[0].decode("ascii")  # 7-bit masked: always ASCII
+    if not label.isprintable():
         raise GroupError(f"bad label {label!r}")
-    spec = spec_for(label, mode.labels)
+    kind = spec_for(label, mode.labels).kind
     horodate: datetime | None = None
     degraded = False
     if len(fields) == 3:
         horodate, degraded = parse_horodate(fields[1].decode("ascii"))
         raw = fields[2]
+    elif kind is Kind.NONE:
+        raise GroupError(f"{label}: horodate missing")
     else:
         raw = fields[1]
-        if spec.kind is Kind.NONE:
-            raise GroupError(f"{label}: horodate missing")
-    return Group(label, _decode_value(label, spec, raw), horodate, degraded)
+    value: int | str | None
+    if kind is Kind.INT:
+        if not raw.isdigit():
+            raise GroupError(f"{label}: expected digits, got {raw!r}")
+        value = int(raw)
+    elif kind is Kind.NONE:
+        value = None
+    else:
+        value = raw.decode("ascii").strip()
+    return Group(label, value, horodate, degraded)
 
 
 class FrameDecoder:
