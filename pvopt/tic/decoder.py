@@ -212,7 +212,19 @@ def parse_group(body: bytes, mode: Mode) -> Group:
     fields = body[:-2].split(sep, 2 if standard else 1)
     if len(fields) < 2 or not fields[0] or b" " in fields[0]:
         raise GroupError(f"malformed group: {body!r}")
-    label = fields[0].decode("ascii")  # 7-bit masked: always ASCII
+    try:
+        return _decode_fields(fields, mode)
+    except UnicodeDecodeError as exc:  # only when called on unmasked bytes
+        raise GroupError(f"not ASCII: {body!r}") from exc
+
+
+#: Longest numeric field accepted: TIC numbers have at most 9 digits; this keeps int()
+#: away from CPython's huge-integer guard whatever the frame bound.
+_MAX_DIGITS = 18
+
+
+def _decode_fields(fields: list[bytes], mode: Mode) -> Group:
+    label = fields[0].decode("ascii")
     if not label.isprintable():
         raise GroupError(f"bad label {label!r}")
     kind = spec_for(label, mode.labels).kind
@@ -227,8 +239,8 @@ def parse_group(body: bytes, mode: Mode) -> Group:
         raw = fields[1]
     value: int | str | None
     if kind is Kind.INT:
-        if not raw.isdigit():
-            raise GroupError(f"{label}: expected digits, got {raw!r}")
+        if not raw.isdigit() or len(raw) > _MAX_DIGITS:
+            raise GroupError(f"{label}: expected up to {_MAX_DIGITS} digits, got {raw!r}")
         value = int(raw)
     elif kind is Kind.NONE:
         value = None
@@ -276,36 +288,31 @@ class FrameDecoder:
                 continue
             # Inside a frame: look for whichever of ETX, EOT, STX comes first.
             stop = _first_control(data, pos)
+            span_end = end if stop < 0 else stop
+            room = self._max - len(self._buf)
+            if span_end - pos > room:
+                # A lost ETX: drop the runaway frame (never buffering past the bound) and
+                # look for the next STX from the control byte on, whatever the chunking.
+                self.stats.oversized_frames += 1
+                self._in_frame = False
+                self._buf.clear()
+                pos = span_end
+                continue
+            self._buf += data[pos:span_end]
             if stop < 0:
-                self._buf += data[pos:]
-                self._check_size()
                 return frames
-            self._buf += data[pos:stop]
             control = data[stop]
             pos = stop + 1
             if control == ETX:
-                if len(self._buf) <= self._max:
-                    frames.append(self._decode_frame(bytes(self._buf), now))
-                else:
-                    self.stats.oversized_frames += 1
+                frames.append(self._decode_frame(bytes(self._buf), now))
                 self._in_frame = False
-                self._buf.clear()
             elif control == EOT:
                 self.stats.interrupted_frames += 1
                 self._in_frame = False
-                self._buf.clear()
             else:  # STX without ETX: the previous frame was cut, start again here
                 self.stats.interrupted_frames += 1
-                self._buf.clear()
-            self._check_size()
-        return frames
-
-    def _check_size(self) -> None:
-        if len(self._buf) > self._max:
-            # A lost ETX: drop the runaway frame and wait for the next STX.
-            self.stats.oversized_frames += 1
-            self._in_frame = False
             self._buf.clear()
+        return frames
 
     def _decode_frame(self, body: bytes, now: datetime) -> Frame:
         values: dict[str, int | str] = {}
