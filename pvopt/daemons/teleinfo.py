@@ -288,6 +288,8 @@ def run_replay(path: Path, options: TeleinfoOptions, sink: FrameSink) -> int:
 def run(options: TeleinfoOptions, settings: Settings) -> int:
     """Wire the outputs, run live or replay, shut down cleanly; returns the exit code."""
     stop = threading.Event()
+    if options.replay is None:
+        _install_stop_handlers(stop)  # before anything starts: a stop is always clean
     mqtt_client: MqttClient | None = None
     writer: InfluxWriter | None = None
     if options.mqtt:
@@ -308,7 +310,6 @@ def run(options: TeleinfoOptions, settings: Settings) -> int:
                 _LOG.warning("MQTT broker not reachable: the replay publishes nothing")
             code = run_replay(options.replay, options, sink)
         else:
-            _install_stop_handlers(stop)
             run_live(options, sink, stop)
             _LOG.info("stopping")
     finally:

@@ -183,6 +183,8 @@ class InfluxWriter:
         self._spool.append(lines)
 
     def _replay(self) -> None:
+        if self._spool.empty:
+            return
         while (oldest := self._spool.oldest()) is not None:
             path, lines = oldest
             try:

@@ -53,6 +53,7 @@ class MqttClient:
         self._handlers: dict[str, MessageHandler] = {}
         self._connected = threading.Event()
         self._state: str | None = None  # for one log line per state change
+        self._stopping = False
         self._client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id)
         if settings.username:
             self._client.username_pw_set(settings.username, settings.password)
@@ -99,6 +100,7 @@ class MqttClient:
 
     def stop(self) -> None:
         """Publish ``offline``, disconnect cleanly and stop the network thread."""
+        self._stopping = True
         if self.connected:
             info = self._client.publish(self._status_topic, "offline", qos=1, retain=True)
             # Lost the connection meanwhile? Then the broker sends the will instead.
@@ -157,6 +159,9 @@ class MqttClient:
     ) -> None:
         try:
             self._connected.clear()
+            if self._stopping:
+                _LOG.info("disconnected from MQTT broker")
+                return
             self._log_state(
                 "lost",
                 logging.WARNING,

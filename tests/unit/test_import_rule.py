@@ -9,8 +9,16 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[2] / "pvopt"
 PURE = ["tic", "regulation", "equipment", "sim", "points.py", "config.py"]
-FORBIDDEN = {"paho", "influxdb", "serial", "requests", "socket", "asyncio", "pvopt.io",
-             "pvopt.daemons"}
+FORBIDDEN = {
+    "paho",
+    "influxdb",
+    "serial",
+    "requests",
+    "socket",
+    "asyncio",
+    "pvopt.io",
+    "pvopt.daemons",
+}
 #: Adapters are the only importers of the I/O libraries.
 IO_LIBS = {"paho", "influxdb", "serial"}
 

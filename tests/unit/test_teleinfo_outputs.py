@@ -87,8 +87,9 @@ def test_the_influx_point_has_a_field_per_valid_label_and_the_meter_tag() -> Non
 
 
 def test_historic_frames_publish_papp_and_indexes() -> None:
-    data = historic_frame({"ADCO": "021861348497", "BASE": "012345678", "PAPP": "01230",
-                           "PTEC": "TH.."})
+    data = historic_frame(
+        {"ADCO": "021861348497", "BASE": "012345678", "PAPP": "01230", "PTEC": "TH.."}
+    )
     (frame,) = _decode(data, Mode.HISTORIC)
     messages = dict(mqtt_messages(frame))
     assert messages["tic/PAPP"] == "1230" and messages["tic/BASE"] == "12345678"

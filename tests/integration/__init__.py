@@ -1,0 +1,1 @@
+"""Integration tests: real mosquitto, influxd and pvopt subprocesses."""
