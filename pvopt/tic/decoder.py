@@ -207,7 +207,7 @@ def parse_group(body: bytes, mode: Mode) -> Group:
     if body[-2] != sep[0]:
         raise GroupError(f"no separator before checksum: {body!r}")
     # Standard mode sums the separator before the checksum, historic mode does not.
-    if (sum(body[:-1] if standard else body[:-2]) & 0x3F) + 0x20 != body[-1]:
+    if checksum(body[:-1] if standard else body[:-2]) != body[-1]:
         raise ChecksumError(f"checksum mismatch: {body!r}")
     fields = body[:-2].split(sep, 2 if standard else 1)
     if len(fields) < 2 or not fields[0] or b" " in fields[0]:
