@@ -1,0 +1,1 @@
+"""Equipment types: config dataclasses, the registry keyed by YAML ``type:``, presets."""
