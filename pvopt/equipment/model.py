@@ -188,11 +188,29 @@ class RegulationConfig:
         positive=True,
         high=300,
     )
-    kp: float = option(
-        "kp", "proportional gain of the trim loop (W per W of error)", default=0.6, low=0, high=2
+    gain: float = option(
+        "gain",
+        "fraction of the grid error the trim loop corrects at each settled meter reading "
+        "(integral action; 1 = dead-beat)",
+        default=0.9,
+        low=0.05,
+        high=1.0,
     )
-    ki_per_s: float = option(
-        "ki", "integral gain of the trim loop (W per W·s of error)", default=0.15, low=0, high=2
+    settle_time_s: float = option(
+        "settle_time",
+        "after a command, meter readings received within this time cannot show its effect "
+        "(a frame every ~1.2 s, up to one frame late) and are not acted upon",
+        default=2.0,
+        unit="s",
+        low=0,
+        high=30,
+    )
+    thermostat_probe_s: float = option(
+        "thermostat_probe_interval",
+        "a variable load found drawing nothing (thermostat cut) is tried again after this",
+        default=900.0,
+        unit="s",
+        low=60,
     )
     start_margin_w: float = option(
         "start_margin",
