@@ -1,0 +1,581 @@
+"""The regulation core: meter samples and time in, decisions and device commands out.
+
+Pure: no MQTT, no clock. The daemon (and the simulator) feed it one :class:`MeterSample`
+per meter frame, temperatures and control messages, and call :meth:`Regulator.tick`
+regularly for the stale-data timeout.
+
+How it decides (one evaluation per meter frame):
+
+1. **Safety first.** Meter data older than ``stale_timeout`` or teleinfo ``offline``:
+   every load off at once (:meth:`tick` notices it within its call period).
+2. **Dead-time hold.** After a command, readings received within ``settle_time`` cannot
+   show its effect (the meter reports every ~1.2 s, up to one frame late): they are not
+   acted upon, so the loop never corrects the same error twice.
+3. **Trim loop.** On a settled reading the total power of the variable loads (dimmers)
+   moves by ``−gain × (grid − target)`` — integral action, dead-beat at gain 1 —
+   and is shared out in priority order, each load up to its cap.
+4. **Staging.** An on/off load starts when the power it could have — export beyond the
+   target, plus what lower-priority dimmers take, minus what higher-priority dimmers
+   still want — exceeds its power plus ``start_margin`` for ``start_delay``, and stops
+   when that falls below its power for ``stop_delay``; min on / min off hold. At most one
+   switch per decision, and the dimmers move by the switched power in the same decision,
+   so the grid does not see the step.
+5. **Thermostat cut.** A dimmer whose command changed alone by ≥ 300 W but whose effect
+   does not show on the meter twice in a row draws nothing: its share goes to the next
+   load and it is tried again after ``thermostat_probe_interval``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from pvopt.equipment.dimmer import percent_for_power
+from pvopt.equipment.model import (
+    ConstantPowerConfig,
+    EquipmentConfig,
+    SiteConfig,
+    TempDrivenVariablePowerConfig,
+    UnknownPowerConfig,
+    VariablePowerConfig,
+)
+from pvopt.regulation.model import Decision, MeterSample, Mode, MqttCommand, Output
+
+#: A dimmer change at least this large tests the load's response on the next reading.
+PROBE_MIN_STEP_W = 300.0
+#: A change missing from the meter by this fraction or more: the load did not respond.
+PROBE_MISSING = 0.7
+#: Consecutive non-responses that mean "thermostat cut".
+PROBE_FAILURES = 2
+#: Power moved from a suspect dimmer to the others to test it a second time.
+PROBE_SWAP_W = 500.0
+#: Smallest change of a dimmer command worth sending.
+MIN_CHANGE_W = 5.0
+
+
+@dataclass
+class LoadState:
+    """What the core remembers of one equipment."""
+
+    cfg: EquipmentConfig
+    power_w: float = 0.0  # commanded now (dimmers), or power drawn when on (on/off)
+    switched_at: datetime | None = None  # last on/off transition
+    mode: Mode = Mode.AUTO
+    forced_w: float = 0.0
+    forced_until: datetime | None = None
+    energy_wh: float = 0.0  # today's, from the commanded power
+    energy_day: date | None = None
+    start_since: datetime | None = None
+    stop_since: datetime | None = None
+    cut_until: datetime | None = None  # thermostat cut: released until then
+    probe_failures: int = 0
+    temperature: tuple[float, datetime] | None = None
+    solar_full: bool = False  # temp_max reached, until temp_sol_min
+    learnt_power_w: float | None = None  # UnknownPowerEquipment
+    last_sent: tuple[str, datetime] | None = None
+    reason: str = "starting"
+
+    @property
+    def on(self) -> bool:
+        """True when the load is drawing (commanded above zero)."""
+        return self.power_w > 0
+
+    @property
+    def variable(self) -> bool:
+        """Dimmer-driven load."""
+        return isinstance(self.cfg, VariablePowerConfig)
+
+    @property
+    def min_on_off_s(self) -> tuple[float, float]:
+        """Min on and min off times of an on/off load (0, 0 for dimmers)."""
+        cfg = self.cfg
+        if isinstance(cfg, ConstantPowerConfig | UnknownPowerConfig):
+            return cfg.min_on_s, cfg.min_off_s
+        return 0.0, 0.0
+
+    @property
+    def onoff_power_w(self) -> float:
+        """Power of an on/off load when on (known, or learnt from the meter)."""
+        cfg = self.cfg
+        if isinstance(cfg, ConstantPowerConfig):
+            return cfg.nominal_power_w
+        if isinstance(cfg, UnknownPowerConfig):
+            return self.learnt_power_w or cfg.expected_power_w
+        return 0.0
+
+
+@dataclass
+class _Probe:
+    """A pending check that the loads' changes show on the meter."""
+
+    grid_before_w: float
+    steps_w: dict[str, float]
+
+
+@dataclass
+class _Plan:
+    """Working data of one evaluation."""
+
+    fixed: dict[str, float] = field(default_factory=dict)  # name -> power, not regulated
+    caps: dict[str, float] = field(default_factory=dict)  # name -> cap of auto dimmers
+    reasons: dict[str, str] = field(default_factory=dict)
+
+
+def _minutes(seconds: float) -> str:
+    if seconds >= 90:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds:.0f} s"
+
+
+class Regulator:
+    """The decision core for one site. Not thread-safe: one caller at a time."""
+
+    def __init__(self, site: SiteConfig, tz: ZoneInfo) -> None:
+        self.site = site
+        self.cfg = site.regulation
+        self.tz = tz
+        self.loads = [LoadState(cfg) for cfg in site.equipment]
+        self._by_name = {s.cfg.name: s for s in self.loads}
+        self._by_id = {s.cfg.id: s for s in self.loads}
+        self._sample: MeterSample | None = None
+        self._teleinfo_online = True
+        self._hold_until: datetime | None = None
+        self._last_eval: datetime | None = None
+        self._probe: _Probe | None = None
+        self._learn: tuple[LoadState, float, float] | None = None  # load, grid before, sign
+        self.safe = False
+        self.safe_reason = ""
+
+    # -- inputs -----------------------------------------------------------------------------
+
+    def load(self, key: str) -> LoadState | None:
+        """The state of the equipment with this name or id."""
+        return self._by_name.get(key) or self._by_id.get(key)
+
+    def set_temperature(self, load_id: str, celsius: float, now: datetime) -> None:
+        """A probe reading (never triggers an evaluation: power values would be old)."""
+        state = self._by_id.get(load_id)
+        if state is not None:
+            state.temperature = (celsius, now)
+
+    def set_teleinfo_online(self, online: bool, now: datetime) -> Decision | None:
+        """teleinfo's availability; ``offline`` sheds every load at once."""
+        self._teleinfo_online = online
+        if not online and not self.safe:
+            return self._safe_decision(now, "teleinfo offline")
+        return None
+
+    def set_mode(
+        self,
+        key: str,
+        mode: Mode,
+        now: datetime,
+        power_w: float = 0.0,
+        duration_s: float | None = None,
+    ) -> None:
+        """Manual control: AUTO, ON, OFF, or FORCED at ``power_w`` for ``duration_s``."""
+        state = self.load(key)
+        if state is None:
+            raise KeyError(key)
+        state.mode = mode
+        state.forced_w = power_w if mode is Mode.FORCED else 0.0
+        state.forced_until = (
+            now + timedelta(seconds=duration_s) if duration_s and mode is not Mode.AUTO else None
+        )
+
+    # -- evaluation -------------------------------------------------------------------------
+
+    def evaluate(self, sample: MeterSample, now: datetime) -> Decision:
+        """One evaluation, on the SINSTS and SINSTI of one frame."""
+        self._account(now)
+        self._sample = sample
+        if not self._teleinfo_online:
+            return self._safe_decision(now, "teleinfo offline")
+        if (now - sample.time).total_seconds() > self.cfg.stale_timeout_s:
+            return self._safe_decision(now, "stale meter data")
+        if self.safe:
+            self.safe = False
+            self.safe_reason = ""
+            self._hold_until = None
+        grid_w = sample.grid_w
+        error_w = grid_w - self.cfg.target_grid_w
+        settled = self._hold_until is None or now >= self._hold_until
+        plan = self._plan(now, sample)
+        before = {s.cfg.name: s.power_w for s in self.loads}
+        switched: LoadState | None = None
+        delta_w = 0.0  # change of the dimmers' total
+        if settled:
+            self._check_probe(grid_w, now, plan)
+            self._check_learning(grid_w)
+            testing_w = self._swap_test(plan)
+            if testing_w:
+                delta_w = testing_w  # a clean test: the trim waits one settle period
+            elif abs(error_w) > self.cfg.dead_band_w:
+                delta_w = -self.cfg.gain * error_w
+            switched, freed_w = self._stage(now, error_w, plan)
+            delta_w += freed_w
+        # Loads fixed by a mode or a limit take their power now, safety limits included;
+        # the dimmers absorb that known change in the same decision.
+        for state in self.loads:
+            new = plan.fixed.get(state.cfg.name)
+            if new is None or new == state.power_w:
+                continue
+            if not state.variable and (new > 0) != state.on:
+                state.switched_at = now
+            delta_w -= new - state.power_w
+            state.power_w = new
+        if settled or delta_w:
+            self._share(delta_w, plan)  # while waiting for the meter, nothing else moves
+        changed = [s for s in self.loads if abs(s.power_w - before[s.cfg.name]) >= MIN_CHANGE_W]
+        if changed:
+            self._hold_until = now + timedelta(seconds=self.cfg.settle_time_s)
+            self._arm_probe(changed, before, grid_w, switched)
+        elif not settled:
+            for state in self.loads:
+                plan.reasons.setdefault(state.cfg.name, state.reason)
+        self._last_eval = now
+        self._set_reasons(plan, settled, now)
+        surplus = -grid_w + sum(s.power_w for s in self.loads)
+        return self._decision(now, grid_w, surplus, "")
+
+    def tick(self, now: datetime) -> Decision | None:
+        """Called regularly (≤ 1 s): sheds on stale data, re-sends commands when due."""
+        if not self.safe:
+            sample = self._sample
+            if sample is None:
+                if self._last_eval is None:
+                    return None
+            elif (now - sample.time).total_seconds() <= self.cfg.stale_timeout_s:
+                commands = self._commands(now, resend_only=True)
+                if not commands:
+                    return None
+                return self._decision(now, sample.grid_w, None, "", commands)
+            return self._safe_decision(now, "stale meter data")
+        commands = self._commands(now, resend_only=True)
+        if commands:
+            return self._decision(now, None, None, self.safe_reason, commands)
+        return None
+
+    def shutdown(self, now: datetime) -> Decision:
+        """SIGTERM: every load off, whatever its mode."""
+        return self._safe_decision(now, "regulation stopped")
+
+    # -- steps ------------------------------------------------------------------------------
+
+    def _account(self, now: datetime) -> None:
+        """Integrate each load's power since the last evaluation into today's energy."""
+        today = now.astimezone(self.tz).date()
+        last = self._last_eval
+        for state in self.loads:
+            if state.energy_day != today:
+                state.energy_day = today
+                state.energy_wh = 0.0
+            elif last is not None and now > last:
+                state.energy_wh += state.power_w * (now - last).total_seconds() / 3600.0
+        self._last_eval = now
+
+    def _plan(self, now: datetime, sample: MeterSample) -> _Plan:
+        """Which loads are fixed by a mode or a limit, and the caps of the auto dimmers."""
+        plan = _Plan()
+        for state in self.loads:
+            cfg = state.cfg
+            name = cfg.name
+            if state.forced_until is not None and now >= state.forced_until:
+                state.mode, state.forced_until, state.forced_w = Mode.AUTO, None, 0.0
+            full = self._temperature_limit(state, now)
+            full_power = (
+                cfg.max_power_w if isinstance(cfg, VariablePowerConfig) else (state.onoff_power_w)
+            )
+            if state.mode is Mode.OFF:
+                plan.fixed[name] = 0.0
+                plan.reasons[name] = "off: manual"
+            elif full is not None:
+                plan.fixed[name] = 0.0
+                plan.reasons[name] = full
+            elif state.mode is Mode.ON:
+                plan.fixed[name] = full_power
+                plan.reasons[name] = "on: manual"
+            elif state.mode is Mode.FORCED:
+                power = min(state.forced_w, full_power)
+                if not state.variable:
+                    power = full_power if state.forced_w >= full_power / 2 else 0.0
+                plan.fixed[name] = power
+                left = (
+                    f" for {_minutes((state.forced_until - now).total_seconds())}"
+                    if state.forced_until
+                    else ""
+                )
+                plan.reasons[name] = f"forced {power:.0f} W{left}"
+            elif state.cut_until is not None and now < state.cut_until:
+                plan.fixed[name] = 0.0
+                plan.reasons[name] = "full: thermostat cut"
+            elif state.variable:
+                plan.caps[name] = full_power
+        return plan
+
+    def _temperature_limit(self, state: LoadState, now: datetime) -> str | None:
+        """temp_max, enforced in every mode; None when heating is allowed."""
+        cfg = state.cfg
+        if not isinstance(cfg, TempDrivenVariablePowerConfig) or state.temperature is None:
+            return None
+        celsius, at = state.temperature
+        if (now - at).total_seconds() > cfg.probe_timeout_s:
+            return None  # unknown is not cold: the heater's own thermostat protects
+        if celsius >= cfg.temp_max_c:
+            state.solar_full = True
+        elif celsius < cfg.temp_sol_min_c:
+            state.solar_full = False
+        if state.solar_full:
+            return f"full: {celsius:.1f} °C (re-arms below {cfg.temp_sol_min_c:g} °C)"
+        return None
+
+    def _stage(self, now: datetime, error_w: float, plan: _Plan) -> tuple[LoadState | None, float]:
+        """Start or stop at most one on/off load; returns it and the dimmer power freed."""
+        reg = self.cfg
+        order = self.loads
+        for index, state in enumerate(order):
+            if state.variable or state.cfg.name in plan.fixed:
+                continue
+            lower_var = sum(
+                s.power_w for s in order[index + 1 :] if s.variable and s.cfg.name in plan.caps
+            )
+            higher_want = sum(
+                plan.caps[s.cfg.name] - s.power_w
+                for s in order[:index]
+                if s.variable and s.cfg.name in plan.caps
+            )
+            power = state.onoff_power_w
+            budget = -error_w + lower_var - higher_want + (power if state.on else 0.0)
+            since_switch = (now - state.switched_at).total_seconds() if state.switched_at else None
+            if not state.on:
+                state.stop_since = None
+                if budget < power + reg.start_margin_w:
+                    state.start_since = None
+                    plan.reasons[state.cfg.name] = f"off: surplus {max(budget, 0):.0f} W"
+                    continue
+                state.start_since = state.start_since or now
+                waited = (now - state.start_since).total_seconds()
+                min_off = state.min_on_off_s[1]
+                if since_switch is not None and since_switch < min_off:
+                    left = min_off - since_switch
+                    plan.reasons[state.cfg.name] = f"off: min-off {_minutes(left)} left"
+                    continue
+                if waited < reg.start_delay_s:
+                    plan.reasons[state.cfg.name] = (
+                        f"off: starts in {_minutes(reg.start_delay_s - waited)} if surplus lasts"
+                    )
+                    continue
+                state.power_w = power
+                state.switched_at = now
+                state.start_since = None
+                plan.reasons[state.cfg.name] = "on: surplus"
+                return state, -power
+            state.start_since = None
+            if budget >= power:
+                state.stop_since = None
+                plan.reasons[state.cfg.name] = "on: surplus"
+                continue
+            state.stop_since = state.stop_since or now
+            waited = (now - state.stop_since).total_seconds()
+            min_on = state.min_on_off_s[0]
+            if since_switch is not None and since_switch < min_on:
+                left = min_on - since_switch
+                plan.reasons[state.cfg.name] = f"on: min-on {_minutes(left)} left"
+                continue
+            if waited < reg.stop_delay_s:
+                plan.reasons[state.cfg.name] = (
+                    f"on: stops in {_minutes(reg.stop_delay_s - waited)} if import lasts"
+                )
+                continue
+            state.power_w = 0.0
+            state.switched_at = now
+            state.stop_since = None
+            plan.reasons[state.cfg.name] = "off: not enough surplus"
+            return state, power
+        return None, 0.0
+
+    def _share(self, delta_w: float, plan: _Plan) -> None:
+        """Move the auto dimmers' total by ``delta_w``, filled in priority order."""
+        dimmers = [s for s in self.loads if s.variable and s.cfg.name in plan.caps]
+        total = sum(s.power_w for s in dimmers) + delta_w
+        total = min(max(total, 0.0), sum(plan.caps[s.cfg.name] for s in dimmers))
+        for state in dimmers:
+            cfg = state.cfg
+            assert isinstance(cfg, VariablePowerConfig)
+            share = min(plan.caps[cfg.name], total)
+            if share < max(cfg.min_power_w, MIN_CHANGE_W):
+                share = 0.0
+            state.power_w = share
+            total -= share
+
+    def _arm_probe(
+        self,
+        changed: list[LoadState],
+        before: dict[str, float],
+        grid_w: float,
+        switched: LoadState | None,
+    ) -> None:
+        self._probe = None
+        self._learn = None
+        if switched is not None and isinstance(switched.cfg, UnknownPowerConfig):
+            self._learn = (switched, grid_w, 1.0 if switched.on else -1.0)
+            return
+        if switched is None:
+            steps = {s.cfg.name: s.power_w - before[s.cfg.name] for s in changed}
+            self._probe = _Probe(grid_w, steps)
+
+    def _check_probe(self, grid_w: float, now: datetime, plan: _Plan) -> None:
+        """Did the last changes show on the meter? A dimmer that did not respond twice in
+        a row draws nothing (its thermostat has cut): release it for a while."""
+        probe, self._probe = self._probe, None
+        if probe is None:
+            return
+        candidates = [
+            (abs(step), name)
+            for name, step in probe.steps_w.items()
+            if abs(step) >= PROBE_MIN_STEP_W and self._by_name[name].variable
+        ]
+        if not candidates:
+            return
+        _, name = max(candidates)
+        state = self._by_name[name]
+        step = probe.steps_w[name]
+        missing = (sum(probe.steps_w.values()) - (grid_w - probe.grid_before_w)) / step
+        if missing < PROBE_MISSING:
+            state.probe_failures = 0
+            return
+        state.probe_failures += 1
+        if state.probe_failures >= PROBE_FAILURES and name in plan.caps:
+            state.probe_failures = 0
+            state.cut_until = now + timedelta(seconds=self.cfg.thermostat_probe_s)
+            del plan.caps[name]
+            plan.fixed[name] = 0.0
+            plan.reasons[name] = "full: thermostat cut"
+            # The meter never saw this power: dropping it is no change to compensate.
+            state.power_w = 0.0
+
+    def _swap_test(self, plan: _Plan) -> float:
+        """A dimmer suspected once is tested again: its command drops by up to 500 W and
+        nothing else moves, so the meter shows more export only if it was drawing (a
+        short export, never an import). Returns the change of the dimmers' total."""
+        for state in self.loads:
+            name = state.cfg.name
+            if state.probe_failures and name in plan.caps and state.power_w >= PROBE_MIN_STEP_W:
+                step = min(PROBE_SWAP_W, state.power_w)
+                plan.caps[name] = state.power_w - step
+                plan.reasons[name] = "testing: is it drawing?"
+                return -step
+        return 0.0
+
+    def _check_learning(self, grid_w: float) -> None:
+        learn, self._learn = self._learn, None
+        if learn is None:
+            return
+        state, before, sign = learn
+        seen = sign * (grid_w - before)
+        if seen > 50:
+            state.learnt_power_w = seen
+
+    # -- outputs ----------------------------------------------------------------------------
+
+    def _set_reasons(self, plan: _Plan, settled: bool, now: datetime) -> None:
+        for state in self.loads:
+            name = state.cfg.name
+            if name in plan.reasons:
+                state.reason = plan.reasons[name]
+            elif state.variable:
+                if state.power_w > 0:
+                    state.reason = f"trim {state.power_w:.0f} W"
+                else:
+                    state.reason = "off: no surplus"
+
+    def _safe_decision(self, now: datetime, reason: str) -> Decision:
+        self._account(now)
+        first = not self.safe
+        self.safe = True
+        self.safe_reason = reason
+        for state in self.loads:
+            if not state.variable and state.on:
+                state.switched_at = now
+            state.power_w = 0.0
+            state.start_since = state.stop_since = None
+            state.reason = reason
+        self._probe = None
+        self._learn = None
+        commands = self._commands(now, resend_only=not first, force=first)
+        return Decision(
+            now,
+            None,
+            self.cfg.target_grid_w,
+            None,
+            self._outputs(now),
+            commands,
+            safe=True,
+            reason=reason,
+        )
+
+    def _decision(
+        self,
+        now: datetime,
+        grid_w: float | None,
+        surplus_w: float | None,
+        reason: str,
+        commands: tuple[MqttCommand, ...] | None = None,
+    ) -> Decision:
+        if commands is None:
+            commands = self._commands(now)
+        return Decision(
+            now,
+            grid_w,
+            self.cfg.target_grid_w,
+            surplus_w,
+            self._outputs(now),
+            commands,
+            safe=self.safe,
+            reason=reason,
+        )
+
+    def _payload(self, state: LoadState) -> tuple[str, float | None]:
+        cfg = state.cfg
+        cmd = cfg.command
+        if isinstance(cfg, VariablePowerConfig):
+            percent = round(percent_for_power(state.power_w, cfg.max_power_w, cfg.dimmer_curve), 1)
+            return cmd.payload_percent.format(percent=percent), percent
+        return (cmd.payload_on if state.on else cmd.payload_off), None
+
+    def _commands(
+        self, now: datetime, resend_only: bool = False, force: bool = False
+    ) -> tuple[MqttCommand, ...]:
+        out: list[MqttCommand] = []
+        for state in self.loads:
+            payload, _ = self._payload(state)
+            last = state.last_sent
+            due = last is None or (now - last[1]).total_seconds() >= self.cfg.resend_interval_s
+            changed = last is None or last[0] != payload
+            if force or due or (changed and not resend_only):
+                cmd = state.cfg.command
+                out.append(MqttCommand(cmd.topic, payload, cmd.qos, cmd.retain))
+                state.last_sent = (payload, now)
+        return tuple(out)
+
+    def _outputs(self, now: datetime) -> tuple[Output, ...]:
+        outputs = []
+        for state in self.loads:
+            _, percent = self._payload(state)
+            temp = state.temperature[0] if state.temperature else None
+            outputs.append(
+                Output(
+                    name=state.cfg.name,
+                    id=state.cfg.id,
+                    power_w=round(state.power_w, 1),
+                    on=state.on,
+                    mode=state.mode,
+                    forced=state.mode is Mode.FORCED,
+                    reason=state.reason,
+                    energy_wh=round(state.energy_wh, 1),
+                    percent=percent,
+                    temperature_c=temp,
+                )
+            )
+        return tuple(outputs)

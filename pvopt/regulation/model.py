@@ -1,0 +1,83 @@
+"""Inputs and outputs of the regulation core, and the sign convention.
+
+Sign convention (stated once, used everywhere): grid power
+``grid_w = SINSTS − SINSTI``, **positive = import** from the grid, negative = export.
+``error_w = grid_w − target_w``: positive means too much import, so loads must shed.
+
+Every reading carries the time it was received; the core never reads a clock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+
+
+@dataclass(frozen=True, slots=True)
+class MeterSample:
+    """SINSTS and SINSTI of one meter frame (VA, used as W), and the tariff if sent."""
+
+    time: datetime
+    import_va: int
+    export_va: int = 0
+    offpeak: bool | None = None  # from PTEC / LTARF / NTARF when the meter sends them
+
+    @property
+    def grid_w(self) -> float:
+        """Grid power, positive = import."""
+        return float(self.import_va - self.export_va)
+
+
+class Mode(Enum):
+    """How an equipment is driven (``scr/<id>/control``, ``regulation/control``)."""
+
+    AUTO = "auto"  # the regulation decides
+    ON = "on"  # manual: full power / on
+    OFF = "off"  # manual: off
+    FORCED = "forced"  # regulation/control force: a given power until a deadline
+
+
+@dataclass(frozen=True, slots=True)
+class MqttCommand:
+    """A message for a device."""
+
+    topic: str
+    payload: str
+    qos: int = 1
+    retain: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Output:
+    """What one equipment was given by an evaluation, and why."""
+
+    name: str
+    id: str
+    power_w: float
+    on: bool
+    mode: Mode
+    forced: bool
+    reason: str
+    energy_wh: float
+    percent: float | None = None  # dimmers only
+    temperature_c: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The result of one evaluation."""
+
+    time: datetime
+    grid_w: float | None  # None when the meter data is stale
+    target_w: float
+    surplus_w: float | None  # power that would be exported without our loads
+    outputs: tuple[Output, ...]
+    commands: tuple[MqttCommand, ...]
+    safe: bool = False  # every load off because the inputs cannot be trusted
+    reason: str = ""
+
+    @property
+    def error_w(self) -> float | None:
+        """grid − target (positive = too much import)."""
+        return None if self.grid_w is None else self.grid_w - self.target_w
