@@ -28,7 +28,7 @@ How it decides (one evaluation per meter frame):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from pvopt.equipment.dimmer import percent_for_power
@@ -66,12 +66,16 @@ class LoadState:
     forced_until: datetime | None = None
     energy_wh: float = 0.0  # today's, from the commanded power
     energy_day: date | None = None
+    period_energy_wh: float = 0.0  # in the current min_energy period
+    period_start: datetime | None = None
     start_since: datetime | None = None
     stop_since: datetime | None = None
     cut_until: datetime | None = None  # thermostat cut: released until then
     probe_failures: int = 0
     temperature: tuple[float, datetime] | None = None
     solar_full: bool = False  # temp_max reached, until temp_sol_min
+    grid_heat: bool = False  # below temp_min, until temp_eco
+    temp_overrides: dict[str, float] = field(default_factory=dict)  # MIN;t MAX;t ECO;t
     learnt_power_w: float | None = None  # UnknownPowerEquipment
     last_sent: tuple[str, datetime] | None = None
     reason: str = "starting"
@@ -264,35 +268,96 @@ class Regulator:
     # -- steps ------------------------------------------------------------------------------
 
     def _account(self, now: datetime) -> None:
-        """Integrate each load's power since the last evaluation into today's energy."""
+        """Integrate each load's power since the last evaluation into its energy counters:
+        today's (local day) and its ``min_energy`` period's."""
         today = now.astimezone(self.tz).date()
         last = self._last_eval
         for state in self.loads:
+            cfg = state.cfg
+            period_s = cfg.period_s if isinstance(cfg, VariablePowerConfig) else 86_400
+            period = self._period_start(now, period_s)
+            added = 0.0
+            if last is not None and now > last:
+                added = state.power_w * (now - last).total_seconds() / 3600.0
             if state.energy_day != today:
                 state.energy_day = today
                 state.energy_wh = 0.0
-            elif last is not None and now > last:
-                state.energy_wh += state.power_w * (now - last).total_seconds() / 3600.0
+            else:
+                state.energy_wh += added
+            if state.period_start != period:
+                state.period_start = period
+                state.period_energy_wh = 0.0
+            else:
+                state.period_energy_wh += added
         self._last_eval = now
 
+    # -- off-peak window and periods --------------------------------------------------------
+
+    def _window(self) -> tuple[time, time] | None:
+        start, end = self.cfg.offpeak_start, self.cfg.offpeak_end
+        return (start, end) if start is not None and end is not None else None
+
+    def _period_start(self, now: datetime, period_s: float = 86_400.0) -> datetime:
+        """Start of the ``min_energy`` period holding ``now``. Periods end when the off-peak
+        window ends (so a day's sun and the following night's completion count together),
+        or at local midnight without a window; they follow the wall clock across DST."""
+        window = self._window()
+        anchor = window[1] if window else time(0, 0)
+        local = now.astimezone(self.tz).replace(tzinfo=None)
+        reference = datetime.combine(date(2000, 1, 1), anchor)
+        periods = (local - reference).total_seconds() // period_s
+        start = reference + timedelta(seconds=periods * period_s)
+        return start.replace(tzinfo=self.tz)
+
+    def _offpeak(self, now: datetime, sample: MeterSample) -> bool:
+        """Off-peak now? The meter's tariff wins where it sends one; else the window."""
+        if sample.offpeak is not None:
+            return sample.offpeak
+        window = self._window()
+        if window is None:
+            return False
+        start, end = window
+        t = now.astimezone(self.tz).time()
+        return start <= t < end if start <= end else (t >= start or t < end)
+
+    def _window_end(self, now: datetime) -> datetime | None:
+        """End of the off-peak window in progress (the next anchor of the periods)."""
+        if self._window() is None:
+            return None
+        return self._period_start(now) + timedelta(days=1)
+
+    # -- plan -------------------------------------------------------------------------------
+
     def _plan(self, now: datetime, sample: MeterSample) -> _Plan:
-        """Which loads are fixed by a mode or a limit, and the caps of the auto dimmers."""
+        """Which loads are fixed by a mode, a limit or a grid-heating rule, and the caps of
+        the auto dimmers."""
         plan = _Plan()
+        offpeak = self._offpeak(now, sample)
         for state in self.loads:
             cfg = state.cfg
             name = cfg.name
             if state.forced_until is not None and now >= state.forced_until:
                 state.mode, state.forced_until, state.forced_w = Mode.AUTO, None, 0.0
-            full = self._temperature_limit(state, now)
+            celsius = self._celsius(state, now)
+            temps = self.temperatures(state)
             full_power = (
-                cfg.max_power_w if isinstance(cfg, VariablePowerConfig) else (state.onoff_power_w)
+                cfg.max_power_w if isinstance(cfg, VariablePowerConfig) else state.onoff_power_w
             )
+            if temps is not None and celsius is not None:
+                if celsius >= temps[3]:
+                    state.solar_full = True
+                elif celsius < temps[2]:
+                    state.solar_full = False
+                if celsius < temps[0]:
+                    state.grid_heat = True
+                elif celsius >= temps[1]:
+                    state.grid_heat = False
             if state.mode is Mode.OFF:
                 plan.fixed[name] = 0.0
                 plan.reasons[name] = "off: manual"
-            elif full is not None:
-                plan.fixed[name] = 0.0
-                plan.reasons[name] = full
+            elif temps is not None and celsius is not None and celsius >= temps[3]:
+                plan.fixed[name] = 0.0  # temp_max, whatever the mode
+                plan.reasons[name] = f"full: {celsius:.1f} °C ≥ temp_max {temps[3]:g} °C"
             elif state.mode is Mode.ON:
                 plan.fixed[name] = full_power
                 plan.reasons[name] = "on: manual"
@@ -307,6 +372,22 @@ class Regulator:
                     else ""
                 )
                 plan.reasons[name] = f"forced {power:.0f} W{left}"
+            elif state.grid_heat and offpeak and celsius is not None and temps is not None:
+                plan.fixed[name] = full_power
+                plan.reasons[name] = f"off-peak heating: {celsius:.1f} °C, up to {temps[1]:g} °C"
+            elif (completion := self._completion(state, now, offpeak)) is not None:
+                plan.fixed[name] = full_power
+                plan.reasons[name] = completion
+            elif state.solar_full and celsius is not None and temps is not None:
+                plan.fixed[name] = 0.0
+                plan.reasons[name] = (
+                    f"full: {celsius:.1f} °C, solar heating re-arms below {temps[2]:g} °C"
+                )
+            elif self._energy_done(state):
+                plan.fixed[name] = 0.0
+                plan.reasons[name] = (
+                    f"done: {state.period_energy_wh:.0f} Wh of {self._min_energy(state):.0f} Wh"
+                )
             elif state.cut_until is not None and now < state.cut_until:
                 plan.fixed[name] = 0.0
                 plan.reasons[name] = "full: thermostat cut"
@@ -314,21 +395,56 @@ class Regulator:
                 plan.caps[name] = full_power
         return plan
 
-    def _temperature_limit(self, state: LoadState, now: datetime) -> str | None:
-        """temp_max, enforced in every mode; None when heating is allowed."""
+    @staticmethod
+    def _min_energy(state: LoadState) -> float | None:
+        cfg = state.cfg
+        return cfg.min_energy_wh if isinstance(cfg, VariablePowerConfig) else None
+
+    def _energy_done(self, state: LoadState) -> bool:
+        target = self._min_energy(state)
+        return target is not None and state.period_energy_wh >= target
+
+    def _completion(self, state: LoadState, now: datetime, offpeak: bool) -> str | None:
+        """Grid completion of a ``min_energy`` shortfall: only the missing energy, at full
+        power, starting as late in the off-peak window as still completes it."""
+        target = self._min_energy(state)
+        end = self._window_end(now)
+        if target is None or end is None or not offpeak:
+            return None
+        cfg = state.cfg
+        assert isinstance(cfg, VariablePowerConfig)
+        short_wh = target - state.period_energy_wh
+        period_end = self._period_start(now, cfg.period_s) + timedelta(seconds=cfg.period_s)
+        if short_wh <= 0 or abs((period_end - end).total_seconds()) > 60:
+            return None  # nothing missing, or not the last window of the period
+        needed_s = short_wh / cfg.max_power_w * 3600.0 * 1.05 + 60.0  # 5 % + 1 min margin
+        if now < end - timedelta(seconds=needed_s):
+            return None
+        return f"off-peak completion: {short_wh:.0f} Wh short"
+
+    def _celsius(self, state: LoadState, now: datetime) -> float | None:
+        """The probe's temperature, or None when there is none or it went silent."""
         cfg = state.cfg
         if not isinstance(cfg, TempDrivenVariablePowerConfig) or state.temperature is None:
             return None
         celsius, at = state.temperature
         if (now - at).total_seconds() > cfg.probe_timeout_s:
             return None  # unknown is not cold: the heater's own thermostat protects
-        if celsius >= cfg.temp_max_c:
-            state.solar_full = True
-        elif celsius < cfg.temp_sol_min_c:
-            state.solar_full = False
-        if state.solar_full:
-            return f"full: {celsius:.1f} °C (re-arms below {cfg.temp_sol_min_c:g} °C)"
-        return None
+        return celsius
+
+    @staticmethod
+    def temperatures(state: LoadState) -> tuple[float, float, float, float] | None:
+        """(temp_min, temp_eco, temp_sol_min, temp_max) with manual overrides applied."""
+        cfg = state.cfg
+        if not isinstance(cfg, TempDrivenVariablePowerConfig):
+            return None
+        o = state.temp_overrides
+        return (
+            o.get("min", cfg.temp_min_c),
+            o.get("eco", cfg.temp_eco_c),
+            cfg.temp_sol_min_c,
+            o.get("max", cfg.temp_max_c),
+        )
 
     def _stage(self, now: datetime, error_w: float, plan: _Plan) -> tuple[LoadState | None, float]:
         """Start or stop at most one on/off load; returns it and the dimmer power freed."""

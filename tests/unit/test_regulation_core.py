@@ -7,7 +7,7 @@ draw − PV, seen by the meter one frame (1.2 s) late, like a Linky in standard 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -234,18 +234,91 @@ def test_teleinfo_offline_sheds_at_once() -> None:
     ).safe
 
 
-def test_temp_max_is_enforced_even_in_manual_on_and_rearms_below_temp_sol_min() -> None:
+def _at(reg: Regulator, seconds: float, grid_w: int, celsius: float | None = None) -> Decision:
+    t = T0 + timedelta(seconds=seconds)
+    if celsius is not None:
+        reg.set_temperature("heater", celsius, t)
+    return reg.evaluate(MeterSample(t, max(grid_w, 0), max(-grid_w, 0)), t)
+
+
+def test_temp_max_is_enforced_even_in_manual_on() -> None:
     reg = regulator(heater())
     reg.set_mode("heater", Mode.ON, T0)
-    reg.set_temperature("heater", 61.0, T0)
-    d = reg.evaluate(MeterSample(T0, 500, 0), T0)
-    assert d.outputs[0].power_w == 0 and d.outputs[0].reason.startswith("full")
-    reg.set_temperature("heater", 56.0, T0 + timedelta(seconds=5))
-    d = reg.evaluate(MeterSample(T0 + timedelta(seconds=5), 500, 0), T0 + timedelta(seconds=5))
-    assert d.outputs[0].power_w == 0  # still above temp_sol_min
-    reg.set_temperature("heater", 54.0, T0 + timedelta(seconds=10))
-    d = reg.evaluate(MeterSample(T0 + timedelta(seconds=10), 500, 0), T0 + timedelta(seconds=10))
+    d = _at(reg, 0, 500, celsius=61.0)
+    assert d.outputs[0].power_w == 0 and d.outputs[0].reason.startswith("full: 61.0 °C")
+    d = _at(reg, 5, 500, celsius=56.0)  # manual ON heats up to temp_max again
     assert d.outputs[0].power_w == 2400 and d.outputs[0].reason == "on: manual"
+
+
+def test_solar_heating_stops_at_temp_max_and_re_arms_below_temp_sol_min() -> None:
+    reg = regulator(heater())
+    assert _at(reg, 0, -1020, celsius=59.0).outputs[0].power_w == pytest.approx(900)
+    d = _at(reg, 3, -1020, celsius=60.0)
+    assert d.outputs[0].power_w == 0 and d.outputs[0].reason.startswith("full")
+    d = _at(reg, 6, -1020, celsius=56.0)
+    assert d.outputs[0].power_w == 0  # still above temp_sol_min
+    assert "re-arms below 55" in d.outputs[0].reason
+    assert _at(reg, 9, -1020, celsius=54.5).outputs[0].power_w == pytest.approx(900)
+
+
+def test_off_peak_grid_heating_below_temp_min_up_to_temp_eco() -> None:
+    night = datetime(2026, 1, 15, 3, 0, tzinfo=PARIS)  # inside 02:05-06:50
+    reg = regulator(heater(), offpeak_start=time(2, 5), offpeak_end=time(6, 50))
+    reg.set_temperature("heater", 44.0, night)
+    d = reg.evaluate(MeterSample(night, 800, 0), night)
+    assert d.outputs[0].power_w == 2400
+    assert d.outputs[0].reason == "off-peak heating: 44.0 °C, up to 50 °C"
+    later = night + timedelta(minutes=30)
+    reg.set_temperature("heater", 48.0, later)
+    assert reg.evaluate(MeterSample(later, 3200, 0), later).outputs[0].power_w == 2400
+    later += timedelta(minutes=30)
+    reg.set_temperature("heater", 50.0, later)
+    assert reg.evaluate(MeterSample(later, 3200, 0), later).outputs[0].power_w == 0
+    # the meter's own tariff wins over the configured window
+    reg.set_temperature("heater", 40.0, later)
+    day = later + timedelta(seconds=3)
+    assert reg.evaluate(MeterSample(day, 800, 0, offpeak=False), day).outputs[0].power_w == 0
+
+
+def test_a_silent_probe_is_not_cold_no_grid_heating() -> None:
+    night = datetime(2026, 1, 15, 3, 0, tzinfo=PARIS)
+    reg = regulator(heater(probe_timeout_s=60), offpeak_start=time(2, 5), offpeak_end=time(6, 50))
+    reg.set_temperature("heater", 30.0, night - timedelta(minutes=5))
+    d = reg.evaluate(MeterSample(night, 800, 0), night)
+    assert d.outputs[0].power_w == 0
+
+
+def test_min_energy_completes_only_the_shortfall_late_in_the_off_peak_window() -> None:
+    cfg = dimmer("tank", 2000, min_energy_wh=3000)
+    reg = regulator(cfg, offpeak_start=time(2, 0), offpeak_end=time(6, 0), gain=1.0)
+    day = datetime(2026, 1, 15, 12, 0, tzinfo=PARIS)
+    reg.evaluate(MeterSample(day, 0, 1020), day)  # the sun gives 1000 W for an hour
+    t = day + timedelta(hours=1)
+    reg.evaluate(MeterSample(t, 20, 0), t)
+    t += timedelta(seconds=3)
+    reg.evaluate(MeterSample(t, 1000, 0), t)  # sun gone: back to 0
+    assert reg.load("tank").power_w == 0
+    # 2000 Wh missing at 2000 W: 1 h + 5 % + 1 min = 64 min before 06:00, not earlier
+    for hhmm, expected in [((2, 30), 0), ((4, 55), 0), ((4, 57), 2000)]:
+        t = datetime(2026, 1, 16, *hhmm, tzinfo=PARIS)
+        d = reg.evaluate(MeterSample(t, 300, 0), t)
+        assert d.outputs[0].power_w == expected, hhmm
+    assert d.outputs[0].reason.startswith("off-peak completion: ")
+    t = datetime(2026, 1, 16, 5, 59, tzinfo=PARIS)
+    d = reg.evaluate(MeterSample(t, 2300, 0), t)
+    assert d.outputs[0].power_w == 0 and d.outputs[0].reason.startswith("done")
+
+
+def test_min_energy_reached_from_the_sun_stops_the_diversion_for_the_period() -> None:
+    cfg = dimmer("tank", 2000, min_energy_wh=1000)
+    reg = regulator(cfg, offpeak_start=time(2, 0), offpeak_end=time(6, 0), gain=1.0)
+    day = datetime(2026, 1, 15, 12, 0, tzinfo=PARIS)
+    reg.evaluate(MeterSample(day, 0, 1020), day)
+    t = day + timedelta(hours=1, seconds=1)
+    d = reg.evaluate(MeterSample(t, 0, 20), t)
+    assert d.outputs[0].power_w == 0 and d.outputs[0].reason == "done: 1000 Wh of 1000 Wh"
+    t = datetime(2026, 1, 16, 6, 1, tzinfo=PARIS)  # a new period
+    assert reg.evaluate(MeterSample(t, 0, 1020), t).outputs[0].power_w == pytest.approx(1000)
 
 
 def test_a_silent_probe_means_unknown_not_cold_or_hot() -> None:
