@@ -40,6 +40,7 @@ from pvopt.equipment.model import (
     UnknownPowerConfig,
     VariablePowerConfig,
 )
+from pvopt.regulation.inputs import Control
 from pvopt.regulation.model import Decision, MeterSample, Mode, MqttCommand, Output
 
 #: A dimmer change at least this large tests the load's response on the next reading.
@@ -187,6 +188,49 @@ class Regulator:
         state.forced_until = (
             now + timedelta(seconds=duration_s) if duration_s and mode is not Mode.AUTO else None
         )
+
+    def apply_control(self, key: str, control: Control, now: datetime) -> None:
+        """A parsed manual control (``scr/<id>/control`` or ``regulation/control``)."""
+        state = self.load(key)
+        if state is None:
+            raise KeyError(key)
+        if control.threshold is not None and control.celsius is not None:
+            if self.temperatures(state) is None:
+                raise ValueError(f"{key} has no temperature thresholds")
+            state.temp_overrides[control.threshold] = control.celsius
+        elif control.mode is not None:
+            self.set_mode(key, control.mode, now, control.power_w, control.duration_s)
+
+    def export_counters(self) -> dict[str, dict[str, object]]:
+        """Energy counters to persist (they survive a restart)."""
+        return {
+            s.cfg.name: {
+                "day": s.energy_day.isoformat() if s.energy_day else None,
+                "energy_wh": round(s.energy_wh, 3),
+                "period_start": s.period_start.isoformat() if s.period_start else None,
+                "period_energy_wh": round(s.period_energy_wh, 3),
+                "learnt_power_w": s.learnt_power_w,
+            }
+            for s in self.loads
+        }
+
+    def restore_counters(self, data: dict[str, dict[str, object]], now: datetime) -> None:
+        """Restore what :meth:`export_counters` saved; stale days or periods start at 0."""
+        self._account(now)  # sets today's day and periods
+        for state in self.loads:
+            saved = data.get(state.cfg.name)
+            if not isinstance(saved, dict):
+                continue
+            energy, period_energy = saved.get("energy_wh"), saved.get("period_energy_wh")
+            day = state.energy_day.isoformat() if state.energy_day else None
+            if saved.get("day") == day and isinstance(energy, int | float):
+                state.energy_wh = float(energy)
+            start = state.period_start.isoformat() if state.period_start else None
+            if saved.get("period_start") == start and isinstance(period_energy, int | float):
+                state.period_energy_wh = float(period_energy)
+            learnt = saved.get("learnt_power_w")
+            if isinstance(learnt, int | float):
+                state.learnt_power_w = float(learnt)
 
     # -- evaluation -------------------------------------------------------------------------
 

@@ -393,3 +393,37 @@ def test_an_unknown_power_load_learns_its_power_from_the_meter() -> None:
     state.power_w = 1600
     house.run(3 * FRAME_S)
     assert state.learnt_power_w is None or state.learnt_power_w > 0
+
+
+def test_manual_control_messages_drive_the_modes_and_thresholds() -> None:
+    from pvopt.regulation.inputs import parse_regulation_control, parse_scr_control
+
+    reg = regulator(heater())
+    reg.apply_control("heater", parse_scr_control("scr/heater/control", b"OFF"), T0)
+    assert _at(reg, 0, -2000, celsius=40).outputs[0].reason == "off: manual"
+    reg.apply_control("heater", parse_scr_control("scr/heater/control", b"MAX;52"), T0)
+    reg.apply_control("heater", parse_scr_control("scr/heater/control", b"on"), T0)
+    d = _at(reg, 3, 500, celsius=52.5)
+    assert d.outputs[0].power_w == 0 and "temp_max 52" in d.outputs[0].reason
+    name, control = parse_regulation_control(
+        b'{"command":"force","name":"heater","power":1200,"duration":600}'
+    )
+    reg.apply_control(name, control, T0)
+    d = _at(reg, 6, 500, celsius=40)
+    assert d.outputs[0].power_w == 1200 and d.outputs[0].forced
+    reg.apply_control(*parse_regulation_control(b'{"command":"unforce","name":"heater"}'), T0)
+    assert not _at(reg, 9, 500, celsius=40).outputs[0].forced
+
+
+def test_daily_counters_survive_a_restart_but_not_a_new_day() -> None:
+    reg = regulator(dimmer("heater", 2400), gain=1.0)
+    reg.evaluate(MeterSample(T0, 0, 1020), T0)
+    t = T0 + timedelta(hours=2)
+    reg.evaluate(MeterSample(t, 0, 20), t)
+    saved = reg.export_counters()
+    again = regulator(dimmer("heater", 2400))
+    again.restore_counters(saved, t + timedelta(seconds=30))
+    assert again.load("heater").energy_wh == pytest.approx(2000, abs=1)
+    tomorrow = regulator(dimmer("heater", 2400))
+    tomorrow.restore_counters(saved, t + timedelta(days=1))
+    assert tomorrow.load("heater").energy_wh == 0
