@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from pvopt import __version__
-from pvopt.config import TELEINFO_MODES, ConfigError, load_settings
+from pvopt.config import TELEINFO_MODES, ConfigError, Settings, load_settings
 from pvopt.logsetup import setup_logging
 
 
@@ -43,7 +43,37 @@ def _parser() -> argparse.ArgumentParser:
     )
     tele.add_argument("--no-mqtt", action="store_true", help="do not publish to MQTT")
     tele.add_argument("--no-influx", action="store_true", help="do not write to InfluxDB")
+
+    check = commands.add_parser(
+        "check-config",
+        help="validate equipment_config.yml",
+        description="Validate an equipment_config.yml and list its equipment in priority "
+        "order. Exit 0 when valid; otherwise print every problem (file:line: key: message) "
+        "and exit 2.",
+    )
+    check.add_argument(
+        "file",
+        nargs="?",
+        type=Path,
+        metavar="FILE",
+        help="the file to check (default: $PVOPT_CONFIG or equipment_config.yml)",
+    )
     return parser
+
+
+def _check_config(path: Path, settings: Settings) -> int:
+    """``pvopt check-config``: one line per equipment, or every error on stderr (exit 2)."""
+    from pvopt.equipment.loader import ConfigFileError, load_site_config, type_name
+
+    try:
+        site = load_site_config(path, (settings.hc_start, settings.hc_end))
+    except ConfigFileError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    print(f"{path}: OK, {len(site.equipment)} equipment in priority order")
+    for priority, item in enumerate(site.equipment, start=1):
+        print(f"{priority}. {item.name} ({type_name(item)}) -> {item.command.topic}")
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -71,4 +101,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         except BrokenPipeError:  # `pvopt teleinfo --dump | head`: the reader left
             sys.stderr.close()
             return 0
+    if args.command == "check-config":
+        return _check_config(args.file or settings.config_path, settings)
     raise AssertionError(args.command)  # argparse rejects unknown commands
