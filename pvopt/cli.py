@@ -58,6 +58,23 @@ def _parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="the file to check (default: $PVOPT_CONFIG or equipment_config.yml)",
     )
+    regulate = commands.add_parser(
+        "regulate",
+        help="the regulation daemon: PV surplus into the equipment",
+        description="Regulate the equipment of equipment_config.yml on the meter values "
+        "that `pvopt teleinfo` publishes.",
+    )
+    regulate.add_argument(
+        "--config",
+        type=Path,
+        metavar="FILE",
+        help="equipment configuration (default: $PVOPT_CONFIG or equipment_config.yml)",
+    )
+    regulate.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="compute and log decisions, publish nothing to equipment (shadow mode)",
+    )
     return parser
 
 
@@ -103,4 +120,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
     if args.command == "check-config":
         return _check_config(args.file or settings.config_path, settings)
+    if args.command == "regulate":
+        from pvopt.daemons import power_regulation
+
+        return power_regulation.run(args.config or settings.config_path, settings, args.dry_run)
     raise AssertionError(args.command)  # argparse rejects unknown commands

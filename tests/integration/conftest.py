@@ -464,14 +464,16 @@ def clean_env(**overrides: str) -> dict[str, str]:
 
 
 class Daemon:
-    """One ``python -m pvopt teleinfo`` subprocess, stderr in a file."""
+    """One ``python -m pvopt COMMAND`` subprocess (teleinfo by default), stderr in a file."""
 
-    def __init__(self, args: list[str], env: dict[str, str], log_path: Path) -> None:
-        self.args = args
+    def __init__(
+        self, args: list[str], env: dict[str, str], log_path: Path, command: str = "teleinfo"
+    ) -> None:
+        self.args = [command, *args]
         self.log_path = log_path
         with open(log_path, "wb") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "pvopt", "teleinfo", *args],
+                [sys.executable, "-m", "pvopt", command, *args],
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=log,
@@ -570,6 +572,14 @@ class DaemonFactory:
         self.started.append(daemon)
         return daemon
 
+    def regulate(self, config: Path, extra: list[str] | None = None, **env: str) -> Daemon:
+        """Start ``pvopt regulate --config CONFIG [extra…]``."""
+        log_path = self.tmp_path / f"regulate-{len(self.started) + 1}.stderr"
+        args = ["--config", str(config), *(extra or [])]
+        daemon = Daemon(args, self.env(**env), log_path, command="regulate")
+        self.started.append(daemon)
+        return daemon
+
 
 @pytest.fixture
 def teleinfo(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[DaemonFactory]:
@@ -605,7 +615,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         daemons: list[Daemon] = item.stash.get(DAEMONS_KEY, [])
         for n, daemon in enumerate(daemons, start=1):
             report.sections.append(
-                (f"pvopt teleinfo #{n} {' '.join(daemon.args)} stderr", _tail(daemon.log_path))
+                (f"pvopt #{n} {' '.join(daemon.args)} stderr", _tail(daemon.log_path))
             )
     return report
 
