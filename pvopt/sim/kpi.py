@@ -1,0 +1,431 @@
+"""KPIs of a run (``research/peers.md`` §13 item 7 and §14), over a window of it.
+
+Energies are integrated from the house's physics, step by step (0.2 s), not from the
+meter frames: they are what really flowed. Definitions, with ``g`` the grid power
+(positive = import), ``T`` the regulation's target (−20 W: a slight export) and ``dt``
+the step:
+
+- **PV, base, diverted** energy: ∫ PV, ∫ base load, ∫ each load's drawn power.
+- **Imported / exported**: ∫ max(g, 0), ∫ max(−g, 0) — what the meter's registers count.
+- **Self-consumed** = PV − exported; **self-consumption ratio** = self-consumed / PV.
+- **Surplus missed while a load had headroom**: ∫ min(E, H) where ``E = max(T − g, 0)``
+  is the export beyond the target and ``H`` the headroom of the loads that were free to
+  take it at that step:
+
+  - a dimmer counts for ``cap − drawn`` when it is regulated automatically (AUTO mode, not
+    forced, not manual, not off-peak heating), physically able to draw (its thermostat is
+    closed) and not blocked by a temperature rule of its configuration: the last probe
+    reading (as published, younger than ``probe_timeout``) at or above ``temp_max``, or
+    the solar-full latch (set at ``temp_max``, cleared below ``temp_sol_min``),
+    recomputed here from the published readings, not taken from the core;
+  - an on/off load counts for its nominal power when it is regulated automatically, off,
+    past its ``min_off`` since it last stopped, and ``E`` has stayed at or above its
+    power + ``start_margin`` for the last ``start_delay`` (the configured staging rule:
+    a surplus that did not last is not missed by design);
+  - nothing counts while the regulation is in its safe state (inputs not trusted).
+
+  The core's own belief (e.g. "thermostat cut" after the thermostat closed again) is not
+  a constraint: what it misses that way is missed. Reported in Wh and % of PV energy.
+  Loads with ``min_energy`` are counted as if the energy target did not exist.
+- **Import while a regulated load drew power** ("controller-caused import"):
+  ∫ min(max(g, 0), D) with ``D`` the power drawn by loads regulated automatically at that
+  step (forced, manual and off-peak runs excluded): the import the regulation could have
+  avoided by shedding. Reported in Wh and % of the diverted energy.
+- **|g − T| p50 / p95** over the raw meter frames received in the window (what the
+  regulation sees), and p95 of 10 s averages of the frames. The same over the
+  *trimming* frames only: those measured while some automatically regulated dimmer was
+  neither off nor at its cap (the condition of the §14 steady-state target) — over a
+  whole day the plain figures mostly measure the nights and the full tank.
+- **Starts** of each on/off load (decided switches to on) in the window; **min-on /
+  min-off violations**: a stop less than ``min_on`` after the start (safety sheds
+  excepted: stale data must win), a start less than ``min_off`` after the stop.
+- **Energy balance**: PV + imported − (base + Σ diverted + exported), in Wh and % of
+  PV + imported; it closes to rounding when the recording is consistent.
+  :func:`counter_balance` checks the same balance over a whole run with the
+  independently kept counters (meter registers, each load's own energy counter).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pvopt.equipment.model import (
+    ConstantPowerConfig,
+    TempDrivenVariablePowerConfig,
+    UnknownPowerConfig,
+    VariablePowerConfig,
+)
+from pvopt.sim.house import House, Recording, Switch
+
+
+@dataclass(frozen=True)
+class LoadKpi:
+    """Per-load figures."""
+
+    name: str
+    energy_wh: float
+    starts: int = 0
+    min_on_violations: int = 0
+    min_off_violations: int = 0
+    shortest_on_s: float | None = None
+    shortest_off_s: float | None = None
+
+
+@dataclass(frozen=True)
+class Kpis:
+    """The KPIs of one window of a run (see the module docstring)."""
+
+    start: float
+    end: float
+    pv_wh: float
+    base_wh: float
+    import_wh: float
+    export_wh: float
+    diverted_wh: float
+    missed_surplus_wh: float
+    controller_import_wh: float
+    frames: int
+    error_p50_w: float | None
+    error_p95_w: float | None
+    error_mean_w: float | None
+    error_10s_p95_w: float | None
+    trimming_frames: int
+    error_trimming_p50_w: float | None
+    error_trimming_p95_w: float | None
+    balance_error_wh: float
+    loads: dict[str, LoadKpi] = field(default_factory=dict)
+
+    @property
+    def self_consumed_wh(self) -> float:
+        """PV not exported."""
+        return self.pv_wh - self.export_wh
+
+    @property
+    def self_consumption_ratio(self) -> float | None:
+        """Self-consumed / PV."""
+        return self.self_consumed_wh / self.pv_wh if self.pv_wh > 0 else None
+
+    @property
+    def missed_surplus_pct_pv(self) -> float:
+        """Missed surplus, % of the PV energy."""
+        return 100.0 * self.missed_surplus_wh / self.pv_wh if self.pv_wh > 0 else 0.0
+
+    @property
+    def controller_import_pct_diverted(self) -> float:
+        """Controller-caused import, % of the diverted energy."""
+        return 100.0 * self.controller_import_wh / self.diverted_wh if self.diverted_wh else 0.0
+
+    @property
+    def balance_error_pct(self) -> float:
+        """Balance error, % of PV + imported."""
+        total = self.pv_wh + self.import_wh
+        return 100.0 * abs(self.balance_error_wh) / total if total else 0.0
+
+    def summary(self) -> str:
+        """A human-readable report."""
+        hours = (self.end - self.start) / 3600
+        lines = [
+            f"window {hours:.2f} h, {self.frames} frames",
+            f"PV {self.pv_wh:.0f} Wh, base {self.base_wh:.0f} Wh, "
+            f"import {self.import_wh:.0f} Wh, export {self.export_wh:.0f} Wh",
+            f"self-consumption {100 * (self.self_consumption_ratio or 0):.1f} %, "
+            f"diverted {self.diverted_wh:.0f} Wh",
+            f"missed surplus {self.missed_surplus_wh:.1f} Wh "
+            f"({self.missed_surplus_pct_pv:.2f} % of PV)",
+            f"controller import {self.controller_import_wh:.1f} Wh "
+            f"({self.controller_import_pct_diverted:.2f} % of diverted)",
+            f"|grid-target| p50 {_fmt(self.error_p50_w)} W, p95 {_fmt(self.error_p95_w)} W, "
+            f"10 s p95 {_fmt(self.error_10s_p95_w)} W, mean error {_fmt(self.error_mean_w)} W",
+            f"  while trimming ({self.trimming_frames} frames): "
+            f"p50 {_fmt(self.error_trimming_p50_w)} W, p95 {_fmt(self.error_trimming_p95_w)} W",
+            f"balance error {self.balance_error_wh:.4f} Wh ({self.balance_error_pct:.5f} %)",
+        ]
+        for load in self.loads.values():
+            extra = ""
+            if load.shortest_on_s is not None or load.starts:
+                extra = (
+                    f", {load.starts} starts, violations min-on {load.min_on_violations} "
+                    f"min-off {load.min_off_violations}"
+                )
+            lines.append(f"  {load.name}: {load.energy_wh:.0f} Wh{extra}")
+        return "\n".join(lines)
+
+
+def _fmt(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    """Nearest-rank percentile (``q`` in [0, 100]) of ``values``."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, -(-len(ordered) * q // 100))  # ceil
+    return ordered[min(int(rank), len(ordered)) - 1]
+
+
+def _temperature_blocked(rec: Recording, name: str, start_i: int, end_i: int) -> list[bool]:
+    """Per step of the window: is this dimmer blocked by temp_max or the solar-full latch,
+    judged from the probe readings it published?"""
+    cfg = rec.config(name)
+    count = end_i - start_i
+    if not isinstance(cfg, TempDrivenVariablePowerConfig):
+        return [False] * count
+    readings = rec.probes.get(name, [])
+    blocked = [False] * count
+    latch = False
+    last: tuple[float, float] | None = None
+    j = 0
+    # replay the readings before the window to know the latch state
+    for i in range(start_i, end_i):
+        t = rec.start + i * rec.step_s
+        while j < len(readings) and readings[j][0] <= t:
+            last = readings[j]
+            celsius = last[1]
+            if celsius >= cfg.temp_max_c:
+                latch = True
+            elif celsius < cfg.temp_sol_min_c:
+                latch = False
+            j += 1
+        fresh = last is not None and t - last[0] <= cfg.probe_timeout_s
+        blocked[i - start_i] = fresh and latch
+    return blocked
+
+
+def _switch_violations(
+    switches: list[Switch], min_on: float, min_off: float, start: float, end: float
+) -> tuple[int, int, int, float | None, float | None]:
+    starts = on_viol = off_viol = 0
+    shortest_on: float | None = None
+    shortest_off: float | None = None
+    for prev, cur in zip([None, *switches], switches, strict=False):
+        inside = start <= cur.time < end
+        if cur.on and inside:
+            starts += 1
+        if prev is None or not inside:
+            continue
+        gap = cur.time - prev.time
+        if prev.on and not cur.on:
+            shortest_on = gap if shortest_on is None else min(shortest_on, gap)
+            if gap < min_on - 1e-6 and not cur.safe:
+                on_viol += 1
+        elif not prev.on and cur.on:
+            shortest_off = gap if shortest_off is None else min(shortest_off, gap)
+            if gap < min_off - 1e-6:
+                off_viol += 1
+    return starts, on_viol, off_viol, shortest_on, shortest_off
+
+
+def compute(
+    source: House | Recording, start: float | None = None, end: float | None = None
+) -> Kpis:
+    """The KPIs of ``[start, end)`` of a run (default: all of it)."""
+    rec = source.recording if isinstance(source, House) else source
+    start = rec.start if start is None else start
+    end = rec.end if end is None else end
+    i0, i1 = rec.index(start), rec.index(end)
+    dt_h = rec.step_s / 3600.0
+    reg = rec.site.regulation
+    target = reg.target_grid_w
+    grid = rec.grid_w[i0:i1]
+    pv_wh = sum(rec.pv_w[i0:i1]) * dt_h
+    base_wh = sum(rec.base_w[i0:i1]) * dt_h
+    import_wh = sum(g for g in grid if g > 0) * dt_h
+    export_wh = -sum(g for g in grid if g < 0) * dt_h
+    energies = {name: sum(rec.drawn_w[name][i0:i1]) * dt_h for name in rec.names}
+    diverted_wh = sum(energies.values())
+
+    # Headroom description of each load.
+    dimmers: list[tuple[list[float], float, list[int], list[int], list[bool]]] = []
+    onoffs: list[tuple[list[float], float, list[int], list[Switch], float]] = []
+    for name in rec.names:
+        cfg = rec.config(name)
+        drawn = list(rec.drawn_w[name][i0:i1])
+        auto = list(rec.auto[name][i0:i1])
+        if isinstance(cfg, VariablePowerConfig):
+            able = list(rec.able[name][i0:i1]) if name in rec.able else [1] * (i1 - i0)
+            dimmers.append(
+                (drawn, cfg.max_power_w, auto, able, _temperature_blocked(rec, name, i0, i1))
+            )
+        elif isinstance(cfg, ConstantPowerConfig | UnknownPowerConfig):
+            power = (
+                cfg.nominal_power_w
+                if isinstance(cfg, ConstantPowerConfig)
+                else cfg.expected_power_w
+            )
+            onoffs.append((drawn, power, auto, rec.switches[name], cfg.min_off_s))
+
+    safe = rec.safe[i0:i1]
+    missed_wh = 0.0
+    caused_wh = 0.0
+    since: list[float | None] = [None] * len(onoffs)
+    last_stop: list[float | None] = [None] * len(onoffs)
+    cursor = [0] * len(onoffs)
+    for k, g in enumerate(grid):
+        t = rec.start + (i0 + k) * rec.step_s
+        if g > 0:
+            regulated = 0.0
+            for drawn, _, auto, *_ in dimmers:
+                if auto[k]:
+                    regulated += drawn[k]
+            for drawn, _, auto, *_ in onoffs:
+                if auto[k]:
+                    regulated += drawn[k]
+            caused_wh += min(g, regulated) * dt_h
+        excess = target - g
+        for j, (_, power, _, switches, _) in enumerate(onoffs):
+            while cursor[j] < len(switches) and switches[cursor[j]].time <= t:
+                if not switches[cursor[j]].on:
+                    last_stop[j] = switches[cursor[j]].time
+                cursor[j] += 1
+            if excess >= power + reg.start_margin_w:
+                if since[j] is None:
+                    since[j] = t
+            else:
+                since[j] = None
+        if excess <= 0 or safe[k]:
+            continue
+        headroom = 0.0
+        for drawn, cap, auto, able, blocked in dimmers:
+            if auto[k] and able[k] and not blocked[k]:
+                headroom += max(cap - drawn[k], 0.0)
+        for j, (drawn, power, auto, _, min_off) in enumerate(onoffs):
+            began = since[j]
+            stop = last_stop[j]
+            if (
+                auto[k]
+                and drawn[k] == 0
+                and began is not None
+                and t - began >= reg.start_delay_s
+                and (stop is None or t - stop >= min_off)
+            ):
+                headroom += power
+        missed_wh += min(excess, headroom) * dt_h
+
+    errors = [abs(f.grid_w - target) for f in rec.frames if start <= f.received_at < end]
+    signed = [f.grid_w - target for f in rec.frames if start <= f.received_at < end]
+    bins: dict[int, list[float]] = {}
+    for f in rec.frames:
+        if start <= f.received_at < end:
+            bins.setdefault(int((f.received_at - start) // 10), []).append(f.grid_w)
+    averages = [abs(sum(v) / len(v) - target) for v in bins.values()]
+    trimming_dimmers = [
+        (rec.drawn_w[name], rec.auto[name], cfg.max_power_w)
+        for name in rec.names
+        if isinstance(cfg := rec.config(name), VariablePowerConfig)
+    ]
+    trimming: list[float] = []
+    for f in rec.frames:
+        if not start <= f.received_at < end:
+            continue
+        i = min(rec.index(f.measured_at - 0.5), rec.steps - 1)  # the middle of its mean
+        if any(auto[i] and 1.0 < drawn[i] < cap - 1.0 for drawn, auto, cap in trimming_dimmers):
+            trimming.append(abs(f.grid_w - target))
+
+    loads: dict[str, LoadKpi] = {}
+    for name in rec.names:
+        cfg = rec.config(name)
+        if isinstance(cfg, ConstantPowerConfig | UnknownPowerConfig):
+            s, on_v, off_v, short_on, short_off = _switch_violations(
+                rec.switches[name], cfg.min_on_s, cfg.min_off_s, start, end
+            )
+            loads[name] = LoadKpi(name, energies[name], s, on_v, off_v, short_on, short_off)
+        else:
+            loads[name] = LoadKpi(name, energies[name])
+
+    balance = pv_wh + import_wh - (base_wh + diverted_wh + export_wh)
+    return Kpis(
+        start=start,
+        end=end,
+        pv_wh=pv_wh,
+        base_wh=base_wh,
+        import_wh=import_wh,
+        export_wh=export_wh,
+        diverted_wh=diverted_wh,
+        missed_surplus_wh=missed_wh,
+        controller_import_wh=caused_wh,
+        frames=len(errors),
+        error_p50_w=percentile(errors, 50),
+        error_p95_w=percentile(errors, 95),
+        error_mean_w=sum(signed) / len(signed) if signed else None,
+        error_10s_p95_w=percentile(averages, 95),
+        trimming_frames=len(trimming),
+        error_trimming_p50_w=percentile(trimming, 50),
+        error_trimming_p95_w=percentile(trimming, 95),
+        balance_error_wh=balance,
+        loads=loads,
+    )
+
+
+def counter_balance(house: House) -> tuple[float, float]:
+    """The energy balance of a whole run from independently kept counters: the meter's
+    import/export registers, each load's own energy counter, PV and base load integrated
+    from the plant and household models. Returns (error in Wh, error in % of PV + import).
+    """
+    rec = house.recording
+    dt_h = rec.step_s / 3600.0
+    pv_wh = sum(rec.pv_w) * dt_h
+    base_wh = sum(rec.base_w) * dt_h
+    loads_wh = sum(load.energy_wh for load in house.loads)
+    imported, exported = house.meter.import_wh, house.meter.export_wh
+    error = pv_wh + imported - (base_wh + loads_wh + exported)
+    total = pv_wh + imported
+    return error, 100.0 * abs(error) / total if total else 0.0
+
+
+@dataclass(frozen=True)
+class StepResponse:
+    """How the grid came back to the target after a disturbance at ``at``.
+
+    ``frames`` are the meter frames *measured* after ``at`` within the horizon, as
+    ``(measured − at, received − at, grid_w)``: the first one is the first that can show
+    the disturbance (its averaging window may catch only part of it). ``frames_out`` is
+    the number of frames before the grid is back within ``band_w`` of the target and stays
+    there until the horizon ("back in ≤ 3 frames" means ``frames_out ≤ 3``).
+    """
+
+    at: float
+    band_w: float
+    frames: list[tuple[float, float, float]]
+    frames_out: int
+    recovered: bool  # back in the band and staying there before the horizon
+    import_wh: float  # ∫ max(g, 0) over the horizon
+    excess_export_wh: float  # ∫ max(target − g, 0) over the horizon
+    peak_error_w: float  # largest |frame − target|
+
+    @property
+    def recovery_s(self) -> float | None:
+        """Reception time of the first in-band frame of the tail, after ``at``."""
+        if not self.recovered:
+            return None
+        return self.frames[self.frames_out][1]
+
+
+def step_response(
+    source: House | Recording, at: float, band_w: float = 50.0, horizon_s: float = 15.0
+) -> StepResponse:
+    """Measure the response to a disturbance at ``at`` (a kettle, a thermostat cut)."""
+    rec = source.recording if isinstance(source, House) else source
+    target = rec.site.regulation.target_grid_w
+    frames = [
+        (f.measured_at - at, f.received_at - at, f.grid_w)
+        for f in rec.frames
+        if at < f.measured_at <= at + horizon_s
+    ]
+    out = len(frames)
+    while out > 0 and abs(frames[out - 1][2] - target) <= band_w:
+        out -= 1
+    recovered = out < len(frames)
+    i0, i1 = rec.index(at), rec.index(at + horizon_s)
+    dt_h = rec.step_s / 3600.0
+    grid = rec.grid_w[i0:i1]
+    return StepResponse(
+        at=at,
+        band_w=band_w,
+        frames=frames,
+        frames_out=out,
+        recovered=recovered,
+        import_wh=sum(g for g in grid if g > 0) * dt_h,
+        excess_export_wh=sum(target - g for g in grid if g < target) * dt_h,
+        peak_error_w=max((abs(g - target) for _, _, g in frames), default=0.0),
+    )

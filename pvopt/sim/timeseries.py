@@ -1,0 +1,135 @@
+"""Fast lookups of precomputed functions of time for the simulation's inner loop.
+
+The house steps every 0.2 s, a day is 432 000 steps: PV, base load and clouds are
+precomputed as breakpoints once and read here with a cursor (time mostly moves forward),
+falling back to a bisection when it does not.
+"""
+
+from __future__ import annotations
+
+import itertools
+from bisect import bisect_right
+from collections.abc import Sequence
+
+
+class Linear:
+    """A piecewise-linear function through ``(t, value)`` points, constant outside them."""
+
+    def __init__(self, times: Sequence[float], values: Sequence[float]) -> None:
+        if len(times) != len(values) or not times:
+            raise ValueError("need as many values as times, at least one")
+        if any(b < a for a, b in itertools.pairwise(times)):
+            raise ValueError("times must not decrease")
+        self.times = list(times)
+        self.values = list(values)
+        self._i = 0  # index of the segment [times[i], times[i+1]) last used
+
+    def _segment(self, t: float) -> int:
+        times = self.times
+        i = self._i
+        last = len(times) - 1
+        if times[i] <= t and (i == last or t < times[i + 1]):
+            return i
+        if i < last - 1 and times[i + 1] <= t < times[i + 2]:
+            self._i = i + 1
+            return i + 1
+        i = max(bisect_right(times, t) - 1, 0)
+        self._i = i
+        return i
+
+    def __call__(self, t: float) -> float:
+        """The value at ``t``."""
+        times, values = self.times, self.values
+        if t <= times[0]:
+            return values[0]
+        if t >= times[-1]:
+            return values[-1]
+        i = self._segment(t)
+        t0, t1 = times[i], times[i + 1]
+        if t1 <= t0:
+            return values[i + 1]
+        v0 = values[i]
+        return v0 + (values[i + 1] - v0) * (t - t0) / (t1 - t0)
+
+    def sample(self, t0: float, dt: float, n: int) -> list[float]:
+        """The values at ``t0 + k·dt`` for ``k < n`` (one pass: faster than n calls)."""
+        times, values = self.times, self.values
+        first, last = times[0], times[-1]
+        top = len(times) - 1
+        i = self._segment(min(max(t0, first), last))
+        out: list[float] = []
+        append = out.append
+        for k in range(n):
+            t = t0 + k * dt
+            if t <= first:
+                append(values[0])
+                continue
+            if t >= last:
+                append(values[-1])
+                continue
+            while i < top - 1 and times[i + 1] <= t:
+                i += 1
+            a, b = times[i], times[i + 1]
+            v = values[i]
+            append(values[i + 1] if b <= a else v + (values[i + 1] - v) * (t - a) / (b - a))
+        self._i = i
+        return out
+
+
+class Steps:
+    """A piecewise-constant function: ``values[i]`` from ``times[i]`` until ``times[i+1]``,
+    ``before`` earlier than ``times[0]``."""
+
+    def __init__(self, times: Sequence[float], values: Sequence[float], before: float = 0.0):
+        if len(times) != len(values):
+            raise ValueError("need as many values as times")
+        if any(b < a for a, b in itertools.pairwise(times)):
+            raise ValueError("times must not decrease")
+        self.times = list(times)
+        self.values = list(values)
+        self.before = before
+        self._i = -1
+
+    def __call__(self, t: float) -> float:
+        """The value at ``t``."""
+        times = self.times
+        i = self._i
+        n = len(times)
+        if not ((i < 0 or times[i] <= t) and (i + 1 >= n or t < times[i + 1])):
+            if i + 1 < n and times[i + 1] <= t and (i + 2 >= n or t < times[i + 2]):
+                i += 1
+            else:
+                i = bisect_right(times, t) - 1
+        self._i = i
+        return self.before if i < 0 else self.values[i]
+
+    def sample(self, t0: float, dt: float, n: int) -> list[float]:
+        """The values at ``t0 + k·dt`` for ``k < n``."""
+        times, values = self.times, self.values
+        count = len(times)
+        i = bisect_right(times, t0) - 1
+        out: list[float] = []
+        append = out.append
+        for k in range(n):
+            t = t0 + k * dt
+            while i + 1 < count and times[i + 1] <= t:
+                i += 1
+            append(self.before if i < 0 else values[i])
+        return out
+
+
+def step_sum(events: Sequence[tuple[float, float, float]]) -> Steps:
+    """The sum of rectangular pulses ``(start, end, height)`` as one :class:`Steps`."""
+    changes: dict[float, float] = {}
+    for start, end, height in events:
+        if end <= start or height == 0:
+            continue
+        changes[start] = changes.get(start, 0.0) + height
+        changes[end] = changes.get(end, 0.0) - height
+    times = sorted(changes)
+    values: list[float] = []
+    level = 0.0
+    for t in times:
+        level += changes[t]
+        values.append(0.0 if abs(level) < 1e-9 else level)
+    return Steps(times, values)

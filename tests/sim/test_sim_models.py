@@ -1,0 +1,276 @@
+"""The house models on their own: PV, clouds, base load, meter, tank, KPI definitions,
+and the package's import rules."""
+
+from __future__ import annotations
+
+import ast
+import itertools
+import random
+import sys
+from array import array
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from pvopt.equipment.model import Command, SiteConfig, VariablePowerConfig
+from pvopt.sim import kpi
+from pvopt.sim.equipment import Draw, HotWaterDraws, Tank, TankParams
+from pvopt.sim.house import Recording
+from pvopt.sim.load import BaseLoad
+from pvopt.sim.meter import LinkyMeter
+from pvopt.sim.pv import CloudProcess, PvPlant, Sky, clear_sky_w, sun
+from pvopt.sim.scenarios import PARIS, REFERENCE_PV, local_time
+from pvopt.sim.timeseries import Linear, step_sum
+
+SUMMER = date(2026, 6, 21)
+WINTER = date(2026, 1, 15)
+PACKAGE = Path(__file__).resolve().parents[2] / "pvopt"
+
+
+# -- PV ----------------------------------------------------------------------------------
+
+
+def test_clear_sky_is_a_bell_following_the_sun_at_45_north() -> None:
+    hours = [h / 4 for h in range(24 * 4)]
+    summer = [clear_sky_w(REFERENCE_PV, local_time(SUMMER, h)) for h in hours]
+    winter = [clear_sky_w(REFERENCE_PV, local_time(WINTER, h)) for h in hours]
+    assert 3300 <= max(summer) <= 3600  # 4 kWc, 30° tilt, June
+    assert 1800 <= max(winter) <= 2300  # January: lower sun, longer air mass
+    # zero at night, peak near solar noon (13:40 CEST at 4.85° E, 12:50 CET in January)
+    assert summer[0] == 0 and winter[7 * 4] == 0 and winter[18 * 4] == 0
+    assert 13.0 <= hours[summer.index(max(summer))] <= 14.25
+    assert 12.25 <= hours[winter.index(max(winter))] <= 13.5
+    # daily energy: ~7 kWh/kWc on a clear June day, ~3 in January
+    assert 25_000 <= sum(summer) / 4 <= 30_000
+    assert 10_000 <= sum(winter) / 4 <= 14_000
+    elevation, _ = sun(REFERENCE_PV, local_time(SUMMER, 13.7))
+    assert elevation == pytest.approx(90 - 45 + 23.44, abs=0.5)
+
+
+def _factor(sky: Sky, seed: int = 3) -> tuple[list[float], float]:
+    start, end = local_time(SUMMER, 8), local_time(SUMMER, 18)
+    clouds = CloudProcess(sky, random.Random(seed), start, end)
+    return [clouds.factor(start + s) for s in range(0, int(end - start))], start
+
+
+def test_broken_clouds_dip_30_to_80_percent_with_fast_edges() -> None:
+    k, _ = _factor(Sky.BROKEN)
+    shaded = sum(1 for x in k if x < 0.72) / len(k)
+    assert 0.2 <= shaded <= 0.6
+    assert 0.2 <= min(k) <= 0.35  # never darker than an 80 % dip
+    assert max(k) <= 1.2  # cloud-edge enhancement at most +20 %
+    fast = [abs(k[i + 8] - k[i]) for i in range(len(k) - 8)]
+    assert max(fast) >= 0.5  # a 50 % swing within 8 s happens
+    edges = sum(1 for i in range(len(k) - 1) if k[i] >= 0.9 > k[i + 1])
+    assert edges >= 60  # many shadows in ten hours
+
+
+def test_overcast_is_dark_and_slow_and_clear_is_clear() -> None:
+    k, _ = _factor(Sky.OVERCAST)
+    assert max(k) <= 0.65 and min(k) >= 0.12
+    assert sum(k) / len(k) <= 0.35
+    assert max(abs(k[i + 10] - k[i]) for i in range(len(k) - 10)) < 0.1
+    clear, _ = _factor(Sky.CLEAR)
+    assert min(clear) >= 0.96
+
+
+def test_pv_plant_is_clear_sky_times_clouds_clipped_at_the_inverter() -> None:
+    start, end = local_time(SUMMER, 6), local_time(SUMMER, 20)
+    clouds = CloudProcess(Sky.BROKEN, random.Random(5), start, end)
+    plant = PvPlant(REFERENCE_PV, clouds, start, end)
+    for s in range(0, int(end - start), 997):
+        t = start + s
+        expected = min(clear_sky_w(REFERENCE_PV, t) * clouds.factor(t), 4000)
+        assert plant.power_w(t) == pytest.approx(expected, rel=0.005, abs=2)
+    assert plant.sample(start, 0.2, 50) == [plant.power_w(start + 0.2 * k) for k in range(50)]
+
+
+# -- base load ---------------------------------------------------------------------------
+
+
+def test_base_load_profile_night_floor_and_peaks() -> None:
+    start, end = local_time(SUMMER, 0), local_time(SUMMER, 24)
+    quiet = BaseLoad(random.Random(1), start, end, PARIS, appliances=False)
+
+    def mean(a: float, b: float) -> float:
+        samples = [quiet.power_w(local_time(SUMMER, a) + s) for s in range(0, int((b - a) * 3600))]
+        return sum(samples) / len(samples)
+
+    night = mean(1, 5)
+    assert 150 <= night <= 250
+    assert mean(7, 8.5) > mean(14, 16) + 100  # morning peak
+    assert mean(19.5, 21) > mean(14, 16) + 200  # evening peak
+
+
+def test_appliances_are_seeded_steps_of_kilowatts() -> None:
+    start, end = local_time(SUMMER, 0), local_time(SUMMER, 24)
+    a = BaseLoad(random.Random(11), start, end, PARIS)
+    b = BaseLoad(random.Random(11), start, end, PARIS)
+    assert a.pulses == b.pulses
+    kettles = [p for p in a.pulses if p.label == "kettle"]
+    assert kettles and all(120 <= p.end - p.start <= 240 and p.power_w == 2000 for p in kettles)
+    assert any(p.label == "fridge" for p in a.pulses)
+    k = kettles[0]
+    assert a.power_w(k.start + 1) - a.power_w(k.start - 1) > 1800
+    a.add(local_time(SUMMER, 3), local_time(SUMMER, 3) + 60, 1500)
+    assert a.power_w(local_time(SUMMER, 3) + 30) > 1500
+
+
+# -- meter -------------------------------------------------------------------------------
+
+
+def test_meter_cadence_averaging_and_delay() -> None:
+    start = 1_800_000_000.0
+    meter = LinkyMeter(random.Random(2), start)
+    step = 0.2
+    frames = []
+    for k in range(3000):  # 600 s: 0 W, then 1000 W of import from 300 s
+        t = start + k * step
+        meter.integrate(t, step, 1000.0 if t >= start + 300 else -500.0)
+        frames.extend(meter.received(t + step))
+    gaps = [b.measured_at - a.measured_at for a, b in itertools.pairwise(frames)]
+    assert 1.15 <= sum(gaps) / len(gaps) <= 1.25
+    assert min(gaps) >= 1.05 - 1e-9 and max(gaps) <= 1.35 + 1e-9
+    delays = [f.received_at - f.measured_at for f in frames]
+    assert min(delays) >= 0 and max(delays) <= 1.2 + 1e-3
+    assert max(delays) > 0.9 and min(delays) < 0.3  # the whole range is used
+    assert all(a.received_at < b.received_at for a, b in itertools.pairwise(frames))
+    assert {f.grid_w for f in frames if f.measured_at < start + 299} == {-500.0}
+    assert {f.grid_w for f in frames if f.measured_at > start + 301.01} == {1000.0}
+    straddling = [f for f in frames if start + 300 < f.measured_at < start + 301]
+    assert straddling and all(-500 < f.grid_w < 1000 for f in straddling)  # a 1 s mean
+    f = frames[-1]
+    assert f.sample.import_va == 1000 and f.sample.export_va == 0
+    assert f.sample.time.timestamp() == pytest.approx(f.received_at)
+    assert meter.import_wh == pytest.approx(1000 * 300 / 3600)
+    assert meter.export_wh == pytest.approx(500 * 300 / 3600)
+
+
+def test_meter_outage_loses_frames() -> None:
+    start = 1_800_000_000.0
+    meter = LinkyMeter(random.Random(2), start)
+    meter.outage(start + 10, start + 20)
+    got = []
+    for k in range(200):
+        meter.integrate(start + 0.2 * k, 0.2, 100.0)
+        got.extend(meter.received(start + 0.2 * (k + 1)))
+    assert not [f for f in got if start + 10 <= f.measured_at < start + 20]
+    assert meter.lost >= 7
+
+
+# -- tank --------------------------------------------------------------------------------
+
+
+def test_tank_heat_capacity_losses_thermostat_and_draws() -> None:
+    params = TankParams()
+    assert params.capacity_wh_per_k == pytest.approx(232.6, abs=0.1)
+    tank = Tank(params, 50.0)
+    for k in range(3600 * 5):  # 1 h at 2400 W, 0.2 s steps
+        tank.advance(k * 0.2, 0.2, 2400.0)
+    # (2400 − ~40…55 W of losses) / 232.6 Wh/K
+    assert tank.temperature_c == pytest.approx(50 + (2400 - 48) / 232.6, abs=0.1)
+    cold = Tank(params, 60.0)
+    for k in range(3600 * 5):
+        cold.advance(k * 0.2, 0.2, 0.0)
+    assert 60.0 - cold.temperature_c == pytest.approx(60.0 / 232.6, rel=0.02)  # 1.5 W/K x 40 K
+    hot = Tank(params, 64.0)
+    t = 0.0
+    while hot.closed:
+        hot.advance(t, 0.2, 2400.0)
+        t += 0.2
+    assert hot.temperature_c == pytest.approx(65.0, abs=0.01) and hot.cuts
+    hot.draws.add(Draw(t + 10, t + 10 + 300, 8.0))  # 40 L
+    while not hot.closed:
+        hot.advance(t, 0.2, 0.0)
+        t += 0.2
+    assert hot.temperature_c <= 60.0 and hot.closes
+    assert abs(hot.balance_error_wh()) < 1e-6 * hot.heat_in_wh + 1e-9
+
+
+def test_hot_water_draws_are_seeded_morning_and_evening() -> None:
+    start, end = local_time(SUMMER, 0), local_time(SUMMER, 24)
+    draws = HotWaterDraws.seeded(random.Random(4), start, end, PARIS).draws
+    again = HotWaterDraws.seeded(random.Random(4), start, end, PARIS).draws
+    assert draws == again
+    morning = sum(d.litres for d in draws if d.start < local_time(SUMMER, 9))
+    evening = sum(d.litres for d in draws if d.start >= local_time(SUMMER, 18.9))
+    assert 40 <= morning <= 120 and 20 <= evening <= 100
+
+
+# -- time series helpers -----------------------------------------------------------------
+
+
+def test_linear_and_steps_sample_like_their_calls() -> None:
+    f = Linear([0, 10, 10, 20], [0, 10, 5, 0])
+    assert [f(x) for x in (0, 5, 15, 25, -1)] == [0, 5, 2.5, 0, 0]
+    assert f.sample(-1, 0.7, 40) == pytest.approx([f(-1 + 0.7 * k) for k in range(40)])
+    s = step_sum([(1, 3, 100), (2, 5, 50)])
+    assert [s(x) for x in (0, 1, 2.5, 4, 6)] == [0, 100, 150, 50, 0]
+    assert s.sample(0, 0.25, 30) == [s(0.25 * k) for k in range(30)]
+
+
+# -- KPI definitions on a hand-made recording ----------------------------------------------
+
+
+def test_missed_surplus_and_controller_import_follow_their_definitions() -> None:
+    dimmer = VariablePowerConfig(
+        name="heater", id="heater", command=Command("scr/heater/in"), max_power_w=2000
+    )
+    rec = Recording(SiteConfig((dimmer,)), start=0.0, step_s=1.0, names=["heater"])
+    # 10 s exporting 500 W beyond the −20 W target while the heater draws 1000 W (headroom
+    # 1000 W): 500 W missed. Then 10 s importing 300 W while it draws 200 W: 200 W caused.
+    for grid, drawn, auto in (
+        [(-520.0, 1000.0, 1)] * 10
+        + [(300.0, 200.0, 1)] * 10
+        + [
+            (300.0, 200.0, 0)  # forced or off-peak: not the regulation's import
+        ]
+        * 10
+    ):
+        base = 400.0
+        rec.grid_w.append(grid)
+        rec.base_w.append(base)
+        rec.pv_w.append(base + drawn - grid)
+        rec.safe.append(0)
+        rec.drawn_w["heater"].append(drawn)
+        rec.auto["heater"].append(auto)
+    k = kpi.compute(rec)
+    assert k.missed_surplus_wh == pytest.approx(500 * 10 / 3600)
+    assert k.controller_import_wh == pytest.approx(200 * 10 / 3600)
+    assert k.import_wh == pytest.approx(300 * 20 / 3600)
+    assert k.export_wh == pytest.approx(520 * 10 / 3600)
+    assert k.diverted_wh == pytest.approx((1000 * 10 + 200 * 20) / 3600)
+    assert abs(k.balance_error_wh) < 1e-9
+    rec.able["heater"] = array("b", [0] * 30)  # its thermostat was open: nothing missed
+    assert kpi.compute(rec).missed_surplus_wh == 0
+
+
+# -- import rules ------------------------------------------------------------------------
+
+
+def _imports(path: Path) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module if node.module.startswith("pvopt") else node.module.split(".")[0])
+    return names
+
+
+def test_the_simulation_is_pure_standard_library_and_the_core_never_imports_it() -> None:
+    # Standard library only, and none of its network / process parts.
+    io_std = {"socket", "ssl", "http", "urllib", "asyncio", "subprocess", "multiprocessing"}
+    for path in sorted((PACKAGE / "sim").glob("*.py")):
+        for name in _imports(path):
+            if name.startswith("pvopt"):
+                assert name.startswith(("pvopt.sim", "pvopt.regulation", "pvopt.equipment")), (
+                    path,
+                    name,
+                )
+            else:
+                assert name in sys.stdlib_module_names and name not in io_std, (path, name)
+    for part in ("regulation", "equipment", "tic"):
+        for path in (PACKAGE / part).rglob("*.py"):
+            assert not any(n.startswith("pvopt.sim") for n in _imports(path)), path
