@@ -199,8 +199,9 @@ class RegulationConfig:
     settle_time_s: float = option(
         "settle_time",
         "after a command, meter readings received within this time cannot show its effect "
-        "(a frame every ~1.2 s, up to one frame late) and are not acted upon",
-        default=2.0,
+        "in full (actuation + a 1 s mean + up to one frame of meter delay); the part not yet "
+        "visible is predicted, and on/off switches wait for it",
+        default=2.6,
         unit="s",
         low=0,
         high=30,

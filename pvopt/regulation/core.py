@@ -47,10 +47,18 @@ from pvopt.regulation.model import Decision, MeterSample, Mode, MqttCommand, Out
 PROBE_MIN_STEP_W = 300.0
 #: A change missing from the meter by this fraction or more: the load did not respond.
 PROBE_MISSING = 0.7
-#: Consecutive non-responses that mean "thermostat cut".
-PROBE_FAILURES = 2
+#: Consecutive non-responses that mean "thermostat cut" (the first from a trim move,
+#: the others from swap tests).
+PROBE_FAILURES = 3
+#: Swap tests only run on a quiet grid: |error| below this on the last two readings
+#: (a passing cloud would otherwise look like a load that does not respond).
+SWAP_QUIET_W = 100.0
+#: First release of a dimmer found drawing nothing; doubles on each new verdict.
+CUT_FIRST_RELEASE_S = 60.0
 #: Power moved from a suspect dimmer to the others to test it a second time.
 PROBE_SWAP_W = 500.0
+#: Trim corrections smaller than this do not stop a reading from counting as settled.
+SETTLE_IGNORE_W = 50.0
 #: Smallest change of a dimmer command worth sending.
 MIN_CHANGE_W = 5.0
 
@@ -73,6 +81,7 @@ class LoadState:
     stop_since: datetime | None = None
     cut_until: datetime | None = None  # thermostat cut: released until then
     probe_failures: int = 0
+    cut_backoff_s: float = 0.0
     temperature: tuple[float, datetime] | None = None
     solar_full: bool = False  # temp_max reached, until temp_sol_min
     grid_heat: bool = False  # below temp_min, until temp_eco
@@ -116,6 +125,7 @@ class _Probe:
 
     grid_before_w: float
     steps_w: dict[str, float]
+    swap: bool = False  # a swap test: nothing else moves until it is judged
 
 
 @dataclass
@@ -145,7 +155,8 @@ class Regulator:
         self._by_id = {s.cfg.id: s for s in self.loads}
         self._sample: MeterSample | None = None
         self._teleinfo_online = True
-        self._hold_until: datetime | None = None
+        self._inflight: list[tuple[datetime, float]] = []  # (when, change of loads' power)
+        self._last_error_w = 0.0
         self._last_eval: datetime | None = None
         self._probe: _Probe | None = None
         self._learn: tuple[LoadState, float, float] | None = None  # load, grid before, sign
@@ -245,24 +256,40 @@ class Regulator:
         if self.safe:
             self.safe = False
             self.safe_reason = ""
-            self._hold_until = None
+            self._inflight.clear()
         grid_w = sample.grid_w
         error_w = grid_w - self.cfg.target_grid_w
-        settled = self._hold_until is None or now >= self._hold_until
+        # Dead-time compensation (a Smith predictor): the part of recent commands that this
+        # reading cannot show yet is counted as if it were already there.
+        pending_w = self._pending_w(now)
+        # Settled: every significant command so far is fully in this reading.
+        settled = all(abs(change) < SETTLE_IGNORE_W for _, change in self._inflight)
         plan = self._plan(now, sample)
-        before = {s.cfg.name: s.power_w for s in self.loads}
         switched: LoadState | None = None
         delta_w = 0.0  # change of the dimmers' total
+        testing = False
+        quiet = abs(error_w) < SWAP_QUIET_W and abs(self._last_error_w) < SWAP_QUIET_W
+        self._last_error_w = error_w
         if settled:
             self._check_probe(grid_w, now, plan)
             self._check_learning(grid_w)
-            testing_w = self._swap_test(plan)
-            if testing_w:
-                delta_w = testing_w  # a clean test: the trim waits one settle period
-            elif abs(error_w) > self.cfg.dead_band_w:
-                delta_w = -self.cfg.gain * error_w
-            switched, freed_w = self._stage(now, error_w, plan)
-            delta_w += freed_w
+            if quiet:
+                delta_w = self._swap_test(plan)
+                testing = delta_w != 0.0
+        before = {s.cfg.name: s.power_w for s in self.loads}
+        expected_error_w = error_w + pending_w
+        swap_pending = self._probe is not None and self._probe.swap and not settled
+        if swap_pending and self._probe is not None:
+            for name in self._probe.steps_w:  # the tested load stays where the test put it
+                if name in plan.caps:
+                    plan.caps[name] = self._by_name[name].power_w
+                    plan.reasons[name] = "testing: is it drawing?"
+        if not testing and not swap_pending:
+            if abs(expected_error_w) > self.cfg.dead_band_w:
+                delta_w = -self.cfg.gain * expected_error_w
+            if settled:  # one switch per settle window, decided on a reading that shows all
+                switched, freed_w = self._stage(now, error_w, plan)
+                delta_w += freed_w
         # Loads fixed by a mode or a limit take their power now, safety limits included;
         # the dimmers absorb that known change in the same decision.
         for state in self.loads:
@@ -274,18 +301,41 @@ class Regulator:
             delta_w -= new - state.power_w
             state.power_w = new
         if settled or delta_w:
-            self._share(delta_w, plan)  # while waiting for the meter, nothing else moves
+            self._share(delta_w, plan)
         changed = [s for s in self.loads if abs(s.power_w - before[s.cfg.name]) >= MIN_CHANGE_W]
         if changed:
-            self._hold_until = now + timedelta(seconds=self.cfg.settle_time_s)
-            self._arm_probe(changed, before, grid_w, switched)
-        elif not settled:
-            for state in self.loads:
-                plan.reasons.setdefault(state.cfg.name, state.reason)
+            real_w = sum(s.power_w - before[s.cfg.name] for s in self.loads)
+            self._inflight.append((now, real_w))
+            if settled:
+                self._arm_probe(changed, before, grid_w, switched, testing)
+            elif self._probe is not None:  # the probe judges every change since its start
+                for state in changed:
+                    name = state.cfg.name
+                    step = state.power_w - before[name]
+                    self._probe.steps_w[name] = self._probe.steps_w.get(name, 0.0) + step
         self._last_eval = now
         self._set_reasons(plan, settled, now)
         surplus = -grid_w + sum(s.power_w for s in self.loads)
         return self._decision(now, grid_w, surplus, "")
+
+    def _pending_w(self, now: datetime) -> float:
+        """The part of the commands of the last ``settle_time`` not yet in a reading.
+
+        A reading is the mean of about 1 s, received up to ``settle_time − 1 s`` after the
+        end of that second (actuation + meter delay); halfway is assumed.
+        """
+        settle = self.cfg.settle_time_s
+        lag = max(settle - 1.0, 0.0) / 2
+        pending = 0.0
+        kept: list[tuple[datetime, float]] = []
+        for at, change_w in self._inflight:
+            age = (now - at).total_seconds()
+            if age >= settle:
+                continue
+            kept.append((at, change_w))
+            pending += change_w * (1.0 - min(max(age - lag, 0.0), 1.0))
+        self._inflight = kept
+        return pending
 
     def tick(self, now: datetime) -> Decision | None:
         """Called regularly (≤ 1 s): sheds on stale data, re-sends commands when due."""
@@ -575,6 +625,7 @@ class Regulator:
         before: dict[str, float],
         grid_w: float,
         switched: LoadState | None,
+        swap: bool = False,
     ) -> None:
         self._probe = None
         self._learn = None
@@ -583,7 +634,7 @@ class Regulator:
             return
         if switched is None:
             steps = {s.cfg.name: s.power_w - before[s.cfg.name] for s in changed}
-            self._probe = _Probe(grid_w, steps)
+            self._probe = _Probe(grid_w, steps, swap)
 
     def _check_probe(self, grid_w: float, now: datetime, plan: _Plan) -> None:
         """Did the last changes show on the meter? A dimmer that did not respond twice in
@@ -591,24 +642,33 @@ class Regulator:
         probe, self._probe = self._probe, None
         if probe is None:
             return
+        total_w = sum(probe.steps_w.values())
+        missing_w = total_w - (grid_w - probe.grid_before_w)  # commanded but not seen
         candidates = [
-            (abs(step), name)
+            (abs(missing_w - step), name)
             for name, step in probe.steps_w.items()
             if abs(step) >= PROBE_MIN_STEP_W and self._by_name[name].variable
         ]
         if not candidates:
             return
-        _, name = max(candidates)
+        _, name = min(candidates)  # the load whose change best explains what is missing
         state = self._by_name[name]
-        step = probe.steps_w[name]
-        missing = (sum(probe.steps_w.values()) - (grid_w - probe.grid_before_w)) / step
+        missing = missing_w / probe.steps_w[name]
         if missing < PROBE_MISSING:
             state.probe_failures = 0
+            if missing < 1.0 - PROBE_MISSING:
+                state.cut_backoff_s = 0.0  # it clearly draws: forget past cuts
             return
         state.probe_failures += 1
         if state.probe_failures >= PROBE_FAILURES and name in plan.caps:
             state.probe_failures = 0
-            state.cut_until = now + timedelta(seconds=self.cfg.thermostat_probe_s)
+            # Released for 1 min, then 2, 4 … up to thermostat_probe_interval: a wrong
+            # verdict (clouds moving during the test) costs little, a real cut is re-tried
+            # less and less often.
+            state.cut_backoff_s = min(
+                max(state.cut_backoff_s * 2, CUT_FIRST_RELEASE_S), self.cfg.thermostat_probe_s
+            )
+            state.cut_until = now + timedelta(seconds=state.cut_backoff_s)
             del plan.caps[name]
             plan.fixed[name] = 0.0
             plan.reasons[name] = "full: thermostat cut"
