@@ -222,15 +222,17 @@ class RegulationConfig:
     )
     start_delay_s: float = option(
         "start_delay",
-        "the surplus must last this long before an on/off load starts",
-        default=60.0,
+        "an on/off load starts when its surplus, averaged over this time, covers it "
+        "(a passing gap in the clouds starts nothing)",
+        default=600.0,
         unit="s",
         low=0,
     )
     stop_delay_s: float = option(
         "stop_delay",
-        "import must last this long before an on/off load stops",
-        default=30.0,
+        "an on/off load stops when the power it could have, averaged over this time, "
+        "no longer covers it (a passing cloud stops nothing)",
+        default=120.0,
         unit="s",
         low=0,
     )

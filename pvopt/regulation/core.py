@@ -27,6 +27,7 @@ How it decides (one evaluation per meter frame):
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -77,8 +78,9 @@ class LoadState:
     energy_day: date | None = None
     period_energy_wh: float = 0.0  # in the current min_energy period
     period_start: datetime | None = None
-    start_since: datetime | None = None
-    stop_since: datetime | None = None
+    budget_avg_w: float | None = None  # on/off loads: averaged power they could have
+    budget_at: datetime | None = None
+    budget_since: datetime | None = None
     cut_until: datetime | None = None  # thermostat cut: released until then
     probe_failures: int = 0
     cut_backoff_s: float = 0.0
@@ -541,11 +543,18 @@ class Regulator:
         )
 
     def _stage(self, now: datetime, error_w: float, plan: _Plan) -> tuple[LoadState | None, float]:
-        """Start or stop at most one on/off load; returns it and the dimmer power freed."""
+        """Start or stop at most one on/off load; returns it and the dimmer power freed.
+
+        The power an on/off load could have (its *budget*) is averaged (exponentially,
+        over ``start_delay`` while off and ``stop_delay`` while on): a passing cloud
+        neither starts nor stops anything, a lasting surplus or deficit does.
+        """
         reg = self.cfg
         order = self.loads
         for index, state in enumerate(order):
-            if state.variable or state.cfg.name in plan.fixed:
+            name = state.cfg.name
+            if state.variable or name in plan.fixed:
+                state.budget_avg_w = None
                 continue
             lower_var = sum(
                 s.power_w for s in order[index + 1 :] if s.variable and s.cfg.name in plan.caps
@@ -557,53 +566,61 @@ class Regulator:
             )
             power = state.onoff_power_w
             budget = -error_w + lower_var - higher_want + (power if state.on else 0.0)
+            tau = reg.stop_delay_s if state.on else reg.start_delay_s
+            average = self._average_budget(state, budget, tau, now)
+            averaged_s = (now - state.budget_since).total_seconds() if state.budget_since else 0
             since_switch = (now - state.switched_at).total_seconds() if state.switched_at else None
+            min_on, min_off = state.min_on_off_s
             if not state.on:
-                state.stop_since = None
-                if budget < power + reg.start_margin_w:
-                    state.start_since = None
-                    plan.reasons[state.cfg.name] = f"off: surplus {max(budget, 0):.0f} W"
+                needed = power + reg.start_margin_w
+                if average < needed or budget < power:
+                    plan.reasons[name] = f"off: surplus {max(average, 0):.0f} W of {needed:.0f}"
                     continue
-                state.start_since = state.start_since or now
-                waited = (now - state.start_since).total_seconds()
-                min_off = state.min_on_off_s[1]
                 if since_switch is not None and since_switch < min_off:
-                    left = min_off - since_switch
-                    plan.reasons[state.cfg.name] = f"off: min-off {_minutes(left)} left"
+                    plan.reasons[name] = f"off: min-off {_minutes(min_off - since_switch)} left"
                     continue
-                if waited < reg.start_delay_s:
-                    plan.reasons[state.cfg.name] = (
-                        f"off: starts in {_minutes(reg.start_delay_s - waited)} if surplus lasts"
+                if averaged_s < reg.start_delay_s:
+                    plan.reasons[name] = (
+                        f"off: starts in {_minutes(reg.start_delay_s - averaged_s)} "
+                        "if surplus lasts"
                     )
                     continue
-                state.power_w = power
-                state.switched_at = now
-                state.start_since = None
-                plan.reasons[state.cfg.name] = "on: surplus"
+                self._switch(state, power, now)
+                plan.reasons[name] = "on: surplus"
                 return state, -power
-            state.start_since = None
-            if budget >= power:
-                state.stop_since = None
-                plan.reasons[state.cfg.name] = "on: surplus"
+            if average >= power:
+                plan.reasons[name] = "on: surplus"
                 continue
-            state.stop_since = state.stop_since or now
-            waited = (now - state.stop_since).total_seconds()
-            min_on = state.min_on_off_s[0]
             if since_switch is not None and since_switch < min_on:
-                left = min_on - since_switch
-                plan.reasons[state.cfg.name] = f"on: min-on {_minutes(left)} left"
+                plan.reasons[name] = f"on: min-on {_minutes(min_on - since_switch)} left"
                 continue
-            if waited < reg.stop_delay_s:
-                plan.reasons[state.cfg.name] = (
-                    f"on: stops in {_minutes(reg.stop_delay_s - waited)} if import lasts"
+            if averaged_s < reg.stop_delay_s:
+                plan.reasons[name] = (
+                    f"on: stops in {_minutes(reg.stop_delay_s - averaged_s)} if import lasts"
                 )
                 continue
-            state.power_w = 0.0
-            state.switched_at = now
-            state.stop_since = None
-            plan.reasons[state.cfg.name] = "off: not enough surplus"
+            self._switch(state, 0.0, now)
+            plan.reasons[name] = "off: not enough surplus"
             return state, power
         return None, 0.0
+
+    @staticmethod
+    def _average_budget(state: LoadState, budget_w: float, tau_s: float, now: datetime) -> float:
+        last = state.budget_at
+        if state.budget_avg_w is None or last is None:
+            state.budget_avg_w, state.budget_since = budget_w, now
+        else:
+            dt = (now - last).total_seconds()
+            weight = 1.0 - math.exp(-dt / tau_s) if tau_s > 0 else 1.0
+            state.budget_avg_w += (budget_w - state.budget_avg_w) * weight
+        state.budget_at = now
+        return state.budget_avg_w
+
+    @staticmethod
+    def _switch(state: LoadState, power_w: float, now: datetime) -> None:
+        state.power_w = power_w
+        state.switched_at = now
+        state.budget_avg_w = None  # the other direction averages afresh
 
     def _share(self, delta_w: float, plan: _Plan) -> None:
         """Move the auto dimmers' total by ``delta_w``, filled in priority order."""
@@ -719,7 +736,7 @@ class Regulator:
             if not state.variable and state.on:
                 state.switched_at = now
             state.power_w = 0.0
-            state.start_since = state.stop_since = None
+            state.budget_avg_w = None
             state.reason = reason
         self._probe = None
         self._learn = None

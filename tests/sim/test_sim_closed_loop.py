@@ -25,29 +25,25 @@ KETTLE_S = 50.0
 STEPS = 15
 
 CORE_STEP_FRAMES = (
-    "core: over 15 kettles a +2 kW step stays 4–10 frames outside ±50 W (back after "
-    "6–14 s) and a −2 kW step 4–9 frames (7–12 s), target ≤ 3: the first frame often "
-    "shows only part of the step (1 s mean), acting on it holds every reading for "
-    "settle_time = 2 s (1–2 frames); gain 0.9 leaves 10 % (200 W) for another round; and "
-    "a partly settled frame makes the probe suspect the dimmer and spend a round on its "
-    "500 W 'is it drawing?' test instead of trimming"
+    "core: over 15 kettles a +2 kW step stays 3–7 frames outside ±50 W (back after 5.6–9.9 s) "
+    "and a −2 kW step 3–15 frames (4.5–18.8 s), target ≤ 3: the first frame shows only part "
+    "of the step (1 s mean), the dead-time predictor assumes a mid meter delay, and gain 0.9 "
+    "leaves 10 % for another round"
 )
 CORE_ONOFF_IMPORT = (
-    "core: 824 Wh imported while diverting = 6.3 % of the diverted energy (target ≤ 3 %); "
-    "715 Wh of it while the on/off loads ran through cloud shadows (min-on 10 min, stop "
-    "only after 30 s of deficit), 109 Wh trim lag of the dimmer"
+    "core: on the broken-cloud day 4.9 % of the diverted energy is imported while a load "
+    "draws (target ≤ 3 %): the on/off loads run through cloud shadows during their 10 min "
+    "min-on, and the trim lags cloud edges"
 )
 CORE_ONOFF_CYCLES = (
-    "core: the pool pump starts 21 times and the plug 12 times on the broken-cloud day "
-    "(target ≤ 6): staging starts on 60 s of surplus and stops on 30 s of deficit, and "
-    "nothing but min on / min off (10 min) limits the cycles"
+    "core: the pool pump starts 7 times on the broken-cloud day (target ≤ 6; the plug 3) "
+    "even with the surplus averaged over start_delay = 600 s"
 )
 CORE_CUT_AT_CAP = (
-    "core: heater at 1910 W when its thermostat opens: the trim raises it to its 2400 W "
-    "cap (+490 W) and the radiator by 1139 W; the probe tests the load that moved most — "
-    "the healthy radiator — against a partly settled frame and releases it as "
-    "'thermostat cut' 6 s later: 1.9 kW exported for 15 min, the heater never detected "
-    "(the core counts 2352 Wh for it in the hour, 169 Wh really drawn)"
+    "core: heater at 1910 W when its thermostat opens: the trim raises it to its 2400 W cap "
+    "and the radiator takes the rest; once at its cap the heater's command never moves "
+    "alone, so no probe can blame it: the radiator regulates the grid, but the heater is "
+    "never released and its commanded energy is counted as delivered"
 )
 
 
