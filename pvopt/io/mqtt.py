@@ -135,6 +135,12 @@ class MqttClient:
                     reason_code,
                 )
                 return
+            sock = client.socket()
+            if isinstance(sock, socket.socket):
+                # Small messages must not wait for the broker's delayed ACK (Nagle): a
+                # command would otherwise leave up to 40 ms late.
+                with contextlib.suppress(OSError):
+                    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             client.publish(self._status_topic, "online", qos=1, retain=True)
             for topic in self._handlers:
                 client.subscribe(topic, qos=1)
