@@ -654,43 +654,48 @@ class Regulator:
             self._probe = _Probe(grid_w, steps, swap)
 
     def _check_probe(self, grid_w: float, now: datetime, plan: _Plan) -> None:
-        """Did the last changes show on the meter? A dimmer that did not respond twice in
-        a row draws nothing (its thermostat has cut): release it for a while."""
+        """Did the last changes show on the meter? Every dimmer whose change the meter
+        missed becomes a suspect; a suspect that then fails two swap tests (its command
+        alone drops by 500 W and the meter does not see it) draws nothing — its thermostat
+        has cut — and is released for a while."""
         probe, self._probe = self._probe, None
         if probe is None:
             return
-        total_w = sum(probe.steps_w.values())
-        missing_w = total_w - (grid_w - probe.grid_before_w)  # commanded but not seen
-        candidates = [
-            (abs(missing_w - step), name)
-            for name, step in probe.steps_w.items()
-            if abs(step) >= PROBE_MIN_STEP_W and self._by_name[name].variable
-        ]
-        if not candidates:
-            return
-        _, name = min(candidates)  # the load whose change best explains what is missing
-        state = self._by_name[name]
-        missing = missing_w / probe.steps_w[name]
-        if missing < PROBE_MISSING:
-            state.probe_failures = 0
+        missing_w = sum(probe.steps_w.values()) - (grid_w - probe.grid_before_w)
+        for name, step in probe.steps_w.items():
+            state = self._by_name[name]
+            if abs(step) < PROBE_MIN_STEP_W or not state.variable:
+                continue
+            missing = missing_w / step  # the share of this load's change not seen
             if missing < 1.0 - PROBE_MISSING:
+                state.probe_failures = 0
                 state.cut_backoff_s = 0.0  # it clearly draws: forget past cuts
-            return
-        state.probe_failures += 1
-        if state.probe_failures >= PROBE_FAILURES and name in plan.caps:
-            state.probe_failures = 0
-            # Released for 1 min, then 2, 4 … up to thermostat_probe_interval: a wrong
-            # verdict (clouds moving during the test) costs little, a real cut is re-tried
-            # less and less often.
-            state.cut_backoff_s = min(
-                max(state.cut_backoff_s * 2, CUT_FIRST_RELEASE_S), self.cfg.thermostat_probe_s
-            )
-            state.cut_until = now + timedelta(seconds=state.cut_backoff_s)
-            del plan.caps[name]
-            plan.fixed[name] = 0.0
-            plan.reasons[name] = "full: thermostat cut"
-            # The meter never saw this power: dropping it is no change to compensate.
-            state.power_w = 0.0
+            elif missing < PROBE_MISSING:
+                if probe.swap:
+                    state.probe_failures = 0
+            elif probe.swap:
+                state.probe_failures += 1
+            else:
+                state.probe_failures = max(state.probe_failures, 1)  # a suspect, no more
+            if state.probe_failures >= PROBE_FAILURES and name in plan.caps:
+                self._release(state, now, plan)
+
+    def _release(self, state: LoadState, now: datetime, plan: _Plan) -> None:
+        """Commanded but not drawing: release the load for 1 min, then 2, 4 … up to
+        thermostat_probe_interval (a wrong verdict costs little, a real cut is re-tried
+        less and less often)."""
+        name = state.cfg.name
+        for other in self.loads:
+            other.probe_failures = 0  # what the meter missed is explained: no more suspects
+        state.cut_backoff_s = min(
+            max(state.cut_backoff_s * 2, CUT_FIRST_RELEASE_S), self.cfg.thermostat_probe_s
+        )
+        state.cut_until = now + timedelta(seconds=state.cut_backoff_s)
+        del plan.caps[name]
+        plan.fixed[name] = 0.0
+        plan.reasons[name] = "full: thermostat cut"
+        # The meter never saw this power: dropping it is no change to compensate.
+        state.power_w = 0.0
 
     def _swap_test(self, plan: _Plan) -> float:
         """A dimmer suspected once is tested again: its command drops by up to 500 W and

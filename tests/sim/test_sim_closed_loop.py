@@ -39,12 +39,6 @@ CORE_ONOFF_CYCLES = (
     "core: the pool pump starts 7 times on the broken-cloud day (target ≤ 6; the plug 3) "
     "even with the surplus averaged over start_delay = 600 s"
 )
-CORE_CUT_AT_CAP = (
-    "core: heater at 1910 W when its thermostat opens: the trim raises it to its 2400 W cap "
-    "and the radiator takes the rest; once at its cap the heater's command never moves "
-    "alone, so no probe can blame it: the radiator regulates the grid, but the heater is "
-    "never released and its commanded energy is counted as delivered"
-)
 
 
 def _print(*lines: object) -> None:
@@ -257,12 +251,7 @@ def test_stale_meter_data_sheds_every_output_within_1s_of_the_timeout() -> None:
     ("hour", "tank_c"),
     [
         pytest.param(8.75, 64.6, id="heater-at-850W"),
-        pytest.param(
-            10.25,
-            64.3,
-            id="heater-at-1900W",
-            marks=pytest.mark.xfail(strict=True, reason=CORE_CUT_AT_CAP),
-        ),
+        pytest.param(10.25, 64.3, id="heater-at-1900W"),
     ],
 )
 def test_a_thermostat_cut_passes_the_share_to_the_next_load_and_is_probed_again(
