@@ -216,7 +216,7 @@ class RegulationConfig:
     start_margin_w: float = option(
         "start_margin",
         "spare surplus needed beyond an on/off load's power to start it",
-        default=100.0,
+        default=300.0,
         unit="W",
         low=0,
     )

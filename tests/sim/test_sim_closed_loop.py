@@ -35,10 +35,6 @@ CORE_ONOFF_IMPORT = (
     "draws (target ≤ 3 %): the on/off loads run through cloud shadows during their 10 min "
     "min-on, and the trim lags cloud edges"
 )
-CORE_ONOFF_CYCLES = (
-    "core: the pool pump starts 7 times on the broken-cloud day (target ≤ 6; the plug 3) "
-    "even with the surplus averaged over start_delay = 600 s"
-)
 
 
 def _print(*lines: object) -> None:
@@ -177,15 +173,7 @@ def test_broken_clouds_import_while_diverting_at_most_3_percent(
 # -- on/off loads -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "day",
-    [
-        pytest.param(d, marks=pytest.mark.xfail(strict=True, reason=CORE_ONOFF_CYCLES))
-        if d == "broken-clouds"
-        else d
-        for d in DAYS
-    ],
-)
+@pytest.mark.parametrize("day", DAYS)
 def test_on_off_loads_start_at_most_6_times_a_day(
     reference_day: Callable[[str], House], day: str
 ) -> None:

@@ -163,7 +163,11 @@ def test_an_on_off_load_starts_after_its_delay_and_the_dimmer_makes_room_at_once
 def test_a_higher_priority_dimmer_takes_power_from_a_lower_on_off_load() -> None:
     house = House(
         regulator(
-            dimmer("heater", 2400), plug("pump", 800, min_on_s=0), start_delay_s=0, stop_delay_s=20
+            dimmer("heater", 2400),
+            plug("pump", 800, min_on_s=0),
+            start_delay_s=0,
+            stop_delay_s=20,
+            start_margin_w=100,
         ),
         pv_w=4000,
     )
