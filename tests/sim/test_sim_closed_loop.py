@@ -31,7 +31,7 @@ CORE_STEP_FRAMES = (
     "leaves 10 % for another round"
 )
 CORE_ONOFF_IMPORT = (
-    "core: on the broken-cloud day 4.9 % of the diverted energy is imported while a load "
+    "core: on the broken-cloud day 4.6 % of the diverted energy is imported while a load "
     "draws (target ≤ 3 %): the on/off loads run through cloud shadows during their 10 min "
     "min-on, and the trim lags cloud edges"
 )
