@@ -316,7 +316,7 @@ class Regulator:
                     step = state.power_w - before[name]
                     self._probe.steps_w[name] = self._probe.steps_w.get(name, 0.0) + step
         self._last_eval = now
-        self._set_reasons(plan, settled, now)
+        self._set_reasons(plan)
         surplus = -grid_w + sum(s.power_w for s in self.loads)
         return self._decision(now, grid_w, surplus, "")
 
@@ -721,7 +721,7 @@ class Regulator:
 
     # -- outputs ----------------------------------------------------------------------------
 
-    def _set_reasons(self, plan: _Plan, settled: bool, now: datetime) -> None:
+    def _set_reasons(self, plan: _Plan) -> None:
         for state in self.loads:
             name = state.cfg.name
             if name in plan.reasons:
@@ -751,7 +751,7 @@ class Regulator:
             None,
             self.cfg.target_grid_w,
             None,
-            self._outputs(now),
+            self._outputs(),
             commands,
             safe=True,
             reason=reason,
@@ -772,7 +772,7 @@ class Regulator:
             grid_w,
             self.cfg.target_grid_w,
             surplus_w,
-            self._outputs(now),
+            self._outputs(),
             commands,
             safe=self.safe,
             reason=reason,
@@ -801,7 +801,7 @@ class Regulator:
                 state.last_sent = (payload, now)
         return tuple(out)
 
-    def _outputs(self, now: datetime) -> tuple[Output, ...]:
+    def _outputs(self) -> tuple[Output, ...]:
         outputs = []
         for state in self.loads:
             _, percent = self._payload(state)
