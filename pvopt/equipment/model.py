@@ -236,6 +236,23 @@ class RegulationConfig:
         unit="s",
         low=0,
     )
+    start_max_import: float = option(
+        "start_max_import",
+        "an on/off load does not start when, over start_delay, the surplus left this "
+        "fraction of its power uncovered on average (it would import in every cloud "
+        "shadow); raise it to run on/off loads more on broken-cloud days",
+        default=0.05,
+        low=0,
+        high=1,
+    )
+    stop_max_import: float = option(
+        "stop_max_import",
+        "a running on/off load stops (after min-on) when it imported this fraction of its "
+        "power on average over start_delay",
+        default=0.1,
+        low=0,
+        high=1,
+    )
     offpeak_start: time | None = option(
         "offpeak_start", "off-peak window start HH:MM (default: $HC_START_TIME)", default=None
     )

@@ -16,13 +16,18 @@ How it decides (one evaluation per meter frame):
    and is shared out in priority order, each load up to its cap.
 4. **Staging.** An on/off load starts when the power it could have — export beyond the
    target, plus what lower-priority dimmers take, minus what higher-priority dimmers
-   still want — exceeds its power plus ``start_margin`` for ``start_delay``, and stops
-   when that falls below its power for ``stop_delay``; min on / min off hold. At most one
+   still want — exceeds its power plus ``start_margin`` for ``start_delay`` and recent
+   shadows would not have left more than ``start_max_import`` of its power uncovered;
+   it stops when that falls below its power for ``stop_delay`` or once it imports more
+   than ``stop_max_import`` of its power; min on / min off hold. At most one
    switch per decision, and the dimmers move by the switched power in the same decision,
    so the grid does not see the step.
-5. **Thermostat cut.** A dimmer whose command changed alone by ≥ 300 W but whose effect
-   does not show on the meter twice in a row draws nothing: its share goes to the next
-   load and it is tried again after ``thermostat_probe_interval``.
+5. **Thermostat cut.** A dimmer whose command changed by ≥ 300 W but whose effect does
+   not show on the meter is a suspect; two "is it drawing?" tests (its command alone
+   drops by 500 W on a quiet grid) confirm it: its share goes to the next load and it is
+   tried again later. A suspect judged against a reading that jumped from the previous
+   one (which may show only part of a kettle) is tested only once the trim has pushed
+   it to its cap, as it does with a load that draws nothing.
 """
 
 from __future__ import annotations
@@ -79,10 +84,12 @@ class LoadState:
     period_energy_wh: float = 0.0  # in the current min_energy period
     period_start: datetime | None = None
     budget_avg_w: float | None = None  # on/off loads: averaged power they could have
+    shortfall_avg_w: float = 0.0  # averaged max(power − budget, 0): what it would import
     budget_at: datetime | None = None
     budget_since: datetime | None = None
     cut_until: datetime | None = None  # thermostat cut: released until then
     probe_failures: int = 0
+    weak_suspect: bool = False  # suspected from a reading that may have shown a partial step
     cut_backoff_s: float = 0.0
     temperature: tuple[float, datetime] | None = None
     solar_full: bool = False  # temp_max reached, until temp_sol_min
@@ -128,6 +135,7 @@ class _Probe:
     grid_before_w: float
     steps_w: dict[str, float]
     swap: bool = False  # a swap test: nothing else moves until it is judged
+    steady: bool = True  # the reference reading was close to the one before it
 
 
 @dataclass
@@ -271,6 +279,9 @@ class Regulator:
         delta_w = 0.0  # change of the dimmers' total
         testing = False
         quiet = abs(error_w) < SWAP_QUIET_W and abs(self._last_error_w) < SWAP_QUIET_W
+        # A reading far from the previous one may show only part of a change (a kettle
+        # switched on during its averaging second): not a reference to judge a load by.
+        steady = abs(error_w - self._last_error_w) < SWAP_QUIET_W
         self._last_error_w = error_w
         if settled:
             self._check_probe(grid_w, now, plan)
@@ -309,7 +320,7 @@ class Regulator:
             real_w = sum(s.power_w - before[s.cfg.name] for s in self.loads)
             self._inflight.append((now, real_w))
             if settled:
-                self._arm_probe(changed, before, grid_w, switched, testing)
+                self._arm_probe(changed, before, grid_w, switched, testing, steady)
             elif self._probe is not None:  # the probe judges every change since its start
                 for state in changed:
                     name = state.cfg.name
@@ -567,7 +578,9 @@ class Regulator:
             power = state.onoff_power_w
             budget = -error_w + lower_var - higher_want + (power if state.on else 0.0)
             tau = reg.stop_delay_s if state.on else reg.start_delay_s
-            average = self._average_budget(state, budget, tau, now)
+            average, shortfall = self._average_budget(
+                state, budget, power, tau, reg.start_delay_s, now
+            )
             averaged_s = (now - state.budget_since).total_seconds() if state.budget_since else 0
             since_switch = (now - state.switched_at).total_seconds() if state.switched_at else None
             min_on, min_off = state.min_on_off_s
@@ -575,6 +588,11 @@ class Regulator:
                 needed = power + reg.start_margin_w
                 if average < needed or budget < power:
                     plan.reasons[name] = f"off: surplus {max(average, 0):.0f} W of {needed:.0f}"
+                    continue
+                if shortfall > reg.start_max_import * power:
+                    plan.reasons[name] = (
+                        f"off: surplus unsteady, would import {shortfall / power:.0%}"
+                    )
                     continue
                 if since_switch is not None and since_switch < min_off:
                     plan.reasons[name] = f"off: min-off {_minutes(min_off - since_switch)} left"
@@ -588,7 +606,7 @@ class Regulator:
                 self._switch(state, power, now)
                 plan.reasons[name] = "on: surplus"
                 return state, -power
-            if average >= power:
+            if average >= power and shortfall <= reg.stop_max_import * power:
                 plan.reasons[name] = "on: surplus"
                 continue
             if since_switch is not None and since_switch < min_on:
@@ -600,21 +618,40 @@ class Regulator:
                 )
                 continue
             self._switch(state, 0.0, now)
-            plan.reasons[name] = "off: not enough surplus"
+            plan.reasons[name] = (
+                "off: not enough surplus"
+                if average < power
+                else f"off: imported {shortfall / power:.0%} of its power"
+            )
             return state, power
         return None, 0.0
 
     @staticmethod
-    def _average_budget(state: LoadState, budget_w: float, tau_s: float, now: datetime) -> float:
+    def _average_budget(
+        state: LoadState,
+        budget_w: float,
+        power_w: float,
+        tau_s: float,
+        shortfall_tau_s: float,
+        now: datetime,
+    ) -> tuple[float, float]:
+        """Average, since the last switch, the budget over ``tau_s`` and the shortfall
+        (the part of the load's power that the budget does not cover: what it imports,
+        or would) over ``shortfall_tau_s``. A deep cloud shadow holds starts back for a
+        while, which is what broken clouds need."""
         last = state.budget_at
+        shortfall = max(power_w - budget_w, 0.0)
         if state.budget_avg_w is None or last is None:
             state.budget_avg_w, state.budget_since = budget_w, now
+            state.shortfall_avg_w = shortfall
         else:
             dt = (now - last).total_seconds()
             weight = 1.0 - math.exp(-dt / tau_s) if tau_s > 0 else 1.0
             state.budget_avg_w += (budget_w - state.budget_avg_w) * weight
+            weight = 1.0 - math.exp(-dt / shortfall_tau_s) if shortfall_tau_s > 0 else 1.0
+            state.shortfall_avg_w += (shortfall - state.shortfall_avg_w) * weight
         state.budget_at = now
-        return state.budget_avg_w
+        return state.budget_avg_w, state.shortfall_avg_w
 
     @staticmethod
     def _switch(state: LoadState, power_w: float, now: datetime) -> None:
@@ -643,6 +680,7 @@ class Regulator:
         grid_w: float,
         switched: LoadState | None,
         swap: bool = False,
+        steady: bool = True,
     ) -> None:
         self._probe = None
         self._learn = None
@@ -651,7 +689,7 @@ class Regulator:
             return
         if switched is None:
             steps = {s.cfg.name: s.power_w - before[s.cfg.name] for s in changed}
-            self._probe = _Probe(grid_w, steps, swap)
+            self._probe = _Probe(grid_w, steps, swap, steady)
 
     def _check_probe(self, grid_w: float, now: datetime, plan: _Plan) -> None:
         """Did the last changes show on the meter? Every dimmer whose change the meter
@@ -669,14 +707,19 @@ class Regulator:
             missing = missing_w / step  # the share of this load's change not seen
             if missing < 1.0 - PROBE_MISSING:
                 state.probe_failures = 0
+                state.weak_suspect = False
                 state.cut_backoff_s = 0.0  # it clearly draws: forget past cuts
             elif missing < PROBE_MISSING:
                 if probe.swap:
                     state.probe_failures = 0
             elif probe.swap:
                 state.probe_failures += 1
-            else:
-                state.probe_failures = max(state.probe_failures, 1)  # a suspect, no more
+                state.weak_suspect = False
+            elif not state.probe_failures:  # a suspect, no more
+                state.probe_failures = 1
+                # Judged against a reading that may have caught only part of a change
+                # (a kettle): the rest of that change looks like a load not responding.
+                state.weak_suspect = not probe.steady
             if state.probe_failures >= PROBE_FAILURES and name in plan.caps:
                 self._release(state, now, plan)
 
@@ -703,7 +746,14 @@ class Regulator:
         short export, never an import). Returns the change of the dimmers' total."""
         for state in self.loads:
             name = state.cfg.name
-            if state.probe_failures and name in plan.caps and state.power_w >= PROBE_MIN_STEP_W:
+            if (
+                state.probe_failures
+                and name in plan.caps
+                and state.power_w >= PROBE_MIN_STEP_W
+                # A weak suspect is tested only once the trim pushed it to its cap, as
+                # it does with a load whose increases never show on the meter.
+                and (not state.weak_suspect or state.power_w >= plan.caps[name] - MIN_CHANGE_W)
+            ):
                 step = min(PROBE_SWAP_W, state.power_w)
                 plan.caps[name] = state.power_w - step
                 plan.reasons[name] = "testing: is it drawing?"

@@ -26,14 +26,10 @@ STEPS = 15
 
 CORE_STEP_FRAMES = (
     "core: over 15 kettles a +2 kW step stays 3–7 frames outside ±50 W (back after 5.6–9.9 s) "
-    "and a −2 kW step 3–15 frames (4.5–18.8 s), target ≤ 3: the first frame shows only part "
-    "of the step (1 s mean), the dead-time predictor assumes a mid meter delay, and gain 0.9 "
-    "leaves 10 % for another round"
-)
-CORE_ONOFF_IMPORT = (
-    "core: on the broken-cloud day 4.6 % of the diverted energy is imported while a load "
-    "draws (target ≤ 3 %): the on/off loads run through cloud shadows during their 10 min "
-    "min-on, and the trim lags cloud edges"
+    "and a −2 kW step 3–7 frames (4.5–9.7 s), target ≤ 3. Not reachable on every step with "
+    "this meter: benchmarks/bench_step_bound.py shows that even a controller knowing when "
+    "each frame was measured needs 4 frames for ~5 % of step phases; without that "
+    "knowledge a 2 kW correction must be placed within 25 ms of the frame's window"
 )
 
 
@@ -75,6 +71,8 @@ def _responses(kettle: tuple[House, list[float]], sign: int) -> list[kpi.StepRes
 def test_the_kettle_steps_happen_with_dimmer_headroom(kettle: tuple[House, list[float]]) -> None:
     house, ons = kettle
     rec = house.recording
+    # and a kettle is never mistaken for a heater that stopped drawing
+    assert all(not reason.startswith("testing") for *_, reason in rec.outputs["water_heater"])
     for t in ons:
         before = rec.drawn_w["water_heater"][rec.index(t - 1)]
         # room to shed 2 kW, and to take them back after the kettle
@@ -162,7 +160,6 @@ def test_broken_clouds_miss_at_most_2_percent_of_pv(
     assert k.missed_surplus_pct_pv <= 2.0
 
 
-@pytest.mark.xfail(strict=True, reason=CORE_ONOFF_IMPORT)
 def test_broken_clouds_import_while_diverting_at_most_3_percent(
     reference_day: Callable[[str], House],
 ) -> None:

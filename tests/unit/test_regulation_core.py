@@ -179,6 +179,38 @@ def test_a_higher_priority_dimmer_takes_power_from_a_lower_on_off_load() -> None
     assert house.regulator.load("heater").power_w == pytest.approx(2800 - 500 - 20, abs=11)
 
 
+def test_an_on_off_load_waits_out_broken_clouds_and_stops_when_it_keeps_importing() -> None:
+    """Surplus of 1.5 kW on average for a 800 W pump, but a 1 min shadow every 5 min:
+    it would import 800 W in each (16 % of its power): it does not start. Steady sun:
+    it starts. Shadows come back: after min-on it stops, having imported > 10 %."""
+    house = House(
+        regulator(plug("pump", 800, min_on_s=300, min_off_s=0), start_margin_w=100),
+        pv_w=2500,
+    )
+
+    def shadows(minutes: int) -> None:
+        for _ in range(minutes // 5):
+            house.pv_w = 500  # nothing to spare: the pump would import all of its power
+            house.run(60)
+            house.pv_w = 2500
+            house.run(240)
+
+    shadows(30)
+    pump = house.regulator.load("pump")
+    assert not pump.on and pump.reason.startswith("off: surplus unsteady, would import")
+    house.pv_w = 2500
+    house.run(20 * 60)  # the memory of the shadows fades, then start_delay of steady sun
+    assert pump.on
+    started = house.t
+    shadows(30)
+    assert not pump.on
+    stopped, reason = next(
+        (t, d.outputs[0].reason) for t, _, d in house.history if t > started and not d.outputs[0].on
+    )
+    assert reason.startswith("off: imported")
+    assert stopped - started >= 300  # min-on held
+
+
 def test_min_on_and_min_off_hold_whatever_the_surplus() -> None:
     house = House(
         regulator(plug("pump", 800, min_on_s=300, min_off_s=300), start_delay_s=0, stop_delay_s=0),
