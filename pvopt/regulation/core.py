@@ -97,6 +97,7 @@ class LoadState:
     temp_overrides: dict[str, float] = field(default_factory=dict)  # MIN;t MAX;t ECO;t
     learnt_power_w: float | None = None  # UnknownPowerEquipment
     last_sent: tuple[str, datetime] | None = None
+    payload_cache: tuple[float, str, float | None] | None = None  # power → payload, percent
     reason: str = "starting"
 
     @property
@@ -170,6 +171,7 @@ class Regulator:
         self._last_eval: datetime | None = None
         self._probe: _Probe | None = None
         self._learn: tuple[LoadState, float, float] | None = None  # load, grid before, sign
+        self._periods: dict[float, tuple[datetime, datetime]] = {}  # period_s → [start, end)
         self.safe = False
         self.safe_reason = ""
 
@@ -408,13 +410,20 @@ class Regulator:
         """Start of the ``min_energy`` period holding ``now``. Periods end when the off-peak
         window ends (so a day's sun and the following night's completion count together),
         or at local midnight without a window; they follow the wall clock across DST."""
+        known = self._periods.get(period_s)
+        if known is not None and known[0] <= now < known[1]:
+            return known[0]  # evaluated several times per frame: remember the last one
         window = self._window()
         anchor = window[1] if window else time(0, 0)
         local = now.astimezone(self.tz).replace(tzinfo=None)
         reference = datetime.combine(date(2000, 1, 1), anchor)
         periods = (local - reference).total_seconds() // period_s
         start = reference + timedelta(seconds=periods * period_s)
-        return start.replace(tzinfo=self.tz)
+        begins = start.replace(tzinfo=self.tz)
+        # The next period starts at the same wall-clock time (DST: 23 or 25 h later).
+        ends = (start + timedelta(seconds=period_s)).replace(tzinfo=self.tz)
+        self._periods[period_s] = (begins, ends)
+        return begins
 
     def _offpeak(self, now: datetime, sample: MeterSample) -> bool:
         """Off-peak now? The meter's tariff wins where it sends one; else the window."""
@@ -828,13 +837,22 @@ class Regulator:
             reason=reason,
         )
 
-    def _payload(self, state: LoadState) -> tuple[str, float | None]:
+    @staticmethod
+    def _payload(state: LoadState) -> tuple[str, float | None]:
+        """The command payload for the load's power (and the dimmer percent), computed
+        once per power: inverting the dimmer curve is the core's costliest step."""
+        cached = state.payload_cache
+        if cached is not None and cached[0] == state.power_w:
+            return cached[1], cached[2]
         cfg = state.cfg
         cmd = cfg.command
         if isinstance(cfg, VariablePowerConfig):
             percent = round(percent_for_power(state.power_w, cfg.max_power_w, cfg.dimmer_curve), 1)
-            return cmd.payload_percent.format(percent=percent), percent
-        return (cmd.payload_on if state.on else cmd.payload_off), None
+            payload, value = cmd.payload_percent.format(percent=percent), percent
+        else:
+            payload, value = (cmd.payload_on if state.on else cmd.payload_off), None
+        state.payload_cache = (state.power_w, payload, value)
+        return payload, value
 
     def _commands(
         self, now: datetime, resend_only: bool = False, force: bool = False

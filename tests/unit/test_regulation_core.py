@@ -94,7 +94,7 @@ class House:
         return [g for _, g, _ in self.history]
 
 
-def regulator(*equipment: EquipmentConfig, **reg: float) -> Regulator:
+def regulator(*equipment: EquipmentConfig, **reg: float | time) -> Regulator:
     return Regulator(SiteConfig(tuple(equipment), RegulationConfig(**reg)), PARIS)
 
 
@@ -467,3 +467,22 @@ def test_daily_counters_survive_a_restart_but_not_a_new_day() -> None:
     tomorrow = regulator(dimmer("heater", 2400))
     tomorrow.restore_counters(saved, t + timedelta(days=1))
     assert tomorrow.load("heater").energy_wh == 0
+
+
+def test_min_energy_periods_follow_the_wall_clock_across_dst_whatever_the_order() -> None:
+    """Periods end at the off-peak end (07:00 Paris), 23 h long on the spring DST day and
+    25 h in autumn; the period remembered between calls never changes the answer."""
+    window = {"offpeak_start": time(2, 0), "offpeak_end": time(7, 0)}
+    reg = regulator(dimmer("heater"), **window)
+    times = [
+        datetime(2026, month, day, hour, minute, tzinfo=UTC)
+        for month, day in ((3, 28), (3, 29), (3, 30), (10, 24), (10, 25), (10, 26))
+        for hour in (0, 4, 5, 6, 12, 23)
+        for minute in (0, 59)
+    ]
+    for now in times + times[::-1]:
+        fresh = regulator(dimmer("heater"), **window)
+        start = reg._period_start(now)
+        assert start == fresh._period_start(now)
+        assert start <= now
+        assert start.astimezone(PARIS).time() == time(7, 0)
