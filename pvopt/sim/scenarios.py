@@ -35,6 +35,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
+from collections.abc import Callable
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -168,10 +169,14 @@ def build(
     hot_water: bool = True,
     tank_start_c: float | None = None,
     pv: PvSite = REFERENCE_PV,
+    controller: Callable[[SiteConfig, ZoneInfo], Regulator] = Regulator,
     **house: float,
 ) -> House:
     """A house for ``scenario`` from ``start_hour`` to ``end_hour`` (local time), ready
-    to :meth:`House.run_until` its end (``House`` keyword arguments pass through)."""
+    to :meth:`House.run_until` its end (``House`` keyword arguments pass through).
+    ``controller`` makes the decision core: pvopt's :class:`Regulator` by default, or a
+    subclass that decides differently (the original system's algorithm, no regulation)
+    inside the same safety and command frame."""
     sc = SCENARIOS[scenario] if isinstance(scenario, str) else scenario
     site = site or reference_site()
     start = local_time(sc.day, start_hour)
@@ -199,7 +204,7 @@ def build(
         else:
             raise ValueError(f"no simulated device for {type(cfg).__name__}")
     meter = LinkyMeter(stream("meter"), start)
-    regulator = Regulator(site, PARIS)
+    regulator = controller(site, PARIS)
     return House(regulator, plant, base, loads, meter, start, end=end, **house)
 
 
