@@ -33,9 +33,9 @@ so adding a draw to one process does not shift the others.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
-from collections.abc import Callable
 from typing import Any
 from zoneinfo import ZoneInfo
 
