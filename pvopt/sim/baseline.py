@@ -1,0 +1,417 @@
+"""Two other decision cores for the simulated house, to compare pvopt against.
+
+Both are :class:`~pvopt.regulation.core.Regulator` subclasses: they keep its frame (the
+stale-data and teleinfo-offline safety, :meth:`~Regulator.tick` and its resends, the
+payloads, outputs and decisions, the energy counters) and replace only how an evaluation
+decides. ``scenarios.build(name, seed, controller=OriginalRegulator)`` runs one.
+
+:class:`OriginalRegulator` — the original ``photovoltaic_optimizer`` (the
+brunoToulouse fork, ``research/upstream.md`` §1.2 and §2.3):
+
+- **Throttle**: at most one evaluation per ``EVALUATION_PERIOD`` (5 s); frames in between
+  change nothing (with a frame every ~1.2 s, one evaluation every 5 frames ≈ 6 s).
+- **Error and band**: ``error = grid − target``. Outside ±``BALANCE_THRESHOLD`` (50 W)
+  of the target, a quarter of the error is given to (or taken from) the equipment;
+  inside, nothing moves. The fork aimed at 0 W (its ``MARGIN`` is unused); the target
+  here is the site's ``target_grid_power``, so that every controller is judged against
+  the same target.
+- **Increase walk** (export): the power, ``−error / 4``, goes to the equipment in
+  priority order; each takes what it can and passes the rest on. A dimmer takes up to its
+  ``max_power``, but refuses a step that would leave it under ``MINIMUM_POWER`` (50 W);
+  a constant-power load starts when what reaches it covers its power.
+- **Decrease walk** (import): ``error / 4`` is taken back in reverse priority order, the
+  last equipment first; a dimmer falling under 50 W goes to 0; a constant-power load
+  stops, giving back its whole power.
+- **Off-peak (HC) forcing**, before the walks: in the off-peak window a water heater that
+  "needs forcing" goes straight to ``max_power``. Temperature-driven (probe): it needs
+  forcing from ``0 < T ≤ temp_min`` until ``T ≥ temp_eco``, and nothing switches it off
+  there — once the need ends, the decrease walk ramps it down by a quarter of the import
+  per evaluation, as in the fork. Energy-bucket (``min_energy``): it needs forcing when
+  the two last completed periods each got less than ``min_energy`` and this one has not
+  reached it yet. Forced loads are left out of the walks.
+- **Full**: a temperature-driven heater is full from ``T ≥ temp_max`` until
+  ``T < temp_sol_min`` (the fork's "ready" latch); an energy-bucket load once its period
+  got ``min_energy``. A full load is off and left out of the walks.
+- **Active power**: the fork turns SINSTS/SINSTI (VA) into W with a reactive power
+  differentiated from the ERQ indexes. A :class:`MeterSample` carries no ERQ, so the
+  reactive power is taken as 0 (the simulated house has a power factor of 1): the
+  correction is a no-op and VA are used as W, as pvopt's core does.
+
+Known bugs of the original, fixed here so that the algorithm runs (numbers of
+``research/upstream.md`` §6):
+
+- (2) ``TempDrivenVariablePowerEquipment.increase_power_by`` returned ``None``, which
+  stopped the increase walk at the water heater even when it was full or at its cap:
+  it returns the power it did not use, like ``VariablePowerEquipment``.
+- (3) ``ConstantPowerEquipment`` / ``UnknownPowerEquipment`` could not be constructed and
+  lacked the methods the walk calls; they are implemented with upstream's rules
+  (§2.1), send their on/off payload on their configured topic (the fork had a
+  hard-coded ``wifi_plug/0`` and Unknown sent nothing), and hold the configured
+  ``min_on`` / ``min_off`` times (the original had none). Upstream's Unknown *flipped*
+  its state in both walks; here the increase walk only switches it on (when what reaches
+  it covers its expected power) and the decrease walk only off, and either ends the
+  walk, as upstream's ``None`` did ("wait for the next measurement").
+- (7) The frame's safety: meter data older than ``stale_timeout`` or teleinfo offline
+  shed every load (the original kept the last values forever). A probe silent for
+  longer than ``probe_timeout`` counts as unknown — no HC forcing, no "full" latch, the
+  heater is regulated as a plain dimmer inside its own thermostat — instead of freezing
+  the last temperature (and the fork's first "temperature", ``temp_max`` before any
+  reading, is "unknown" too).
+- (10, 12) ``temp_max`` cuts the heater in every branch and every mode, and a manual mode
+  is never overridden by the "ready" check: manual ON/OFF and forced runs
+  (``regulation/control``) stand, and are left out of the walks and of HC forcing.
+- (13) Energy counters (for ``min_energy``) are the frame's: reset each period, commanded
+  power integrated at every frame.
+
+Left as it ran: (6) the preemption branch of the increase walk is dead code in the
+original (no equipment ever reports a need), so by default a constant-power load only
+starts when the power that reaches it *in the walk* covers its power — under the 1/4 gain
+that takes an export of 4× its power beyond what the loads before it took. With
+``preemption=True`` (``functools.partial(OriginalRegulator, preemption=True)`` as the
+``controller``) the branch is made live, as upstream's walk was written: a constant-power
+load that cannot start reports the power it misses (negative); if the loads behind it draw
+enough, they are decreased (last first) by that much and it starts on the power freed plus
+the power available — a higher-priority on/off load takes over what a dimmer behind it was
+diverting.
+
+:class:`NoRegulation` — a French house without a router: nothing is diverted, on/off
+loads stay off, and the water heater (a ``VariablePowerEquipment`` with id
+``water_heater``, or any temperature-driven one) heats at full power in the off-peak
+window, as on a *heures creuses* contactor; only the tank's own thermostat stops it.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from pvopt.equipment.model import (
+    EquipmentConfig,
+    SiteConfig,
+    TempDrivenVariablePowerConfig,
+    UnknownPowerConfig,
+    VariablePowerConfig,
+)
+from pvopt.regulation.core import LoadState, Regulator
+from pvopt.regulation.model import Decision, MeterSample, Mode
+
+#: The original's ``EVALUATION_PERIOD``: evaluations at least this far apart (s).
+EVALUATION_PERIOD_S = 5.0
+#: The original's ``BALANCE_THRESHOLD``: no change within this of the target (W).
+BALANCE_THRESHOLD_W = 50.0
+#: The fork's gain: the error is multiplied by this before it is given to the equipment.
+GAIN = 0.25
+#: The fork's ``MINIMUM_POWER`` of a dimmer (W): below it, the dimmer is off.
+MINIMUM_POWER_W = 50.0
+
+
+def _left(seconds: float) -> str:
+    return f"{seconds / 60:.0f} min" if seconds >= 90 else f"{seconds:.0f} s"
+
+
+class OriginalRegulator(Regulator):
+    """The original photovoltaic_optimizer algorithm (see the module docstring)."""
+
+    def __init__(self, site: SiteConfig, tz: ZoneInfo, *, preemption: bool = False) -> None:
+        super().__init__(site, tz)
+        self.preemption = preemption  # upstream's dead preemption branch made live
+        self._last_step: datetime | None = None
+        # Energy of the last two completed min_energy periods, per load (oldest first).
+        self._completed: dict[str, deque[float]] = {s.cfg.name: deque(maxlen=2) for s in self.loads}
+
+    # -- evaluation -------------------------------------------------------------------------
+
+    def evaluate(self, sample: MeterSample, now: datetime) -> Decision:
+        """One meter frame: the safety checks of the frame, then at most one step of the
+        original algorithm every ``EVALUATION_PERIOD_S``."""
+        self._account(now)
+        self._sample = sample
+        if not self._teleinfo_online:
+            return self._safe_decision(now, "teleinfo offline")
+        if (now - sample.time).total_seconds() > self.cfg.stale_timeout_s:
+            return self._safe_decision(now, "stale meter data")
+        if self.safe:
+            self.safe = False
+            self.safe_reason = ""
+        last = self._last_step
+        if last is None or (now - last).total_seconds() >= EVALUATION_PERIOD_S:
+            self._last_step = now
+            self._step(sample, now)
+        grid_w = sample.grid_w
+        surplus = -grid_w + sum(s.power_w for s in self.loads)
+        return self._decision(now, grid_w, surplus, "")
+
+    def _account(self, now: datetime) -> None:
+        """The frame's energy counters, plus the energy of each completed period (the
+        fork's ``previous_energy`` / ``current_energy``, for ``needToBeForced``)."""
+        before = [(s.period_start, s.period_energy_wh) for s in self.loads]
+        super()._account(now)
+        for state, (start, energy) in zip(self.loads, before, strict=True):
+            if start is not None and state.period_start != start:
+                self._completed[state.cfg.name].append(energy)
+
+    def _step(self, sample: MeterSample, now: datetime) -> None:
+        """One evaluation of the original: HC forcing and fixed loads, then one walk."""
+        offpeak = self._offpeak(now, sample)
+        before = {s.cfg.name: s.power_w for s in self.loads}
+        reasons: dict[str, str] = {}
+        walked: list[LoadState] = []
+        fixed_names: set[str] = set()
+        for state in self.loads:
+            fixed = self._fixed(state, now, offpeak)
+            if fixed is None:
+                walked.append(state)
+                continue
+            fixed_names.add(state.cfg.name)
+            power, reasons[state.cfg.name] = fixed
+            if not state.variable and (power > 0) != state.on:
+                state.switched_at = now
+            state.power_w = power
+        error_w = sample.grid_w - self.cfg.target_grid_w
+        in_band = abs(error_w) <= BALANCE_THRESHOLD_W
+        if error_w > BALANCE_THRESHOLD_W:
+            self._decrease_walk(walked, GAIN * error_w, now, reasons)
+        elif error_w < -BALANCE_THRESHOLD_W:
+            self._increase_walk(walked, -GAIN * error_w, now, reasons)
+        for state in self.loads:
+            name = state.cfg.name
+            delta = state.power_w - before[name]
+            if name in fixed_names:
+                state.reason = reasons[name]
+            elif abs(delta) >= 0.5:
+                switched = "" if state.variable else (" (on)" if state.on else " (off)")
+                state.reason = f"baseline: {delta:+.0f} W{switched}"
+            elif name in reasons:
+                state.reason = reasons[name]
+            else:
+                state.reason = "baseline: hold (in band)" if in_band else "baseline: hold"
+
+    # -- which loads the walks leave alone --------------------------------------------------
+
+    def _fixed(self, state: LoadState, now: datetime, offpeak: bool) -> tuple[float, str] | None:
+        """(power, reason) of a load the walks leave alone this evaluation — manual mode,
+        forced run, ``temp_max``, HC forcing, full — or None for a load they drive."""
+        if state.forced_until is not None and now >= state.forced_until:
+            state.mode, state.forced_until, state.forced_w = Mode.AUTO, None, 0.0
+        celsius = self._celsius(state, now)
+        temps = self.temperatures(state)
+        if temps is not None and celsius is not None:
+            temp_min, temp_eco, temp_sol_min, temp_max = temps
+            if celsius >= temp_max:
+                state.solar_full = True
+            elif celsius < temp_sol_min:
+                state.solar_full = False
+            if 0 < celsius <= temp_min:
+                state.grid_heat = True
+            elif celsius >= temp_eco:
+                state.grid_heat = False
+        if state.mode is Mode.OFF:
+            return 0.0, "off: manual"
+        if temps is not None and celsius is not None and celsius >= temps[3]:
+            return 0.0, f"full: {celsius:.1f} °C ≥ temp_max {temps[3]:g} °C"
+        if state.mode is not Mode.AUTO:
+            return self._manual(state)
+        return self._auto_fixed(state, celsius, temps, offpeak)
+
+    def _auto_fixed(
+        self,
+        state: LoadState,
+        celsius: float | None,
+        temps: tuple[float, float, float, float] | None,
+        offpeak: bool,
+    ) -> tuple[float, str] | None:
+        """The rules of the original for a load in auto mode: HC forcing, then full."""
+        if offpeak and self._needs_forcing(state, celsius):
+            return _full_power(state), "off-peak heating (baseline): needs forcing"
+        if temps is not None and celsius is not None and state.solar_full:
+            return 0.0, f"full: {celsius:.1f} °C, solar heating re-arms below {temps[2]:g} °C"
+        target = _min_energy(state.cfg)
+        if target is not None and state.period_energy_wh >= target:
+            return 0.0, f"done: {state.period_energy_wh:.0f} Wh of {target:.0f} Wh"
+        return None
+
+    @staticmethod
+    def _manual(state: LoadState) -> tuple[float, str]:
+        """(power, reason) of a load in manual ON or in a forced run."""
+        full_power = _full_power(state)
+        if state.mode is Mode.ON:
+            return full_power, "on: manual"
+        power = min(state.forced_w, full_power)
+        if not state.variable:  # upstream: on when forced to at least its power
+            power = full_power if state.forced_w >= full_power else 0.0
+        return power, f"forced {power:.0f} W"
+
+    def _needs_forcing(self, state: LoadState, celsius: float | None) -> bool:
+        """The fork's ``needToBeForced()``: a cold tank, or two short energy periods."""
+        if isinstance(state.cfg, TempDrivenVariablePowerConfig):
+            return celsius is not None and state.grid_heat
+        target = _min_energy(state.cfg)
+        if target is None or state.period_energy_wh >= target:
+            return False
+        completed = self._completed[state.cfg.name]
+        return len(completed) == completed.maxlen and all(e < target for e in completed)
+
+    # -- the walks --------------------------------------------------------------------------
+
+    def _increase_walk(
+        self, walked: list[LoadState], power_w: float, now: datetime, reasons: dict[str, str]
+    ) -> None:
+        """Give ``power_w`` to the loads in priority order, each passing on what it does
+        not take. With :attr:`preemption`, an on/off load that misses power may take it
+        from the loads behind it (upstream's dead branch made live)."""
+        available = power_w
+        for index, state in enumerate(walked):
+            left = self._increase(state, available, now, reasons)
+            if left is None:  # an unknown-power load switched: wait for the meter
+                return
+            if left < 0:
+                need = -left
+                behind = walked[index + 1 :]
+                if not self.preemption or sum(self._sheddable_w(s, now) for s in behind) < need:
+                    continue  # it cannot start: the next load gets the same power
+                freed = 0.0
+                for other in reversed(behind):
+                    if freed >= need:
+                        break
+                    freed += self._decrease(other, need - freed, now, reasons) or 0.0
+                left = self._increase(state, available + freed, now, reasons)
+                if left is None:
+                    return
+                left = max(left, 0.0)
+            available = left
+            if available <= 0:
+                return
+
+    def _decrease_walk(
+        self, walked: list[LoadState], power_w: float, now: datetime, reasons: dict[str, str]
+    ) -> None:
+        """Take ``power_w`` back in reverse priority order (the last load first)."""
+        excess = power_w
+        for state in reversed(walked):
+            removed = self._decrease(state, excess, now, reasons)
+            if removed is None:  # an unknown-power load switched: wait for the meter
+                return
+            excess -= removed
+            if excess <= 0:
+                return
+
+    def _sheddable_w(self, state: LoadState, now: datetime) -> float:
+        """What a decrease of this load could free now."""
+        if state.variable:
+            return state.power_w
+        if isinstance(state.cfg, UnknownPowerConfig) or not state.on:
+            return 0.0  # unknown power: the original counted it as "unknown"
+        return state.power_w if self._since_switch(state, now) >= state.min_on_off_s[0] else 0.0
+
+    def _increase(
+        self, state: LoadState, available_w: float, now: datetime, reasons: dict[str, str]
+    ) -> float | None:
+        """The original's ``increase_power_by``: the power left for the next load,
+        negative for what an on/off load misses, None for "wait for the meter"."""
+        cfg = state.cfg
+        if isinstance(cfg, VariablePowerConfig):
+            new = min(state.power_w + available_w, cfg.max_power_w)
+            if new < max(MINIMUM_POWER_W, cfg.min_power_w):
+                return available_w  # a step too small to start the dimmer: refused
+            rest = available_w - (new - state.power_w)
+            state.power_w = new
+            return rest
+        if state.on:
+            return available_w
+        power = state.onoff_power_w
+        min_off = state.min_on_off_s[1]
+        since = self._since_switch(state, now)
+        unknown = isinstance(cfg, UnknownPowerConfig)
+        if since < min_off:
+            reasons[cfg.name] = f"baseline: off, min-off {_left(min_off - since)} left"
+            left: float | None = available_w
+        elif available_w < power:
+            # what a constant load misses (the walk may preempt for it); an unknown
+            # load's power is a guess: nothing is preempted for it
+            left = available_w if unknown else available_w - power
+        else:
+            self._switch(state, power, now)
+            left = None if unknown else available_w - power
+        return left
+
+    def _decrease(
+        self, state: LoadState, excess_w: float, now: datetime, reasons: dict[str, str]
+    ) -> float | None:
+        """The original's ``decrease_power_by``: the power removed, None for "wait"."""
+        cfg = state.cfg
+        if isinstance(cfg, VariablePowerConfig):
+            new = state.power_w - min(excess_w, state.power_w)
+            if new < max(MINIMUM_POWER_W, cfg.min_power_w):
+                new = 0.0
+            removed = state.power_w - new
+            state.power_w = new
+            return removed
+        if not state.on:
+            return 0.0
+        min_on = state.min_on_off_s[0]
+        since = self._since_switch(state, now)
+        if since < min_on:
+            reasons[cfg.name] = f"baseline: on, min-on {_left(min_on - since)} left"
+            return 0.0
+        power = state.power_w
+        self._switch(state, 0.0, now)
+        return None if isinstance(cfg, UnknownPowerConfig) else power
+
+    @staticmethod
+    def _since_switch(state: LoadState, now: datetime) -> float:
+        at = state.switched_at
+        return float("inf") if at is None else (now - at).total_seconds()
+
+
+class NoRegulation(Regulator):
+    """A house without a router (see the module docstring)."""
+
+    def evaluate(self, sample: MeterSample, now: datetime) -> Decision:
+        """The water heater on its off-peak contactor, everything else off; the frame's
+        stale-data safety still applies (manual modes are ignored: no router)."""
+        self._account(now)
+        self._sample = sample
+        if not self._teleinfo_online:
+            return self._safe_decision(now, "teleinfo offline")
+        if (now - sample.time).total_seconds() > self.cfg.stale_timeout_s:
+            return self._safe_decision(now, "stale meter data")
+        if self.safe:
+            self.safe = False
+            self.safe_reason = ""
+        offpeak = self._offpeak(now, sample)
+        for state in self.loads:
+            cfg = state.cfg
+            if isinstance(cfg, VariablePowerConfig) and on_offpeak_contactor(cfg):
+                if offpeak:
+                    state.power_w, state.reason = cfg.max_power_w, "off-peak: contactor closed"
+                else:
+                    state.power_w, state.reason = 0.0, "off: waits for off-peak hours"
+            else:
+                if state.on:
+                    state.switched_at = now
+                state.power_w, state.reason = 0.0, "off: no router"
+        grid_w = sample.grid_w
+        surplus = -grid_w + sum(s.power_w for s in self.loads)
+        return self._decision(now, grid_w, surplus, "")
+
+
+def on_offpeak_contactor(cfg: EquipmentConfig) -> bool:
+    """Is this load a water heater, wired to the off-peak contactor in a house without a
+    router? A temperature-driven load, or a dimmer-driven load with id ``water_heater``."""
+    return isinstance(cfg, TempDrivenVariablePowerConfig) or (
+        isinstance(cfg, VariablePowerConfig) and cfg.id == "water_heater"
+    )
+
+
+def _full_power(state: LoadState) -> float:
+    cfg = state.cfg
+    return cfg.max_power_w if isinstance(cfg, VariablePowerConfig) else state.onoff_power_w
+
+
+def _min_energy(cfg: EquipmentConfig) -> float | None:
+    """The energy-bucket target of a plain dimmer (the fork's temperature-driven class
+    has none)."""
+    if isinstance(cfg, VariablePowerConfig) and not isinstance(cfg, TempDrivenVariablePowerConfig):
+        return cfg.min_energy_wh
+    return None
