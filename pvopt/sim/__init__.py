@@ -11,9 +11,16 @@ measure the regulation against the KPIs of ``research/peers.md`` §13–14:
 - :mod:`pvopt.sim.meter`: a Linky in standard mode (cadence, averaging, delay);
 - :mod:`pvopt.sim.house`: the closed loop with :class:`pvopt.regulation.core.Regulator`;
 - :mod:`pvopt.sim.kpi`: KPIs over a run;
-- :mod:`pvopt.sim.scenarios`: reference days and the reference site.
+- :mod:`pvopt.sim.scenarios`: reference days, the reference site, scenario resolution;
+  :mod:`pvopt.sim.scenario_file` and :mod:`pvopt.sim.replay`: scenario YAML files and
+  recorded days;
+- :mod:`pvopt.sim.baseline`: the original algorithm and "no router" as decision cores;
+- :mod:`pvopt.sim.simulate`, :mod:`pvopt.sim.report`, :mod:`pvopt.sim.plot`:
+  ``pvopt simulate``.
 
-Rules: standard library only (no numpy, no pvlib, no I/O library); time is always passed
+Rules: standard library and PyYAML only; pvlib (the clear-sky model) and matplotlib
+(``--plot``) come with the optional ``sim`` extra and are imported only when used, so
+the simulator runs on a bare install; no network or process I/O; time is always passed
 in (POSIX seconds, UTC); every random process takes a seeded :class:`random.Random`, so
 the same seed gives the same run. The core never imports this package.
 """

@@ -20,11 +20,31 @@ default base-load profile, and in priority order:
 Regulation: the defaults of :class:`RegulationConfig` with a −20 W target and an
 off-peak window 02:00–07:00 (a common *heures creuses* contract).
 
-Days (local dates, Europe/Paris):
+Days (local dates, Europe/Paris), all on the reference array and the default base load,
+meter and 200 L tank unless said:
 
 - ``clear-summer``: 21 June, cloudless (slow haze only); tank at 50 °C at midnight.
 - ``broken-clouds``: 12 May, fair-weather cumulus all day (fast 30–80 % dips).
 - ``winter``: 15 January, overcast stratus (PV at 12–35 % of clear sky); tank at 46 °C.
+- ``evening-peak``: 18 March, an early-spring day of clear sky (PV ≈ 3.1 kW at solar
+  noon, nothing after ≈ 18:45) and a heavy evening: besides the usual appliances, an
+  electric car charging at 3.7 kW (16 A wallbox) from 18:15 to 21:00, an air-to-water
+  heat pump drawing 1.2 kW from 17:30 to 21:30, and cooking (hob, 2.5 kW) from 18:45 to
+  19:30 — the house draws 6.3–6.7 kW on average from 18:30 to 21:00 and peaks at 8–11 kW
+  when the oven, a kettle or the dishwasher join in (seeds 1–3), while the sun sets and
+  after; tank at 47 °C. What it asks of a router: shed everything as the sun goes and
+  buy nothing for the loads while the house peaks.
+
+A :class:`Scenario` carries everything a scenario file sets (:mod:`pvopt.sim.scenario_file`):
+the PV array and its clear-sky model, the base load (scale, profile, ripple, appliances,
+extra scheduled loads), the meter's cadence and delay, the tank, hot-water draws, and
+optionally a recorded day (:mod:`pvopt.sim.replay`) replacing PV and base load.
+:func:`resolve` finds a built-in by name or loads a file.
+
+PV model: the built-ins run the textbook clear-sky model (``pv_model="textbook"``), so
+their figures (``tests/sim``, README) do not depend on whether pvlib is installed;
+:func:`resolve` — what ``pvopt simulate`` uses — returns them with ``"auto"`` (pvlib when
+installed), and a scenario file says ``auto`` unless told otherwise.
 
 Every random process has its own stream derived from the seed and the scenario's name,
 so adding a draw to one process does not shift the others.
@@ -32,10 +52,12 @@ so adding a draw to one process does not shift the others.
 
 from __future__ import annotations
 
+import os
 import random
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -46,6 +68,7 @@ from pvopt.equipment.model import (
     RegulationConfig,
     SiteConfig,
     TempDrivenVariablePowerConfig,
+    UnknownPowerConfig,
     VariablePowerConfig,
 )
 from pvopt.regulation.core import Regulator
@@ -58,9 +81,10 @@ from pvopt.sim.equipment import (
     TankParams,
 )
 from pvopt.sim.house import House
-from pvopt.sim.load import BaseLoad
+from pvopt.sim.load import DEFAULT_PROFILE, BaseLoad
 from pvopt.sim.meter import LinkyMeter
-from pvopt.sim.pv import CloudProcess, PvPlant, PvSite, Sky
+from pvopt.sim.pv import CloudProcess, PvModelChoice, PvPlant, PvSite, Sky
+from pvopt.sim.replay import RecordedDay, RecordedLoad, RecordedPv
 
 PARIS = ZoneInfo("Europe/Paris")
 #: The reference array: 4 kWc at 45° N.
@@ -72,15 +96,79 @@ PLUG_W = 500.0
 
 
 @dataclass(frozen=True)
+class ExtraLoad:
+    """A scheduled household load, every local day from ``start`` to ``end`` (local
+    clock; an ``end`` at or before ``start`` is on the next day): an electric car, a heat
+    pump, cooking. Not regulated: part of the base load."""
+
+    label: str
+    start: time
+    end: time
+    power_w: float
+
+
+@dataclass(frozen=True)
+class BaseLoadParams:
+    """The household base load (:class:`pvopt.sim.load.BaseLoad`): the daily ``profile``
+    ((local hour, W) points, linear between them) times ``scale``, the ripple, the
+    seeded appliances, and ``extra`` scheduled loads on top."""
+
+    scale: float = 1.0
+    profile: tuple[tuple[float, float], ...] = DEFAULT_PROFILE
+    ripple_w: float = 15.0
+    appliances: bool = True
+    extra: tuple[ExtraLoad, ...] = ()
+
+    def scaled_profile(self) -> tuple[tuple[float, float], ...]:
+        """The profile times the scale (the very same values at scale 1)."""
+        if self.scale == 1.0:
+            return self.profile
+        return tuple((hour, watts * self.scale) for hour, watts in self.profile)
+
+
+@dataclass(frozen=True)
+class MeterParams:
+    """The Linky's timing (:class:`pvopt.sim.meter.LinkyMeter`): a frame every
+    ``period_s`` ± ``jitter_s``, each the mean of the last ``window_s``, received
+    ``U(0, max_delay_s)`` later (None: one period)."""
+
+    period_s: float = 1.2
+    jitter_s: float = 0.15
+    window_s: float = 1.0
+    max_delay_s: float | None = None
+
+
+@dataclass(frozen=True)
 class Scenario:
-    """A reference day."""
+    """A simulated day: everything but the equipment and the regulation's tunables (the
+    :class:`SiteConfig` given to :func:`build`) and the seed.
+
+    ``tank`` and ``tank_start_c`` apply to every water heater of the site (a
+    temperature-driven dimmer, or the dimmer whose id is ``water_heater``); ``hot_water``
+    draws water from them. With a ``replay``, the recording replaces the PV model and the
+    base load: ``day`` is then the recording's first local date, and ``sky``, ``pv``,
+    ``pv_model`` and ``base_load`` other than its ``extra`` loads are not used."""
 
     name: str
     day: date
     sky: Sky
     tank_start_c: float
     description: str
+    pv: PvSite = REFERENCE_PV
+    pv_model: PvModelChoice = "textbook"
+    base_load: BaseLoadParams = field(default_factory=BaseLoadParams)
+    meter: MeterParams = field(default_factory=MeterParams)
+    tank: TankParams = field(default_factory=TankParams)
+    hot_water: bool = True
+    replay: RecordedDay | None = None
 
+
+#: The evening of ``evening-peak`` (see the module docstring).
+EVENING_PEAK_LOADS = (
+    ExtraLoad("electric car", time(18, 15), time(21, 0), 3700.0),
+    ExtraLoad("heat pump", time(17, 30), time(21, 30), 1200.0),
+    ExtraLoad("cooking", time(18, 45), time(19, 30), 2500.0),
+)
 
 SCENARIOS: dict[str, Scenario] = {
     s.name: s
@@ -88,8 +176,38 @@ SCENARIOS: dict[str, Scenario] = {
         Scenario("clear-summer", date(2026, 6, 21), Sky.CLEAR, 50.0, "21 June, cloudless"),
         Scenario("broken-clouds", date(2026, 5, 12), Sky.BROKEN, 48.0, "12 May, broken cumulus"),
         Scenario("winter", date(2026, 1, 15), Sky.OVERCAST, 46.0, "15 January, overcast"),
+        Scenario(
+            "evening-peak",
+            date(2026, 3, 18),
+            Sky.CLEAR,
+            47.0,
+            "18 March, spring sun, evening peak (car, heat pump, cooking)",
+            base_load=BaseLoadParams(extra=EVENING_PEAK_LOADS),
+        ),
     )
 }
+
+
+def resolve(name_or_path: str, builtin_pv_model: PvModelChoice = "auto") -> Scenario:
+    """A built-in scenario by name, or a scenario file (YAML, :mod:`pvopt.sim.scenario_file`).
+
+    A built-in comes with ``pv_model=builtin_pv_model``: ``"auto"`` (pvlib when
+    installed) for users such as ``pvopt simulate``; ``SCENARIOS[name]`` keeps the
+    textbook model of the reference figures. A file keeps its own ``pv.model``.
+
+    Raises :class:`ValueError` for an unknown name (listing the built-ins) and
+    :class:`~pvopt.equipment.loader.ConfigFileError` (a ValueError) for a bad file."""
+    if name_or_path in SCENARIOS:
+        return replace(SCENARIOS[name_or_path], pv_model=builtin_pv_model)
+    path = Path(name_or_path)
+    if path.suffix.lower() in (".yml", ".yaml") or os.sep in name_or_path or path.exists():
+        from pvopt.sim.scenario_file import load_scenario
+
+        return load_scenario(path)
+    raise ValueError(
+        f"unknown scenario {name_or_path!r}: expected one of {', '.join(SCENARIOS)} "
+        "or the path of a scenario file (.yml)"
+    )
 
 
 def reference_site(
@@ -159,24 +277,57 @@ def local_time(day: date, hour: float) -> float:
     return (midnight + timedelta(hours=hour)).timestamp()
 
 
+def _add_extra_loads(
+    base: BaseLoad, extra: tuple[ExtraLoad, ...], start: float, end: float
+) -> None:
+    """Each extra load on every local day overlapping ``[start, end]`` (from the day
+    before: a load may run past midnight)."""
+    day = datetime.fromtimestamp(start, PARIS).date() - timedelta(days=1)
+    last = datetime.fromtimestamp(end, PARIS).date()
+    while day <= last:
+        for load in extra:
+            on = datetime.combine(day, load.start, PARIS).timestamp()
+            off_day = day if load.end > load.start else day + timedelta(days=1)
+            off = datetime.combine(off_day, load.end, PARIS).timestamp()
+            if off > start and on < end:
+                base.add(on, off, load.power_w, load.label)
+        day += timedelta(days=1)
+
+
+def _is_water_heater(cfg: VariablePowerConfig) -> bool:
+    """A dimmer heating a tank: temperature-driven (it has a probe), or the reference
+    site's plain ``water_heater``."""
+    return isinstance(cfg, TempDrivenVariablePowerConfig) or cfg.id == "water_heater"
+
+
 def build(
     scenario: str | Scenario,
     seed: int = 1,
     start_hour: float = 0.0,
     end_hour: float = 24.0,
     site: SiteConfig | None = None,
-    appliances: bool = True,
-    hot_water: bool = True,
+    appliances: bool | None = None,
+    hot_water: bool | None = None,
     tank_start_c: float | None = None,
-    pv: PvSite = REFERENCE_PV,
+    pv: PvSite | None = None,
     controller: Callable[[SiteConfig, ZoneInfo], Regulator] = Regulator,
+    pv_model: PvModelChoice | None = None,
     **house: float,
 ) -> House:
-    """A house for ``scenario`` from ``start_hour`` to ``end_hour`` (local time), ready
-    to :meth:`House.run_until` its end (``House`` keyword arguments pass through).
-    ``controller`` makes the decision core: pvopt's :class:`Regulator` by default, or a
-    subclass that decides differently (the original system's algorithm, no regulation)
-    inside the same safety and command frame."""
+    """A house for ``scenario`` from ``start_hour`` to ``end_hour`` (local time on the
+    scenario's day; 48 is the next midnight), ready to :meth:`House.run_until` its end
+    (``House`` keyword arguments pass through).
+
+    ``scenario`` is a built-in name (:data:`SCENARIOS`, as is: textbook PV) or a
+    :class:`Scenario`, every field of which is used. ``appliances``, ``hot_water``,
+    ``tank_start_c``, ``pv`` and ``pv_model`` override the scenario's when given. With a
+    replay the window is clipped to the recorded span (:class:`ValueError` if nothing is
+    left). ``site`` is the equipment (default :func:`reference_site`): dimmers heating a
+    tank (see :class:`Scenario`), other dimmers, on/off loads of known power, and
+    ``UnknownPowerEquipment`` drawing its expected power. ``controller`` makes the
+    decision core: pvopt's :class:`Regulator` by default, or a subclass that decides
+    differently (the original system's algorithm, no regulation) inside the same safety
+    and command frame."""
     sc = SCENARIOS[scenario] if isinstance(scenario, str) else scenario
     site = site or reference_site()
     start = local_time(sc.day, start_hour)
@@ -185,25 +336,68 @@ def build(
     def stream(part: str) -> random.Random:
         return random.Random(f"{seed}:{sc.name}:{part}")
 
-    plant = PvPlant(pv, CloudProcess(sc.sky, stream("clouds"), start, end), start, end)
-    base = BaseLoad(stream("base"), start, end, PARIS, appliances=appliances)
+    plant: PvPlant
+    base: BaseLoad
+    if sc.replay is not None:
+        recorded = sc.replay
+        start, end = max(start, recorded.start), min(end, recorded.end)
+        if end <= start:
+            span = " – ".join(
+                datetime.fromtimestamp(t, PARIS).isoformat(timespec="seconds")
+                for t in (recorded.start, recorded.end)
+            )
+            raise ValueError(
+                f"{sc.name}: the recording covers {span}, nothing of it from "
+                f"{start_hour:g} h to {end_hour:g} h"
+            )
+        plant = RecordedPv(recorded, pv or sc.pv)
+        base = RecordedLoad(recorded, stream("base"), start, end, PARIS)
+    else:
+        clouds = CloudProcess(sc.sky, stream("clouds"), start, end)
+        model = pv_model or sc.pv_model
+        plant = PvPlant(pv or sc.pv, clouds, start, end, model=model)
+        base = BaseLoad(
+            stream("base"),
+            start,
+            end,
+            PARIS,
+            appliances=sc.base_load.appliances if appliances is None else appliances,
+            ripple_w=sc.base_load.ripple_w,
+            profile=sc.base_load.scaled_profile(),
+        )
+    _add_extra_loads(base, sc.base_load.extra, start, end)
+    draws_wanted = sc.hot_water if hot_water is None else hot_water
     loads: list[SimLoad] = []
+    tanks = 0
     for cfg in site.equipment:
         if isinstance(cfg, VariablePowerConfig):
             tank = None
-            if cfg.id == "water_heater":
-                draws = HotWaterDraws.seeded(stream("draws"), start, end, PARIS)
+            if _is_water_heater(cfg):
+                # The first tank keeps the stream of the reference figures.
+                part = "draws" if tanks == 0 else f"draws:{cfg.id}"
+                tanks += 1
+                draws = HotWaterDraws.seeded(stream(part), start, end, PARIS)
                 tank = Tank(
-                    TankParams(),
+                    sc.tank,
                     sc.tank_start_c if tank_start_c is None else tank_start_c,
-                    draws if hot_water else None,
+                    draws if draws_wanted else None,
                 )
             loads.append(DimmerLoad(cfg.name, cfg.id, cfg.max_power_w, tank))
         elif isinstance(cfg, ConstantPowerConfig):
             loads.append(OnOffLoad(cfg.name, cfg.id, cfg.nominal_power_w))
+        elif isinstance(cfg, UnknownPowerConfig):
+            loads.append(OnOffLoad(cfg.name, cfg.id, cfg.expected_power_w))
         else:
             raise ValueError(f"no simulated device for {type(cfg).__name__}")
-    meter = LinkyMeter(stream("meter"), start)
+    m = sc.meter
+    meter = LinkyMeter(
+        stream("meter"),
+        start,
+        period_s=m.period_s,
+        jitter_s=m.jitter_s,
+        window_s=m.window_s,
+        max_delay_s=m.max_delay_s,
+    )
     regulator = controller(site, PARIS)
     return House(regulator, plant, base, loads, meter, start, end=end, **house)
 
