@@ -633,7 +633,7 @@ class _Parser:
             return _INVALID
         try:
             return self.loader.construct_object(node, deep=True)
-        except yaml.YAMLError:
+        except (yaml.YAMLError, ValueError):  # ValueError: a date such as 2026-13-01
             return _INVALID
 
     def number(

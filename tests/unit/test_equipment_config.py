@@ -548,6 +548,11 @@ ERRORS = {
         "equipment_config.yml:10: YAML syntax error: expected a single document in the stream "
         "(line 1), but found another document",
     ),
+    "impossible date where a number goes": (
+        heater_with(5, "    max_power: 2026-13-01"),
+        "equipment_config.yml:5: equipment[0].max_power: expected a positive number, "
+        "got 2026-13-01",
+    ),
     "control character": (
         HEATER + "    topic: a\x07b\n",
         "equipment_config.yml:10: YAML syntax error: character U+0007 is not allowed in YAML",
