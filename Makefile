@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: test lint bench services clean
+.PHONY: test lint bench demo services clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { \
@@ -13,8 +13,14 @@ $(STAMP): pyproject.toml
 	    rm -rf $(VENV) && $(PYTHON) -m venv $(VENV); \
 	  else echo "python3 -m venv failed: sudo apt-get install python3-venv" >&2; exit 1; fi; }
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[test,lint]'
+	$(BIN)/pip install -q -e '.[test,lint,sim]'
 	@touch $(STAMP)
+
+# A simulated day of the shipped configuration under pvopt, the original algorithm and
+# no regulation: report on stdout, picture in demo/broken-clouds.png.
+demo: $(STAMP)
+	$(BIN)/pvopt simulate --scenario broken-clouds --config equipment_config.yml.template \
+	  --plot demo/broken-clouds.png
 
 services:
 	@scripts/ensure-test-services.sh

@@ -75,6 +75,31 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="compute and log decisions, publish nothing to equipment (shadow mode)",
     )
+    sim = commands.add_parser(
+        "simulate",
+        help="a simulated day regulated by pvopt, the original algorithm and nothing",
+        description="Run a simulated house day (PV, household load, meter cadence and "
+        "delay, equipment physics) through the real regulation core on a fake clock, and "
+        "the same day under the original photovoltaic_optimizer algorithm and without "
+        "regulation; print the report. Needs no meter, broker or database.",
+    )
+    sim.add_argument(
+        "--scenario",
+        default="broken-clouds",
+        metavar="NAME|FILE",
+        help="a built-in scenario (clear-summer, broken-clouds, winter, evening-peak) or a "
+        "scenario YAML file (default: broken-clouds)",
+    )
+    sim.add_argument(
+        "--config",
+        type=Path,
+        metavar="FILE",
+        help="equipment configuration to simulate (default: the simulator's reference site)",
+    )
+    sim.add_argument("--plot", type=Path, metavar="PNG", help="write a PNG of the day")
+    sim.add_argument("--json", action="store_true", help="print the report as JSON")
+    sim.add_argument("--days", type=int, default=1, metavar="N", help="days to simulate")
+    sim.add_argument("--seed", type=int, default=1, metavar="N", help="random seed")
     return parser
 
 
@@ -124,4 +149,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         from pvopt.daemons import power_regulation
 
         return power_regulation.run(args.config or settings.config_path, settings, args.dry_run)
+    if args.command == "simulate":
+        from pvopt.sim import simulate
+
+        wanted = simulate.SimulateOptions(
+            scenario=args.scenario,
+            config=args.config,
+            plot=args.plot,
+            json=args.json,
+            days=args.days,
+            seed=args.seed,
+        )
+        return simulate.run(wanted, (settings.hc_start, settings.hc_end))
     raise AssertionError(args.command)  # argparse rejects unknown commands

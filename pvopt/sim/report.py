@@ -1,0 +1,231 @@
+"""The report of ``pvopt simulate``: one simulated day, several decision cores, one table.
+
+Every figure comes from :func:`pvopt.sim.kpi.compute` (definitions there) or from the
+recording itself, integrated over the house's 0.2 s steps:
+
+- ``pv_kwh``, ``exported_kwh``, ``imported_kwh``; ``consumption_kwh`` = household base
+  load + everything the equipment drew; ``self_consumed_kwh`` = PV − exported and
+  ``self_consumption_pct`` its share of PV;
+- ``diverted_kwh``: what the configured equipment drew, in total and per equipment;
+- ``missed_surplus_kwh`` / ``_pct_pv``: export beyond the target while a load had
+  headroom (kpi);
+- ``controller_import_kwh`` / ``_pct_diverted``: import while an automatically regulated
+  load drew power (kpi);
+- ``grid_error_p50_w`` / ``_p95_w``: |grid − target| over the meter frames;
+- ``offpeak_grid_kwh``: grid energy the equipment bought in the off-peak window (hot
+  water completion, off-peak heating): at each step, ``min(import, Σ drawn)``, shared
+  between the loads in proportion to what they drew;
+- per on/off equipment: ``starts``; per equipment heating a tank: ``below_temp_min_h``
+  (time the tank spent below ``temp_min`` — its configured one, or
+  :data:`COMFORT_MIN_C` for a plain dimmer) and ``final_temp_c``.
+
+The same keys appear in the text table and in ``--json``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from pvopt.equipment.model import (
+    ConstantPowerConfig,
+    TempDrivenVariablePowerConfig,
+    UnknownPowerConfig,
+)
+from pvopt.sim import kpi
+from pvopt.sim.house import House, Recording
+
+#: Comfort threshold of a tank heated by a plain dimmer (no temp_min configured), °C.
+COMFORT_MIN_C = 45.0
+
+
+@dataclass(frozen=True)
+class EquipmentReport:
+    """Figures of one equipment over the run."""
+
+    name: str
+    type: str
+    energy_kwh: float
+    offpeak_grid_kwh: float
+    starts: int | None = None  # on/off equipment
+    below_temp_min_h: float | None = None  # equipment heating a tank
+    final_temp_c: float | None = None
+
+
+@dataclass(frozen=True)
+class RunReport:
+    """Figures of one decision core over the run (see the module docstring)."""
+
+    controller: str
+    pv_kwh: float
+    consumption_kwh: float
+    self_consumed_kwh: float
+    self_consumption_pct: float | None
+    exported_kwh: float
+    imported_kwh: float
+    diverted_kwh: float
+    missed_surplus_kwh: float
+    missed_surplus_pct_pv: float
+    controller_import_kwh: float
+    controller_import_pct_diverted: float
+    grid_error_p50_w: float | None
+    grid_error_p95_w: float | None
+    offpeak_grid_kwh: float
+    balance_error_pct: float
+    equipment: list[EquipmentReport] = field(default_factory=list)
+
+
+def _offpeak_steps(rec: Recording, tz: ZoneInfo) -> list[tuple[int, int]]:
+    """Index ranges ``[i0, i1)`` of the steps inside the configured off-peak window."""
+    reg = rec.site.regulation
+    start, end = reg.offpeak_start, reg.offpeak_end
+    if start is None or end is None:
+        return []
+    first = datetime.fromtimestamp(rec.start, tz).date() - timedelta(days=1)
+    last = datetime.fromtimestamp(rec.end, tz).date()
+    ranges = []
+    day = first
+    while day <= last:
+        begins = datetime.combine(day, start, tz)
+        ends = datetime.combine(day if end > start else day + timedelta(days=1), end, tz)
+        if end == start:
+            ends = begins + timedelta(days=1)
+        i0, i1 = rec.index(begins.timestamp()), rec.index(ends.timestamp())
+        if i1 > i0:
+            ranges.append((i0, i1))
+        day += timedelta(days=1)
+    return ranges
+
+
+def _offpeak_grid_wh(rec: Recording, tz: ZoneInfo) -> dict[str, float]:
+    """Per load, the grid energy it bought in the off-peak window (Wh)."""
+    dt_h = rec.step_s / 3600.0
+    bought = dict.fromkeys(rec.names, 0.0)
+    drawn = [rec.drawn_w[name] for name in rec.names]
+    for i0, i1 in _offpeak_steps(rec, tz):
+        for i in range(i0, i1):
+            g = rec.grid_w[i]
+            if g <= 0:
+                continue
+            total = sum(d[i] for d in drawn)
+            if total <= 0:
+                continue
+            share = min(g, total) * dt_h / total
+            for name, d in zip(rec.names, drawn, strict=True):
+                if d[i] > 0:
+                    bought[name] += d[i] * share
+    return bought
+
+
+def run_report(controller: str, house: House, tz: ZoneInfo) -> RunReport:
+    """The figures of one finished run."""
+    rec = house.recording
+    k = kpi.compute(house)
+    offpeak = _offpeak_grid_wh(rec, tz)
+    equipment = []
+    for name in rec.names:
+        cfg = rec.config(name)
+        starts = None
+        if isinstance(cfg, ConstantPowerConfig | UnknownPowerConfig):
+            starts = k.loads[name].starts
+        below_h = final_c = None
+        temps = rec.tank_c.get(name)
+        if temps:
+            floor = cfg.temp_min_c if isinstance(cfg, TempDrivenVariablePowerConfig) else None
+            floor = COMFORT_MIN_C if floor is None else floor
+            below_h = sum(1 for c in temps if c < floor) * rec.step_s / 3600.0
+            final_c = round(temps[-1], 1)
+        equipment.append(
+            EquipmentReport(
+                name=name,
+                type=type(cfg).__name__.removesuffix("Config") + "Equipment",
+                energy_kwh=k.loads[name].energy_wh / 1000,
+                offpeak_grid_kwh=offpeak[name] / 1000,
+                starts=starts,
+                below_temp_min_h=below_h,
+                final_temp_c=final_c,
+            )
+        )
+    return RunReport(
+        controller=controller,
+        pv_kwh=k.pv_wh / 1000,
+        consumption_kwh=(k.base_wh + k.diverted_wh) / 1000,
+        self_consumed_kwh=k.self_consumed_wh / 1000,
+        self_consumption_pct=None
+        if k.self_consumption_ratio is None
+        else 100 * k.self_consumption_ratio,
+        exported_kwh=k.export_wh / 1000,
+        imported_kwh=k.import_wh / 1000,
+        diverted_kwh=k.diverted_wh / 1000,
+        missed_surplus_kwh=k.missed_surplus_wh / 1000,
+        missed_surplus_pct_pv=k.missed_surplus_pct_pv,
+        controller_import_kwh=k.controller_import_wh / 1000,
+        controller_import_pct_diverted=k.controller_import_pct_diverted,
+        grid_error_p50_w=k.error_p50_w,
+        grid_error_p95_w=k.error_p95_w,
+        offpeak_grid_kwh=sum(offpeak.values()) / 1000,
+        balance_error_pct=k.balance_error_pct,
+        equipment=equipment,
+    )
+
+
+def as_json(header: dict[str, object], runs: list[RunReport]) -> dict[str, Any]:
+    """The ``--json`` document: the header, then each run under its controller's name."""
+    return {**header, "runs": {run.controller: asdict(run) for run in runs}}
+
+
+#: Rows of the text table: (label, key in RunReport, format).
+_ROWS: tuple[tuple[str, str, str], ...] = (
+    ("PV energy (kWh)", "pv_kwh", "{:.2f}"),
+    ("consumption (kWh)", "consumption_kwh", "{:.2f}"),
+    ("self-consumed (kWh)", "self_consumed_kwh", "{:.2f}"),
+    ("self-consumption (% of PV)", "self_consumption_pct", "{:.1f}"),
+    ("exported (kWh)", "exported_kwh", "{:.2f}"),
+    ("imported (kWh)", "imported_kwh", "{:.2f}"),
+    ("diverted to equipment (kWh)", "diverted_kwh", "{:.2f}"),
+    ("surplus missed with headroom (% PV)", "missed_surplus_pct_pv", "{:.2f}"),
+    ("import while a load drew (kWh)", "controller_import_kwh", "{:.3f}"),
+    ("  (% of diverted)", "controller_import_pct_diverted", "{:.2f}"),
+    ("|grid - target| p50 (W)", "grid_error_p50_w", "{:.0f}"),
+    ("|grid - target| p95 (W)", "grid_error_p95_w", "{:.0f}"),
+    ("off-peak grid for equipment (kWh)", "offpeak_grid_kwh", "{:.2f}"),
+)
+_EQUIPMENT_ROWS: tuple[tuple[str, str, str], ...] = (
+    ("energy (kWh)", "energy_kwh", "{:.2f}"),
+    ("starts", "starts", "{}"),
+    ("below temp_min (h)", "below_temp_min_h", "{:.1f}"),
+    ("final temperature (°C)", "final_temp_c", "{:.1f}"),
+    ("off-peak grid (kWh)", "offpeak_grid_kwh", "{:.2f}"),
+)
+
+
+def _cell(value: object, fmt: str) -> str:
+    return "-" if value is None else fmt.format(value)
+
+
+def as_text(title: list[str], runs: list[RunReport]) -> str:
+    """The text report: ``title`` lines, then one column per run."""
+    width = 38
+    head = f"{'':{width}}" + "".join(f"{run.controller:>11}" for run in runs)
+    lines = [*title, "", head]
+    for label, key, fmt in _ROWS:
+        cells = "".join(f"{_cell(getattr(run, key), fmt):>11}" for run in runs)
+        lines.append(f"{label:{width}}{cells}")
+    for index, first in enumerate(runs[0].equipment if runs else []):
+        lines.append(f"{first.name} ({first.type})")
+        for label, key, fmt in _EQUIPMENT_ROWS:
+            values = [getattr(run.equipment[index], key) for run in runs]
+            if all(v is None for v in values):
+                continue
+            cells = "".join(f"{_cell(v, fmt):>11}" for v in values)
+            lines.append(f"  {label:{width - 2}}{cells}")
+    return "\n".join(lines)
+
+
+def offpeak_label(start: time | None, end: time | None) -> str:
+    """``02:00–07:00`` or ``none``."""
+    if start is None or end is None:
+        return "none"
+    return f"{start:%H:%M}–{end:%H:%M}"
