@@ -257,8 +257,11 @@ class Regulator:
 
     # -- evaluation -------------------------------------------------------------------------
 
-    def evaluate(self, sample: MeterSample, now: datetime) -> Decision:
-        """One evaluation, on the SINSTS and SINSTI of one frame."""
+    def _admit(self, sample: MeterSample, now: datetime) -> Decision | None:
+        """What every evaluation starts with, whatever decides after it: count the energy
+        so far, keep the sample, and return the safe decision when the inputs cannot be
+        trusted (teleinfo offline, data older than ``stale_timeout``); else leave the safe
+        state if it was in it."""
         self._account(now)
         self._sample = sample
         if not self._teleinfo_online:
@@ -269,6 +272,13 @@ class Regulator:
             self.safe = False
             self.safe_reason = ""
             self._inflight.clear()
+        return None
+
+    def evaluate(self, sample: MeterSample, now: datetime) -> Decision:
+        """One evaluation, on the SINSTS and SINSTI of one frame."""
+        shed = self._admit(sample, now)
+        if shed is not None:
+            return shed
         grid_w = sample.grid_w
         error_w = grid_w - self.cfg.target_grid_w
         # Dead-time compensation (a Smith predictor): the part of recent commands that this

@@ -125,15 +125,9 @@ class OriginalRegulator(Regulator):
     def evaluate(self, sample: MeterSample, now: datetime) -> Decision:
         """One meter frame: the safety checks of the frame, then at most one step of the
         original algorithm every ``EVALUATION_PERIOD_S``."""
-        self._account(now)
-        self._sample = sample
-        if not self._teleinfo_online:
-            return self._safe_decision(now, "teleinfo offline")
-        if (now - sample.time).total_seconds() > self.cfg.stale_timeout_s:
-            return self._safe_decision(now, "stale meter data")
-        if self.safe:
-            self.safe = False
-            self.safe_reason = ""
+        shed = self._admit(sample, now)
+        if shed is not None:
+            return shed
         last = self._last_step
         if last is None or (now - last).total_seconds() >= EVALUATION_PERIOD_S:
             self._last_step = now
@@ -370,15 +364,9 @@ class NoRegulation(Regulator):
     def evaluate(self, sample: MeterSample, now: datetime) -> Decision:
         """The water heater on its off-peak contactor, everything else off; the frame's
         stale-data safety still applies (manual modes are ignored: no router)."""
-        self._account(now)
-        self._sample = sample
-        if not self._teleinfo_online:
-            return self._safe_decision(now, "teleinfo offline")
-        if (now - sample.time).total_seconds() > self.cfg.stale_timeout_s:
-            return self._safe_decision(now, "stale meter data")
-        if self.safe:
-            self.safe = False
-            self.safe_reason = ""
+        shed = self._admit(sample, now)
+        if shed is not None:
+            return shed
         offpeak = self._offpeak(now, sample)
         for state in self.loads:
             cfg = state.cfg
