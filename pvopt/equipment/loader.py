@@ -138,25 +138,25 @@ def type_name(config: EquipmentConfig) -> str:
     raise LookupError(f"{type(config).__name__} is not a registered equipment type")
 
 
+def read_text(path: Path) -> str:
+    """The UTF-8 text of a configuration, scenario or recording file; raise
+    :class:`ConfigFileError` naming the file when it cannot be read."""
+    try:
+        return path.read_text("utf-8")
+    except UnicodeDecodeError as exc:
+        reason = f"not UTF-8 text ({exc.reason})"
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+    raise ConfigFileError(str(path), [ConfigIssue(None, "", f"cannot read the file: {reason}")])
+
+
 def load_site_config(path: Path, settings_hc: tuple[time, time] | None = None) -> SiteConfig:
     """Read and validate ``path``; raise :class:`ConfigFileError` naming every problem.
 
     ``settings_hc`` (``Settings.hc_start``, ``Settings.hc_end``) is the default off-peak
     window when the file's ``regulation:`` section does not set one.
     """
-    source = str(path)
-    try:
-        text = path.read_text("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ConfigFileError(
-            source, [ConfigIssue(None, "", f"cannot read the file: not UTF-8 text ({exc.reason})")]
-        ) from None
-    except OSError as exc:
-        reason = exc.strerror or str(exc)
-        raise ConfigFileError(
-            source, [ConfigIssue(None, "", f"cannot read the file: {reason}")]
-        ) from None
-    return parse_site_config(text, source, settings_hc)
+    return parse_site_config(read_text(path), str(path), settings_hc)
 
 
 def parse_site_config(

@@ -100,7 +100,7 @@ from pathlib import Path
 from typing import Final, Literal, get_args
 from zoneinfo import ZoneInfo
 
-from pvopt.equipment.loader import ConfigFileError, ConfigIssue
+from pvopt.equipment.loader import ConfigFileError, ConfigIssue, read_text
 from pvopt.sim.load import BaseLoad
 from pvopt.sim.pv import PvPlant, PvSite
 from pvopt.sim.timeseries import Linear
@@ -226,14 +226,7 @@ def load_csv(path: Path, interpolation: Interpolation = "linear") -> RecordedDay
     """Read a recorded day (see the module docstring); raise
     :class:`~pvopt.equipment.loader.ConfigFileError` listing every problem."""
     source = str(path)
-    try:
-        text = path.read_text("utf-8")
-    except UnicodeDecodeError as exc:
-        issue = ConfigIssue(None, "", f"cannot read the file: not UTF-8 text ({exc.reason})")
-        raise ConfigFileError(source, [issue]) from None
-    except OSError as exc:
-        issue = ConfigIssue(None, "", f"cannot read the file: {exc.strerror or exc}")
-        raise ConfigFileError(source, [issue]) from None
+    text = read_text(path)
     return parse_csv(text, source, interpolation)
 
 

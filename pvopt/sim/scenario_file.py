@@ -41,13 +41,13 @@ import yaml
 from pvopt.equipment.loader import (
     _INVALID,
     ConfigFileError,
-    ConfigIssue,
     _Entry,
     _keys_of,
     _Parser,
     _required,
     _shown,
     _suggest,
+    read_text,
 )
 from pvopt.equipment.model import option
 from pvopt.equipment.reference import _HEADER, _rows
@@ -439,14 +439,7 @@ def load_scenario(path: Path) -> Scenario:
     """Read and validate the scenario file ``path``; raise
     :class:`~pvopt.equipment.loader.ConfigFileError` naming every problem."""
     source = str(path)
-    try:
-        text = path.read_text("utf-8")
-    except UnicodeDecodeError as exc:
-        issue = ConfigIssue(None, "", f"cannot read the file: not UTF-8 text ({exc.reason})")
-        raise ConfigFileError(source, [issue]) from None
-    except OSError as exc:
-        issue = ConfigIssue(None, "", f"cannot read the file: {exc.strerror or exc}")
-        raise ConfigFileError(source, [issue]) from None
+    text = read_text(path)
     return parse_scenario(text, source, path.parent, default_name=path.stem)
 
 
