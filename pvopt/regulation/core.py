@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from pvopt.equipment.dimmer import percent_for_power
@@ -98,25 +98,25 @@ class LoadState:
     learnt_power_w: float | None = None  # UnknownPowerEquipment
     last_sent: tuple[str, datetime] | None = None
     payload_cache: tuple[float, str, float | None] | None = None  # power → payload, percent
+    output: tuple[tuple[object, ...], Output] | None = None  # the last one, and what made it
     reason: str = "starting"
+    # Derived once from the (frozen) configuration: read several times per evaluation.
+    variable: bool = field(init=False)  # dimmer-driven load
+    min_on_off_s: tuple[float, float] = field(init=False)  # (0, 0) for dimmers
+
+    def __post_init__(self) -> None:
+        cfg = self.cfg
+        self.variable = isinstance(cfg, VariablePowerConfig)
+        self.min_on_off_s = (
+            (cfg.min_on_s, cfg.min_off_s)
+            if isinstance(cfg, ConstantPowerConfig | UnknownPowerConfig)
+            else (0.0, 0.0)
+        )
 
     @property
     def on(self) -> bool:
         """True when the load is drawing (commanded above zero)."""
         return self.power_w > 0
-
-    @property
-    def variable(self) -> bool:
-        """Dimmer-driven load."""
-        return isinstance(self.cfg, VariablePowerConfig)
-
-    @property
-    def min_on_off_s(self) -> tuple[float, float]:
-        """Min on and min off times of an on/off load (0, 0 for dimmers)."""
-        cfg = self.cfg
-        if isinstance(cfg, ConstantPowerConfig | UnknownPowerConfig):
-            return cfg.min_on_s, cfg.min_off_s
-        return 0.0, 0.0
 
     @property
     def onoff_power_w(self) -> float:
@@ -171,9 +171,11 @@ class Regulator:
         self._last_eval: datetime | None = None
         self._probe: _Probe | None = None
         self._learn: tuple[LoadState, float, float] | None = None  # load, grid before, sign
-        self._periods: dict[float, tuple[datetime, datetime]] = {}  # period_s → [start, end)
+        # period_s → (start, [start, end) in UTC)
+        self._periods: dict[float, tuple[datetime, datetime, datetime]] = {}
         self.safe = False
         self.safe_reason = ""
+        self._resend_at: datetime | None = None  # the first periodic re-send due
 
     # -- inputs -----------------------------------------------------------------------------
 
@@ -420,9 +422,17 @@ class Regulator:
         """Start of the ``min_energy`` period holding ``now``. Periods end when the off-peak
         window ends (so a day's sun and the following night's completion count together),
         or at local midnight without a window; they follow the wall clock across DST."""
+        return self._period(now, period_s)[0]
+
+    def _period(
+        self, now: datetime, period_s: float = 86_400.0
+    ) -> tuple[datetime, datetime, datetime]:
+        """The period holding ``now``: its start in local time, and its start and end in
+        UTC (comparing datetimes of different zones costs a zone lookup each time, and
+        this runs several times per evaluation)."""
         known = self._periods.get(period_s)
-        if known is not None and known[0] <= now < known[1]:
-            return known[0]  # evaluated several times per frame: remember the last one
+        if known is not None and known[1] <= now < known[2]:
+            return known  # evaluated several times per frame: remember the last one
         window = self._window()
         anchor = window[1] if window else time(0, 0)
         local = now.astimezone(self.tz).replace(tzinfo=None)
@@ -432,8 +442,9 @@ class Regulator:
         begins = start.replace(tzinfo=self.tz)
         # The next period starts at the same wall-clock time (DST: 23 or 25 h later).
         ends = (start + timedelta(seconds=period_s)).replace(tzinfo=self.tz)
-        self._periods[period_s] = (begins, ends)
-        return begins
+        known = (begins, begins.astimezone(UTC), ends.astimezone(UTC))
+        self._periods[period_s] = known
+        return known
 
     def _offpeak(self, now: datetime, sample: MeterSample) -> bool:
         """Off-peak now? The meter's tariff wins where it sends one; else the window."""
@@ -447,10 +458,10 @@ class Regulator:
         return start <= t < end if start <= end else (t >= start or t < end)
 
     def _window_end(self, now: datetime) -> datetime | None:
-        """End of the off-peak window in progress (the next anchor of the periods)."""
+        """End of the off-peak window in progress (the next anchor of the periods), UTC."""
         if self._window() is None:
             return None
-        return self._period_start(now) + timedelta(days=1)
+        return self._period(now)[2]
 
     # -- plan -------------------------------------------------------------------------------
 
@@ -534,13 +545,15 @@ class Regulator:
         """Grid completion of a ``min_energy`` shortfall: only the missing energy, at full
         power, starting as late in the off-peak window as still completes it."""
         target = self._min_energy(state)
+        if target is None or not offpeak:
+            return None
         end = self._window_end(now)
-        if target is None or end is None or not offpeak:
+        if end is None:
             return None
         cfg = state.cfg
         assert isinstance(cfg, VariablePowerConfig)
         short_wh = target - state.period_energy_wh
-        period_end = self._period_start(now, cfg.period_s) + timedelta(seconds=cfg.period_s)
+        period_end = self._period(now, cfg.period_s)[2]
         if short_wh <= 0 or abs((period_end - end).total_seconds()) > 60:
             return None  # nothing missing, or not the last window of the period
         needed_s = short_wh / cfg.max_power_w * 3600.0 * 1.05 + 60.0  # 5 % + 1 min margin
@@ -580,20 +593,20 @@ class Regulator:
         neither starts nor stops anything, a lasting surplus or deficit does.
         """
         reg = self.cfg
-        order = self.loads
-        for index, state in enumerate(order):
+        caps = plan.caps
+        # The auto dimmers: (priority, power drawn, power still wanted up to the cap).
+        dimmers = [
+            (index, s.power_w, caps[s.cfg.name] - s.power_w)
+            for index, s in enumerate(self.loads)
+            if s.variable and s.cfg.name in caps
+        ]
+        for index, state in enumerate(self.loads):
             name = state.cfg.name
             if state.variable or name in plan.fixed:
                 state.budget_avg_w = None
                 continue
-            lower_var = sum(
-                s.power_w for s in order[index + 1 :] if s.variable and s.cfg.name in plan.caps
-            )
-            higher_want = sum(
-                plan.caps[s.cfg.name] - s.power_w
-                for s in order[:index]
-                if s.variable and s.cfg.name in plan.caps
-            )
+            lower_var = sum(power for i, power, _ in dimmers if i > index)
+            higher_want = sum(want for i, _, want in dimmers if i < index)
             power = state.onoff_power_w
             budget = -error_w + lower_var - higher_want + (power if state.on else 0.0)
             tau = reg.stop_delay_s if state.on else reg.start_delay_s
@@ -867,16 +880,23 @@ class Regulator:
     def _commands(
         self, now: datetime, resend_only: bool = False, force: bool = False
     ) -> tuple[MqttCommand, ...]:
+        if resend_only and not force and self._resend_at is not None and now < self._resend_at:
+            return ()  # nothing changed and nothing due: most ticks end here
         out: list[MqttCommand] = []
+        interval = self.cfg.resend_interval_s
         for state in self.loads:
             payload, _ = self._payload(state)
             last = state.last_sent
-            due = last is None or (now - last[1]).total_seconds() >= self.cfg.resend_interval_s
+            due = last is None or (now - last[1]).total_seconds() >= interval
             changed = last is None or last[0] != payload
             if force or due or (changed and not resend_only):
                 cmd = state.cfg.command
                 out.append(MqttCommand(cmd.topic, payload, cmd.qos, cmd.retain))
                 state.last_sent = (payload, now)
+        sent = [s.last_sent[1] for s in self.loads if s.last_sent is not None]
+        self._resend_at = (
+            min(sent) + timedelta(seconds=interval) if len(sent) == len(self.loads) else None
+        )
         return tuple(out)
 
     def _outputs(self) -> tuple[Output, ...]:
@@ -884,18 +904,30 @@ class Regulator:
         for state in self.loads:
             _, percent = self._payload(state)
             temp = state.temperature[0] if state.temperature else None
-            outputs.append(
-                Output(
+            key = (
+                round(state.power_w, 1),
+                state.on,
+                state.mode,
+                state.reason,
+                round(state.energy_wh, 1),
+                percent,
+                temp,
+            )
+            cached = state.output
+            if cached is None or cached[0] != key:  # most loads stay as they were
+                power_w, on, mode, reason, energy_wh, _, _ = key
+                output = Output(
                     name=state.cfg.name,
                     id=state.cfg.id,
-                    power_w=round(state.power_w, 1),
-                    on=state.on,
-                    mode=state.mode,
-                    forced=state.mode is Mode.FORCED,
-                    reason=state.reason,
-                    energy_wh=round(state.energy_wh, 1),
+                    power_w=power_w,
+                    on=on,
+                    mode=mode,
+                    forced=mode is Mode.FORCED,
+                    reason=reason,
+                    energy_wh=energy_wh,
                     percent=percent,
                     temperature_c=temp,
                 )
-            )
+                cached = state.output = (key, output)
+            outputs.append(cached[1])
         return tuple(outputs)
