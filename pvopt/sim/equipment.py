@@ -120,6 +120,10 @@ class HotWaterDraws:
         """Flow at ``t``."""
         return self._flow(t)
 
+    def sample(self, t0: float, dt: float, n: int) -> list[float]:
+        """The flows at ``t0 + k·dt`` for ``k < n`` (one pass: faster than n calls)."""
+        return self._flow.sample(t0, dt, n)
+
 
 class Tank:
     """A mixed tank with a thermostat; integrates its heat flows (Wh)."""
@@ -142,13 +146,14 @@ class Tank:
         self.closes: list[float] = []  # times it closed again
         self._capacity_j_per_k = params.capacity_wh_per_k * 3600.0
 
-    def advance(self, t: float, dt: float, heat_w: float) -> None:
-        """Heat the tank with ``heat_w`` from ``t`` to ``t + dt``; the thermostat acts at
-        the end of the step (the element's power over the step was decided at its start)."""
+    def advance(self, t: float, dt: float, heat_w: float, flow_l_min: float | None = None) -> None:
+        """Heat the tank with ``heat_w`` from ``t`` to ``t + dt`` while ``flow_l_min`` of hot
+        water leaves it (default: its draws' flow at ``t``); the thermostat acts at the end
+        of the step (the element's power over the step was decided at its start)."""
         p = self.params
         temp = self.temperature_c
         loss_w = p.loss_w_per_k * (temp - p.ambient_c)
-        flow = self.draws.flow_l_min(t)
+        flow = self.draws.flow_l_min(t) if flow_l_min is None else flow_l_min
         draw_w = flow / 60.0 * WATER_J_PER_L_K * (temp - p.cold_c) if flow else 0.0
         self.temperature_c = temp + (heat_w - loss_w - draw_w) * dt / self._capacity_j_per_k
         hours = dt / 3600.0
@@ -234,11 +239,11 @@ class DimmerLoad(SimLoad):
         """The commanded power, or nothing when the thermostat is open."""
         return self.commanded_w if self.able() else 0.0
 
-    def advance(self, t: float, dt: float, drawn_w: float) -> None:
-        """Count the energy and heat the tank."""
+    def advance(self, t: float, dt: float, drawn_w: float, flow_l_min: float | None = None) -> None:
+        """Count the energy and heat the tank (``flow_l_min``: see :meth:`Tank.advance`)."""
         self.energy_wh += drawn_w * dt / 3600.0
         if self.tank is not None:
-            self.tank.advance(t, dt, drawn_w)
+            self.tank.advance(t, dt, drawn_w, flow_l_min)
 
     def probe_c(self) -> float | None:
         """What the temperature probe publishes (0.1 °C resolution), None without a tank."""

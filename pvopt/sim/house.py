@@ -174,8 +174,11 @@ class House:
         self._auto = [1] * len(self.loads)
         self._safe = 0
         self._last_out: list[tuple[float, bool, str] | None] = [None] * len(self.loads)
+        self._seen: list[Output | None] = [None] * len(self.loads)
         self._last_cmd: list[tuple[float, bool] | None] = [None] * len(self.loads)
         self._sent: dict[str, str] = {}
+        self._checked: list[tuple[tuple[str | None, float, bool], bool] | None]
+        self._checked = [None] * len(self.loads)
         configs = [s.cfg for s in regulator.loads]
         self._configs = configs
         self._probed = [
@@ -227,7 +230,15 @@ class House:
             for load, cfg in zip(loads, self._configs, strict=True)
             if isinstance(load, DimmerLoad) and load.tank is not None
         ]
-        advances = [load.advance for load in loads]
+        # Loads heating a tank advance with the hot-water flow, sampled per chunk too.
+        heated = [
+            (i, load.advance, load.tank.draws.sample)
+            for i, load in enumerate(loads)
+            if isinstance(load, DimmerLoad) and load.tank is not None
+        ]
+        heated_i = {i for i, _, _ in heated}
+        plain = [(i, load.advance) for i, load in enumerate(loads) if i not in heated_i]
+        flow_chunks: list[list[float]] = []
         indices = range(len(loads))
         drawn = [load.drawn_w() for load in loads]
         closed = [
@@ -249,6 +260,7 @@ class House:
                 chunk_k, chunk_n = k, CHUNK_STEPS
                 pv_chunk = self.pv.sample(t, dt, chunk_n)
                 base_chunk = self.base.sample(t, dt, chunk_n)
+                flow_chunks = [sample(t, dt, chunk_n) for _, _, sample in heated]
             while pending and pending[0][0] <= t + 1e-9:
                 _, i, power_w, on = pending.popleft()
                 loads[i].command(power_w, on)
@@ -257,8 +269,9 @@ class House:
                 if tank.closed != was_closed:  # the thermostat acted at the last step's end
                     closed[j] = (i, tank, tank.closed)
                     drawn[i] = loads[i].drawn_w()
-            pv = pv_chunk[k - chunk_k]
-            base = base_chunk[k - chunk_k]
+            j = k - chunk_k
+            pv = pv_chunk[j]
+            base = base_chunk[j]
             grid = base + sum(drawn) - pv
             integrate(t, dt, grid)
             grid_append(grid)
@@ -278,38 +291,48 @@ class House:
                 or (frames_waiting and frames_waiting[0].received_at < until)
             ):
                 self._events(until)
-            for i in indices:
-                advances[i](t, dt, drawn[i])
+            for i, advance in plain:
+                advance(t, dt, drawn[i])
+            for (i, advance, _), flows in zip(heated, flow_chunks, strict=True):
+                advance(t, dt, drawn[i], flows[j])
             self._k = k + 1
 
     def _events(self, until: float) -> None:
-        frames = self.meter.received(until)
-        events: list[tuple[float, int, Frame | None]] = [(f.received_at, 0, f) for f in frames]
-        while self._next_tick < until:
-            events.append((self._next_tick, 1, None))
-            self._next_tick += self.tick_s
-        while self._next_probe < until:
-            events.append((self._next_probe, 2, None))
-            self._next_probe += self.probe_s
-        events.sort(key=lambda e: (e[0], e[1]))
+        """Everything due before ``until``, in time order (at equal times: a frame, then a
+        tick, then a probe reading)."""
+        waiting = self.meter.pending
         reg = self.regulator
-        for at, kind, frame in events:
+        rec = self.recording
+        while True:
+            at = until
+            kind = 3
+            if waiting and waiting[0].received_at < at:
+                at, kind = waiting[0].received_at, 0
+            if self._next_tick < until and (self._next_tick < at or kind == 3):
+                at, kind = self._next_tick, 1
+            if self._next_probe < until and (self._next_probe < at or kind == 3):
+                at, kind = self._next_probe, 2
+            if kind == 3:
+                return
             now = datetime.fromtimestamp(at, UTC)
-            if frame is not None:
-                self.recording.frames.append(frame)
+            if kind == 0:
+                frame = waiting.popleft()
+                rec.frames.append(frame)
                 self._apply(reg.evaluate(frame.sample, now), at)
             elif kind == 1:
+                self._next_tick += self.tick_s
                 decision = reg.tick(now)
                 if decision is not None:
                     self._apply(decision, at)
             else:
+                self._next_probe += self.probe_s
                 for i in self._probed:
                     load = self.loads[i]
                     assert isinstance(load, DimmerLoad)
                     celsius = load.probe_c()
                     if celsius is not None:
                         reg.set_temperature(load.id, celsius, now)
-                        self.recording.probes[self._configs[i].name].append((at, celsius))
+                        rec.probes[self._configs[i].name].append((at, celsius))
 
     def _apply(self, decision: Decision, at: float) -> None:
         rec = self.recording
@@ -322,17 +345,19 @@ class House:
         effective = at + self.actuation_delay_s
         for out in decision.outputs:
             i = self._index[out.id]
-            self._auto[i] = 1 if regulated_automatically(out) else 0
-            last = self._last_out[i]
-            if last is None or (out.power_w, out.on, out.reason) != last:
-                rec.outputs[out.name].append((at, out.power_w, out.on, out.reason))
-                switched = last[1] != out.on if last is not None else out.on
-                if switched and not self.loads[i].variable:
-                    rec.switches[out.name].append(Switch(at, out.on, decision.safe, out.reason))
-                self._last_out[i] = (out.power_w, out.on, out.reason)
-            if self._last_cmd[i] != (out.power_w, out.on):
-                self._last_cmd[i] = (out.power_w, out.on)
-                self._pending.append((effective, i, out.power_w, out.on))
+            if out is not self._seen[i]:  # the core hands back the same one while unchanged
+                self._seen[i] = out
+                self._auto[i] = 1 if regulated_automatically(out) else 0
+                last = self._last_out[i]
+                if last is None or (out.power_w, out.on, out.reason) != last:
+                    rec.outputs[out.name].append((at, out.power_w, out.on, out.reason))
+                    switched = last[1] != out.on if last is not None else out.on
+                    if switched and not self.loads[i].variable:
+                        rec.switches[out.name].append(Switch(at, out.on, decision.safe, out.reason))
+                    self._last_out[i] = (out.power_w, out.on, out.reason)
+                if self._last_cmd[i] != (out.power_w, out.on):
+                    self._last_cmd[i] = (out.power_w, out.on)
+                    self._pending.append((effective, i, out.power_w, out.on))
             if not self._agrees(i, out):
                 rec.command_mismatches += 1
 
@@ -340,6 +365,15 @@ class House:
         """Does the last payload sent to this device mean what the output says?"""
         cfg = self._configs[i]
         payload = self._sent.get(cfg.command.topic)
+        key = (payload, out.power_w, out.on)
+        checked = self._checked[i]
+        if checked is None or checked[0] != key:  # most decisions change neither
+            checked = self._checked[i] = (key, self._means(cfg, payload, out))
+        return checked[1]
+
+    @staticmethod
+    def _means(cfg: EquipmentConfig, payload: str | None, out: Output) -> bool:
+        """Does ``payload`` (None: nothing sent yet) mean what the output says?"""
         if payload is None:
             return out.power_w == 0 and not out.on
         if isinstance(cfg, VariablePowerConfig):
