@@ -52,28 +52,47 @@ class Linear:
         return v0 + (values[i + 1] - v0) * (t - t0) / (t1 - t0)
 
     def sample(self, t0: float, dt: float, n: int) -> list[float]:
-        """The values at ``t0 + k·dt`` for ``k < n`` (one pass: faster than n calls)."""
+        """The values at ``t0 + k·dt`` for ``k < n`` (one pass: faster than n calls).
+
+        Segment by segment: the steps falling in one segment are computed in one list
+        comprehension, with the same arithmetic as :meth:`__call__`."""
         times, values = self.times, self.values
         first, last = times[0], times[-1]
         top = len(times) - 1
-        i = self._segment(min(max(t0, first), last))
         out: list[float] = []
-        append = out.append
-        for k in range(n):
+        k = 0
+        while k < n and t0 + k * dt <= first:
+            k += 1
+        out.extend([values[0]] * k)
+        i = self._segment(min(max(t0 + k * dt, first), last))
+        while k < n:
             t = t0 + k * dt
-            if t <= first:
-                append(values[0])
-                continue
             if t >= last:
-                append(values[-1])
-                continue
+                out.extend([values[-1]] * (n - k))
+                break
             while i < top - 1 and times[i + 1] <= t:
                 i += 1
             a, b = times[i], times[i + 1]
-            v = values[i]
-            append(values[i + 1] if b <= a else v + (values[i + 1] - v) * (t - a) / (b - a))
+            end = _steps_before(t0, dt, k, n, min(b, last))
+            if b <= a:
+                out.extend([values[i + 1]] * (end - k))
+            else:
+                v, rise, span = values[i], values[i + 1] - values[i], b - a
+                out.extend([v + rise * (t0 + j * dt - a) / span for j in range(k, end)])
+            k = end
         self._i = i
         return out
+
+
+def _steps_before(t0: float, dt: float, k: int, n: int, limit: float) -> int:
+    """The first ``j`` in ``(k, n]`` with ``t0 + j·dt ≥ limit`` (``n`` if none): the steps
+    ``k … j−1`` lie before ``limit``. Step ``k`` is taken to be before it."""
+    j = min(max(k + 1, k + int((limit - (t0 + k * dt)) / dt)), n)
+    while j > k + 1 and t0 + (j - 1) * dt >= limit:
+        j -= 1
+    while j < n and t0 + j * dt < limit:
+        j += 1
+    return j
 
 
 class Steps:
@@ -109,12 +128,14 @@ class Steps:
         count = len(times)
         i = bisect_right(times, t0) - 1
         out: list[float] = []
-        append = out.append
-        for k in range(n):
+        k = 0
+        while k < n:
             t = t0 + k * dt
             while i + 1 < count and times[i + 1] <= t:
                 i += 1
-            append(self.before if i < 0 else values[i])
+            end = n if i + 1 >= count else _steps_before(t0, dt, k, n, times[i + 1])
+            out.extend([self.before if i < 0 else values[i]] * (end - k))
+            k = end
         return out
 
 
