@@ -210,6 +210,28 @@ def test_linear_and_steps_sample_like_their_calls() -> None:
     assert s.sample(0, 0.25, 30) == [s(0.25 * k) for k in range(30)]
 
 
+def test_sampling_random_functions_gives_their_values_step_by_step() -> None:
+    """``sample`` works segment by segment; every step must still get the function's
+    value at its time (breakpoints on steps, repeated breakpoints, starts before the
+    first and after the last one, cursors left anywhere)."""
+    rng = random.Random(7)
+    for _ in range(500):
+        m = rng.randint(1, 12)
+        times = sorted(
+            rng.choice([rng.uniform(0, 30), round(rng.uniform(0, 30), 1)]) for _ in range(m)
+        )
+        if m > 2 and rng.random() < 0.3:
+            times[1] = times[2]
+        values = [rng.uniform(-500, 500) for _ in range(m)]
+        t0, dt, n = rng.uniform(-5, 35), rng.choice([0.2, 0.1, 1.0]), rng.randint(1, 200)
+        f = Linear(times, values)
+        f._i = rng.randrange(m)
+        steps = [t0 + k * dt for k in range(n)]
+        assert f.sample(t0, dt, n) == pytest.approx([Linear(times, values)(t) for t in steps])
+        s = step_sum([(a, a + rng.uniform(0, 10), v) for a, v in zip(times, values, strict=True)])
+        assert s.sample(t0, dt, n) == [s(t) for t in steps]
+
+
 # -- KPI definitions on a hand-made recording ----------------------------------------------
 
 
