@@ -895,7 +895,9 @@ class Regulator:
                 state.last_sent = (payload, now)
         sent = [s.last_sent[1] for s in self.loads if s.last_sent is not None]
         self._resend_at = (
-            min(sent) + timedelta(seconds=interval) if len(sent) == len(self.loads) else None
+            min(sent) + timedelta(seconds=interval)
+            if sent and len(sent) == len(self.loads)
+            else None
         )
         return tuple(out)
 
