@@ -6,6 +6,7 @@ draw − PV, seen by the meter one frame (1.2 s) late, like a Linky in standard 
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -370,19 +371,40 @@ def test_a_silent_probe_means_unknown_not_cold_or_hot() -> None:
 
 
 def test_commands_are_sent_on_change_and_re_sent_every_minute() -> None:
-    reg = regulator(dimmer("heater", 2400))
+    reg = regulator(dimmer("heater", 2400), plug("pump", 1000))
     d = reg.evaluate(MeterSample(T0, 0, 1220), T0)
-    assert [(c.topic, c.qos, c.retain) for c in d.commands] == [("scr/heater/in", 1, False)]
+    assert [(c.topic, c.qos, c.retain) for c in d.commands] == [
+        ("scr/heater/in", 1, False),
+        ("wifi_plug/pump/in", 1, False),
+    ]
     assert float(d.commands[0].payload) == pytest.approx(d.outputs[0].percent)
-    assert reg.tick(T0 + timedelta(seconds=5)) is None
-    t = T0 + timedelta(seconds=2.5)
-    reg.evaluate(MeterSample(t, 0, 120), t)
-    # nothing changes for a minute; the command is re-sent anyway
-    for s in range(3, 70, 1):
-        t = T0 + timedelta(seconds=s)
-        d = reg.evaluate(MeterSample(t, 0, 15), t)
-    sent = [c for s in range(0, 1) for c in d.commands]
-    assert reg.tick(T0 + timedelta(seconds=130)) is not None or sent
+    # Four minutes: a frame every 1.3 s on the target (the heater settles, the pump stays
+    # off), a tick every 0.5 s in between (never at a frame's time).
+    sends: dict[str, list[tuple[float, str, str]]] = {
+        c.topic: [(0.0, c.payload, "frame")] for c in d.commands
+    }
+    events = sorted(
+        [(1.3 * k, "frame") for k in range(1, 185)] + [(0.5 * k + 0.05, "tick") for k in range(480)]
+    )
+    for s, kind in events:
+        now = T0 + timedelta(seconds=s)
+        if kind == "frame":
+            decision: Decision | None = reg.evaluate(MeterSample(now, 0, 20), now)
+        else:
+            decision = reg.tick(now)
+        for c in decision.commands if decision is not None else ():
+            sends[c.topic].append((s, c.payload, kind))
+    for topic, sent in sends.items():
+        gaps = [
+            (b[0] - a[0], a[1] == b[1]) for a, b in itertools.pairwise([*sent, (240.0, "", "")])
+        ]
+        # Re-sent when a minute has passed, by a tick or a frame: never earlier unless the
+        # payload changed, never later than the next tick.
+        assert all(gap >= 60.0 - 1e-6 for gap, same in gaps[:-1] if same), topic
+        assert all(gap <= 60.5 for gap, _ in gaps), topic
+    pump = sends["wifi_plug/pump/in"]
+    assert [payload for _, payload, _ in pump] == ["0"] * 4  # at 0, ~60, ~120, ~180 s
+    assert any(kind == "tick" for _, _, kind in pump[1:])  # ticks re-send between frames
 
 
 def test_the_dimmer_percent_follows_the_phase_angle_curve() -> None:
