@@ -31,6 +31,7 @@ from array import array
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from pvopt.equipment.dimmer import power_fraction
 from pvopt.equipment.model import (
@@ -61,6 +62,27 @@ def regulated_automatically(out: Output) -> bool:
         and not out.forced
         and not out.reason.startswith(("off-peak", "forced", "on: manual"))
     )
+
+
+class _Runs:
+    """A per-step series recorded run by run: ``value`` holds from step ``since`` until
+    the next :meth:`set` (the array gets the run then, in one piece)."""
+
+    __slots__ = ("out", "since", "value")
+
+    def __init__(self, out: array[Any], value: float, since: int) -> None:
+        self.out, self.value, self.since = out, value, since
+
+    def set(self, value: float, k: int) -> None:
+        """``value`` from step ``k`` on."""
+        self.flush(k)
+        self.value = value
+
+    def flush(self, k: int) -> None:
+        """Record the run up to step ``k`` (excluded)."""
+        if k > self.since:
+            self.out.extend(array(self.out.typecode, [self.value]) * (k - self.since))
+            self.since = k
 
 
 @dataclass(frozen=True)
@@ -219,15 +241,26 @@ class House:
         frames_waiting = meter.pending
         integrate = meter.integrate
         grid_append = rec.grid_w.append
-        pv_append = rec.pv_w.append
-        base_append = rec.base_w.append
-        safe_append = rec.safe.append
-        drawn_appends = [rec.drawn_w[cfg.name].append for cfg in self._configs]
-        auto_appends = [rec.auto[cfg.name].append for cfg in self._configs]
+        drawn = [load.drawn_w() for load in loads]
+        k0 = self._k
+        # Series that change rarely are recorded as runs (see _Runs); the grid and the
+        # tank temperatures change every step.
+        drawn_runs = [
+            _Runs(rec.drawn_w[cfg.name], drawn[i], k0) for i, cfg in enumerate(self._configs)
+        ]
+        auto_runs = [
+            _Runs(rec.auto[cfg.name], self._auto[i], k0) for i, cfg in enumerate(self._configs)
+        ]
+        safe_run = _Runs(rec.safe, self._safe, k0)
         # Only loads with a thermostat can be unable to draw: the others are not recorded.
         thermostats = [
-            (rec.able[cfg.name].append, load.tank, rec.tank_c[cfg.name].append)
-            for load, cfg in zip(loads, self._configs, strict=True)
+            (
+                i,
+                load.tank,
+                _Runs(rec.able[cfg.name], 1 if load.tank.closed else 0, k0),
+                rec.tank_c[cfg.name].append,
+            )
+            for i, (load, cfg) in enumerate(zip(loads, self._configs, strict=True))
             if isinstance(load, DimmerLoad) and load.tank is not None
         ]
         # Loads heating a tank advance with the hot-water flow, sampled per chunk too.
@@ -239,24 +272,19 @@ class House:
         heated_i = {i for i, _, _ in heated}
         plain = [(i, load.advance) for i, load in enumerate(loads) if i not in heated_i]
         flow_chunks: list[list[float]] = []
-        indices = range(len(loads))
-        drawn = [load.drawn_w() for load in loads]
-        closed = [
-            (i, load.tank, load.tank.closed)
-            for i, load in enumerate(loads)
-            if isinstance(load, DimmerLoad) and load.tank is not None
-        ]
         auto = self._auto
-        chunk_k = -1
+        chunk_k = k0
         chunk_n = 0
         pv_chunk: list[float] = []
         base_chunk: list[float] = []
+        k = k0
         while True:
-            k = self._k
             t = self.start + k * dt
             if t >= end - 1e-9:
                 break
-            if not chunk_k <= k < chunk_k + chunk_n:
+            if k >= chunk_k + chunk_n:
+                rec.pv_w.extend(pv_chunk)
+                rec.base_w.extend(base_chunk)
                 chunk_k, chunk_n = k, CHUNK_STEPS
                 pv_chunk = self.pv.sample(t, dt, chunk_n)
                 base_chunk = self.base.sample(t, dt, chunk_n)
@@ -265,26 +293,26 @@ class House:
                 _, i, power_w, on = pending.popleft()
                 loads[i].command(power_w, on)
                 drawn[i] = loads[i].drawn_w()
-            for j, (i, tank, was_closed) in enumerate(closed):
-                if tank.closed != was_closed:  # the thermostat acted at the last step's end
-                    closed[j] = (i, tank, tank.closed)
+                drawn_runs[i].set(drawn[i], k)
+            for i, tank, able, _ in thermostats:
+                closed = 1 if tank.closed else 0
+                if closed != able.value:  # the thermostat acted at the last step's end
+                    able.set(closed, k)
                     drawn[i] = loads[i].drawn_w()
+                    drawn_runs[i].set(drawn[i], k)
+            if self._safe != safe_run.value:  # decided during the last step
+                safe_run.set(self._safe, k)
+            for run, value in zip(auto_runs, auto, strict=True):
+                if value != run.value:
+                    run.set(value, k)
             j = k - chunk_k
-            pv = pv_chunk[j]
-            base = base_chunk[j]
-            grid = base + sum(drawn) - pv
+            grid = base_chunk[j] + sum(drawn) - pv_chunk[j]
             integrate(t, dt, grid)
             grid_append(grid)
-            pv_append(pv)
-            base_append(base)
-            safe_append(self._safe)
-            for i in indices:
-                drawn_appends[i](drawn[i])
-                auto_appends[i](auto[i])
-            for able_append, tank, temp_append in thermostats:
-                able_append(1 if tank.closed else 0)
+            for _, tank, _, temp_append in thermostats:
                 temp_append(tank.temperature_c)
             until = t + dt
+            self._k = k  # the step in progress, for the events
             if (
                 self._next_tick < until
                 or self._next_probe < until
@@ -295,7 +323,12 @@ class House:
                 advance(t, dt, drawn[i])
             for (i, advance, _), flows in zip(heated, flow_chunks, strict=True):
                 advance(t, dt, drawn[i], flows[j])
-            self._k = k + 1
+            k += 1
+        self._k = k
+        rec.pv_w.extend(pv_chunk[: k - chunk_k])
+        rec.base_w.extend(base_chunk[: k - chunk_k])
+        for run in (*drawn_runs, *auto_runs, safe_run, *(able for _, _, able, _ in thermostats)):
+            run.flush(k)
 
     def _events(self, until: float) -> None:
         """Everything due before ``until``, in time order (at equal times: a frame, then a
