@@ -62,6 +62,8 @@ class Settings:
     hc_start: time = time(2, 5)
     hc_end: time = time(6, 50)
     tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("Europe/Paris"))
+    ha_discovery: bool = False
+    ha_discovery_prefix: str = "homeassistant"
 
 
 def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
@@ -94,6 +96,27 @@ def _clock(env: Mapping[str, str], name: str, default: time) -> time:
         return time(int(hours), int(minutes))
     except ValueError:
         raise ConfigError(f"{name}: expected a time of day HH:MM, got {raw!r}") from None
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    if raw.lower() in _TRUE:
+        return True
+    if raw.lower() in _FALSE:
+        return False
+    raise ConfigError(f"{name}: expected on or off, got {raw!r}")
+
+
+def _topic_prefix(env: Mapping[str, str], name: str, default: str) -> str:
+    value = _str(env, name, default)
+    levels = value.split("/")
+    if any(not level or any(c in level for c in "+#\0") for level in levels):
+        raise ConfigError(
+            f"{name}: expected an MQTT topic without wildcards or empty levels, got {value!r}"
+        )
+    return value
 
 
 def _tls(env: Mapping[str, str]) -> tuple[bool, Path | None]:
@@ -162,4 +185,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         hc_start=_clock(env, "HC_START_TIME", time(2, 5)),
         hc_end=_clock(env, "HC_END_TIME", time(6, 50)),
         tz=tz,
+        ha_discovery=_bool(env, "HA_DISCOVERY", False),
+        ha_discovery_prefix=_topic_prefix(env, "HA_DISCOVERY_PREFIX", "homeassistant"),
     )

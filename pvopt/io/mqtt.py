@@ -5,6 +5,8 @@
 - Availability: a retained ``online`` on every connect, a retained ``offline`` last will,
   and an explicit ``offline`` on a clean stop (a will is not sent on a clean disconnect).
 - Subscriptions are (re)made in ``on_connect``: a clean session loses them on reconnect.
+- Announcements (Home Assistant discovery configs) are published after ``online`` on every
+  connect, and again when ``online`` arrives on their repeat topic (HA's birth message).
 - Every callback body is guarded: an exception in a paho callback would otherwise kill the
   network thread silently.
 - Publishing never blocks the caller; QoS 0 messages published while the broker is away
@@ -18,7 +20,7 @@ import logging
 import socket
 import ssl
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -51,6 +53,7 @@ class MqttClient:
         self._settings = settings
         self._status_topic = status_topic
         self._handlers: dict[str, MessageHandler] = {}
+        self._announcements: list[tuple[str, str, bool]] = []
         self._connected = threading.Event()
         self._state: str | None = None  # for one log line per state change
         self._stopping = False
@@ -85,6 +88,28 @@ class MqttClient:
         Call before ``start()``; the subscription is renewed on every reconnect.
         """
         self._handlers[topic] = handler
+
+    def announce(
+        self, messages: Sequence[tuple[str, str, bool]], repeat_on: str | None = None
+    ) -> None:
+        """Publish ``messages`` (topic, payload, retain) at QoS 1 on every connect, after
+        ``online``, and again each time ``online`` arrives on ``repeat_on``.
+
+        Call before ``start()``.
+        """
+        self._announcements = [(topic, payload, retain) for topic, payload, retain in messages]
+        if repeat_on is not None:
+            self._handlers[repeat_on] = self._on_repeat
+
+    def _send_announcements(self, client: mqtt.Client) -> None:
+        for topic, payload, retain in self._announcements:
+            client.publish(topic, payload, qos=1, retain=retain)
+        if self._announcements:
+            _LOG.debug("published %d announcements", len(self._announcements))
+
+    def _on_repeat(self, topic: str, payload: bytes) -> None:
+        if payload.strip() == b"online":
+            self._send_announcements(self._client)
 
     def start(self) -> None:
         """Connect in the background; returns at once."""
@@ -142,6 +167,7 @@ class MqttClient:
                 with contextlib.suppress(OSError):
                     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             client.publish(self._status_topic, "online", qos=1, retain=True)
+            self._send_announcements(client)
             for topic in self._handlers:
                 client.subscribe(topic, qos=1)
             self._connected.set()
