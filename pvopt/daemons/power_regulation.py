@@ -8,7 +8,8 @@ MQTT in: ``tic/frame`` (SINSTS and SINSTI of one frame; ``tic/SINSTS`` + ``tic/S
 are paired as a fallback for a publisher without ``tic/frame``), ``scr/<id>/temperature``,
 ``scr/<id>/control``, ``regulation/control``, ``pvopt/teleinfo/status``.
 MQTT out: device commands (QoS 1, not retained unless configured), ``regulation/status``
-JSON each evaluation, ``pvopt/regulation/status`` online/offline.
+JSON each evaluation, ``pvopt/regulation/status`` online/offline, and with ``HA_DISCOVERY``
+the Home Assistant discovery configs (:mod:`pvopt.homeassistant`).
 InfluxDB: a ``regulation`` point per evaluation and an ``equipment`` point per load,
 through the same writer and spool as teleinfo.
 """
@@ -31,6 +32,7 @@ from typing import TYPE_CHECKING
 
 from pvopt.config import Settings
 from pvopt.equipment.model import SiteConfig
+from pvopt.io.systemd import Heartbeat, Notifier
 from pvopt.points import FieldValue, Point
 from pvopt.regulation.core import Regulator
 from pvopt.regulation.inputs import (
@@ -151,6 +153,7 @@ class RegulationDaemon:
         self._pairing = _Pairing()
         self._last_reasons: dict[str, str] = {}
         self._was_safe = False
+        self._last_status: Decision | None = None  # the last decision with a new status
 
     # -- MQTT side (network thread): parse, then queue ---------------------------------------
 
@@ -265,12 +268,21 @@ class RegulationDaemon:
 
     # -- main thread ----------------------------------------------------------------------
 
-    def run(self, stop: threading.Event) -> None:
-        """Process events and ticks until ``stop``."""
+    def run(self, stop: threading.Event, heartbeat: Heartbeat | None = None) -> None:
+        """Process events and ticks until ``stop``.
+
+        ``heartbeat`` (systemd): READY once MQTT is connected, the watchdog pinged on every
+        iteration of this loop (at least every TICK_S), so an evaluation or a publish that
+        hangs stops the pings; STATUS on state changes; STOPPING when ``stop`` ends it.
+        """
+        hb = heartbeat or Heartbeat(Notifier(None))
         self._restore()
         next_tick = time.monotonic()
         next_save = time.monotonic() + SAVE_EVERY_S
         while not stop.is_set():
+            if hb.enabled:
+                up, state = self._service_state()
+                hb.beat(up, state, self._service_detail)
             timeout = max(0.0, next_tick - time.monotonic())
             try:
                 event = self.events.get(timeout=timeout)
@@ -285,8 +297,32 @@ class RegulationDaemon:
             if time.monotonic() >= next_save:
                 next_save = time.monotonic() + SAVE_EVERY_S
                 self._save()
+        hb.stopping("stopping: every load off")
         self._publish(self.regulator.shutdown(datetime.now(UTC)))
         self._save()
+
+    def _service_state(self) -> tuple[bool, str]:
+        """(up, the STATUS line's state) for systemd: up once the broker is connected."""
+        if self.mqtt is not None and not self.mqtt.connected:
+            return False, "waiting for the MQTT broker"
+        last = self._last_status
+        count = len(self.regulator.loads)
+        loads = f"{count} load{'' if count == 1 else 's'}"
+        if last is not None and last.safe:
+            state = f"every load off: {last.reason}"
+        elif last is None or last.grid_w is None:
+            state = f"regulating {loads}, waiting for meter data"
+        else:
+            state = f"regulating {loads}"
+        return True, state + (" (dry run)" if self.dry_run else "")
+
+    def _service_detail(self) -> str:
+        """The STATUS line's figures: the last grid power and what is diverted."""
+        last = self._last_status
+        if last is None or last.grid_w is None:
+            return "no grid power yet" if last is None else "no fresh grid power"
+        diverted = sum(o.power_w for o in last.outputs)
+        return f"grid {last.grid_w:.0f} W, diverting {diverted:.0f} W"
 
     def _publish(self, decision: Decision | None) -> None:
         if decision is None:
@@ -299,6 +335,7 @@ class RegulationDaemon:
                 self.mqtt.publish(command.topic, command.payload, command.qos, command.retain)
         if decision.grid_w is None and not decision.safe:
             return  # a re-send only: no new status
+        self._last_status = decision
         if self.mqtt is not None:
             self.mqtt.publish(DECISION_TOPIC, json.dumps(status_document(decision)))
         if self.writer is not None:
@@ -372,6 +409,15 @@ def run(config_path: Path, settings: Settings, dry_run: bool) -> int:
     daemon = RegulationDaemon(site, settings, mqtt, writer, dry_run)
     for topic, handler in daemon.subscriptions().items():
         mqtt.subscribe(topic, handler)
+    if settings.ha_discovery:
+        from pvopt import homeassistant
+
+        prefix = settings.ha_discovery_prefix
+        announcements = homeassistant.regulation_messages(site, prefix)
+        mqtt.announce(announcements, repeat_on=homeassistant.status_topic(prefix))
+        _LOG.info(
+            "Home Assistant discovery: %d entities under %s/", len(announcements), prefix
+        )
     _LOG.info(
         "regulating %d loads from %s%s",
         len(site.equipment),
@@ -381,7 +427,7 @@ def run(config_path: Path, settings: Settings, dry_run: bool) -> int:
     mqtt.start()
     writer.start()
     try:
-        daemon.run(stop)
+        daemon.run(stop, Heartbeat(Notifier.from_environ()))
     finally:
         _LOG.info("stopping")
         writer.close()

@@ -11,6 +11,8 @@ Outputs (DESIGN §4–5):
   were valid. Not a meter label.
 - ``tic/frame``: the frame as JSON (the ``--dump`` shape).
 - ``pvopt/teleinfo/status``: ``online`` / ``offline`` (retained, last will).
+- With ``HA_DISCOVERY``: the meter's Home Assistant discovery configs (retained, on every
+  connect and on HA's birth message; :mod:`pvopt.homeassistant`).
 - InfluxDB measurement ``teleinfo``: one point per frame with a field per valid label
   (integers for numeric labels, strings for text), ``ERQT``, ``rejected_groups``, tag
   ``meter`` (ADSC or ADCO).
@@ -24,6 +26,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -31,6 +34,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, TextIO
 
 from pvopt.config import Settings
+from pvopt.io.systemd import Heartbeat, Notifier
 from pvopt.points import FieldValue, Point
 from pvopt.tic import Frame, FrameDecoder, Mode, detect_mode
 from pvopt.tic.autodetect import Event, ModeSearch
@@ -48,6 +52,8 @@ FRAME_TOPIC = "tic/frame"
 MEASUREMENT = "teleinfo"
 REPLAY_CHUNK = 64 * 1024
 REJECT_LOG_INTERVAL_S = 60.0
+#: Longest wait without a watchdog ping (the port back-off is cut into such slices).
+WAIT_SLICE_S = 1.0
 
 
 def label_topic(label: str) -> str:
@@ -177,10 +183,38 @@ def _install_stop_handlers(stop: threading.Event) -> None:
     signal.signal(signal.SIGINT, handler)
 
 
-def run_live(options: TeleinfoOptions, sink: FrameSink, stop: threading.Event) -> None:
-    """Read the serial port until ``stop``: reopen on loss, search the mode if auto."""
+def _wait(
+    stop: threading.Event,
+    seconds: float,
+    hb: Heartbeat,
+    state: str,
+    detail: Callable[[], str],
+) -> None:
+    """Wait ``seconds`` (or until ``stop``), beating at least every WAIT_SLICE_S."""
+    deadline = time.monotonic() + seconds
+    while not stop.is_set():
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return
+        stop.wait(min(remaining, WAIT_SLICE_S))
+        hb.beat(False, state, detail)
+
+
+def run_live(
+    options: TeleinfoOptions,
+    sink: FrameSink,
+    stop: threading.Event,
+    heartbeat: Heartbeat | None = None,
+) -> None:
+    """Read the serial port until ``stop``: reopen on loss, search the mode if auto.
+
+    ``heartbeat`` (systemd): READY once the port is open, the watchdog pinged on every
+    iteration of this loop (a read returns within 0.5 s; the back-off waits are sliced),
+    STATUS on every state change, STOPPING when ``stop`` ends the loop.
+    """
     from pvopt.io.serial_port import PortLost, TicPort
 
+    hb = heartbeat or Heartbeat(Notifier(None))
     search = ModeSearch(_fixed_mode(options.mode), time.monotonic())
     decoder = FrameDecoder(search.mode)
     rejects = RejectLog(time.monotonic())
@@ -188,8 +222,18 @@ def run_live(options: TeleinfoOptions, sink: FrameSink, stop: threading.Event) -
     backoff_s = 1.0
     port_state = ""
     receiving = False
+    service_state = f"opening {options.port}"
+
+    def detail() -> str:
+        stats = decoder.stats
+        text = f"{sink.frames} frames, {stats.rejected_groups} groups rejected"
+        if sink.mqtt is not None and not sink.mqtt.connected:
+            text += ", MQTT broker unreachable"
+        return text
+
     try:
         while not stop.is_set():
+            hb.beat(port is not None, service_state, detail)
             if port is None:
                 try:
                     port = TicPort(options.port, search.mode)
@@ -197,7 +241,8 @@ def run_live(options: TeleinfoOptions, sink: FrameSink, stop: threading.Event) -
                     if port_state != "unavailable":
                         _LOG.error("%s; retrying with back-off", exc)
                         port_state = "unavailable"
-                    stop.wait(backoff_s)
+                    service_state = f"waiting for the serial port: {exc}"
+                    _wait(stop, backoff_s, hb, service_state, detail)
                     backoff_s = min(backoff_s * 2, 30.0)
                     continue
                 _LOG.info(
@@ -208,6 +253,10 @@ def run_live(options: TeleinfoOptions, sink: FrameSink, stop: threading.Event) -
                     "" if search.fixed else ", searching",
                 )
                 port_state = "open"
+                service_state = (
+                    f"reading {options.port} ({search.mode.value} mode"
+                    f"{'' if search.fixed else ', searching'}), waiting for valid frames"
+                )
                 backoff_s = 1.0
                 decoder.reset()
                 search.restart_window(time.monotonic())
@@ -216,6 +265,7 @@ def run_live(options: TeleinfoOptions, sink: FrameSink, stop: threading.Event) -
             except PortLost as exc:
                 _LOG.error("serial port lost: %s; reopening", exc)
                 port_state = "lost"
+                service_state = f"serial port lost ({exc}), reopening"
                 port.close()
                 port = None
                 continue
@@ -224,12 +274,15 @@ def run_live(options: TeleinfoOptions, sink: FrameSink, stop: threading.Event) -
                 sink.handle(frame)
             now = time.monotonic()
             valid = decoder.stats.valid_groups - before
+            if valid:
+                service_state = f"receiving {search.mode.value}-mode frames from {options.port}"
             event = search.observe(valid, now)
             if event is Event.FOUND or (valid and not receiving):
                 _LOG.info("receiving valid %s-mode frames", search.mode.value)
                 receiving = True
             elif event is Event.LOST:
                 receiving = False
+                service_state = f"no valid frame for 10 s on {options.port}"
                 _LOG.warning(
                     "no valid frame for 10 s%s",
                     ""
@@ -245,6 +298,7 @@ def run_live(options: TeleinfoOptions, sink: FrameSink, stop: threading.Event) -
                 decoder = FrameDecoder(search.mode)
                 decoder.stats = stats  # counters span mode changes
             rejects.maybe_log(decoder.stats, now)
+        hb.stopping(f"stopping; {detail()}")
     finally:
         if port is not None:
             port.close()
@@ -296,6 +350,15 @@ def run(options: TeleinfoOptions, settings: Settings) -> int:
         from pvopt.io.mqtt import MqttClient, client_id
 
         mqtt_client = MqttClient(settings.mqtt, client_id("teleinfo"), STATUS_TOPIC)
+        if settings.ha_discovery:
+            from pvopt import homeassistant
+
+            prefix = settings.ha_discovery_prefix
+            announcements = homeassistant.meter_messages(prefix, options.mode)
+            mqtt_client.announce(announcements, repeat_on=homeassistant.status_topic(prefix))
+            _LOG.info(
+                "Home Assistant discovery: %d entities under %s/", len(announcements), prefix
+            )
         mqtt_client.start()
     if options.influx:
         from pvopt.io.influx import InfluxWriter
@@ -310,7 +373,7 @@ def run(options: TeleinfoOptions, settings: Settings) -> int:
                 _LOG.warning("MQTT broker not reachable: the replay publishes nothing")
             code = run_replay(options.replay, options, sink)
         else:
-            run_live(options, sink, stop)
+            run_live(options, sink, stop, Heartbeat(Notifier.from_environ()))
             _LOG.info("stopping")
     finally:
         if options.dump:

@@ -451,7 +451,7 @@ def streamers() -> Iterator[Callable[..., FrameStreamer]]:
 
 # -- the daemon ------------------------------------------------------------------------------
 
-_OWN_ENV_PREFIXES = ("MQTT_", "INFLUXDB_", "TELEINFO_", "PVOPT_")
+_OWN_ENV_PREFIXES = ("MQTT_", "INFLUXDB_", "TELEINFO_", "PVOPT_", "HA_")
 DAEMONS_KEY = pytest.StashKey[list["Daemon"]]()
 
 
