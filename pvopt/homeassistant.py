@@ -10,7 +10,9 @@ for HA to read: the entities read the topics the daemons already publish.
   historic mode) are **apparent** powers: ``device_class: apparent_power``, unit ``VA``
   (HA's ``power`` class only takes W and the meter does not measure active power).
   Energy indexes ``tic/EAST`` / ``tic/EAIT`` (``BASE``, ``HCHC``, ``HCHP`` in historic
-  mode): ``device_class: energy``, ``Wh``, ``state_class: total_increasing``.
+  mode): ``device_class: energy``, ``Wh``, ``state_class: total_increasing``. A grid
+  power (``device_class: power``, W, positive = import) from ``tic/frame``: SINSTS −
+  SINSTI of one frame (PAPP in historic mode), the VA used as W as the regulation does.
   Availability: ``pvopt/teleinfo/status``.
 - Regulation (device "pvopt regulation"): grid power, surplus and reason from the
   ``regulation/status`` JSON. Each equipment is a device of its own (linked with
@@ -35,6 +37,7 @@ DEFAULT_PREFIX = "homeassistant"
 TELEINFO_STATUS_TOPIC = "pvopt/teleinfo/status"
 REGULATION_STATUS_TOPIC = "pvopt/regulation/status"
 DECISION_TOPIC = "regulation/status"
+FRAME_TOPIC = "tic/frame"
 #: Meter sensors become unavailable when no frame came for this long (s).
 METER_EXPIRE_AFTER_S = 60
 #: The modes an HA select can set (``scr/<id>/control`` text); ``forced`` is shown as unknown.
@@ -142,6 +145,26 @@ def meter_messages(prefix: str = DEFAULT_PREFIX, mode: str = "standard") -> list
                 "state_class": "total_increasing",
             }
         messages.append(_message(prefix, "sensor", config))
+    # Grid power in W with device_class power, from one frame (tic/frame): the meter's
+    # apparent powers used as W (power factor 1), as the regulation itself uses them.
+    # Positive = import. "None" (HA: unknown) when the frame lacks the label.
+    if mode == "historic":
+        grid = "{{ v.PAPP if 'PAPP' in v else None }}"
+    else:
+        grid = "{{ v.SINSTS - v.get('SINSTI', 0) if 'SINSTS' in v else None }}"
+    config = {
+        "name": "Grid power",
+        "unique_id": "pvopt_linky_grid_power",
+        "state_topic": FRAME_TOPIC,
+        "value_template": "{% set v = value_json['values'] %}" + grid,
+        "device_class": "power",
+        "unit_of_measurement": "W",
+        "state_class": "measurement",
+        "expire_after": METER_EXPIRE_AFTER_S,
+        **_availability(TELEINFO_STATUS_TOPIC),
+        "device": device,
+    }
+    messages.append(_message(prefix, "sensor", config))
     return messages
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from pvopt.equipment.loader import parse_site_config
 from pvopt.homeassistant import meter_messages, regulation_messages
@@ -136,12 +137,13 @@ def test_teleinfo_announces_the_meter_sensors_and_feeds_their_state_topics(
     """Apparent powers in VA and energy indexes in Wh, available with teleinfo; the state
     topics they name carry plain integers."""
     expected = {m.topic for m in meter_messages()}
-    sub = subscriber_factory(["homeassistant/#", "tic/SINSTS", "tic/EAIT"])
+    sub = subscriber_factory(["homeassistant/#", "tic/SINSTS", "tic/EAIT", "tic/frame"])
     teleinfo(pty_port.slave_path, "standard", HA_DISCOVERY="on")
     configs = _wait_for_configs(sub, expected)
     parsed = {topic: _check_config(m, "pvopt/teleinfo/status") for topic, m in configs.items()}
     by_label = {c["state_topic"]: c for c in parsed.values()}
-    assert set(by_label) == {"tic/SINSTS", "tic/SINSTI", "tic/EAST", "tic/EAIT"}
+    assert set(by_label) == {"tic/SINSTS", "tic/SINSTI", "tic/EAST", "tic/EAIT", "tic/frame"}
+    assert by_label["tic/frame"]["device_class"] == "power"
     assert by_label["tic/SINSTS"]["device_class"] == "apparent_power"
     assert by_label["tic/SINSTS"]["unit_of_measurement"] == "VA"
     assert by_label["tic/EAIT"]["device_class"] == "energy"
@@ -151,6 +153,10 @@ def test_teleinfo_announces_the_meter_sensors_and_feeds_their_state_topics(
     streamers(pty_port, lambda i: frame, interval=0.2)
     assert sub.wait_for(lambda m: m.topic == "tic/SINSTS").payload == "1234"
     assert sub.wait_for(lambda m: m.topic == "tic/EAIT").payload == "5678"
+    frame_json = sub.wait_for(lambda m: m.topic == "tic/frame").payload
+    grid_template = by_label["tic/frame"]["value_template"]
+    shown = ImmutableSandboxedEnvironment().from_string(grid_template)
+    assert shown.render(value_json=json.loads(frame_json)).strip() == "1234"
 
 
 def test_without_ha_discovery_nothing_is_published_under_homeassistant(

@@ -16,20 +16,27 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from pvopt import homeassistant as ha
 from pvopt.config import ConfigError, load_settings
 from pvopt.daemons.power_regulation import status_document
+from pvopt.daemons.teleinfo import mqtt_messages
 from pvopt.equipment.loader import load_site_config
 from pvopt.equipment.model import SiteConfig
 from pvopt.regulation.core import Regulator
 from pvopt.regulation.inputs import parse_scr_control
 from pvopt.regulation.model import MeterSample, Mode
+from pvopt.tic import FrameDecoder
+from pvopt.tic import Mode as TicMode
+from pvopt.tic.encoder import linky_standard_frame
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "equipment_config.yml.template"
 #: HA's rule for an entity id (homeassistant.core.valid_entity_id).
 ENTITY_ID = re.compile(r"^(?!.+__)(?!_)[\da-z_]+(?<!_)\.(?!_)[\da-z_]+(?<!_)$")
+#: HA renders value templates in a sandboxed Jinja environment.
+JINJA = ImmutableSandboxedEnvironment()
 #: What every entity of the daemons carries.
 COMMON_KEYS = {
     "name",
@@ -107,7 +114,14 @@ def test_meter_powers_are_apparent_powers_in_va_and_indexes_energy_in_wh() -> No
         "pvopt_linky_sinsti",
         "pvopt_linky_east",
         "pvopt_linky_eait",
+        "pvopt_linky_grid_power",
     }
+    grid = sensors.pop("pvopt_linky_grid_power")
+    assert (grid["state_topic"], grid["device_class"], grid["unit_of_measurement"]) == (
+        "tic/frame",
+        "power",
+        "W",
+    )
     for label in ("SINSTS", "SINSTI"):
         s = sensors[f"pvopt_linky_{label.lower()}"]
         assert s["state_topic"] == f"tic/{label}"
@@ -214,6 +228,66 @@ def test_equipment_devices_hang_off_the_regulation_device(site: SiteConfig) -> N
     assert heater["model"] == "TempDrivenVariablePowerEquipment"
     regulation = entities["pvopt_regulation_grid_power"]["device"]
     assert heater["via_device"] == regulation["identifiers"][0]
+
+
+def render(template: str, payload: str) -> str:
+    """A value template rendered on a payload, as HA does (a sandboxed Jinja)."""
+    return JINJA.from_string(template).render(value_json=json.loads(payload)).strip()
+
+
+def frame_payload(frame_bytes: bytes, mode: TicMode) -> str:
+    """What teleinfo publishes on ``tic/frame`` for these bytes."""
+    (frame,) = FrameDecoder(mode).feed(frame_bytes, datetime(2026, 6, 15, 10, 0, tzinfo=UTC))
+    return dict(mqtt_messages(frame))["tic/frame"]
+
+
+@pytest.mark.parametrize(
+    ("sinsts_va", "sinsti_va", "expected"),
+    [(0, 1258, "-1258"), (2300, 0, "2300"), (870, None, "870")],  # producer, consumer
+)
+def test_the_meter_grid_power_renders_sinsts_minus_sinsti_of_one_frame(
+    sinsts_va: int, sinsti_va: int | None, expected: str
+) -> None:
+    (grid,) = [m for m in ha.meter_messages() if "grid_power" in m.topic]
+    frame = linky_standard_frame(date="E260615100000", sinsts_va=sinsts_va, sinsti_va=sinsti_va)
+    template = json.loads(grid.payload)["value_template"]
+    assert render(template, frame_payload(frame, TicMode.STANDARD)) == expected
+    assert render(template, '{"values": {"EAST": 1}}') == "None"  # HA: unknown, not 0
+
+
+def test_the_historic_grid_power_is_papp() -> None:
+    (grid,) = [m for m in ha.meter_messages(mode="historic") if "grid_power" in m.topic]
+    template = json.loads(grid.payload)["value_template"]
+    assert render(template, '{"values": {"PAPP": 1430, "BASE": 123}}') == "1430"
+    assert render(template, '{"values": {"BASE": 123}}') == "None"
+
+
+def test_equipment_templates_render_what_regulation_status_says(site: SiteConfig) -> None:
+    """Rendered on the status document of a real decision (a pool pump forced on, a
+    water heater trimming), each entity shows its own equipment's value."""
+    regulator = Regulator(site, ZoneInfo("Europe/Paris"))
+    now = datetime(2026, 6, 15, 10, 0, tzinfo=UTC)
+    regulator.set_mode("pool_pump", Mode.ON, now)
+    document = status_document(regulator.evaluate(MeterSample(now, 0, 2000), now))
+    payload = json.dumps(document)
+    by_name = {e["name"]: e for e in document["equipment"]}
+    entities = by_unique_id(ha.regulation_messages(site))
+    checked = 0
+    for name, e in by_name.items():
+        base = f"pvopt_equipment_{name}"
+        shown = {
+            what: render(entities[f"{base}_{what}"]["value_template"], payload)
+            for what in ("power", "energy", "mode", "reason", "control")
+        }
+        assert float(shown["power"]) == e["power_w"]
+        assert float(shown["energy"]) == e["energy_wh"]
+        assert shown["mode"] == e["mode"]
+        assert shown["reason"] == e["reason"][:255]
+        assert shown["control"] == e["mode"].upper()
+        checked += 1
+    assert checked == len(site.equipment) and by_name["pool_pump"]["mode"] == "on"
+    grid = render(entities["pvopt_regulation_grid_power"]["value_template"], payload)
+    assert float(grid) == document["grid_power_w"]
 
 
 def test_value_templates_read_fields_that_regulation_status_has(site: SiteConfig) -> None:
