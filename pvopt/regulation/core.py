@@ -176,6 +176,7 @@ class Regulator:
         self.safe = False
         self.safe_reason = ""
         self._resend_at: datetime | None = None  # the first periodic re-send due
+        self._minute: tuple[datetime, datetime, datetime] | None = None  # _local_minute
 
     # -- inputs -----------------------------------------------------------------------------
 
@@ -391,15 +392,14 @@ class Regulator:
     def _account(self, now: datetime) -> None:
         """Integrate each load's power since the last evaluation into its energy counters:
         today's (local day) and its ``min_energy`` period's."""
-        today = now.astimezone(self.tz).date()
+        today = self._local_minute(now)[2].date()
         last = self._last_eval
+        seconds = (now - last).total_seconds() if last is not None and now > last else 0.0
         for state in self.loads:
             cfg = state.cfg
             period_s = cfg.period_s if isinstance(cfg, VariablePowerConfig) else 86_400
             period = self._period_start(now, period_s)
-            added = 0.0
-            if last is not None and now > last:
-                added = state.power_w * (now - last).total_seconds() / 3600.0
+            added = state.power_w * seconds / 3600.0
             if state.energy_day != today:
                 state.energy_day = today
                 state.energy_wh = 0.0
@@ -454,8 +454,22 @@ class Regulator:
         if window is None:
             return False
         start, end = window
-        t = now.astimezone(self.tz).time()
+        if start.second or start.microsecond or end.second or end.microsecond:
+            t = now.astimezone(self.tz).time()  # not HH:MM (only built in code)
+        else:
+            t = self._local_minute(now)[2].time()
         return start <= t < end if start <= end else (t >= start or t < end)
+
+    def _local_minute(self, now: datetime) -> tuple[datetime, datetime, datetime]:
+        """The wall-clock minute holding ``now``: its bounds in UTC and its start in local
+        time. The day and the off-peak window (HH:MM) cannot change within it, and frames
+        come about 50 times a minute: one zone conversion serves them all."""
+        known = self._minute
+        if known is None or not known[0] <= now < known[1]:
+            begins = now.replace(second=0, microsecond=0)  # zone offsets are whole minutes
+            known = (begins, begins + timedelta(minutes=1), begins.astimezone(self.tz))
+            self._minute = known
+        return known
 
     def _window_end(self, now: datetime) -> datetime | None:
         """End of the off-peak window in progress (the next anchor of the periods), UTC."""
@@ -893,12 +907,13 @@ class Regulator:
                 cmd = state.cfg.command
                 out.append(MqttCommand(cmd.topic, payload, cmd.qos, cmd.retain))
                 state.last_sent = (payload, now)
-        sent = [s.last_sent[1] for s in self.loads if s.last_sent is not None]
-        self._resend_at = (
-            min(sent) + timedelta(seconds=interval)
-            if sent and len(sent) == len(self.loads)
-            else None
-        )
+        if out or self._resend_at is None:
+            sent = [s.last_sent[1] for s in self.loads if s.last_sent is not None]
+            self._resend_at = (
+                min(sent) + timedelta(seconds=interval)
+                if sent and len(sent) == len(self.loads)
+                else None
+            )
         return tuple(out)
 
     def _outputs(self) -> tuple[Output, ...]:
