@@ -4,15 +4,19 @@ regulation, with the report (text or JSON) and optionally a PNG.
 The three runs see the identical day: same seed, same scenario, same PV, household load,
 hot-water draws and meter timing (every random process of the simulator has its own
 stream derived from the seed). pvopt's run uses :class:`~pvopt.regulation.core.Regulator`,
-the very class ``pvopt regulate`` drives.
+the very class ``pvopt regulate`` drives. On a machine with several cores the three runs
+go to processes of their own (forked: call it from a program without threads).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import multiprocessing
+import os
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
@@ -21,7 +25,7 @@ from pvopt.equipment.model import SiteConfig
 from pvopt.regulation.core import Regulator
 from pvopt.sim import report, scenarios
 from pvopt.sim.baseline import NoRegulation, OriginalRegulator
-from pvopt.sim.house import House
+from pvopt.sim.house import Recording
 
 #: Decision cores compared, in report order.
 CONTROLLERS: tuple[tuple[str, type[Regulator]], ...] = (
@@ -41,20 +45,69 @@ class SimulateOptions:
     json: bool = False
     days: int = 1
     seed: int = 1
+    jobs: int | None = None  # processes for the three runs (None: 3, or 1 on one core)
+
+
+@dataclass(frozen=True)
+class Run:
+    """One controller's simulated day(s), as the report needs it."""
+
+    controller: str
+    figures: report.RunReport
+    recording: Recording | None  # kept when asked for (the plot)
+    pv_model: str
+    cpu_s: float  # building and running the house, and its report
 
 
 def simulate(
-    scenario: scenarios.Scenario, site: SiteConfig, seed: int, days: int
-) -> list[tuple[str, House]]:
-    """Run every controller of :data:`CONTROLLERS` on the same day(s)."""
-    runs = []
-    for name, controller in CONTROLLERS:
-        house = scenarios.build(
-            scenario, seed, site=site, end_hour=24.0 * days, controller=controller
-        )
-        house.run()
-        runs.append((name, house))
-    return runs
+    scenario: scenarios.Scenario,
+    site: SiteConfig,
+    seed: int,
+    days: int,
+    jobs: int | None = None,
+    keep_recordings: bool = False,
+) -> list[Run]:
+    """Run every controller of :data:`CONTROLLERS` on the same day(s), with its report.
+
+    The runs are independent (each builds its own house from the seed), so on a machine
+    with several cores each goes to a process of its own (``jobs``: how many at once;
+    default one per controller, 1 on a single core) and comes back pickled: the same
+    figures as in this process, to the last digit.
+    """
+    if jobs is None:
+        jobs = len(CONTROLLERS) if (os.cpu_count() or 1) > 1 else 1
+    tasks = [
+        (name, scenario, site, seed, days, controller, keep_recordings)
+        for name, controller in CONTROLLERS
+    ]
+    if jobs <= 1:
+        return [_run_controller(*task) for task in tasks]
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(max_workers=min(jobs, len(tasks)), mp_context=context) as pool:
+        return list(pool.map(_run_controller, *zip(*tasks, strict=True)))
+
+
+def _run_controller(
+    name: str,
+    scenario: scenarios.Scenario,
+    site: SiteConfig,
+    seed: int,
+    days: int,
+    controller: type[Regulator],
+    keep_recording: bool,
+) -> Run:
+    """One controller's day(s) and report (in whichever process runs it)."""
+    began = time.process_time()
+    house = scenarios.build(scenario, seed, site=site, end_hour=24.0 * days, controller=controller)
+    house.run()
+    figures = report.run_report(name, house, scenarios.PARIS)
+    return Run(
+        name,
+        figures,
+        house.recording if keep_recording else None,
+        house.pv.model,
+        time.process_time() - began,
+    )
 
 
 class SimulateError(Exception):
@@ -105,14 +158,15 @@ def run(
 
 def _run(options: SimulateOptions, settings_hc: tuple[dt.time, dt.time] | None, out: TextIO) -> int:
     scenario, site, config_label = _inputs(options, settings_hc)
-    began = time.process_time()
     try:
-        runs = simulate(scenario, site, options.seed, options.days)
+        runs = simulate(
+            scenario, site, options.seed, options.days, options.jobs, options.plot is not None
+        )
     except ValueError as exc:  # equipment the simulator has no model for
         raise SimulateError(f"pvopt simulate: {exc}") from exc
-    cpu_s = time.process_time() - began
     tz = scenarios.PARIS
-    reports = [report.run_report(name, house, tz) for name, house in runs]
+    reports = [r.figures for r in runs]
+    cpu_s = sum(r.cpu_s for r in runs)
     reg = site.regulation
     header: dict[str, object] = {
         "scenario": scenario.name,
@@ -121,7 +175,7 @@ def _run(options: SimulateOptions, settings_hc: tuple[dt.time, dt.time] | None, 
         "days": options.days,
         "seed": options.seed,
         "config": config_label,
-        "pv_model": runs[0][1].pv.model,
+        "pv_model": runs[0].pv_model,
         "target_grid_w": reg.target_grid_w,
         "offpeak": report.offpeak_label(reg.offpeak_start, reg.offpeak_end),
         "cpu_s": round(cpu_s, 2),
@@ -132,9 +186,8 @@ def _run(options: SimulateOptions, settings_hc: tuple[dt.time, dt.time] | None, 
 
         title = f"{scenario.name} ({scenario.day:%d %b %Y}, seed {options.seed})"
         try:
-            plot_path = plot_day(
-                [(name, house.recording) for name, house in runs], options.plot, title, tz
-            )
+            recordings = [(r.controller, r.recording) for r in runs if r.recording is not None]
+            plot_path = plot_day(recordings, options.plot, title, tz)
         except RuntimeError as exc:
             raise SimulateError(f"pvopt simulate: {exc}") from exc
         header["plot"] = str(plot_path)
