@@ -4,19 +4,17 @@ regulation, with the report (text or JSON) and optionally a PNG.
 The three runs see the identical day: same seed, same scenario, same PV, household load,
 hot-water draws and meter timing (every random process of the simulator has its own
 stream derived from the seed). pvopt's run uses :class:`~pvopt.regulation.core.Regulator`,
-the very class ``pvopt regulate`` drives. On a machine with several cores the three runs
-go to processes of their own (forked: call it from a program without threads).
+the very class ``pvopt regulate`` drives. The command line runs the three in processes
+of their own (``run_map``); here they run one after the other.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import multiprocessing
-import os
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
@@ -45,7 +43,6 @@ class SimulateOptions:
     json: bool = False
     days: int = 1
     seed: int = 1
-    jobs: int | None = None  # processes for the three runs (None: 3, or 1 on one core)
 
 
 @dataclass(frozen=True)
@@ -59,44 +56,37 @@ class Run:
     cpu_s: float  # building and running the house, and its report
 
 
+#: One controller's day(s) to run: (controller name, scenario, site, seed, days, its
+#: class, keep the recording).
+Task = tuple[str, scenarios.Scenario, SiteConfig, int, int, type[Regulator], bool]
+#: How the tasks are run: ``map`` here, one after the other, by default; the command line
+#: (:mod:`pvopt.cli`) passes one that runs them in processes of their own.
+RunMap = Callable[[Callable[[Task], "Run"], list[Task]], Iterable["Run"]]
+
+
 def simulate(
     scenario: scenarios.Scenario,
     site: SiteConfig,
     seed: int,
     days: int,
-    jobs: int | None = None,
     keep_recordings: bool = False,
+    run_map: RunMap = map,
 ) -> list[Run]:
     """Run every controller of :data:`CONTROLLERS` on the same day(s), with its report.
 
-    The runs are independent (each builds its own house from the seed), so on a machine
-    with several cores each goes to a process of its own (``jobs``: how many at once;
-    default one per controller, 1 on a single core) and comes back pickled: the same
-    figures as in this process, to the last digit.
+    The runs are independent (each builds its own house from the seed): ``run_map`` may
+    run them in parallel, the figures are the same to the last digit.
     """
-    if jobs is None:
-        jobs = len(CONTROLLERS) if (os.cpu_count() or 1) > 1 else 1
-    tasks = [
+    tasks: list[Task] = [
         (name, scenario, site, seed, days, controller, keep_recordings)
         for name, controller in CONTROLLERS
     ]
-    if jobs <= 1:
-        return [_run_controller(*task) for task in tasks]
-    context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(max_workers=min(jobs, len(tasks)), mp_context=context) as pool:
-        return list(pool.map(_run_controller, *zip(*tasks, strict=True)))
+    return list(run_map(run_controller, tasks))
 
 
-def _run_controller(
-    name: str,
-    scenario: scenarios.Scenario,
-    site: SiteConfig,
-    seed: int,
-    days: int,
-    controller: type[Regulator],
-    keep_recording: bool,
-) -> Run:
+def run_controller(task: Task) -> Run:
     """One controller's day(s) and report (in whichever process runs it)."""
+    name, scenario, site, seed, days, controller, keep_recording = task
     began = time.process_time()
     house = scenarios.build(scenario, seed, site=site, end_hour=24.0 * days, controller=controller)
     house.run()
@@ -145,22 +135,28 @@ def run(
     options: SimulateOptions,
     settings_hc: tuple[dt.time, dt.time] | None = None,
     out: TextIO | None = None,
+    run_map: RunMap = map,
 ) -> int:
     """The command: 0 ok, 2 bad scenario, configuration or option (message on stderr).
     ``settings_hc`` is the default off-peak window of a configuration file (as for
     ``pvopt regulate``)."""
     try:
-        return _run(options, settings_hc, sys.stdout if out is None else out)
+        return _run(options, settings_hc, sys.stdout if out is None else out, run_map)
     except SimulateError as exc:
         print(exc, file=sys.stderr)
         return 2
 
 
-def _run(options: SimulateOptions, settings_hc: tuple[dt.time, dt.time] | None, out: TextIO) -> int:
+def _run(
+    options: SimulateOptions,
+    settings_hc: tuple[dt.time, dt.time] | None,
+    out: TextIO,
+    run_map: RunMap,
+) -> int:
     scenario, site, config_label = _inputs(options, settings_hc)
     try:
         runs = simulate(
-            scenario, site, options.seed, options.days, options.jobs, options.plot is not None
+            scenario, site, options.seed, options.days, options.plot is not None, run_map
         )
     except ValueError as exc:  # equipment the simulator has no model for
         raise SimulateError(f"pvopt simulate: {exc}") from exc

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from pvopt.cli import main
+from pvopt.cli import in_processes, main
 from pvopt.sim.simulate import SimulateOptions, run
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -93,11 +93,12 @@ def test_the_demo_draws_the_day(demo: tuple[dict[str, Any], Path]) -> None:
 
 
 def test_the_same_seed_gives_the_same_report(demo: tuple[dict[str, Any], Path]) -> None:
-    """Again, and this time the three runs one after the other in this process (the demo
-    ran them in parallel processes): the same report to the last digit."""
+    """Again, and this time the three runs in processes of their own, as the command line
+    runs them (the demo ran them one after the other): the same report to the last digit."""
     report, _ = demo
     out = io.StringIO()
-    assert run(SimulateOptions("broken-clouds", TEMPLATE, json=True, jobs=1), out=out) == 0
+    options = SimulateOptions("broken-clouds", TEMPLATE, json=True)
+    assert run(options, out=out, run_map=in_processes) == 0
     again = json.loads(out.getvalue())
     assert again["runs"] == report["runs"]
 
