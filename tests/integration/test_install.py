@@ -24,7 +24,7 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from .conftest import HOST, Influxd, Mosquitto, find_binary, free_port
+from .conftest import HOST, Influxd, Mosquitto, _run_server, find_binary, free_port
 
 REPO = Path(__file__).resolve().parents[2]
 INSTALL = REPO / "install.sh"
@@ -349,13 +349,7 @@ class InstalledMosquitto(Mosquitto):
 def broker(installed: tuple[Path, str], tmp_path: Path) -> Iterator[InstalledMosquitto]:
     workdir = tmp_path / "broker"
     workdir.mkdir()
-    server = InstalledMosquitto(find_binary("mosquitto"), workdir, installed[0])
-    server.prepare()
-    try:
-        server.start()
-        yield server
-    finally:
-        server.stop()
+    yield from _run_server(InstalledMosquitto(find_binary("mosquitto"), workdir, installed[0]))
 
 
 class Client:
