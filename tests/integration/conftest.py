@@ -748,3 +748,15 @@ def subscriber_factory(
 def subscriber(subscriber_factory: Callable[..., Subscriber]) -> Subscriber:
     """A subscriber to ``tic/#`` and ``pvopt/#``, connected before the test body runs."""
     return subscriber_factory(["tic/#", "pvopt/#"])
+
+
+def publish_frame(sub: Subscriber, export_va: int) -> None:
+    """Publish one ``tic/frame`` document, as teleinfo would, without a meter."""
+    frame = {
+        "time": "x",
+        "mode": "standard",
+        "values": {"SINSTS": 0, "SINSTI": export_va},
+        "horodates": {},
+        "rejected_groups": 0,
+    }
+    sub.client.publish("tic/frame", json.dumps(frame), qos=1)

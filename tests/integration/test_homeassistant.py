@@ -19,7 +19,15 @@ from pvopt.equipment.loader import parse_site_config
 from pvopt.homeassistant import meter_messages, regulation_messages
 from pvopt.tic.encoder import linky_standard_frame
 
-from .conftest import DaemonFactory, FrameStreamer, Message, Mosquitto, PtyPort, Subscriber
+from .conftest import (
+    DaemonFactory,
+    FrameStreamer,
+    Message,
+    Mosquitto,
+    PtyPort,
+    Subscriber,
+    publish_frame,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -65,13 +73,6 @@ def _check_config(message: Message, availability: str) -> dict[str, Any]:
     return config
 
 
-def _frame(sub: Subscriber, export_va: int) -> None:
-    """One ``tic/frame`` document, as teleinfo publishes it."""
-    values = {"SINSTS": 0, "SINSTI": export_va}
-    doc = {"time": "x", "mode": "standard", "values": values, "horodates": {}}
-    sub.client.publish("tic/frame", json.dumps(doc | {"rejected_groups": 0}), qos=1)
-
-
 def _mode(message: Message, name: str) -> str:
     equipment = {e["name"]: e for e in message.json()["equipment"]}
     return str(equipment[name]["mode"])
@@ -108,14 +109,14 @@ def test_regulation_announces_its_entities_and_the_select_sets_the_mode(
 
     # The equipment starts in AUTO ...
     mark = sub.mark()
-    _frame(sub, export_va=300)
+    publish_frame(sub, export_va=300)
     status = sub.wait_for(lambda m: m.topic == "regulation/status", since=mark)
     assert _mode(status, "pool_pump") == "auto"
     # ... and HA choosing OFF in the select puts it in OFF.
     sub.client.publish(select["command_topic"], "OFF", qos=1)
     reg.wait_log("scr/pool/control: OFF")
     mark = sub.mark()
-    _frame(sub, export_va=300)
+    publish_frame(sub, export_va=300)
     status = sub.wait_for(lambda m: m.topic == "regulation/status", since=mark)
     assert _mode(status, "pool_pump") == "off"
     assert _mode(status, "water_heater") == "auto"

@@ -15,7 +15,15 @@ import pytest
 
 from pvopt.tic.encoder import linky_standard_frame
 
-from .conftest import DaemonFactory, FrameStreamer, Mosquitto, PtyPort, Subscriber, wait_until
+from .conftest import (
+    DaemonFactory,
+    FrameStreamer,
+    Mosquitto,
+    PtyPort,
+    Subscriber,
+    publish_frame,
+    wait_until,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -61,18 +69,6 @@ class Meter:
             eait_wh=1000 + i,
             erq_varh=(1, 2, 3, 4),
         )
-
-
-def _publish_frame(sub: Subscriber, export_va: int) -> None:
-    """Publish one ``tic/frame`` document, as teleinfo would, without a meter."""
-    frame = {
-        "time": "x",
-        "mode": "standard",
-        "values": {"SINSTS": 0, "SINSTI": export_va},
-        "horodates": {},
-        "rejected_groups": 0,
-    }
-    sub.client.publish("tic/frame", json.dumps(frame), qos=1)
 
 
 def _percent_to_power(percent: float) -> float:
@@ -243,7 +239,7 @@ def test_sigterm_turns_everything_off_then_goes_offline(
     sub = subscriber_factory(["scr/#", "wifi_plug/#", "pvopt/#"])
     reg = teleinfo.regulate(_config(tmp_path))
     sub.wait_for(lambda m: m.topic == "pvopt/regulation/status" and m.payload == "online")
-    _publish_frame(sub, export_va=2000)
+    publish_frame(sub, export_va=2000)
     sub.wait_for(lambda m: m.topic == "scr/0/in" and float(m.payload) > 10)
     mark = sub.mark()
     assert reg.stop() == 0
@@ -264,7 +260,7 @@ def test_dry_run_publishes_nothing_to_equipment(
     sub = subscriber_factory(["scr/#", "wifi_plug/#", "regulation/status", "pvopt/#"])
     reg = teleinfo.regulate(_config(tmp_path), extra=["--dry-run"])
     sub.wait_for(lambda m: m.topic == "pvopt/regulation/status" and m.payload == "online")
-    _publish_frame(sub, export_va=2000)
+    publish_frame(sub, export_va=2000)
     status = sub.wait_for(lambda m: m.topic == "regulation/status")
     heater = {e["name"]: e for e in status.json()["equipment"]}["water_heater"]
     assert heater["power_w"] > 0

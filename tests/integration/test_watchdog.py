@@ -323,4 +323,3 @@ def test_a_blocked_teleinfo_loop_stops_pinging_while_mqtt_lives_on(
         mqtt.stop()
     assert not loop.is_alive()
     assert fake_systemd.count("STOPPING=1") == 1
-
