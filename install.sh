@@ -723,15 +723,7 @@ enable_units() {
     local file name wanted
     if on_machine; then
         while read -r file; do
-            name=$(basename "$file")
-            if ! systemctl is-enabled -q "$name" 2>/dev/null; then
-                system "systemctl enable $name" systemctl enable -q "$name"
-            fi
-            if [ "$RESTART_PVOPT" = 1 ]; then
-                system "systemctl restart $name" systemctl restart "$name"
-            elif ! systemctl is-active -q "$name"; then
-                system "systemctl start $name" systemctl start "$name"
-            fi
+            service_up "$(basename "$file")" "$RESTART_PVOPT"
         done < <(unit_files)
         return 0
     fi
