@@ -3,22 +3,33 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+SIM_STAMP := $(VENV)/.installed-sim
 
 .PHONY: test lint bench demo services clean
 
-$(STAMP): pyproject.toml
+# The venv and pip itself, once.
+$(BIN)/python:
 	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { \
 	  if [ "$$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null && \
 	    rm -rf $(VENV) && $(PYTHON) -m venv $(VENV); \
-	  else echo "python3 -m venv failed: sudo apt-get install python3-venv" >&2; exit 1; fi; }
+	  else rm -rf $(VENV); echo "python3 -m venv failed: sudo apt-get install python3-venv" >&2; exit 1; fi; }
 	$(BIN)/pip install -q --upgrade pip
+
+# Everything (tests, linters, simulator); it covers the demo's needs too.
+$(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e '.[test,lint,sim]'
-	@touch $(STAMP)
+	@touch $(STAMP) $(SIM_STAMP)
+
+# The demo only needs the simulator extra (pvlib, matplotlib): a newcomer's first
+# command does not wait for the test tools and linters.
+$(SIM_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[sim]'
+	@touch $(SIM_STAMP)
 
 # A simulated day of the shipped configuration under pvopt, the original algorithm and
 # no regulation: report on stdout, picture in demo/broken-clouds.png.
-demo: $(STAMP)
+demo: $(SIM_STAMP)
 	$(BIN)/pvopt simulate --scenario broken-clouds --config equipment_config.yml.template \
 	  --plot demo/broken-clouds.png
 
