@@ -251,9 +251,7 @@ def test_heartbeat_sends_a_state_change_at_once_and_figures_every_refresh(
 
 def test_heartbeat_pings_on_every_beat_when_due(manager: Manager) -> None:
     clock = FakeClock()
-    hb = Heartbeat(
-        Notifier(manager.address, watchdog_usec=1_000_000, clock=clock), clock=clock
-    )
+    hb = Heartbeat(Notifier(manager.address, watchdog_usec=1_000_000, clock=clock), clock=clock)
     hb.beat(True, "up")
     clock.now += 0.5
     hb.beat(True, "up")
