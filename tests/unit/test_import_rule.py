@@ -29,8 +29,16 @@ def _imports(path: Path) -> set[str]:
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names.add(node.module)
+        elif isinstance(node, ast.ImportFrom):
+            # Relative imports resolved against the file's package; ``from pvopt import io``
+            # names ``pvopt.io`` as well as ``pvopt`` (the imported name may be a module).
+            base = node.module or ""
+            if node.level:
+                package = path.relative_to(PACKAGE.parent).with_suffix("").parts[:-1]
+                anchor = package[: len(package) - node.level + 1]
+                base = ".".join([*anchor, *([base] if base else [])])
+            names.add(base)
+            names.update(f"{base}.{alias.name}" for alias in node.names)
     return names
 
 

@@ -51,6 +51,7 @@ def test_a_historic_frame_uses_papp_and_ptec() -> None:
         ({"PTEC": "TH.."}, False),
         ({"PTEC": "HC.."}, True),
         ({"LTARF": " HEURE  CREUSE "}, True),
+        ({"LTARF": "  HEURE  PLEINE "}, False),
         ({"LTARF": "    HP  BLEU    "}, False),
         ({"LTARF": "    HC  BLEU    "}, True),
         ({"LTARF": "INDEX NON CONSO"}, None),

@@ -224,10 +224,13 @@ def test_a_lower_case_season_flags_a_degraded_clock(text: str, offset: int) -> N
     assert frame.horodates["DATE"] == when
 
 
-def test_one_degraded_horodate_is_enough_to_flag_the_frame() -> None:
-    frame = _dated(
-        {"DATE": "E260614120000", "SMAXSN": "e260614071502"}, {"DATE": "", "SMAXSN": "04210"}
-    )
+@pytest.mark.parametrize("degraded_first", [False, True])
+def test_one_degraded_horodate_is_enough_to_flag_the_frame(degraded_first: bool) -> None:
+    horodates = {"DATE": "E260614120000", "SMAXSN": "e260614071502"}
+    values = {"DATE": "", "SMAXSN": "04210"}  # the groups' order in the frame
+    if degraded_first:
+        values = dict(reversed(values.items()))
+    frame = _dated(horodates, values)
     assert frame.clock_degraded is True
     assert frame.values == {"SMAXSN": 4210}
 
