@@ -77,7 +77,9 @@ def test_the_kettle_steps_happen_with_dimmer_headroom(kettle: tuple[House, list[
         before = rec.drawn_w["water_heater"][rec.index(t - 1)]
         # room to shed 2 kW, and to take them back after the kettle
         assert KETTLE_W + 50 <= before <= HEATER_W - 50, before
-        assert house.loads[0].able()
+        # its thermostat stays closed through the kettle: the dimmer can take power back
+        able = rec.able["water_heater"][rec.index(t - 1) : rec.index(t + 2 * KETTLE_S)]
+        assert len(able) > 0 and all(able)
 
 
 @pytest.mark.parametrize(
@@ -107,12 +109,17 @@ def test_a_2kw_step_is_back_within_50w_in_3_frames(
     ],
 )
 def test_a_2kw_step_imports_at_most_2wh(kettle: tuple[House, list[float]], sign: int) -> None:
+    """A +2 kW step imports until the dimmer has shed it: ≤ 2 Wh. A −2 kW step cannot
+    import; its cost is on the other side, the surplus exported until the dimmer takes it
+    back: held to the same 2 Wh, else a controller slow to take power back would pass."""
     responses = _responses(kettle, sign)
     _print(
         f"{sign * 2:+d} kW steps: import (Wh) {[round(r.import_wh, 2) for r in responses]}, "
         f"export beyond target (Wh) {[round(r.excess_export_wh, 2) for r in responses]}"
     )
     assert all(r.import_wh <= 2.0 for r in responses)
+    if sign < 0:
+        assert all(r.excess_export_wh <= 2.0 for r in responses)
 
 
 # -- steady sun ---------------------------------------------------------------------------
@@ -155,16 +162,29 @@ def test_steady_sun_keeps_the_error_p95_within_60w() -> None:
 def test_broken_clouds_miss_at_most_2_percent_of_pv(
     reference_day: Callable[[str], House],
 ) -> None:
-    k = kpi.compute(reference_day("broken-clouds"))
+    house = reference_day("broken-clouds")
+    k = kpi.compute(house)
     _print(k.summary())
+    _assert_regulating(house, k)
     assert k.missed_surplus_pct_pv <= 2.0
 
 
 def test_broken_clouds_import_while_diverting_at_most_3_percent(
     reference_day: Callable[[str], House],
 ) -> None:
-    k = kpi.compute(reference_day("broken-clouds"))
+    house = reference_day("broken-clouds")
+    k = kpi.compute(house)
+    _assert_regulating(house, k)
     assert k.controller_import_pct_diverted <= 3.0
+
+
+def _assert_regulating(house: House, k: kpi.Kpis) -> None:
+    """Both KPIs leave out what a router does not attempt (safe steps, nothing diverted):
+    a core stuck in its safe state would score 0 %. The reference day has no outage, and
+    its surplus goes into the loads."""
+    assert not any(house.recording.safe)
+    assert k.diverted_wh >= 0.3 * k.pv_wh
+    assert all(k.loads[name].starts >= 1 for name in ("pool_pump", "plug"))
 
 
 # -- on/off loads -------------------------------------------------------------------------
@@ -178,6 +198,8 @@ def test_on_off_loads_start_at_most_6_times_a_day(
     starts = {name: load.starts for name, load in k.loads.items() if name in ("pool_pump", "plug")}
     _print(f"{day}: starts {starts}")
     assert all(n <= 6 for n in starts.values())
+    # ...and they do start where the sun leaves a surplus (none in winter)
+    assert all((n == 0) if day == "winter" else (n >= 1) for n in starts.values())
 
 
 @pytest.mark.parametrize("day", DAYS)
@@ -312,20 +334,28 @@ def test_the_energy_balance_closes_on_every_reference_day(
     _print(f"== {day}", k.summary(), f"counters balance {counters_wh:.6f} Wh")
     assert k.frames > 60_000  # a whole day of frames
     assert house.recording.command_mismatches == 0  # every device was sent what it draws
-    assert k.balance_error_pct <= 0.1
-    assert counters_pct <= 0.1
-    assert abs(tank.balance_error_wh()) <= 0.001 * max(tank.heat_in_wh, 1.0)
+    assert k.balance_error_pct <= 0.1  # the issue's bound
+    # The model is exact: the independent counters (meter registers, each load's own)
+    # close to float rounding, so a counter off by far less than 0.1 % shows.
+    assert counters_pct <= 1e-6
+    assert abs(tank.balance_error_wh()) <= 1e-6 * max(tank.heat_in_wh, 1.0)
     # the tank's heat in is what the heater drew
     assert tank.heat_in_wh == pytest.approx(heater.energy_wh, rel=1e-9)
-    assert k.loads["water_heater"].energy_wh == pytest.approx(heater.energy_wh, rel=1e-6)
+    for name, load in zip(house.recording.names, house.loads, strict=True):
+        assert k.loads[name].energy_wh == pytest.approx(load.energy_wh, rel=1e-6), name
 
 
 def test_the_same_seed_gives_the_same_kpis() -> None:
-    def once(seed: int) -> kpi.Kpis:
+    """The random streams follow the seed: clouds, base load, meter timing."""
+
+    def once(seed: int) -> tuple[House, kpi.Kpis]:
         house = build("broken-clouds", seed, start_hour=11.0, end_hour=11.5)
         house.run()
-        return kpi.compute(house)
+        return house, kpi.compute(house)
 
-    first, again, other = once(7), once(7), once(8)
+    (first_house, first), (_, again), (other_house, other) = once(7), once(7), once(8)
     assert first == again
-    assert first.pv_wh != other.pv_wh
+    assert first.pv_wh != other.pv_wh  # clouds
+    assert first.base_wh != other.base_wh  # base load
+    frames = [h.recording.frames[0].measured_at for h in (first_house, other_house)]
+    assert frames[0] != frames[1]  # meter timing

@@ -13,10 +13,17 @@ from pathlib import Path
 
 import pytest
 
-from pvopt.equipment.model import Command, SiteConfig, VariablePowerConfig
+from pvopt.equipment.model import (
+    Command,
+    ConstantPowerConfig,
+    RegulationConfig,
+    SiteConfig,
+    TempDrivenVariablePowerConfig,
+    VariablePowerConfig,
+)
 from pvopt.sim import kpi
 from pvopt.sim.equipment import Draw, HotWaterDraws, Tank, TankParams
-from pvopt.sim.house import Recording
+from pvopt.sim.house import Recording, Switch
 from pvopt.sim.load import BaseLoad
 from pvopt.sim.meter import LinkyMeter
 from pvopt.sim.pv import CloudProcess, PvPlant, Sky, clear_sky_w, sun
@@ -266,6 +273,58 @@ def test_missed_surplus_and_controller_import_follow_their_definitions() -> None
     assert abs(k.balance_error_wh) < 1e-9
     rec.able["heater"] = array("b", [0] * 30)  # its thermostat was open: nothing missed
     assert kpi.compute(rec).missed_surplus_wh == 0
+
+
+def test_missed_surplus_leaves_out_what_the_rules_forbid_and_the_safe_state() -> None:
+    """100 s exporting 1000 W beyond the target, nothing drawn but the pump from 40 s to
+    65 s. A surplus the tank may not take (its probe at or above temp_max, until it reads
+    below temp_sol_min), a pump start before the surplus has lasted start_delay or within
+    min_off of its last stop, and the safe state are not missed; the rest is."""
+    tank = TempDrivenVariablePowerConfig(
+        name="tank",
+        id="tank",
+        command=Command("scr/tank/in"),
+        max_power_w=2000,
+        temp_min_c=40,
+        temp_eco_c=45,
+        temp_sol_min_c=55,
+        temp_max_c=60,
+    )
+    pump = ConstantPowerConfig(
+        name="pump",
+        id="pump",
+        command=Command("wifi_plug/pump/in"),
+        nominal_power_w=500,
+        min_on_s=0,
+        min_off_s=30,
+    )
+    regulation = RegulationConfig(target_grid_w=-20, start_delay_s=10, start_margin_w=100)
+    rec = Recording(
+        SiteConfig((tank, pump), regulation), start=0.0, step_s=1.0, names=["tank", "pump"]
+    )
+    rec.probes["tank"] = [(0.0, 61.0), (30.0, 54.0), (70.0, 61.0)]  # full, re-armed, full
+    rec.switches["pump"] = [
+        Switch(40.0, True, False, "on: surplus"),
+        Switch(65.0, False, True, "stale meter data"),
+    ]
+    for t in range(100):
+        pump_w = 500.0 if 40 <= t < 65 else 0.0
+        rec.grid_w.append(-1020.0)
+        rec.base_w.append(400.0)
+        rec.pv_w.append(400.0 + pump_w + 1020.0)
+        rec.safe.append(1 if 60 <= t < 70 else 0)
+        rec.drawn_w["tank"].append(0.0)
+        rec.drawn_w["pump"].append(pump_w)
+        rec.auto["tank"].append(1)
+        rec.auto["pump"].append(1)
+    missed_w_s = (
+        0  # 0–9 s: the tank is full, the surplus has not lasted start_delay for the pump
+        + 20 * 500  # 10–29 s: the pump could have started
+        + 30 * 1000  # 30–59 s: the tank re-armed (and the pump, until it started)
+        + 0  # 60–69 s: safe state; 70–94 s: the tank full again, the pump within min_off
+        + 5 * 500  # 95–99 s: the pump could have started again
+    )
+    assert kpi.compute(rec).missed_surplus_wh == pytest.approx(missed_w_s / 3600)
 
 
 # -- import rules ------------------------------------------------------------------------
