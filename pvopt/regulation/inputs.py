@@ -10,6 +10,7 @@ import json
 import math
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeGuard
 
 from pvopt.regulation.model import MeterSample, Mode
 
@@ -50,9 +51,15 @@ def sample_from_frame(payload: bytes, received: datetime) -> MeterSample:
         raise InputError(f"tic/frame: not a frame document ({exc})") from None
     drawn = values.get("SINSTS", values.get("PAPP"))
     injected = values.get("SINSTI", 0)
-    if not isinstance(drawn, int) or not isinstance(injected, int):
+    if not _is_va(drawn) or not _is_va(injected):
         raise InputError("tic/frame: no valid SINSTS/SINSTI (or PAPP) in this frame")
     return MeterSample(received, drawn, injected, tariff_offpeak(values))
+
+
+def _is_va(value: object) -> TypeGuard[int]:
+    """An apparent power as the meter sends it: a whole, non-negative number of VA (a JSON
+    ``true`` is an int to Python, not a power)."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 def parse_int_payload(topic: str, payload: bytes) -> int:

@@ -63,7 +63,17 @@ def test_the_meter_tariff_tells_off_peak(values: dict[str, object], expected: bo
 
 
 @pytest.mark.parametrize(
-    "payload", [b"not json", b"[]", b'{"values": 3}', _frame(EAST=5), _frame(SINSTS="12")]
+    "payload",
+    [
+        b"not json",
+        b"[]",
+        b'{"values": 3}',
+        _frame(EAST=5),
+        _frame(SINSTS="12"),
+        _frame(SINSTS=True),  # a JSON boolean is an int to Python
+        _frame(SINSTS=-5),
+        _frame(SINSTS=100, SINSTI=1.5),
+    ],
 )
 def test_malformed_frames_are_input_errors(payload: bytes) -> None:
     with pytest.raises(InputError, match="tic/frame"):
