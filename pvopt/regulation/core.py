@@ -140,6 +140,17 @@ class _Probe:
 
 
 @dataclass
+class _Learning:
+    """An unknown-power load has just switched: the first reading that shows the switch in
+    full gives its real power."""
+
+    state: LoadState
+    grid_before_w: float
+    sign: float  # +1: it started, −1: it stopped
+    others_w: float  # the other loads' changes since (the dimmers making room): seen too
+
+
+@dataclass
 class _Plan:
     """Working data of one evaluation."""
 
@@ -166,11 +177,12 @@ class Regulator:
         self._by_id = {s.cfg.id: s for s in self.loads}
         self._sample: MeterSample | None = None
         self._teleinfo_online = True
-        self._inflight: list[tuple[datetime, float]] = []  # (when, change of loads' power)
+        # Recent commands: (when, net change of the loads' power, sum of |each load's change|).
+        self._inflight: list[tuple[datetime, float, float]] = []
         self._last_error_w = 0.0
         self._last_eval: datetime | None = None
         self._probe: _Probe | None = None
-        self._learn: tuple[LoadState, float, float] | None = None  # load, grid before, sign
+        self._learn: _Learning | None = None
         # period_s → (start, [start, end) in UTC)
         self._periods: dict[float, tuple[datetime, datetime, datetime]] = {}
         self.safe = False
@@ -287,8 +299,11 @@ class Regulator:
         # Dead-time compensation (a Smith predictor): the part of recent commands that this
         # reading cannot show yet is counted as if it were already there.
         pending_w = self._pending_w(now)
-        # Settled: every significant command so far is fully in this reading.
-        settled = all(abs(change) < SETTLE_IGNORE_W for _, change in self._inflight)
+        # Settled: every significant command so far is fully in this reading. Gross, not
+        # net: when a dimmer makes room for an on/off load, or power moves between two
+        # dimmers, the grid should not move, but a reading that predates the move cannot
+        # tell whether each load really did.
+        settled = all(moved < SETTLE_IGNORE_W for _, _, moved in self._inflight)
         plan = self._plan(now, sample)
         switched: LoadState | None = None
         delta_w = 0.0  # change of the dimmers' total
@@ -332,15 +347,18 @@ class Regulator:
             self._share(delta_w, plan)
         changed = [s for s in self.loads if abs(s.power_w - before[s.cfg.name]) >= MIN_CHANGE_W]
         if changed:
-            real_w = sum(s.power_w - before[s.cfg.name] for s in self.loads)
-            self._inflight.append((now, real_w))
+            moves = [s.power_w - before[s.cfg.name] for s in self.loads]
+            self._inflight.append((now, sum(moves), sum(map(abs, moves))))
+            steps = {s.cfg.name: s.power_w - before[s.cfg.name] for s in changed}
             if settled:
                 self._arm_probe(changed, before, grid_w, switched, testing, steady)
-            elif self._probe is not None:  # the probe judges every change since its start
-                for state in changed:
-                    name = state.cfg.name
-                    step = state.power_w - before[name]
-                    self._probe.steps_w[name] = self._probe.steps_w.get(name, 0.0) + step
+            else:  # the judges of a switch or a step see every change since it
+                if self._probe is not None:
+                    for name, step in steps.items():
+                        self._probe.steps_w[name] = self._probe.steps_w.get(name, 0.0) + step
+                if self._learn is not None:
+                    learnt = self._learn.state.cfg.name
+                    self._learn.others_w += sum(w for n, w in steps.items() if n != learnt)
         self._last_eval = now
         self._set_reasons(plan)
         surplus = -grid_w + sum(s.power_w for s in self.loads)
@@ -355,13 +373,13 @@ class Regulator:
         settle = self.cfg.settle_time_s
         lag = max(settle - 1.0, 0.0) / 2
         pending = 0.0
-        kept: list[tuple[datetime, float]] = []
-        for at, change_w in self._inflight:
-            age = (now - at).total_seconds()
+        kept: list[tuple[datetime, float, float]] = []
+        for command in self._inflight:
+            age = (now - command[0]).total_seconds()
             if age >= settle:
                 continue
-            kept.append((at, change_w))
-            pending += change_w * (1.0 - min(max(age - lag, 0.0), 1.0))
+            kept.append(command)
+            pending += command[1] * (1.0 - min(max(age - lag, 0.0), 1.0))
         self._inflight = kept
         return pending
 
@@ -731,7 +749,8 @@ class Regulator:
         self._probe = None
         self._learn = None
         if switched is not None and isinstance(switched.cfg, UnknownPowerConfig):
-            self._learn = (switched, grid_w, 1.0 if switched.on else -1.0)
+            others_w = sum(s.power_w - before[s.cfg.name] for s in changed if s is not switched)
+            self._learn = _Learning(switched, grid_w, 1.0 if switched.on else -1.0, others_w)
             return
         if switched is None:
             steps = {s.cfg.name: s.power_w - before[s.cfg.name] for s in changed}
@@ -810,10 +829,9 @@ class Regulator:
         learn, self._learn = self._learn, None
         if learn is None:
             return
-        state, before, sign = learn
-        seen = sign * (grid_w - before)
+        seen = learn.sign * (grid_w - learn.grid_before_w - learn.others_w)
         if seen > 50:
-            state.learnt_power_w = seen
+            learn.state.learnt_power_w = seen
 
     # -- outputs ----------------------------------------------------------------------------
 
