@@ -560,6 +560,19 @@ ERRORS = {
 }
 
 
+@pytest.mark.parametrize(
+    ("line", "replacement"),
+    [(7, "    temp_eco: 45"), (7, "    temp_eco: 60"), (8, "    temp_sol_min: 59.5")],
+    ids=["temp_eco = temp_min", "temp_eco = temp_max", "temp_sol_min just below temp_max"],
+)
+def test_temperature_thresholds_may_meet_where_the_rules_allow(line: int, replacement: str) -> None:
+    """The bounds of the ordering rules are accepted (only temp_sol_min = temp_max is not)."""
+    (heater,) = parse(heater_with(line, replacement)).equipment
+    assert isinstance(heater, TempDrivenVariablePowerConfig)
+    assert heater.temp_min_c <= heater.temp_eco_c <= heater.temp_max_c
+    assert heater.temp_sol_min_c < heater.temp_max_c
+
+
 @pytest.mark.parametrize(("text", "message"), list(ERRORS.values()), ids=list(ERRORS))
 def test_each_error_names_file_line_and_key(text: str, message: str) -> None:
     assert errors_of(text) == [message]
