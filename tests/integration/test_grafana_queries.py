@@ -148,6 +148,12 @@ def test_every_dashboard_query_parses_and_returns_data(influxd: Influxd, tmp_pat
     assert math.isclose(
         today["surplus"] - today["exported"], today["used by the loads"], abs_tol=1e-6
     )
+    # The export integrated from the regulation's grid power is what the meter's EAIT
+    # index counted, an independent source (a wrong sign in the query fails this). Not
+    # to the watt-hour: the integral bridges the 20 s without frames, EAIT does not.
+    (meter,) = results["Meter today"]
+    assert today["exported"] > 0.05
+    assert math.isclose(today["exported"], meter["exported"], rel_tol=0.1)
     assert sum(row["safe-mode decisions"] for row in results["Regulation safe mode"]) >= 1
     temperatures = [r["mean"] for r in results["Tank temperature"] if r["mean"] is not None]
     assert temperatures and min(temperatures) >= 50

@@ -344,12 +344,16 @@ def test_influx_outage_every_point_arrives(
     stream = streamers(pty_port, lambda i: consumer_frame(3000 + i), 0.2)
     wait_until(lambda: influx_count(influxd) >= 3, 15, what="the first points")
 
+    stored = influx_count(influxd)
     influxd.stop()
     down_at = stream.count
     spool_dir = teleinfo.state_dir / "spool" / "teleinfo"
     wait_until(lambda: spooled_lines(spool_dir) > 0, 10, what="points spooled in the outage")
     wait_until(lambda: stream.count >= down_at + 30, 15, what="frames during the outage")
     influxd.start()
+    # The writer retries every 5 s and flushes every second: the replay starts within one
+    # retry interval, plus slack for a loaded machine.
+    wait_until(lambda: influx_count(influxd) > stored, 5 + 1 + 3, what="the replay")
     up_at = stream.count
     wait_until(lambda: stream.count >= up_at + 5, 5, what="frames after the restart")
     written = stream.stop()
@@ -435,9 +439,15 @@ def test_auto_mode_finds_historic(
     valid within its 4 s window, switches to historic and then publishes ``tic/PAPP``."""
     daemon = teleinfo(pty_port.slave_path, "auto")
     daemon.wait_log("opened ")
+    began = time.monotonic()
     streamers(pty_port, lambda i: tempo_frame(500 + i), 0.3)
     message = subscriber.wait_for(lambda m: m.topic == "tic/PAPP", timeout=15)
+    # the 4 s standard window, a frame or two in historic mode, slack for a loaded machine
+    assert time.monotonic() - began <= 4 + 0.6 + 3
     assert int(message.payload) >= 500
+    log = daemon.log
+    assert log.index("(standard mode, searching)") < log.index("(historic mode, searching)")
+    assert "receiving valid historic-mode frames" in log
     frame = subscriber.wait_for(lambda m: m.topic == "tic/frame").json()
     assert frame["mode"] == "historic"
     assert frame["values"]["ADCO"] == "021728123456"

@@ -182,6 +182,24 @@ def test_regulate_is_ready_once_connected_pings_and_says_stopping(
     assert fake_systemd.count("READY=1") == 1
 
 
+def test_regulate_waits_for_the_broker_pinging_then_is_ready_once_connected(
+    tmp_path: Path, mosquitto: Mosquitto, teleinfo: DaemonFactory, fake_systemd: FakeSystemd
+) -> None:
+    """The broker down at start: alive (pings) and saying why, not READY until it connects."""
+    config = tmp_path / "equipment_config.yml"
+    config.write_text(CONFIG)
+    mosquitto.stop()
+    reg = teleinfo.regulate(config, **fake_systemd.env())
+    fake_systemd.wait_for(lambda m: status_of(m).startswith("waiting for the MQTT broker"))
+    fake_systemd.wait_count("WATCHDOG=1", 3)
+    assert fake_systemd.count("READY=1") == 0
+
+    mosquitto.start()
+    _, ready = fake_systemd.wait_for(lambda m: "READY=1" in m.split("\n"))
+    assert status_of(ready).startswith("regulating 1 load")
+    assert reg.stop() == 0
+
+
 def test_teleinfo_waits_for_its_port_pinging_then_is_ready_once_it_opens(
     tmp_path: Path,
     mosquitto: Mosquitto,

@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from pvopt.daemons import power_regulation, teleinfo
+from pvopt.io.systemd import PING_FRACTION
 
 UNITS = Path(__file__).resolve().parents[2] / "systemd"
 NAMES = ["teleinfo.service", "power_regulation.service"]
@@ -160,10 +161,10 @@ def test_a_failing_or_hung_daemon_is_restarted(name: str) -> None:
     assert _one(name, "Service.RestartPreventExitStatus") == "2"  # configuration error
     watchdog_s = int(_one(name, "Service.WatchdogSec"))
     # The loops turn at least every TICK_S (regulation), every serial read timeout or
-    # WAIT_SLICE_S (teleinfo), and ping once half of WatchdogSec= has passed: the worst gap
+    # WAIT_SLICE_S (teleinfo), and ping once PING_FRACTION of WatchdogSec= has passed: the worst gap
     # between two pings of a healthy daemon must leave a margin for a slow Pi.
     longest_iteration_s = max(power_regulation.TICK_S, teleinfo.WAIT_SLICE_S, 0.5)
-    assert watchdog_s / 2 + longest_iteration_s <= 0.6 * watchdog_s
+    assert watchdog_s * PING_FRACTION + longest_iteration_s <= 0.6 * watchdog_s
 
 
 @pytest.mark.parametrize("name", NAMES)
