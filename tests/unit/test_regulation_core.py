@@ -101,6 +101,18 @@ class House:
         return [g for _, g, _ in self.history]
 
 
+def dryer(expected_w: float) -> UnknownPowerConfig:
+    """An ``UnknownPowerEquipment`` (its power is learnt from the meter), no min on/off."""
+    return UnknownPowerConfig(
+        name="dryer",
+        id="dryer",
+        command=Command("wifi_plug/dryer/in"),
+        expected_power_w=expected_w,
+        min_on_s=0,
+        min_off_s=0,
+    )
+
+
 def regulator(*equipment: EquipmentConfig, **reg: float | time) -> Regulator:
     return Regulator(SiteConfig(tuple(equipment), RegulationConfig(**reg)), PARIS)
 
@@ -488,14 +500,7 @@ def test_a_changed_command_is_sent_with_the_decision_that_changes_it() -> None:
 def test_an_unknown_power_load_learns_its_power_from_the_meter() -> None:
     """Expected at 1000 W, the dryer really draws 1600 W: the first reading that shows its
     start gives its power, which then counts for its budget instead of the expectation."""
-    cfg = UnknownPowerConfig(
-        name="dryer",
-        id="dryer",
-        command=Command("wifi_plug/dryer/in"),
-        expected_power_w=1000,
-        min_on_s=0,
-        min_off_s=0,
-    )
+    cfg = dryer(expected_w=1000)
     house = House(regulator(cfg, start_delay_s=0), pv_w=3000, real_w={"dryer": 1600})
     state = house.regulator.load("dryer")
     assert state is not None
@@ -510,14 +515,7 @@ def test_a_load_learns_its_power_even_when_a_dimmer_makes_room_for_it() -> None:
     """The dimmer moves by the expected 1000 W in the same decision, so the grid does not
     see the step: the meter shows only the difference (+600 W), once the switch has had
     time to show; the learnt power is that plus the dimmer's move."""
-    cfg = UnknownPowerConfig(
-        name="dryer",
-        id="dryer",
-        command=Command("wifi_plug/dryer/in"),
-        expected_power_w=1000,
-        min_on_s=0,
-        min_off_s=0,
-    )
+    cfg = dryer(expected_w=1000)
     house = House(
         regulator(cfg, dimmer("heater", 2400), start_delay_s=0),
         pv_w=3000,
