@@ -41,6 +41,7 @@ test: $(STAMP) services
 
 lint: $(STAMP)
 	$(BIN)/ruff check pvopt tests benchmarks
+	$(BIN)/ruff format --check pvopt tests benchmarks
 	$(BIN)/mypy
 
 bench: $(STAMP)

@@ -415,9 +415,7 @@ def run(config_path: Path, settings: Settings, dry_run: bool) -> int:
         prefix = settings.ha_discovery_prefix
         announcements = homeassistant.regulation_messages(site, prefix)
         mqtt.announce(announcements, repeat_on=homeassistant.status_topic(prefix))
-        _LOG.info(
-            "Home Assistant discovery: %d entities under %s/", len(announcements), prefix
-        )
+        _LOG.info("Home Assistant discovery: %d entities under %s/", len(announcements), prefix)
     _LOG.info(
         "regulating %d loads from %s%s",
         len(site.equipment),

@@ -356,9 +356,7 @@ def run(options: TeleinfoOptions, settings: Settings) -> int:
             prefix = settings.ha_discovery_prefix
             announcements = homeassistant.meter_messages(prefix, options.mode)
             mqtt_client.announce(announcements, repeat_on=homeassistant.status_topic(prefix))
-            _LOG.info(
-                "Home Assistant discovery: %d entities under %s/", len(announcements), prefix
-            )
+            _LOG.info("Home Assistant discovery: %d entities under %s/", len(announcements), prefix)
         mqtt_client.start()
     if options.influx:
         from pvopt.io.influx import InfluxWriter
