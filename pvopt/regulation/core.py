@@ -345,13 +345,12 @@ class Regulator:
             state.power_w = new
         if settled or delta_w:
             self._share(delta_w, plan)
-        changed = [s for s in self.loads if abs(s.power_w - before[s.cfg.name]) >= MIN_CHANGE_W]
-        if changed:
-            moves = [s.power_w - before[s.cfg.name] for s in self.loads]
-            self._inflight.append((now, sum(moves), sum(map(abs, moves))))
-            steps = {s.cfg.name: s.power_w - before[s.cfg.name] for s in changed}
+        moves = {s.cfg.name: s.power_w - before[s.cfg.name] for s in self.loads}
+        steps = {name: w for name, w in moves.items() if abs(w) >= MIN_CHANGE_W}
+        if steps:
+            self._inflight.append((now, sum(moves.values()), sum(map(abs, moves.values()))))
             if settled:
-                self._arm_probe(changed, before, grid_w, switched, testing, steady)
+                self._arm_probe(steps, grid_w, switched, testing, steady)
             else:  # the judges of a switch or a step see every change since it
                 if self._probe is not None:
                     for name, step in steps.items():
@@ -374,12 +373,12 @@ class Regulator:
         lag = max(settle - 1.0, 0.0) / 2
         pending = 0.0
         kept: list[tuple[datetime, float, float]] = []
-        for command in self._inflight:
-            age = (now - command[0]).total_seconds()
+        for at, net_w, moved_w in self._inflight:
+            age = (now - at).total_seconds()
             if age >= settle:
                 continue
-            kept.append(command)
-            pending += command[1] * (1.0 - min(max(age - lag, 0.0), 1.0))
+            kept.append((at, net_w, moved_w))
+            pending += net_w * (1.0 - min(max(age - lag, 0.0), 1.0))
         self._inflight = kept
         return pending
 
@@ -739,8 +738,7 @@ class Regulator:
 
     def _arm_probe(
         self,
-        changed: list[LoadState],
-        before: dict[str, float],
+        steps: dict[str, float],
         grid_w: float,
         switched: LoadState | None,
         swap: bool = False,
@@ -749,11 +747,10 @@ class Regulator:
         self._probe = None
         self._learn = None
         if switched is not None and isinstance(switched.cfg, UnknownPowerConfig):
-            others_w = sum(s.power_w - before[s.cfg.name] for s in changed if s is not switched)
+            others_w = sum(w for name, w in steps.items() if name != switched.cfg.name)
             self._learn = _Learning(switched, grid_w, 1.0 if switched.on else -1.0, others_w)
             return
         if switched is None:
-            steps = {s.cfg.name: s.power_w - before[s.cfg.name] for s in changed}
             self._probe = _Probe(grid_w, steps, swap, steady)
 
     def _check_probe(self, grid_w: float, now: datetime, plan: _Plan) -> None:
