@@ -4,6 +4,13 @@ Thin wiring around :class:`pvopt.regulation.core.Regulator`. paho's network thre
 parses and queues messages; this module's main thread owns the regulator: one evaluation
 per meter frame, a tick every 0.5 s for the stale-data timeout and command re-sends.
 
+Hostile or broken input never stops it (README, "Bad input"): every message is parsed
+and range-checked before it is queued, refusals are logged rate-limited
+(:mod:`pvopt.logthrottle`). A frame is judged by its own time: after a pause the backlog
+collapses to the newest frame, and a frame older than ``MAX_FRAME_AGE_S`` (or the stale
+timeout) is not acted on. Any exit, an unexpected error included, sends every load to
+0 / off before the availability topic says ``offline``.
+
 MQTT in: ``tic/frame`` (SINSTS and SINSTI of one frame; ``tic/SINSTS`` + ``tic/SINSTI``
 are paired as a fallback for a publisher without ``tic/frame``), ``scr/<id>/temperature``,
 ``scr/<id>/control``, ``regulation/control``, ``pvopt/teleinfo/status``.
@@ -18,6 +25,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import queue
 import signal
@@ -33,18 +41,20 @@ from typing import TYPE_CHECKING
 from pvopt.config import Settings
 from pvopt.equipment.model import SiteConfig
 from pvopt.io.systemd import Heartbeat, Notifier
+from pvopt.logthrottle import Throttle
 from pvopt.points import FieldValue, Point
-from pvopt.regulation.core import Regulator
+from pvopt.regulation.core import Regulator, off_commands
 from pvopt.regulation.inputs import (
     Control,
     InputError,
-    parse_int_payload,
+    parse_availability,
     parse_regulation_control,
     parse_scr_control,
     parse_temperature,
+    parse_va_payload,
     sample_from_frame,
 )
-from pvopt.regulation.model import Decision, MeterSample
+from pvopt.regulation.model import Decision, MeterSample, MqttCommand
 
 if TYPE_CHECKING:
     from pvopt.io.influx import InfluxWriter
@@ -57,10 +67,18 @@ DECISION_TOPIC = "regulation/status"
 TELEINFO_STATUS_TOPIC = "pvopt/teleinfo/status"
 TICK_S = 0.5
 SAVE_EVERY_S = 60.0
-#: Without tic/frame for this long, SINSTS/SINSTI topics are paired instead.
+#: Without tic/frame for this long, SINSTS/SINSTI topics are paired instead; after a
+#: (re)connection they wait this long to learn whether tic/frame is published.
 FRAME_TOPIC_GRACE_S = 10.0
+#: A frame older than this when the regulation gets to it is not acted on: the process was
+#: paused or fell behind (a newer frame is on its way), or the hosts' clocks disagree.
+MAX_FRAME_AGE_S = 5.0
+#: Queued items handled per loop iteration at most (the watchdog keeps being pinged).
+DRAIN_MAX = 10_000
 
 Event = Callable[[datetime], Decision | None]
+#: What the network thread queues: a meter reading, or an event for the regulator.
+Item = MeterSample | Event
 
 
 def status_document(decision: Decision) -> dict[str, object]:
@@ -118,6 +136,16 @@ def decision_points(decision: Decision) -> list[Point]:
     return points
 
 
+def check_finite(decision: Decision) -> None:
+    """Raise if a number of ``decision`` is NaN or infinite: a bug, never sent (the daemon
+    then sheds every load and exits, rather than send ``nan`` to a dimmer)."""
+    numbers = [decision.target_w, decision.grid_w, decision.surplus_w]
+    for o in decision.outputs:
+        numbers += [o.power_w, o.energy_wh, o.percent, o.temperature_c]
+    if not all(math.isfinite(n) for n in numbers if n is not None):
+        raise ValueError(f"non-finite value in the decision of {decision.time}: {decision}")
+
+
 def _category(reason: str) -> str:
     """The part of a reason that changes with the state, not with the numbers."""
     head = reason.split(":", maxsplit=1)[0]
@@ -125,16 +153,30 @@ def _category(reason: str) -> str:
 
 
 @dataclass
-class _Pairing:
-    """Fallback for publishers without tic/frame: SINSTS then SINSTI of the same frame."""
+class _PendingSinsts:
+    """A SINSTS waiting for the SINSTI of the same frame (fallback pairing)."""
 
-    sinsts: tuple[int, float] | None = None  # value, monotonic time
+    value_va: int
+    at: float  # monotonic
+
+
+@dataclass
+class _Pairing:
+    """Fallback for publishers without tic/frame: SINSTS then SINSTI of the same frame.
+
+    Times are monotonic. Until ``FRAME_TOPIC_GRACE_S`` after each (re)connection the
+    topics are ignored: teleinfo publishes SINSTS before tic/frame, so a SINSTS taken alone
+    right after a broker restart would read an exporting house as importing nothing.
+    """
+
+    connected_at: float = 0.0
+    pending: _PendingSinsts | None = None
     last_frame_topic: float = -1e9
     last_sinsti: float = -1e9
 
 
 class RegulationDaemon:
-    """Owns the regulator; MQTT callbacks hand it events through a queue."""
+    """Owns the regulator; MQTT callbacks hand it readings and events through a queue."""
 
     def __init__(
         self,
@@ -144,13 +186,18 @@ class RegulationDaemon:
         writer: InfluxWriter | None,
         dry_run: bool,
     ) -> None:
+        self.site = site
         self.regulator = Regulator(site, settings.tz)
         self.mqtt = mqtt
         self.writer = writer
         self.dry_run = dry_run
-        self.events: queue.Queue[Event] = queue.Queue(maxsize=10_000)
+        self.events: queue.Queue[Item] = queue.Queue(maxsize=10_000)
         self.counters_path = settings.state_dir / "regulation_counters.json"
-        self._pairing = _Pairing()
+        self.max_frame_age_s = min(MAX_FRAME_AGE_S, site.regulation.stale_timeout_s)
+        self._pairing = _Pairing(connected_at=time.monotonic())
+        self._last_reading: datetime | None = None  # the newest reading acted on
+        self._refused = Throttle(_LOG, logging.WARNING)
+        self._controls = Throttle(_LOG, logging.INFO)
         self._last_reasons: dict[str, str] = {}
         self._was_safe = False
         self._last_status: Decision | None = None  # the last decision with a new status
@@ -169,57 +216,65 @@ class RegulationDaemon:
             TELEINFO_STATUS_TOPIC: self._on_teleinfo_status,
         }
 
-    def _queue(self, event: Event) -> None:
-        try:
-            self.events.put_nowait(event)
-        except queue.Full:
-            _LOG.error("event queue full: message dropped")
+    def connected(self) -> None:
+        """Called on every (re)connection to the broker: SINSTS/SINSTI pairing starts over."""
+        self._pairing = _Pairing(connected_at=time.monotonic())
 
-    def _guard(self, topic: str, action: Callable[[], None]) -> None:
+    def _queue(self, item: Item) -> None:
+        try:
+            self.events.put_nowait(item)
+        except queue.Full:
+            self._refused.report("queue", "event queue full: message dropped", time.monotonic())
+
+    def _guard(self, key: str, action: Callable[[], None]) -> None:
+        """Run a handler; refused input is logged rate-limited per topic filter ``key``."""
         try:
             action()
         except InputError as exc:
-            _LOG.warning("ignored: %s", exc)
+            self._refused.report(key, f"ignored: {exc}", time.monotonic())
         except KeyError as exc:
-            _LOG.warning("ignored %s: no equipment %s in the configuration", topic, exc)
+            self._refused.report(
+                key, f"ignored {key}: no equipment {exc} in the configuration", time.monotonic()
+            )
 
     def _on_frame(self, topic: str, payload: bytes) -> None:
         def act() -> None:
             sample = sample_from_frame(payload, datetime.now(UTC))
             self._pairing.last_frame_topic = time.monotonic()
-            self._queue(lambda now: self.regulator.evaluate(sample, now))
+            self._queue(sample)
 
-        self._guard(topic, act)
+        self._guard("tic/frame", act)
 
-    def _paired(self) -> bool:
-        return time.monotonic() - self._pairing.last_frame_topic < FRAME_TOPIC_GRACE_S
+    def _paired(self, now: float) -> bool:
+        """True while tic/frame is the source (or may be: just connected)."""
+        pairing = self._pairing
+        recent = max(pairing.last_frame_topic, pairing.connected_at)
+        return now - recent < FRAME_TOPIC_GRACE_S
 
     def _on_sinsts(self, topic: str, payload: bytes) -> None:
         def act() -> None:
-            value = parse_int_payload(topic, payload)
-            if self._paired():
-                return
+            value = parse_va_payload(topic, payload)
             now = time.monotonic()
-            self._pairing.sinsts = (value, now)
+            if self._paired(now):
+                return
+            self._pairing.pending = _PendingSinsts(value, now)
             if now - self._pairing.last_sinsti > FRAME_TOPIC_GRACE_S:  # consumer meter
-                sample = MeterSample(datetime.now(UTC), value, 0)
-                self._queue(lambda t: self.regulator.evaluate(sample, t))
+                self._queue(MeterSample(datetime.now(UTC), value, 0))
 
-        self._guard(topic, act)
+        self._guard("tic/SINSTS", act)
 
     def _on_sinsti(self, topic: str, payload: bytes) -> None:
         def act() -> None:
-            value = parse_int_payload(topic, payload)
+            value = parse_va_payload(topic, payload)
             now = time.monotonic()
             self._pairing.last_sinsti = now
-            pending = self._pairing.sinsts
-            if self._paired() or pending is None or now - pending[1] > 1.0:
+            pending = self._pairing.pending
+            if self._paired(now) or pending is None or now - pending.at > 1.0:
                 return
-            self._pairing.sinsts = None
-            sample = MeterSample(datetime.now(UTC), pending[0], value)
-            self._queue(lambda t: self.regulator.evaluate(sample, t))
+            self._pairing.pending = None
+            self._queue(MeterSample(datetime.now(UTC), pending.value_va, value))
 
-        self._guard(topic, act)
+        self._guard("tic/SINSTI", act)
 
     def _on_temperature(self, topic: str, payload: bytes) -> None:
         def act() -> None:
@@ -233,7 +288,7 @@ class RegulationDaemon:
 
             self._queue(event)
 
-        self._guard(topic, act)
+        self._guard("scr/+/temperature", act)
 
     def _on_scr_control(self, topic: str, payload: bytes) -> None:
         def act() -> None:
@@ -241,17 +296,19 @@ class RegulationDaemon:
             control = parse_scr_control(topic, payload)
             if self.regulator.load(load_id) is None:
                 raise KeyError(load_id)
-            _LOG.info("%s: %s", topic, payload.decode("ascii", "replace").strip())
+            text = payload.decode("ascii").strip()
+            self._controls.report(topic, f"{topic}: {text}", time.monotonic())
             self._queue(lambda now: self._control(load_id, control, now))
 
-        self._guard(topic, act)
+        self._guard("scr/+/control", act)
 
     def _on_regulation_control(self, topic: str, payload: bytes) -> None:
         def act() -> None:
             name, control = parse_regulation_control(payload)
             if self.regulator.load(name) is None:
                 raise KeyError(name)
-            _LOG.info("regulation/control: %s", payload.decode("utf-8", "replace")[:200])
+            text = payload.decode("utf-8", "replace")[:200]
+            self._controls.report(topic, f"{topic}: {text}", time.monotonic())
             self._queue(lambda now: self._control(name, control, now))
 
         self._guard(topic, act)
@@ -260,46 +317,110 @@ class RegulationDaemon:
         try:
             self.regulator.apply_control(key, control, now)
         except ValueError as exc:
-            _LOG.warning("ignored control for %s: %s", key, exc)
+            self._refused.report(
+                f"control {key}", f"ignored control for {key}: {exc}", time.monotonic()
+            )
 
     def _on_teleinfo_status(self, topic: str, payload: bytes) -> None:
-        online = payload.strip() != b"offline"
-        self._queue(lambda now: self.regulator.set_teleinfo_online(online, now))
+        def act() -> None:
+            online = parse_availability(topic, payload)
+            self._queue(lambda now: self.regulator.set_teleinfo_online(online, now))
+
+        self._guard(topic, act)
 
     # -- main thread ----------------------------------------------------------------------
 
     def run(self, stop: threading.Event, heartbeat: Heartbeat | None = None) -> None:
-        """Process events and ticks until ``stop``.
+        """Process readings, events and ticks until ``stop``; then, and on any error that
+        escapes the loop, every load is sent to 0 / off (the error is then re-raised).
 
         ``heartbeat`` (systemd): READY once MQTT is connected, the watchdog pinged on every
         iteration of this loop (at least every TICK_S), so an evaluation or a publish that
         hangs stops the pings; STATUS on state changes; STOPPING when ``stop`` ends it.
         """
         hb = heartbeat or Heartbeat(Notifier(None))
-        self._restore()
+        try:
+            self._restore()
+            self._loop(stop, hb)
+        finally:
+            hb.stopping("stopping: every load off")
+            self.shed()
+
+    def _loop(self, stop: threading.Event, hb: Heartbeat) -> None:
         next_tick = time.monotonic()
         next_save = time.monotonic() + SAVE_EVERY_S
         while not stop.is_set():
             if hb.enabled:
                 up, state = self._service_state()
                 hb.beat(up, state, self._service_detail)
-            timeout = max(0.0, next_tick - time.monotonic())
-            try:
-                event = self.events.get(timeout=timeout)
-            except queue.Empty:
-                event = None
-            now = datetime.now(UTC)
-            if event is not None:
-                self._publish(event(now))
-            if time.monotonic() >= next_tick:
-                next_tick = time.monotonic() + TICK_S
-                self._publish(self.regulator.tick(now))
-            if time.monotonic() >= next_save:
-                next_save = time.monotonic() + SAVE_EVERY_S
+            items = self._take(max(0.0, next_tick - time.monotonic()))
+            self.handle(items, datetime.now(UTC))
+            mono = time.monotonic()
+            if mono >= next_tick:
+                next_tick = mono + TICK_S
+                self._publish(self.regulator.tick(datetime.now(UTC)))
+                self._refused.flush(mono)
+                self._controls.flush(mono)
+            if mono >= next_save:
+                next_save = mono + SAVE_EVERY_S
                 self._save()
-        hb.stopping("stopping: every load off")
-        self._publish(self.regulator.shutdown(datetime.now(UTC)))
-        self._save()
+
+    def _take(self, timeout_s: float) -> list[Item]:
+        """Everything queued (at most DRAIN_MAX), waiting up to ``timeout_s`` for the first."""
+        try:
+            items = [self.events.get(timeout=timeout_s)]
+        except queue.Empty:
+            return []
+        while len(items) < DRAIN_MAX:
+            try:
+                items.append(self.events.get_nowait())
+            except queue.Empty:
+                break
+        return items
+
+    def handle(self, items: list[Item], now: datetime) -> None:
+        """Apply queued items: the events in order, then the newest reading alone (a backlog
+        of frames collapses to the last one; the others are out of date)."""
+        newest: MeterSample | None = None
+        for item in items:
+            if isinstance(item, MeterSample):
+                if newest is None or item.time >= newest.time:
+                    newest = item
+            else:
+                self._publish(item(now))
+        if newest is not None:
+            self._evaluate(newest, now)
+
+    def _evaluate(self, sample: MeterSample, now: datetime) -> None:
+        """Evaluate a reading unless it is older than one already used or too old to act on
+        (the stale-data timeout then sheds the loads if nothing fresh comes)."""
+        if self._last_reading is not None and sample.time <= self._last_reading:
+            return
+        age_s = (now - sample.time).total_seconds()
+        if age_s > self.max_frame_age_s:
+            self._refused.report(
+                "late frames",
+                f"meter data {age_s:.1f} s old not acted on (more than "
+                f"{self.max_frame_age_s:g} s: the regulation was paused or fell behind, or "
+                "the clocks of teleinfo's and this host differ)",
+                time.monotonic(),
+            )
+            return
+        self._last_reading = sample.time
+        self._publish(self.regulator.evaluate(sample, now))
+
+    def shed(self) -> None:
+        """Every load to 0 / off, and the counters saved: on every exit. When the regulator
+        itself fails, the off commands come from the configuration alone."""
+        try:
+            self._publish(self.regulator.shutdown(datetime.now(UTC)))
+        except Exception:
+            _LOG.exception("cannot compute the stop decision: sending every load off as configured")
+            self._send(off_commands(self.site))
+        try:
+            self._save()
+        except Exception:
+            _LOG.exception("cannot save the energy counters")
 
     def _service_state(self) -> tuple[bool, str]:
         """(up, the STATUS line's state) for systemd: up once the broker is connected."""
@@ -327,20 +448,25 @@ class RegulationDaemon:
     def _publish(self, decision: Decision | None) -> None:
         if decision is None:
             return
+        check_finite(decision)
         self._log_changes(decision)
-        for command in decision.commands:
-            if self.dry_run:
-                _LOG.info("dry run: would send %s to %s", command.payload, command.topic)
-            elif self.mqtt is not None:
-                self.mqtt.publish(command.topic, command.payload, command.qos, command.retain)
+        self._send(decision.commands)
         if decision.grid_w is None and not decision.safe:
             return  # a re-send only: no new status
         self._last_status = decision
         if self.mqtt is not None:
-            self.mqtt.publish(DECISION_TOPIC, json.dumps(status_document(decision)))
+            document = json.dumps(status_document(decision), allow_nan=False)
+            self.mqtt.publish(DECISION_TOPIC, document)
         if self.writer is not None:
             for point in decision_points(decision):
                 self.writer.write(point)
+
+    def _send(self, commands: tuple[MqttCommand, ...]) -> None:
+        for command in commands:
+            if self.dry_run:
+                _LOG.info("dry run: would send %s to %s", command.payload, command.topic)
+            elif self.mqtt is not None:
+                self.mqtt.publish(command.topic, command.payload, command.qos, command.retain)
 
     def _log_changes(self, decision: Decision) -> None:
         if decision.safe != self._was_safe:
@@ -376,7 +502,7 @@ class RegulationDaemon:
             data = json.loads(self.counters_path.read_text())
         except FileNotFoundError:
             return
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, RecursionError) as exc:
             _LOG.warning("ignoring unreadable counters %s: %s", self.counters_path, exc)
             return
         if isinstance(data, dict):
@@ -409,6 +535,7 @@ def run(config_path: Path, settings: Settings, dry_run: bool) -> int:
     daemon = RegulationDaemon(site, settings, mqtt, writer, dry_run)
     for topic, handler in daemon.subscriptions().items():
         mqtt.subscribe(topic, handler)
+    mqtt.on_connected(daemon.connected)
     if settings.ha_discovery:
         from pvopt import homeassistant
 
@@ -424,10 +551,14 @@ def run(config_path: Path, settings: Settings, dry_run: bool) -> int:
     )
     mqtt.start()
     writer.start()
+    code = 0
     try:
         daemon.run(stop, Heartbeat(Notifier.from_environ()))
+    except Exception:
+        _LOG.exception("unexpected error: every load was sent off; exiting")
+        code = 1
     finally:
         _LOG.info("stopping")
         writer.close()
         mqtt.stop()
-    return 0
+    return code

@@ -1,14 +1,18 @@
 """The one MQTT wrapper (paho-mqtt 2, callback API VERSION2).
 
 - The first connection is retried like the others (``connect_async`` then ``loop_start``),
-  with paho's exponential back-off (1 s … 30 s) after a broker restart.
+  every ``RECONNECT_S`` (no exponential back-off: a broker restarted on the Pi is back in
+  seconds, and the regulation must follow within 2 s; an attempt on a closed port costs
+  nothing).
 - Availability: a retained ``online`` on every connect, a retained ``offline`` last will,
   and an explicit ``offline`` on a clean stop (a will is not sent on a clean disconnect).
 - Subscriptions are (re)made in ``on_connect``: a clean session loses them on reconnect.
 - Announcements (Home Assistant discovery configs) are published after ``online`` on every
   connect, and again when ``online`` arrives on their repeat topic (HA's birth message).
 - Every callback body is guarded: an exception in a paho callback would otherwise kill the
-  network thread silently.
+  network thread silently. A handler's errors are logged rate-limited (the first with its
+  traceback), so a flood of one bad message does not flood the journal.
+- ``on_connected`` callbacks run on every (re)connection, before the subscriptions.
 - Publishing never blocks the caller; QoS 0 messages published while the broker is away
   are dropped (telemetry), QoS 1 ones are queued by paho up to a bound.
 """
@@ -20,6 +24,7 @@ import logging
 import socket
 import ssl
 import threading
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -28,8 +33,12 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
 from pvopt.config import MqttSettings
+from pvopt.logthrottle import Throttle
 
 _LOG = logging.getLogger(__name__)
+
+#: Seconds between two connection attempts while the broker is away.
+RECONNECT_S = 1
 
 MessageHandler = Callable[[str, bytes], None]
 
@@ -53,6 +62,8 @@ class MqttClient:
         self._settings = settings
         self._status_topic = status_topic
         self._handlers: dict[str, MessageHandler] = {}
+        self._connect_listeners: list[Callable[[], None]] = []
+        self._errors = Throttle(_LOG, logging.ERROR)
         self._announcements: list[tuple[str, str, bool]] = []
         self._connected = threading.Event()
         self._state: str | None = None  # for one log line per state change
@@ -66,7 +77,7 @@ class MqttClient:
                 tls_version=ssl.PROTOCOL_TLS_CLIENT,
             )
         self._client.will_set(status_topic, "offline", qos=1, retain=True)
-        self._client.reconnect_delay_set(1, 30)
+        self._client.reconnect_delay_set(RECONNECT_S, RECONNECT_S)
         self._client.max_queued_messages_set(max_queued)
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
@@ -88,6 +99,10 @@ class MqttClient:
         Call before ``start()``; the subscription is renewed on every reconnect.
         """
         self._handlers[topic] = handler
+
+    def on_connected(self, callback: Callable[[], None]) -> None:
+        """Call ``callback()`` (network thread) on every connection, before subscribing."""
+        self._connect_listeners.append(callback)
 
     def announce(
         self, messages: Sequence[tuple[str, str, bool]], repeat_on: str | None = None
@@ -168,6 +183,8 @@ class MqttClient:
                     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             client.publish(self._status_topic, "online", qos=1, retain=True)
             self._send_announcements(client)
+            for listener in self._connect_listeners:
+                listener()
             for topic in self._handlers:
                 client.subscribe(topic, qos=1)
             self._connected.set()
@@ -217,9 +234,14 @@ class MqttClient:
             _LOG.exception("error in MQTT on_connect_fail")
 
     def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
-        try:
-            for pattern, handler in self._handlers.items():
+        for pattern, handler in self._handlers.items():
+            try:
                 if mqtt.topic_matches_sub(pattern, msg.topic):
                     handler(msg.topic, bytes(msg.payload))
-        except Exception:
-            _LOG.exception("error handling MQTT message on %s", msg.topic)
+            except Exception:
+                self._errors.report(
+                    pattern,
+                    f"error handling MQTT message on {msg.topic}",
+                    time.monotonic(),
+                    exc_info=True,
+                )

@@ -35,6 +35,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from typing import TypeGuard
 from zoneinfo import ZoneInfo
 
 from pvopt.equipment.dimmer import percent_for_power
@@ -46,7 +47,7 @@ from pvopt.equipment.model import (
     UnknownPowerConfig,
     VariablePowerConfig,
 )
-from pvopt.regulation.inputs import Control
+from pvopt.regulation.inputs import LIMITS, Control, is_number, within
 from pvopt.regulation.model import Decision, MeterSample, Mode, MqttCommand, Output
 
 #: A dimmer change at least this large tests the load's response on the next reading.
@@ -159,6 +160,30 @@ class _Plan:
     reasons: dict[str, str] = field(default_factory=dict)
 
 
+#: A saved energy counter above this (1 GWh) is corrupt, not a day's energy.
+COUNTER_MAX_WH = 1e9
+
+
+def _counter(value: object) -> TypeGuard[int | float]:
+    """A saved counter worth restoring: a finite number from 0 to COUNTER_MAX_WH."""
+    return is_number(value) and within(value, (0.0, COUNTER_MAX_WH))
+
+
+def off_commands(site: SiteConfig) -> tuple[MqttCommand, ...]:
+    """Every load's "off" command, from the configuration alone: what the daemon sends when
+    the regulator itself cannot be trusted to say it (an unexpected error)."""
+    commands = []
+    for cfg in site.equipment:
+        cmd = cfg.command
+        if isinstance(cfg, VariablePowerConfig):
+            percent = round(percent_for_power(0.0, cfg.max_power_w, cfg.dimmer_curve), 1)
+            payload = cmd.payload_percent.format(percent=percent)
+        else:
+            payload = cmd.payload_off
+        commands.append(MqttCommand(cmd.topic, payload, cmd.qos, cmd.retain))
+    return tuple(commands)
+
+
 def _minutes(seconds: float) -> str:
     if seconds >= 90:
         return f"{seconds / 60:.0f} min"
@@ -261,13 +286,13 @@ class Regulator:
                 continue
             energy, period_energy = saved.get("energy_wh"), saved.get("period_energy_wh")
             day = state.energy_day.isoformat() if state.energy_day else None
-            if saved.get("day") == day and isinstance(energy, int | float):
+            if saved.get("day") == day and _counter(energy):
                 state.energy_wh = float(energy)
             start = state.period_start.isoformat() if state.period_start else None
-            if saved.get("period_start") == start and isinstance(period_energy, int | float):
+            if saved.get("period_start") == start and _counter(period_energy):
                 state.period_energy_wh = float(period_energy)
             learnt = saved.get("learnt_power_w")
-            if isinstance(learnt, int | float):
+            if _counter(learnt) and within(learnt, LIMITS.force_power_w) and learnt > 0:
                 state.learnt_power_w = float(learnt)
 
     # -- evaluation -------------------------------------------------------------------------

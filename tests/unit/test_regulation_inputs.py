@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from pvopt.regulation.inputs import (
     InputError,
-    parse_int_payload,
+    parse_availability,
     parse_regulation_control,
     parse_scr_control,
     parse_temperature,
+    parse_va_payload,
     sample_from_frame,
     tariff_offpeak,
 )
@@ -81,9 +82,9 @@ def test_malformed_frames_are_input_errors(payload: bytes) -> None:
 
 
 def test_plain_payloads() -> None:
-    assert parse_int_payload("tic/SINSTS", b" 1234\n") == 1234
-    with pytest.raises(InputError, match="tic/SINSTS: expected an integer"):
-        parse_int_payload("tic/SINSTS", b"12a")
+    assert parse_va_payload("tic/SINSTS", b" 1234\n") == 1234
+    with pytest.raises(InputError, match="tic/SINSTS: expected a whole number of VA"):
+        parse_va_payload("tic/SINSTS", b"12a")
     assert parse_temperature("scr/0/temperature", b"54.25") == 54.25
     for bad in (b"-127.00", b"hot", b"nan", b"\xff"):
         with pytest.raises(InputError, match="scr/0/temperature"):
@@ -122,3 +123,75 @@ def test_regulation_control_messages() -> None:
     ):
         with pytest.raises(InputError, match="regulation/control"):
             parse_regulation_control(bad)
+
+
+def test_numbers_beyond_physics_are_refused_before_any_conversion() -> None:
+    """A 401-digit SINSTS once killed the daemon (OverflowError converting it to float),
+    and a SINSTS of 1e20 VA was taken as a reading: a meter's powers have five digits."""
+    huge = int("9" * 401)
+    for values in ({"SINSTS": huge}, {"SINSTS": 0, "SINSTI": huge}, {"SINSTS": 10**20}):
+        with pytest.raises(InputError, match="tic/frame"):
+            sample_from_frame(_frame(**values), NOW)
+    assert sample_from_frame(_frame(SINSTS=99_999, SINSTI=0), NOW).grid_w == 99_999.0
+    with pytest.raises(InputError, match="tic/frame"):
+        sample_from_frame(_frame(SINSTS=100_000, SINSTI=0), NOW)
+    for text in (b"9" * 401, b"100000", b"-1", b"1e20"):
+        with pytest.raises(InputError, match="tic/SINSTS"):
+            parse_va_payload("tic/SINSTS", text)
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        b'{"command":"force","name":"heater","power":500,"duration":1e12}',
+        b'{"command":"force","name":"heater","power":500,"duration":Infinity}',
+        b'{"command":"force","name":"heater","power":500,"duration":1e999}',
+        b'{"command":"force","name":"heater","power":NaN}',
+        b'{"command":"force","name":"heater","power":-Infinity}',
+        b'{"command":"force","name":"heater","power":1e999}',
+        b'{"command":"force","name":"heater","power":' + b"9" * 401 + b"}",
+        b'{"command":"force","name":"heater","power":500,"duration":' + b"9" * 401 + b"}",
+        b'{"command":"force","name":"heater","power":500,"duration":-5}',
+        b'{"command":"force","name":"","power":500}',
+        b'{"command":"force","name":["heater"],"power":500}',
+        b'{"command":{"a":1},"name":"heater"}',
+        b"[" * 100_000 + b"]" * 100_000,
+        b'"force"',
+        b"null",
+    ],
+)
+def test_controls_out_of_range_or_not_finite_are_refused(payload: bytes) -> None:
+    """The controls that killed the daemon or sent ``nan`` to a dimmer (issue 11)."""
+    with pytest.raises(InputError, match="regulation/control"):
+        parse_regulation_control(payload)
+
+
+def test_force_durations_up_to_a_week_and_powers_up_to_100_kw_are_accepted() -> None:
+    doc = b'{"command":"force","name":"h","power":100000,"duration":604800}'
+    _, control = parse_regulation_control(doc)
+    assert (control.power_w, control.duration_s) == (100_000.0, 604_800.0)
+    with pytest.raises(InputError, match="duration"):
+        parse_regulation_control(doc.replace(b"604800", b"604801"))
+
+
+def test_a_frame_is_timed_by_its_own_time_never_later_than_its_arrival() -> None:
+    """A frame that waited in a queue is judged by its real age; a frame "from the future"
+    (clocks apart) cannot push the stale timeout back; no usable time: the arrival."""
+
+    def timed(text: object) -> bytes:
+        return json.dumps({"time": text, "values": {"SINSTS": 5, "SINSTI": 0}}).encode()
+
+    earlier = NOW - timedelta(seconds=14)
+    assert sample_from_frame(timed(earlier.isoformat()), NOW).time == earlier
+    later = NOW + timedelta(hours=1)
+    assert sample_from_frame(timed(later.isoformat()), NOW).time == NOW
+    for junk in ("x", "2026-06-14T12:00:00", 12, None, "9" * 1000):
+        assert sample_from_frame(timed(junk), NOW).time == NOW
+
+
+def test_availability_is_online_or_offline_only() -> None:
+    assert parse_availability("pvopt/teleinfo/status", b"online") is True
+    assert parse_availability("pvopt/teleinfo/status", b"offline\n") is False
+    for junk in (b"", b"OFFLINE!", b"\xff", b"x" * 1_000_000):
+        with pytest.raises(InputError, match="pvopt/teleinfo/status"):
+            parse_availability("pvopt/teleinfo/status", junk)
