@@ -71,8 +71,14 @@ SAVE_EVERY_S = 60.0
 #: (re)connection they wait this long to learn whether tic/frame is published.
 FRAME_TOPIC_GRACE_S = 10.0
 #: A frame older than this when the regulation gets to it is not acted on: the process was
-#: paused or fell behind (a newer frame is on its way), or the hosts' clocks disagree.
-MAX_FRAME_AGE_S = 5.0
+#: paused or fell behind (a newer frame is on its way), or the hosts' clocks disagree. A
+#: frame normally arrives within milliseconds of its decoding.
+MAX_FRAME_AGE_S = 3.0
+#: A reading older than this in what was taken from the queue means a backlog is being
+#: delivered (paho hands it over message by message): take until the queue stays empty
+#: for BURST_GAP_S, so that only the newest frame of the whole backlog is acted on.
+BACKLOG_AGE_S = 0.3
+BURST_GAP_S = 0.02
 #: Queued items handled per loop iteration at most (the watchdog keeps being pinged).
 DRAIN_MAX = 10_000
 
@@ -354,29 +360,40 @@ class RegulationDaemon:
                 up, state = self._service_state()
                 hb.beat(up, state, self._service_detail)
             items = self._take(max(0.0, next_tick - time.monotonic()))
-            self.handle(items, datetime.now(UTC))
             mono = time.monotonic()
-            if mono >= next_tick:
-                next_tick = mono + TICK_S
+            if mono >= next_tick:  # first: after a pause, the stale data is shed before
+                next_tick = mono + TICK_S  # anything new is acted on
                 self._publish(self.regulator.tick(datetime.now(UTC)))
                 self._refused.flush(mono)
                 self._controls.flush(mono)
+            self.handle(items, datetime.now(UTC))
             if mono >= next_save:
                 next_save = mono + SAVE_EVERY_S
                 self._save()
 
     def _take(self, timeout_s: float) -> list[Item]:
-        """Everything queued (at most DRAIN_MAX), waiting up to ``timeout_s`` for the first."""
-        try:
-            items = [self.events.get(timeout=timeout_s)]
-        except queue.Empty:
-            return []
+        """Everything queued (at most DRAIN_MAX), waiting up to ``timeout_s`` for the first;
+        while what was taken shows a backlog, the rest of the burst too."""
+        wait_s = timeout_s
+        items: list[Item] = []
         while len(items) < DRAIN_MAX:
             try:
-                items.append(self.events.get_nowait())
+                items.append(
+                    self.events.get(timeout=wait_s) if wait_s else self.events.get_nowait()
+                )
             except queue.Empty:
-                break
+                if wait_s == BURST_GAP_S or not self._behind(items):
+                    break
+                wait_s = BURST_GAP_S
+                continue
+            wait_s = 0.0
         return items
+
+    @staticmethod
+    def _behind(items: list[Item]) -> bool:
+        """True when the newest reading taken is old: a backlog is arriving."""
+        times = [item.time for item in items if isinstance(item, MeterSample)]
+        return bool(times) and (datetime.now(UTC) - max(times)).total_seconds() > BACKLOG_AGE_S
 
     def handle(self, items: list[Item], now: datetime) -> None:
         """Apply queued items: the events in order, then the newest reading alone (a backlog

@@ -32,6 +32,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -467,13 +468,22 @@ class Daemon:
     """One ``python -m pvopt COMMAND`` subprocess (teleinfo by default), stderr in a file."""
 
     def __init__(
-        self, args: list[str], env: dict[str, str], log_path: Path, command: str = "teleinfo"
+        self,
+        args: list[str],
+        env: dict[str, str],
+        log_path: Path,
+        command: str = "teleinfo",
+        prelude: str | None = None,
     ) -> None:
         self.args = [command, *args]
         self.log_path = log_path
+        # ``prelude``: Python run before ``pvopt`` in the same process (to inject a fault).
+        start = ["-m", "pvopt"]
+        if prelude is not None:
+            start = ["-c", f"{prelude}\nfrom pvopt.cli import main\nraise SystemExit(main())"]
         with open(log_path, "wb") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "pvopt", command, *args],
+                [sys.executable, *start, command, *args],
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=log,
@@ -572,11 +582,17 @@ class DaemonFactory:
         self.started.append(daemon)
         return daemon
 
-    def regulate(self, config: Path, extra: list[str] | None = None, **env: str) -> Daemon:
-        """Start ``pvopt regulate --config CONFIG [extra…]``."""
+    def regulate(
+        self,
+        config: Path,
+        extra: list[str] | None = None,
+        prelude: str | None = None,
+        **env: str,
+    ) -> Daemon:
+        """Start ``pvopt regulate --config CONFIG [extra…]``, after ``prelude`` if given."""
         log_path = self.tmp_path / f"regulate-{len(self.started) + 1}.stderr"
         args = ["--config", str(config), *(extra or [])]
-        daemon = Daemon(args, self.env(**env), log_path, command="regulate")
+        daemon = Daemon(args, self.env(**env), log_path, command="regulate", prelude=prelude)
         self.started.append(daemon)
         return daemon
 
@@ -750,13 +766,18 @@ def subscriber(subscriber_factory: Callable[..., Subscriber]) -> Subscriber:
     return subscriber_factory(["tic/#", "pvopt/#"])
 
 
-def publish_frame(sub: Subscriber, export_va: int) -> None:
-    """Publish one ``tic/frame`` document, as teleinfo would, without a meter."""
+def frame_document(export_va: int, import_va: int = 0) -> str:
+    """A ``tic/frame`` document as teleinfo publishes it, timed now."""
     frame = {
-        "time": "x",
+        "time": datetime.now(UTC).isoformat(),
         "mode": "standard",
-        "values": {"SINSTS": 0, "SINSTI": export_va},
+        "values": {"SINSTS": import_va, "SINSTI": export_va},
         "horodates": {},
         "rejected_groups": 0,
     }
-    sub.client.publish("tic/frame", json.dumps(frame), qos=1)
+    return json.dumps(frame)
+
+
+def publish_frame(sub: Subscriber, export_va: int) -> None:
+    """Publish one ``tic/frame`` document, as teleinfo would, without a meter."""
+    sub.client.publish("tic/frame", frame_document(export_va), qos=1)
