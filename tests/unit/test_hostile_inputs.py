@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pvopt.config import Settings
-from pvopt.daemons.power_regulation import Item, RegulationDaemon
+from pvopt.daemons.power_regulation import MAX_FRAME_AGE_S, Item, RegulationDaemon
 from pvopt.equipment.loader import parse_site_config
 from pvopt.points import Point
 from pvopt.regulation.core import off_commands
@@ -310,9 +310,10 @@ def test_a_backlog_of_frames_collapses_to_the_newest_and_old_frames_are_not_acte
 def test_a_frame_older_than_the_limit_is_not_acted_on_even_alone(tmp_path: Path) -> None:
     daemon, out = make_daemon(tmp_path)
     now = datetime.now(UTC)
-    daemon.handle([MeterSample(now - timedelta(seconds=5.5), 0, 2000)], now)
+    limit = timedelta(seconds=MAX_FRAME_AGE_S)
+    daemon.handle([MeterSample(now - limit - timedelta(seconds=0.1), 0, 2000)], now)
     assert out.messages == []
-    daemon.handle([MeterSample(now - timedelta(seconds=4.5), 0, 2000)], now)
+    daemon.handle([MeterSample(now - limit + timedelta(seconds=0.1), 0, 2000)], now)
     assert ("scr/1/in", "0.0") not in out.device_commands() and out.device_commands()
 
 
