@@ -40,6 +40,8 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
+from pvopt.tic.encoder import linky_standard_frame
+
 HOST = "127.0.0.1"
 
 # -- helpers -------------------------------------------------------------------------------
@@ -448,6 +450,26 @@ def streamers() -> Iterator[Callable[..., FrameStreamer]]:
     finally:
         for streamer in started:
             streamer.stop()
+
+
+class HouseMeter:
+    """TIC frames of a house with ``surplus_w`` to export whose heater and pump draw what
+    the test sets (from the commands the regulation sent, or not at all)."""
+
+    def __init__(self, surplus_w: int) -> None:
+        self.surplus_w = surplus_w
+        self.heater_w = 0.0
+        self.pump_w = 0.0
+
+    def frame(self, i: int) -> bytes:
+        grid = -self.surplus_w + self.heater_w + self.pump_w
+        return linky_standard_frame(
+            date=f"E2606151230{i % 60:02d}",
+            sinsts_va=max(int(grid), 0),
+            sinsti_va=max(int(-grid), 0),
+            eait_wh=1000 + i,
+            erq_varh=(1, 2, 3, 4),
+        )
 
 
 # -- the daemon ------------------------------------------------------------------------------

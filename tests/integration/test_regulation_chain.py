@@ -13,11 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from pvopt.tic.encoder import linky_standard_frame
-
 from .conftest import (
     DaemonFactory,
     FrameStreamer,
+    HouseMeter,
     Mosquitto,
     PtyPort,
     Subscriber,
@@ -51,33 +50,13 @@ def _config(tmp_path: Path, text: str = CONFIG) -> Path:
     return path
 
 
-class Meter:
-    """What the meter shows: export (SINSTI) follows what the regulation commands, like
-    a house with 3000 W of surplus whose water heater draws what it is told."""
-
-    def __init__(self, surplus_w: int) -> None:
-        self.surplus_w = surplus_w
-        self.heater_w = 0.0
-        self.pump_w = 0.0
-
-    def frame(self, i: int) -> bytes:
-        grid = -self.surplus_w + self.heater_w + self.pump_w
-        return linky_standard_frame(
-            date=f"E2606151230{i % 60:02d}",
-            sinsts_va=max(int(grid), 0),
-            sinsti_va=max(int(-grid), 0),
-            eait_wh=1000 + i,
-            erq_varh=(1, 2, 3, 4),
-        )
-
-
 def _percent_to_power(percent: float) -> float:
     from pvopt.equipment.dimmer import Curve, power_fraction
 
     return 2400 * power_fraction(percent / 100, Curve.PHASE_ANGLE)
 
 
-def _device_loop(sub: Subscriber, meter: Meter, stop_at: float) -> None:
+def _device_loop(sub: Subscriber, meter: HouseMeter, stop_at: float) -> None:
     """Apply the commands the 'devices' received to the simulated meter."""
     seen = 0
     while time.monotonic() < stop_at:
@@ -102,7 +81,7 @@ def test_commands_follow_the_surplus_through_the_real_chain(
     once, the pump (higher priority) starts after its delay and the heater makes room for
     it in the same decision; the grid ends near the target."""
     sub = subscriber_factory(["scr/#", "wifi_plug/#", "regulation/status", "pvopt/#"])
-    meter = Meter(3000)
+    meter = HouseMeter(3000)
     tele = teleinfo(pty_port.slave_path, "standard")
     reg = teleinfo.regulate(_config(tmp_path))
     reg.wait_log("regulating 2 loads")
@@ -130,7 +109,7 @@ def test_a_silent_meter_sends_every_load_to_zero_within_the_stale_timeout(
 ) -> None:
     """Pins the safety: no frame for stale_timeout (10 s) → every output to 0 at once."""
     sub = subscriber_factory(["scr/#", "wifi_plug/#", "pvopt/#"])
-    meter = Meter(1500)
+    meter = HouseMeter(1500)
     teleinfo(pty_port.slave_path, "standard")
     reg = teleinfo.regulate(_config(tmp_path))
     reg.wait_log("regulating 2 loads")
@@ -161,7 +140,7 @@ def test_teleinfo_killed_every_load_goes_to_zero_at_once(
     """Pins the last will: teleinfo dying (SIGKILL) sends ``offline`` through the broker,
     and the regulation sheds without waiting for the stale timeout."""
     sub = subscriber_factory(["scr/#", "wifi_plug/#", "pvopt/#"])
-    meter = Meter(1500)
+    meter = HouseMeter(1500)
     tele = teleinfo(pty_port.slave_path, "standard")
     reg = teleinfo.regulate(_config(tmp_path))
     reg.wait_log("regulating 2 loads")
@@ -188,7 +167,7 @@ def test_broker_restart_regulation_resumes_with_its_subscriptions(
 ) -> None:
     """Pins re-subscription after a reconnect (the original lost scr/<id>/control)."""
     sub = subscriber_factory(["scr/#", "pvopt/#"])
-    meter = Meter(1500)
+    meter = HouseMeter(1500)
     teleinfo(pty_port.slave_path, "standard")
     reg = teleinfo.regulate(_config(tmp_path))
     reg.wait_log("regulating 2 loads")

@@ -20,11 +20,10 @@ from pathlib import Path
 
 import pytest
 
-from pvopt.tic.encoder import linky_standard_frame
-
 from .conftest import (
     DaemonFactory,
     FrameStreamer,
+    HouseMeter,
     Influxd,
     Message,
     Mosquitto,
@@ -305,24 +304,6 @@ def test_a_flood_of_junk_gives_a_few_log_lines_not_one_per_message(
     assert reg.running()
 
 
-class Meter:
-    """A house with ``surplus_w`` to export; the heater draws what it is told."""
-
-    def __init__(self, surplus_w: int) -> None:
-        self.surplus_w = surplus_w
-        self.heater_w = 0.0
-
-    def frame(self, i: int) -> bytes:
-        grid = -self.surplus_w + self.heater_w
-        return linky_standard_frame(
-            date=f"E2606151230{i % 60:02d}",
-            sinsts_va=max(int(grid), 0),
-            sinsti_va=max(int(-grid), 0),
-            eait_wh=1000 + i,
-            erq_varh=(1, 2, 3, 4),
-        )
-
-
 def test_after_a_broker_restart_frames_and_commands_flow_within_2_s(
     config: Path,
     mosquitto: Mosquitto,
@@ -334,7 +315,7 @@ def test_after_a_broker_restart_frames_and_commands_flow_within_2_s(
     """Once, both daemons came back ~11 s after the broker (paho's back-off), and the first
     evaluation used tic/SINSTS alone: an exporting house read as 0 W. Now both reconnect
     within a second or so, and the first status after the restart shows the real export."""
-    meter = Meter(1466)
+    meter = HouseMeter(1466)
     sub = subscriber_factory(["scr/#", "regulation/status", "pvopt/#"])
     teleinfo(pty_port.slave_path, "standard")
     reg = teleinfo.regulate(config)

@@ -2,14 +2,17 @@
 
 Each test starts its own broker / database / daemon (see conftest.py) and pins one
 behaviour of DESIGN §4–5 that only shows with the real programs: what reaches MQTT and
-InfluxDB, and how the daemon rides out a broker restart, a database outage, its own
-restart with points still spooled, a mode search and a vanished serial port.
+InfluxDB, and how the daemon rides out a broker restart, a database outage (with a
+spool it cannot write too), its own restart with points still spooled, a mode search and
+a vanished serial port.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import pwd
+import shutil
 import subprocess
 import sys
 import time
@@ -21,6 +24,7 @@ import pytest
 from pvopt.tic.encoder import historic_frame, linky_standard_frame
 
 from .conftest import (
+    Daemon,
     DaemonFactory,
     FrameStreamer,
     Influxd,
@@ -595,3 +599,93 @@ def test_replay_publishes_and_stores(
     assert sorted(influx_values(influxd)) == values
     sub.wait_for(lambda m: m.topic == "pvopt/teleinfo/status" and m.payload == "offline")
     assert os.listdir(teleinfo.state_dir / "spool" / "teleinfo") == []
+
+
+# -- read-only spool -------------------------------------------------------------------------
+
+
+class UnprivilegedDaemon(Daemon):
+    """``pvopt teleinfo`` run as a user whom file modes bind (a conftest Daemon otherwise).
+
+    Root ignores file modes, so a test running as root starts the daemon as ``nobody``
+    with ``setpriv``, keeping CAP_DAC_READ_SEARCH only: the interpreter may live under
+    /root and pytest's folders are 0700, so the daemon reads everything but writes only
+    where the modes let ``nobody`` write. The pty is handed to ``nobody``.
+    """
+
+    def __init__(self, factory: DaemonFactory, port: PtyPort, log_path: Path) -> None:
+        prefix: list[str] = []
+        if os.geteuid() == 0:
+            setpriv = shutil.which("setpriv") or missing("setpriv not found (util-linux)")
+            nobody = pwd.getpwnam("nobody")
+            os.chown(port.slave_path, nobody.pw_uid, nobody.pw_gid)
+            prefix = [
+                str(setpriv),
+                f"--reuid={nobody.pw_uid}",
+                f"--regid={nobody.pw_gid}",
+                "--clear-groups",
+                "--inh-caps=+dac_read_search",
+                "--ambient-caps=+dac_read_search",
+            ]
+        self.args = ["teleinfo", "--port", port.slave_path, "--mode", "standard"]
+        self.log_path = log_path
+        with open(log_path, "wb") as log:
+            self.proc = subprocess.Popen(
+                [*prefix, sys.executable, "-m", "pvopt", *self.args],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=log,
+                env=factory.env(),
+            )
+        factory.started.append(self)  # stopped at teardown, its log shown on failure
+
+
+@pytest.mark.parametrize("read_only", ["spool", "state"])
+def test_read_only_spool_influx_outage_every_point_arrives(
+    read_only: str,
+    influxd: Influxd,
+    teleinfo: DaemonFactory,
+    pty_port: PtyPort,
+    streamers: Streamers,
+) -> None:
+    """Pins the fix of a spool the daemon cannot write (the issue: every point of the
+    outage dropped, then 147 of the 149 after InfluxDB's return, two tracebacks a second).
+    The daemon runs as a user that cannot write its spool folder (``spool``: chmod 555) or
+    create it (``state``: the state folder chmod 555). influxd is stopped for ~8 s while
+    frames keep coming, then restarted: the daemon logs a few lines in the outage, no
+    traceback, and the database ends with one point per frame written, those of the
+    outage (held in memory) and those after InfluxDB's return alike."""
+    spool_dir = teleinfo.state_dir / "spool" / "teleinfo"
+    if read_only == "spool":
+        spool_dir.mkdir(parents=True)
+    (spool_dir if read_only == "spool" else teleinfo.state_dir).chmod(0o555)
+    daemon = UnprivilegedDaemon(teleinfo, pty_port, teleinfo.tmp_path / "teleinfo-ro.stderr")
+    daemon.wait_log("opened ")
+    stream = streamers(pty_port, lambda i: consumer_frame(3000 + i), 0.2)
+    wait_until(lambda: influx_count(influxd) >= 3, 15, what="the first points")
+
+    logged_before = len(daemon.log.splitlines())
+    influxd.stop()
+    down_at = stream.count
+    daemon.wait_log("holding up to")  # the spool refused the first batch: memory took it
+    wait_until(lambda: stream.count >= down_at + 40, 15, what="frames during the outage")
+    outage_log = daemon.log.splitlines()[logged_before:]
+    influxd.start()
+    up_at = stream.count
+    wait_until(lambda: stream.count >= up_at + 30, 15, what="frames after the return")
+    written = stream.stop()
+
+    # The writer retries every 5 s and flushes every second; slack for a loaded machine.
+    wait_until(
+        lambda: influx_count(influxd) == len(written),
+        5 + 1 + 5,
+        interval=0.25,
+        what=f"{len(written)} points",
+    )
+    stored = set(influx_values(influxd))
+    assert {3000 + i for i in written if i >= up_at} <= stored  # after the return
+    assert sorted(stored) == [3000 + i for i in written]  # the outage's too
+    assert spooled_lines(spool_dir) == 0
+    assert len(outage_log) <= 4, outage_log  # not two lines a second
+    assert "Traceback" not in daemon.log
+    assert daemon.stop() == 0
