@@ -1,7 +1,10 @@
-"""The disk spool keeps batches in order, across restarts, within its bound."""
+"""The disk spool keeps batches in order, across restarts, within its bound, and fails
+softly: an unusable folder makes ``append`` raise OSError, never the constructor."""
 
 from __future__ import annotations
 
+import errno
+import os
 from pathlib import Path
 
 import pytest
@@ -10,12 +13,16 @@ from pvopt.io.spool import Spool
 
 
 def _drain(spool: Spool) -> list[str]:
+    """Replay and remove every batch (at most 100: a spool handing one out again fails)."""
     out: list[str] = []
-    while (batch := spool.oldest()) is not None:
+    for _ in range(100):
+        batch = spool.oldest()
+        if batch is None:
+            return out
         path, lines = batch
         out += lines
         spool.remove(path)
-    return out
+    raise AssertionError("the spool hands out batches forever")
 
 
 def test_batches_come_back_oldest_first(tmp_path: Path) -> None:
@@ -49,3 +56,65 @@ def test_over_its_bound_the_oldest_batches_are_dropped_and_logged(
     assert spool.dropped_lines == 7
     assert _drain(spool) == [f"line-{i}-" + "x" * 20 for i in (7, 8, 9)]
     assert "dropped the oldest" in caplog.text
+
+
+def test_a_folder_that_cannot_be_created_fails_each_append_not_the_constructor(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The daemon must start without its spool: the constructor logs and carries on,
+    ``append`` raises OSError while the folder cannot be made and works once it can."""
+    parent = tmp_path / "state"
+    parent.write_text("")  # a regular file: mkdir under it fails, even as root
+    spool = Spool(parent / "spool")
+    assert spool.empty
+    assert spool.oldest() is None
+    assert "cannot open the spool" in caplog.text
+    with pytest.raises(OSError):
+        spool.append(["a 1"])
+    assert spool.empty
+
+    parent.unlink()
+    spool.append(["b 2"])
+    assert _drain(spool) == ["b 2"]
+
+
+def test_a_failed_append_leaves_nothing_behind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full disk: the half-written batch is removed and not counted; the next append,
+    once there is room, takes the next place in the order."""
+    spool = Spool(tmp_path)
+    spool.append(["a 1"])
+
+    def disk_full(fd: int) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(os, "fsync", disk_full)
+        with pytest.raises(OSError):
+            spool.append(["b 2"])
+    assert spool.pending_lines == 1
+    assert not list(tmp_path.glob("*.tmp"))
+    spool.append(["c 3"])
+    assert _drain(spool) == ["a 1", "c 3"]
+
+
+def test_a_replayed_batch_that_cannot_be_deleted_is_not_replayed_again_until_a_restart(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A read-only spool left by a previous run: its batches are replayed once each (one
+    warning, not one per batch), and again by the next run (InfluxDB takes the same
+    points twice without harm)."""
+    Spool(tmp_path).append(["a 1"])
+    Spool(tmp_path).append(["b 2"])
+
+    def read_only(path: Path, missing_ok: bool = False) -> None:
+        raise PermissionError(errno.EACCES, "Permission denied", str(path))
+
+    with monkeypatch.context() as patch:
+        patch.setattr(Path, "unlink", read_only)
+        spool = Spool(tmp_path)
+        assert _drain(spool) == ["a 1", "b 2"]
+        assert spool.empty
+    assert caplog.text.count("cannot delete") == 1
+    assert _drain(Spool(tmp_path)) == ["a 1", "b 2"]
