@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
+from zoneinfo import ZoneInfo
 
 import paho.mqtt.client as mqtt
 import pytest
@@ -24,11 +25,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pvopt.config import Settings
-from pvopt.daemons.power_regulation import MAX_FRAME_AGE_S, Item, RegulationDaemon
+from pvopt.daemons.power_regulation import MAX_FRAME_AGE_S, Item, RegulationDaemon, check_finite
 from pvopt.equipment.loader import parse_site_config
 from pvopt.points import Point
-from pvopt.regulation.core import off_commands
-from pvopt.regulation.model import MeterSample
+from pvopt.regulation.core import Regulator, off_commands
+from pvopt.regulation.inputs import LIMITS, Control
+from pvopt.regulation.model import MeterSample, Mode
 
 CONFIG = """\
 equipment:
@@ -436,3 +438,47 @@ def test_corrupt_saved_counters_are_ignored(tmp_path: Path, saved: str) -> None:
 def _no_leftover_threads() -> Iterator[None]:
     yield
     assert not [t for t in threading.enumerate() if t.name.startswith("influx")]
+
+
+core_steps = st.lists(
+    st.tuples(
+        st.floats(-3600.0, 90_000.0),  # seconds since the previous step: the clock may jump back
+        st.sampled_from(["frame", "tick", "force", "temperature", "mode", "offline", "online"]),
+        st.integers(*LIMITS.meter_va),
+        st.integers(*LIMITS.meter_va),
+        st.floats(*LIMITS.force_power_w),
+        st.one_of(st.none(), st.floats(*LIMITS.force_duration_s, exclude_min=True)),
+        st.floats(*LIMITS.probe_c, exclude_min=True, exclude_max=True),
+    ),
+    max_size=30,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(core_steps)
+def test_the_core_never_raises_or_decides_a_non_finite_value_on_valid_inputs(
+    steps: list[tuple[float, str, int, int, float, float | None, float]],
+) -> None:
+    """Whatever the parsers let through (the whole ranges of LIMITS), in any order, with
+    the clock jumping back and forth by up to a day: the core decides finite values."""
+    reg = Regulator(SITE, ZoneInfo("Europe/Paris"))
+    now = datetime(2026, 6, 14, 10, tzinfo=UTC)
+    for dt, kind, import_va, export_va, power_w, duration_s, celsius in steps:
+        now += timedelta(seconds=dt)
+        decision = None
+        if kind == "frame":
+            decision = reg.evaluate(MeterSample(now, import_va, export_va), now)
+        elif kind == "tick":
+            decision = reg.tick(now)
+        elif kind == "force":
+            control = Control(mode=Mode.FORCED, power_w=power_w, duration_s=duration_s)
+            reg.apply_control("water_heater", control, now)
+        elif kind == "temperature":
+            reg.set_temperature("1", celsius, now)
+        elif kind == "mode":
+            reg.apply_control("pool", Control(mode=Mode.ON), now)
+        else:
+            decision = reg.set_teleinfo_online(kind == "online", now)
+        if decision is not None:
+            check_finite(decision)
+    check_finite(reg.shutdown(now))
