@@ -411,6 +411,8 @@ class RegulationDaemon:
     def _evaluate(self, sample: MeterSample, now: datetime) -> None:
         """Evaluate a reading unless it is older than one already used or too old to act on
         (the stale-data timeout then sheds the loads if nothing fresh comes)."""
+        if self._last_reading is not None and self._last_reading > now:
+            self._last_reading = None  # the clock was set back: order starts over
         if self._last_reading is not None and sample.time <= self._last_reading:
             return
         age_s = (now - sample.time).total_seconds()

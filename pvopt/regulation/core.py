@@ -306,7 +306,7 @@ class Regulator:
         self._sample = sample
         if not self._teleinfo_online:
             return self._safe_decision(now, "teleinfo offline")
-        if (now - sample.time).total_seconds() > self.cfg.stale_timeout_s:
+        if not self._fresh(sample, now):
             return self._safe_decision(now, "stale meter data")
         if self.safe:
             self.safe = False
@@ -407,6 +407,11 @@ class Regulator:
         self._inflight = kept
         return pending
 
+    def _fresh(self, sample: MeterSample, now: datetime) -> bool:
+        """A reading at most ``stale_timeout`` old. One as far in the future is not fresh
+        either: the clock was set back, and it would otherwise never grow stale."""
+        return abs((now - sample.time).total_seconds()) <= self.cfg.stale_timeout_s
+
     def tick(self, now: datetime) -> Decision | None:
         """Called regularly (≤ 1 s): sheds on stale data, re-sends commands when due."""
         if not self.safe:
@@ -414,7 +419,7 @@ class Regulator:
             if sample is None:
                 if self._last_eval is None:
                     return None
-            elif (now - sample.time).total_seconds() <= self.cfg.stale_timeout_s:
+            elif self._fresh(sample, now):
                 commands = self._commands(now, resend_only=True)
                 if not commands:
                     return None

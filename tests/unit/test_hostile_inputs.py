@@ -319,6 +319,24 @@ def test_a_frame_older_than_the_limit_is_not_acted_on_even_alone(tmp_path: Path)
     assert ("scr/1/in", "0.0") not in out.device_commands() and out.device_commands()
 
 
+def test_after_the_clock_is_set_back_frames_are_acted_on_and_an_old_reading_grows_stale(
+    tmp_path: Path,
+) -> None:
+    """A Pi without a clock battery may step its clock back (NTP after a wrong start): the
+    frames timed by the new clock are not "older than the last one used", and the last
+    reading, now in the future, does not stay fresh until the clock catches up."""
+    daemon, out = make_daemon(tmp_path)
+    before = datetime.now(UTC)
+    daemon.handle([MeterSample(before, 0, 2000)], before)
+    back = before - timedelta(hours=1)
+    mark = len(out.messages)
+    daemon._publish(daemon.regulator.tick(back))
+    assert ("scr/1/in", "0.0") in out.messages[mark:]  # the reading from the "future": stale
+    daemon.handle([MeterSample(back, 0, 2000)], back)
+    assert out.device_commands()[-1][0] == "scr/1/in"
+    assert float(out.device_commands()[-1][1]) > 0
+
+
 def test_after_a_reconnect_sinsts_alone_is_not_a_reading(tmp_path: Path) -> None:
     """After a broker restart teleinfo's tic/SINSTS arrives before its tic/frame: taken
     alone it read an exporting house (−1,466 W) as 0 W. The regulation waits for a frame."""
