@@ -64,6 +64,17 @@ SWAP_QUIET_W = 100.0
 CUT_FIRST_RELEASE_S = 60.0
 #: Power moved from a suspect dimmer to the others to test it a second time.
 PROBE_SWAP_W = 500.0
+#: A dimmer at its cap is suspected of drawing nothing when the export jumps, within two
+#: readings, by at least this fraction of its power (its thermostat opened: the trim
+#: cannot show it, the command does not change).
+CAP_JUMP_FRACTION = 0.7
+#: After a dimmer stopped by its own rule (a thermostat cut found, temp_max reached), the
+#: power it frees is no passing sun: for FAST_START_WINDOW_S, an on/off load starts
+#: without waiting out ``start_delay`` once the power it could have has covered it
+#: FAST_START_FACTOR times over on every settled reading for FAST_START_S.
+FAST_START_FACTOR = 2.0
+FAST_START_S = 30.0
+FAST_START_WINDOW_S = 300.0
 #: Trim corrections smaller than this do not stop a reading from counting as settled.
 SETTLE_IGNORE_W = 50.0
 #: Smallest change of a dimmer command worth sending.
@@ -88,6 +99,7 @@ class LoadState:
     shortfall_avg_w: float = 0.0  # averaged max(power − budget, 0): what it would import
     budget_at: datetime | None = None
     budget_since: datetime | None = None
+    covered_since: datetime | None = None  # off on/off loads: covered FAST_START_FACTOR× since
     cut_until: datetime | None = None  # thermostat cut: released until then
     probe_failures: int = 0
     weak_suspect: bool = False  # suspected from a reading that may have shown a partial step
@@ -205,6 +217,8 @@ class Regulator:
         # Recent commands: (when, net change of the loads' power, sum of |each load's change|).
         self._inflight: list[tuple[datetime, float, float]] = []
         self._last_error_w = 0.0
+        self._prev_error_w = 0.0  # the reading before the last
+        self._freed_at: datetime | None = None  # a dimmer last stopped by its own rule
         self._last_eval: datetime | None = None
         self._probe: _Probe | None = None
         self._learn: _Learning | None = None
@@ -337,12 +351,16 @@ class Regulator:
         # A reading far from the previous one may show only part of a change (a kettle
         # switched on during its averaging second): not a reference to judge a load by.
         steady = abs(error_w - self._last_error_w) < SWAP_QUIET_W
-        self._last_error_w = error_w
+        # How far the export rose within the last two readings (a step may be split
+        # between two 1 s means): positive = more export.
+        jump_w = max(self._last_error_w, self._prev_error_w) - error_w
+        self._prev_error_w, self._last_error_w = self._last_error_w, error_w
         if settled:
             self._check_probe(grid_w, now, plan)
             self._check_learning(grid_w)
-            if quiet:
-                delta_w = self._swap_test(plan)
+            self._suspect_capped(jump_w, plan)
+            if quiet or steady:
+                delta_w = self._swap_test(plan, quiet)
                 testing = delta_w != 0.0
         before = {s.cfg.name: s.power_w for s in self.loads}
         expected_error_w = error_w + pending_w
@@ -543,6 +561,8 @@ class Regulator:
             )
             if temps is not None and celsius is not None:
                 if celsius >= temps[3]:
+                    if not state.solar_full:
+                        self._freed_at = now
                     state.solar_full = True
                 elif celsius < temps[2]:
                     state.solar_full = False
@@ -655,6 +675,10 @@ class Regulator:
         """
         reg = self.cfg
         caps = plan.caps
+        freed = (
+            self._freed_at is not None
+            and (now - self._freed_at).total_seconds() <= FAST_START_WINDOW_S
+        )
         # The auto dimmers: (priority, power drawn, power still wanted up to the cap).
         dimmers = [
             (index, s.power_w, caps[s.cfg.name] - s.power_w)
@@ -665,6 +689,7 @@ class Regulator:
             name = state.cfg.name
             if state.variable or name in plan.fixed:
                 state.budget_avg_w = None
+                state.covered_since = None
                 continue
             lower_var = sum(power for i, power, _ in dimmers if i > index)
             higher_want = sum(want for i, _, want in dimmers if i < index)
@@ -678,11 +703,20 @@ class Regulator:
             since_switch = (now - state.switched_at).total_seconds() if state.switched_at else None
             min_on, min_off = state.min_on_off_s
             if not state.on:
+                covered_s = self._covered_s(state, budget, power, now)
+                covered_s = covered_s if freed else 0.0
+                fast = covered_s >= FAST_START_S
                 needed = power + reg.start_margin_w
-                if average < needed or budget < power:
+                if covered_s and not fast:
+                    plan.reasons[name] = (
+                        f"off: surplus {budget / 1000:.1f} kW steady, starts in "
+                        f"{FAST_START_S - covered_s:.0f} s if it lasts"
+                    )
+                    continue
+                if not fast and (average < needed or budget < power):
                     plan.reasons[name] = f"off: surplus {max(average, 0):.0f} W of {needed:.0f}"
                     continue
-                if shortfall > reg.start_max_import * power:
+                if not fast and shortfall > reg.start_max_import * power:
                     plan.reasons[name] = (
                         f"off: surplus unsteady, would import {shortfall / power:.0%}"
                     )
@@ -690,14 +724,16 @@ class Regulator:
                 if since_switch is not None and since_switch < min_off:
                     plan.reasons[name] = f"off: min-off {_minutes(min_off - since_switch)} left"
                     continue
-                if averaged_s < reg.start_delay_s:
+                if not fast and averaged_s < reg.start_delay_s:
                     plan.reasons[name] = (
                         f"off: starts in {_minutes(reg.start_delay_s - averaged_s)} "
                         "if surplus lasts"
                     )
                     continue
                 self._switch(state, power, now)
-                plan.reasons[name] = "on: surplus"
+                plan.reasons[name] = (
+                    f"on: surplus {budget / 1000:.1f} kW steady" if fast else "on: surplus"
+                )
                 return state, -power
             if average >= power and shortfall <= reg.stop_max_import * power:
                 plan.reasons[name] = "on: surplus"
@@ -718,6 +754,17 @@ class Regulator:
             )
             return state, power
         return None, 0.0
+
+    @staticmethod
+    def _covered_s(state: LoadState, budget_w: float, power_w: float, now: datetime) -> float:
+        """How long the budget has covered the load FAST_START_FACTOR times over on every
+        settled reading (0 when it does not now)."""
+        if budget_w < FAST_START_FACTOR * power_w:
+            state.covered_since = None
+            return 0.0
+        if state.covered_since is None:
+            state.covered_since = now
+        return max((now - state.covered_since).total_seconds(), 1e-3)
 
     @staticmethod
     def _average_budget(
@@ -751,6 +798,7 @@ class Regulator:
         state.power_w = power_w
         state.switched_at = now
         state.budget_avg_w = None  # the other direction averages afresh
+        state.covered_since = None
 
     def _share(self, delta_w: float, plan: _Plan) -> None:
         """Move the auto dimmers' total by ``delta_w``, filled in priority order."""
@@ -826,25 +874,47 @@ class Regulator:
             max(state.cut_backoff_s * 2, CUT_FIRST_RELEASE_S), self.cfg.thermostat_probe_s
         )
         state.cut_until = now + timedelta(seconds=state.cut_backoff_s)
+        self._freed_at = now
         del plan.caps[name]
         plan.fixed[name] = 0.0
         plan.reasons[name] = "full: thermostat cut"
         # The meter never saw this power: dropping it is no change to compensate.
         state.power_w = 0.0
 
-    def _swap_test(self, plan: _Plan) -> float:
-        """A dimmer suspected once is tested again: its command drops by up to 500 W and
-        nothing else moves, so the meter shows more export only if it was drawing (a
-        short export, never an import). Returns the change of the dimmers' total."""
+    def _suspect_capped(self, jump_w: float, plan: _Plan) -> None:
+        """The export jumped while a dimmer sits at its cap: did the sun rise, or did the
+        load stop drawing? The trim cannot tell (its command does not change), so a dimmer
+        whose power the jump could be becomes a suspect, for the swap tests to answer."""
         for state in self.loads:
             name = state.cfg.name
+            if (
+                state.variable
+                and name in plan.caps
+                and state.power_w >= PROBE_MIN_STEP_W
+                and state.power_w >= plan.caps[name] - MIN_CHANGE_W
+                and jump_w >= CAP_JUMP_FRACTION * state.power_w
+            ):
+                state.probe_failures = max(state.probe_failures, 1)
+                state.weak_suspect = False
+                plan.reasons[name] = f"at its cap, export up {jump_w:.0f} W: is it drawing?"
+
+    def _swap_test(self, plan: _Plan, quiet: bool) -> float:
+        """A dimmer suspected once is tested again: its command drops by up to 500 W and
+        nothing else moves, so the meter shows more export only if it was drawing (a
+        short export, never an import). On a grid that is steady but not quiet (a large
+        export the trim cannot take) only a dimmer at its cap is tested. Returns the
+        change of the dimmers' total."""
+        for state in self.loads:
+            name = state.cfg.name
+            at_cap = name in plan.caps and state.power_w >= plan.caps[name] - MIN_CHANGE_W
             if (
                 state.probe_failures
                 and name in plan.caps
                 and state.power_w >= PROBE_MIN_STEP_W
+                and (quiet or at_cap)
                 # A weak suspect is tested only once the trim pushed it to its cap, as
                 # it does with a load whose increases never show on the meter.
-                and (not state.weak_suspect or state.power_w >= plan.caps[name] - MIN_CHANGE_W)
+                and (not state.weak_suspect or at_cap)
             ):
                 step = min(PROBE_SWAP_W, state.power_w)
                 plan.caps[name] = state.power_w - step
