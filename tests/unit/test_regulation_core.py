@@ -7,6 +7,7 @@ draw − PV, seen by the meter one frame (1.2 s) late, like a Linky in standard 
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -24,7 +25,7 @@ from pvopt.equipment.model import (
     VariablePowerConfig,
 )
 from pvopt.regulation.core import Regulator
-from pvopt.regulation.model import Decision, MeterSample, Mode
+from pvopt.regulation.model import Decision, MeterSample, Mode, Output
 
 T0 = datetime(2026, 6, 14, 10, 0, tzinfo=UTC)
 PARIS = ZoneInfo("Europe/Paris")
@@ -266,6 +267,68 @@ def test_a_dimmer_whose_thermostat_cut_is_released_to_the_next_load() -> None:
     house.cut.clear()
     house.run(120)
     assert house.regulator.load("tank").power_w > 1000
+
+
+def _first(house: House, since: float, name: str, test: Callable[[Output], bool]) -> float:
+    """Seconds from ``since`` to the first decision where ``name``'s output passes."""
+    return next(t - since for t, _, d in house.history if t > since and test(_output(d, name)))
+
+
+def _output(decision: Decision, name: str) -> Output:
+    return next(o for o in decision.outputs if o.name == name)
+
+
+def test_a_thermostat_cut_at_the_cap_is_found_and_the_pump_starts_within_a_minute() -> None:
+    """Issue 12: at its cap a heater's command never changes, so the trim cannot reveal a
+    cut; the export jump makes it a suspect, two "is it drawing?" tests confirm it, and
+    the freed 2.8 kW, steady, start the pump behind it (start_delay 600 s, not waited)."""
+    house = House(
+        regulator(dimmer("water_heater", 2400), plug("pool_pump", 800)), pv_w=3170, base_w=400
+    )
+    house.run(60)
+    assert house.regulator.load("water_heater").power_w == 2400  # at its cap, 350 W spare
+    cut = house.t
+    house.cut.add("water_heater")
+    house.run(90)
+    reasons = [_output(d, "water_heater").reason for t, _, d in house.history if t > cut]
+    assert reasons[0].startswith("at its cap, export up")  # the jump, on the next reading
+    assert "testing: is it drawing?" in reasons
+    verdict = _first(house, cut, "water_heater", lambda o: o.reason == "full: thermostat cut")
+    pump_on = _first(house, cut, "pool_pump", lambda o: o.on)
+    pump_reasons = [_output(d, "pool_pump").reason for t, _, d in house.history if t > cut]
+    assert verdict <= 20 and pump_on <= 60, (verdict, pump_on)
+    assert any(r.startswith("off: surplus 2.8 kW steady, starts in") for r in pump_reasons)
+    assert "on: surplus 2.8 kW steady" in pump_reasons
+    assert house.grid_now() == pytest.approx(400 + 800 - 3170)  # the rest: nobody takes it
+
+
+@pytest.mark.parametrize("sun_w", [1000, 2000])
+def test_the_sun_rising_under_a_heater_at_its_cap_is_no_thermostat_cut(sun_w: float) -> None:
+    """The control: the export jumps but the heater really draws. A 1 kW jump cannot be
+    the heater's 2.4 kW; a 2 kW one could, so it is tested, and it answers."""
+    house = House(
+        regulator(dimmer("water_heater", 2400), plug("pool_pump", 800)), pv_w=3170, base_w=400
+    )
+    house.run(60)
+    rise = house.t
+    house.pv_w += sun_w
+    house.run(120)
+    reasons = {_output(d, "water_heater").reason for t, _, d in house.history if t > rise}
+    assert "full: thermostat cut" not in reasons
+    assert ("testing: is it drawing?" in reasons) == (sun_w >= 0.7 * 2400)
+    assert house.regulator.load("water_heater").power_w == 2400
+    assert max(g for t, g, _ in house.history if t > rise) <= 0  # never an import
+
+
+def test_without_a_load_stopping_by_itself_a_steady_surplus_still_waits_start_delay() -> None:
+    """The fast start is for power freed by a load's own rule; the same surplus from the
+    sun alone (a cloud passing for good) waits ``start_delay`` as before."""
+    house = House(regulator(plug("pool_pump", 800), start_delay_s=120), pv_w=500, base_w=400)
+    house.run(30)
+    house.pv_w = 3000
+    start = house.t
+    house.run(600)
+    assert 120 <= _first(house, start, "pool_pump", lambda o: o.on) <= 600
 
 
 def test_a_dimmer_that_stays_cut_is_retried_after_1_then_2_then_4_minutes() -> None:
