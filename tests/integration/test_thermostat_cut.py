@@ -1,0 +1,140 @@
+"""Issue 12's reproduction on the real chain: pty meter → ``pvopt teleinfo`` → mosquitto →
+``pvopt regulate`` → devices that obey ``scr/1/in`` and ``wifi_plug/2/in``.
+
+The house: PV steady at 3.0 kW (±50 W), the household drawing 350–470 W, a 2.4 kW water
+heater behind a dimmer first, an 800 W pool pump second (defaults: start_delay 600 s).
+The meter averages each second and reports it one frame late. Once the heater sits at
+its cap, its own thermostat opens: it draws nothing from then on, whatever its command.
+Before the fix, ``regulation/status`` kept saying ``trim 2400 W`` and the pump never
+started: 2.5 kW went to the grid for as long as the test ran.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from pvopt.equipment.dimmer import Curve, power_fraction
+from pvopt.tic.encoder import linky_standard_frame
+
+from .conftest import DaemonFactory, FrameStreamer, Mosquitto, PtyPort, Subscriber
+
+pytestmark = pytest.mark.integration
+
+CONFIG = """\
+equipment:
+  - {name: water_heater, type: VariablePowerEquipment, id: 1, max_power: 2400}
+  - {name: pool_pump, type: ConstantPowerEquipment, id: 2, nominal_power: 800}
+"""
+PUMP_W = 800.0
+FRAME_S = 1.0
+WATCH_S = 75.0
+
+
+class House:
+    """The devices and the meter. The test's loop applies the commands and samples the
+    grid every 20 ms; each frame shows the mean of the second before the previous one."""
+
+    def __init__(self) -> None:
+        self.rng = random.Random(12)
+        self.heater_w = 0.0
+        self.pump_on = False
+        self.cut = False
+        self.base_w = 400.0
+        self.pv_w = 3000.0
+        self._lock = threading.Lock()
+        self._sum = 0.0
+        self._n = 0
+        self._shown = 0.0
+
+    def grid_w(self) -> float:
+        heater = 0.0 if self.cut else self.heater_w
+        return self.base_w + heater + (PUMP_W if self.pump_on else 0.0) - self.pv_w
+
+    def sample(self) -> float:
+        with self._lock:
+            grid = self.grid_w()
+            self._sum += grid
+            self._n += 1
+        return grid
+
+    def frame(self, i: int) -> bytes:
+        with self._lock:
+            shown, self._shown = self._shown, self._sum / self._n if self._n else self.grid_w()
+            self._sum, self._n = 0.0, 0
+            self.base_w = self.rng.uniform(350, 470)
+            self.pv_w = 3000 + self.rng.uniform(-50, 50)
+        return linky_standard_frame(
+            date=f"E2606151530{i % 60:02d}",
+            sinsts_va=max(int(shown), 0),
+            sinsti_va=max(int(-shown), 0),
+            eait_wh=1000 + i,
+            erq_varh=(1, 2, 3, 4),
+        )
+
+    def obey(self, topic: str, payload: str) -> None:
+        if topic == "scr/1/in":
+            self.heater_w = 2400 * power_fraction(float(payload) / 100, Curve.PHASE_ANGLE)
+        elif topic == "wifi_plug/2/in":
+            self.pump_on = payload == "1"
+
+
+def test_the_pump_starts_within_60_s_of_a_thermostat_cut_at_the_cap(
+    tmp_path: Path,
+    mosquitto: Mosquitto,
+    subscriber_factory: Callable[..., Subscriber],
+    teleinfo: DaemonFactory,
+    pty_port: PtyPort,
+    streamers: Callable[..., FrameStreamer],
+) -> None:
+    config = tmp_path / "equipment_config.yml"
+    config.write_text(CONFIG)
+    house = House()
+    sub = subscriber_factory(["scr/#", "wifi_plug/#", "regulation/status", "pvopt/#"])
+    teleinfo(pty_port.slave_path, "standard")
+    reg = teleinfo.regulate(config)
+    sub.wait_for(lambda m: m.topic == "pvopt/regulation/status" and m.payload == "online")
+    streamers(pty_port, house.frame, interval=FRAME_S)
+    seen = 0
+    cut_at = pump_at = None
+    export_wh = 0.0
+    started = last = time.monotonic()
+    deadline = started + 60
+    while time.monotonic() < deadline:
+        for m in sub.messages[seen:]:
+            house.obey(m.topic, m.payload)
+            if m.topic == "wifi_plug/2/in" and m.payload == "1" and cut_at and not pump_at:
+                pump_at = time.monotonic()
+        seen = len(sub.messages)
+        grid = house.sample()
+        now = time.monotonic()
+        if cut_at is not None:
+            export_wh += max(-grid, 0.0) * (now - last) / 3600
+        last = now
+        if cut_at is None and house.heater_w >= 2399 and now > started + 10:
+            house.cut = True  # at its cap for a while: the thermostat opens
+            cut_at = now
+            deadline = now + WATCH_S
+        time.sleep(0.02)
+    assert cut_at is not None, "the heater never reached its cap"
+    statuses = [m.json() for m in sub.on("regulation/status")]
+    heater_reasons = [s["equipment"][0]["reason"] for s in statuses]
+    pump_reasons = [s["equipment"][1]["reason"] for s in statuses]
+    verdict = next(i for i, r in enumerate(heater_reasons) if r == "full: thermostat cut")
+    surplus_w = 3000 - 410  # the mean PV less the mean household
+    allowed_wh = (60 * surplus_w + (WATCH_S - 60) * (surplus_w - PUMP_W)) / 3600
+    print(
+        f"\ncut → pump start {None if pump_at is None else round(pump_at - cut_at, 1)} s; "
+        f"exported {export_wh:.1f} Wh in {WATCH_S:.0f} s (60 s of waiting allow "
+        f"{allowed_wh:.1f} Wh); heater: {' → '.join(dict.fromkeys(heater_reasons[-40:]))}"
+    )
+    assert pump_at is not None and pump_at - cut_at <= 60
+    assert export_wh <= allowed_wh
+    assert any(r.startswith("on: surplus") and "steady" in r for r in pump_reasons)
+    assert verdict > 0
+    assert reg.running()
