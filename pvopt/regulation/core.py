@@ -21,13 +21,17 @@ How it decides (one evaluation per meter frame):
    it stops when that falls below its power for ``stop_delay`` or once it imports more
    than ``stop_max_import`` of its power; min on / min off hold. At most one
    switch per decision, and the dimmers move by the switched power in the same decision,
-   so the grid does not see the step.
+   so the grid does not see the step. Power a dimmer gave up by its own rule (a cut
+   found, temp_max reached) is no passing sun: for a few minutes an on/off load it
+   covers twice over for ``FAST_START_S`` starts without waiting out ``start_delay``.
 5. **Thermostat cut.** A dimmer whose command changed by ≥ 300 W but whose effect does
    not show on the meter is a suspect; two "is it drawing?" tests (its command alone
    drops by 500 W on a quiet grid) confirm it: its share goes to the next load and it is
    tried again later. A suspect judged against a reading that jumped from the previous
    one (which may show only part of a kettle) is tested only once the trim has pushed
-   it to its cap, as it does with a load that draws nothing.
+   it to its cap, as it does with a load that draws nothing. At its cap a dimmer's
+   command does not move when its thermostat opens: an export jump of most of its power
+   makes it a suspect, and a capped suspect is tested on a steady grid, quiet or not.
 """
 
 from __future__ import annotations
