@@ -14,71 +14,43 @@ thermostat (it opens about 100 s later), then 2 minutes watched from the cut.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pytest
 
 from pvopt.equipment.model import (
     Command,
     ConstantPowerConfig,
-    EquipmentConfig,
-    RegulationConfig,
     SiteConfig,
     TempDrivenVariablePowerConfig,
-    VariablePowerConfig,
 )
 from pvopt.sim import kpi
 from pvopt.sim.equipment import DimmerLoad
 from pvopt.sim.house import House
 from pvopt.sim.pv import PvSite
-from pvopt.sim.scenarios import HEATER_W, RADIATOR_W, build
+from pvopt.sim.scenarios import HEATER_W, RADIATOR_W, build, reference_site
 
 PUMP_W = 800.0
-TARGET_W = -20.0
 WATCH_S = 120.0
 
 
 def _site(radiator: bool, probe: bool) -> SiteConfig:
-    heater: EquipmentConfig
-    if probe:  # its probe reads below temp_max when the tank's own 65 °C thermostat opens
-        heater = TempDrivenVariablePowerConfig(
-            name="water_heater",
-            id="water_heater",
-            command=Command("scr/water_heater/in"),
-            max_power_w=HEATER_W,
-            temp_min_c=45,
-            temp_eco_c=50,
-            temp_sol_min_c=60,
-            temp_max_c=70,
-        )
-    else:
-        heater = VariablePowerConfig(
-            name="water_heater",
-            id="water_heater",
-            command=Command("scr/water_heater/in"),
-            max_power_w=HEATER_W,
-        )
-    equipment: list[EquipmentConfig] = [heater]
-    if radiator:
-        equipment.append(
-            VariablePowerConfig(
-                name="radiator",
-                id="radiator",
-                command=Command("scr/radiator/in"),
-                max_power_w=RADIATOR_W,
-            )
-        )
-    equipment.append(
-        ConstantPowerConfig(
-            name="pool_pump",
-            id="pool_pump",
-            command=Command("plug/pool_pump/in"),
-            nominal_power_w=PUMP_W,
-            min_on_s=600,
-            min_off_s=600,
-        )
+    """The reference heater (and radiator), then an 800 W pump. With a probe, the heater's
+    temp_max (70 °C) is above its tank's own thermostat (65 °C): the probe still reads
+    below temp_max when the thermostat opens."""
+    reference = reference_site(temp_driven=probe, radiator=radiator, onoff_loads=False)
+    heater, *others = reference.equipment
+    if isinstance(heater, TempDrivenVariablePowerConfig):
+        heater = replace(heater, temp_sol_min_c=60, temp_max_c=70)
+    pump = ConstantPowerConfig(
+        name="pool_pump",
+        id="pool_pump",
+        command=Command("plug/pool_pump/in"),
+        nominal_power_w=PUMP_W,
+        min_on_s=600,
+        min_off_s=600,
     )
-    return SiteConfig(tuple(equipment), RegulationConfig(target_grid_w=TARGET_W))
+    return replace(reference, equipment=(heater, *others, pump))
 
 
 def _house(
