@@ -21,9 +21,9 @@ How it decides (one evaluation per meter frame):
    it stops when that falls below its power for ``stop_delay`` or once it imports more
    than ``stop_max_import`` of its power; min on / min off hold. At most one
    switch per decision, and the dimmers move by the switched power in the same decision,
-   so the grid does not see the step. Power a dimmer gave up by its own rule (a cut
-   found, temp_max reached) is no passing sun: for a few minutes an on/off load it
-   covers twice over for ``FAST_START_S`` starts without waiting out ``start_delay``.
+   so the grid does not see the step. Power a dimmer found drawing nothing gave up (a
+   thermostat cut) is no passing sun: for a few minutes an on/off load it covers twice
+   over for ``FAST_START_S`` starts without waiting out ``start_delay``.
 5. **Thermostat cut.** A dimmer whose command changed by ≥ 300 W but whose effect does
    not show on the meter is a suspect; two "is it drawing?" tests (its command alone
    drops by 500 W on a quiet grid) confirm it: its share goes to the next load and it is
@@ -72,10 +72,12 @@ PROBE_SWAP_W = 500.0
 #: readings, by at least this fraction of its power (its thermostat opened: the trim
 #: cannot show it, the command does not change).
 CAP_JUMP_FRACTION = 0.7
-#: After a dimmer stopped by its own rule (a thermostat cut found, temp_max reached), the
-#: power it frees is no passing sun: for FAST_START_WINDOW_S, an on/off load starts
-#: without waiting out ``start_delay`` once the power it could have has covered it
-#: FAST_START_FACTOR times over on every settled reading for FAST_START_S.
+#: After a dimmer is found drawing nothing (a thermostat cut), the power it frees is no
+#: passing sun: for FAST_START_WINDOW_S, an on/off load starts without waiting out
+#: ``start_delay`` once the power it could have has covered it FAST_START_FACTOR times
+#: over on every settled reading for FAST_START_S. (Power freed by temp_max is not
+#: included: on the reference days it started loads that a heater re-armed by a draw
+#: then took back from, importing; starts in general are reworked with prices.)
 FAST_START_FACTOR = 2.0
 FAST_START_S = 30.0
 FAST_START_WINDOW_S = 300.0
@@ -222,7 +224,7 @@ class Regulator:
         self._inflight: list[tuple[datetime, float, float]] = []
         self._last_error_w = 0.0
         self._prev_error_w = 0.0  # the reading before the last
-        self._freed_at: datetime | None = None  # a dimmer last stopped by its own rule
+        self._freed_at: datetime | None = None  # a dimmer last found drawing nothing
         self._last_eval: datetime | None = None
         self._probe: _Probe | None = None
         self._learn: _Learning | None = None
@@ -565,8 +567,6 @@ class Regulator:
             )
             if temps is not None and celsius is not None:
                 if celsius >= temps[3]:
-                    if not state.solar_full:
-                        self._freed_at = now
                     state.solar_full = True
                 elif celsius < temps[2]:
                     state.solar_full = False
