@@ -29,20 +29,17 @@ import json
 import re
 from typing import NamedTuple
 
-from pvopt import __version__
+from pvopt import __version__, topics
 from pvopt.equipment.loader import type_name
 from pvopt.equipment.model import EquipmentConfig, SiteConfig, TempDrivenVariablePowerConfig
+from pvopt.regulation.model import Mode
 
 DEFAULT_PREFIX = "homeassistant"
-TELEINFO_STATUS_TOPIC = "pvopt/teleinfo/status"
-REGULATION_STATUS_TOPIC = "pvopt/regulation/status"
-DECISION_TOPIC = "regulation/status"
-FRAME_TOPIC = "tic/frame"
 #: Meter sensors become unavailable when no frame came for this long (s).
 METER_EXPIRE_AFTER_S = 60
 #: The modes an HA select can set (``scr/<id>/control`` text); ``forced`` is shown as unknown.
-SELECT_OPTIONS = ("AUTO", "ON", "OFF")
-MODES = ("auto", "on", "off", "forced")
+SELECT_OPTIONS = tuple(m.value.upper() for m in Mode if m is not Mode.FORCED)
+MODES = tuple(m.value for m in Mode)
 
 _ORIGIN = {"name": "pvopt", "sw_version": __version__}
 _METER_DEVICE_ID = "pvopt_linky"
@@ -127,9 +124,9 @@ def meter_messages(prefix: str = DEFAULT_PREFIX, mode: str = "standard") -> list
         config: dict[str, object] = {
             "name": name,
             "unique_id": f"pvopt_linky_{label.lower()}",
-            "state_topic": f"tic/{label}",
+            "state_topic": topics.label_topic(label),
             "expire_after": METER_EXPIRE_AFTER_S,
-            **_availability(TELEINFO_STATUS_TOPIC),
+            **_availability(topics.TELEINFO_STATUS),
             "device": device,
         }
         if kind == "power":
@@ -155,13 +152,13 @@ def meter_messages(prefix: str = DEFAULT_PREFIX, mode: str = "standard") -> list
     config = {
         "name": "Grid power",
         "unique_id": "pvopt_linky_grid_power",
-        "state_topic": FRAME_TOPIC,
+        "state_topic": topics.FRAME,
         "value_template": "{% set v = value_json['values'] %}" + grid,
         "device_class": "power",
         "unit_of_measurement": "W",
         "state_class": "measurement",
         "expire_after": METER_EXPIRE_AFTER_S,
-        **_availability(TELEINFO_STATUS_TOPIC),
+        **_availability(topics.TELEINFO_STATUS),
         "device": device,
     }
     messages.append(_message(prefix, "sensor", config))
@@ -187,8 +184,8 @@ def _equipment_messages(prefix: str, eq: EquipmentConfig) -> list[DiscoveryMessa
         "via_device": _REGULATION_DEVICE_ID,
     }
     common = {
-        "state_topic": DECISION_TOPIC,
-        **_availability(REGULATION_STATUS_TOPIC),
+        "state_topic": topics.DECISION,
+        **_availability(topics.REGULATION_STATUS),
         "device": device,
     }
 
@@ -237,7 +234,7 @@ def _equipment_messages(prefix: str, eq: EquipmentConfig) -> list[DiscoveryMessa
     select: dict[str, object] = {
         "name": "Control",
         "unique_id": f"{base}_control",
-        "command_topic": f"scr/{eq.id}/control",
+        "command_topic": topics.scr_control(eq.id),
         "options": list(SELECT_OPTIONS),
         "qos": 1,
         "retain": False,
@@ -262,8 +259,8 @@ def regulation_messages(site: SiteConfig, prefix: str = DEFAULT_PREFIX) -> list[
         "sw_version": __version__,
     }
     common = {
-        "state_topic": DECISION_TOPIC,
-        **_availability(REGULATION_STATUS_TOPIC),
+        "state_topic": topics.DECISION,
+        **_availability(topics.REGULATION_STATUS),
         "device": device,
     }
     power = {"device_class": "power", "unit_of_measurement": "W", "state_class": "measurement"}

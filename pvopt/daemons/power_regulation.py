@@ -38,6 +38,7 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
 
+from pvopt import topics
 from pvopt.config import Settings
 from pvopt.equipment.model import SiteConfig
 from pvopt.io.systemd import Heartbeat, Notifier
@@ -62,9 +63,6 @@ if TYPE_CHECKING:
 
 _LOG = logging.getLogger(__name__)
 
-STATUS_TOPIC = "pvopt/regulation/status"
-DECISION_TOPIC = "regulation/status"
-TELEINFO_STATUS_TOPIC = "pvopt/teleinfo/status"
 TICK_S = 0.5
 SAVE_EVERY_S = 60.0
 #: Without tic/frame for this long, SINSTS/SINSTI topics are paired instead; after a
@@ -213,13 +211,13 @@ class RegulationDaemon:
     def subscriptions(self) -> dict[str, Callable[[str, bytes], None]]:
         """Topic filters and their handlers."""
         return {
-            "tic/frame": self._on_frame,
-            "tic/SINSTS": self._on_sinsts,
-            "tic/SINSTI": self._on_sinsti,
-            "scr/+/temperature": self._on_temperature,
-            "scr/+/control": self._on_scr_control,
-            "regulation/control": self._on_regulation_control,
-            TELEINFO_STATUS_TOPIC: self._on_teleinfo_status,
+            topics.FRAME: self._on_frame,
+            topics.SINSTS: self._on_sinsts,
+            topics.SINSTI: self._on_sinsti,
+            topics.SCR_TEMPERATURES: self._on_temperature,
+            topics.SCR_CONTROLS: self._on_scr_control,
+            topics.REGULATION_CONTROL: self._on_regulation_control,
+            topics.TELEINFO_STATUS: self._on_teleinfo_status,
         }
 
     def connected(self) -> None:
@@ -249,7 +247,7 @@ class RegulationDaemon:
             self._pairing.last_frame_topic = time.monotonic()
             self._queue(sample)
 
-        self._guard("tic/frame", act)
+        self._guard(topics.FRAME, act)
 
     def _paired(self, now: float) -> bool:
         """True while tic/frame is the source (or may be: just connected)."""
@@ -267,7 +265,7 @@ class RegulationDaemon:
             if now - self._pairing.last_sinsti > FRAME_TOPIC_GRACE_S:  # consumer meter
                 self._queue(MeterSample(datetime.now(UTC), value, 0))
 
-        self._guard("tic/SINSTS", act)
+        self._guard(topics.SINSTS, act)
 
     def _on_sinsti(self, topic: str, payload: bytes) -> None:
         def act() -> None:
@@ -280,11 +278,11 @@ class RegulationDaemon:
             self._pairing.pending = None
             self._queue(MeterSample(datetime.now(UTC), pending.value_va, value))
 
-        self._guard("tic/SINSTI", act)
+        self._guard(topics.SINSTI, act)
 
     def _on_temperature(self, topic: str, payload: bytes) -> None:
         def act() -> None:
-            load_id = topic.split("/")[1]
+            load_id = topics.equipment_id(topic)
             celsius = parse_temperature(topic, payload)
             if self.regulator.load(load_id) is None:
                 raise KeyError(load_id)
@@ -294,11 +292,11 @@ class RegulationDaemon:
 
             self._queue(event)
 
-        self._guard("scr/+/temperature", act)
+        self._guard(topics.SCR_TEMPERATURES, act)
 
     def _on_scr_control(self, topic: str, payload: bytes) -> None:
         def act() -> None:
-            load_id = topic.split("/")[1]
+            load_id = topics.equipment_id(topic)
             control = parse_scr_control(topic, payload)
             if self.regulator.load(load_id) is None:
                 raise KeyError(load_id)
@@ -306,7 +304,7 @@ class RegulationDaemon:
             self._controls.report(topic, f"{topic}: {text}", time.monotonic())
             self._queue(lambda now: self._control(load_id, control, now))
 
-        self._guard("scr/+/control", act)
+        self._guard(topics.SCR_CONTROLS, act)
 
     def _on_regulation_control(self, topic: str, payload: bytes) -> None:
         def act() -> None:
@@ -475,7 +473,7 @@ class RegulationDaemon:
         self._last_status = decision
         if self.mqtt is not None:
             document = json.dumps(status_document(decision), allow_nan=False)
-            self.mqtt.publish(DECISION_TOPIC, document)
+            self.mqtt.publish(topics.DECISION, document)
         if self.writer is not None:
             for point in decision_points(decision):
                 self.writer.write(point)
@@ -549,7 +547,7 @@ def run(config_path: Path, settings: Settings, dry_run: bool) -> int:
     from pvopt.io.influx import InfluxWriter
     from pvopt.io.mqtt import MqttClient, client_id
 
-    mqtt = MqttClient(settings.mqtt, client_id("regulation"), STATUS_TOPIC)
+    mqtt = MqttClient(settings.mqtt, client_id("regulation"), topics.REGULATION_STATUS)
     writer = InfluxWriter(settings.influx, settings.state_dir / "spool" / "regulation")
     daemon = RegulationDaemon(site, settings, mqtt, writer, dry_run)
     for topic, handler in daemon.subscriptions().items():

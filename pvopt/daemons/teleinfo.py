@@ -33,6 +33,7 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, TextIO
 
+from pvopt import topics
 from pvopt.config import Settings
 from pvopt.io.systemd import Heartbeat, Notifier
 from pvopt.points import FieldValue, Point
@@ -47,8 +48,6 @@ if TYPE_CHECKING:
 
 _LOG = logging.getLogger(__name__)
 
-STATUS_TOPIC = "pvopt/teleinfo/status"
-FRAME_TOPIC = "tic/frame"
 MEASUREMENT = "teleinfo"
 REPLAY_CHUNK = 64 * 1024
 REJECT_LOG_INTERVAL_S = 60.0
@@ -56,23 +55,18 @@ REJECT_LOG_INTERVAL_S = 60.0
 WAIT_SLICE_S = 1.0
 
 
-def label_topic(label: str) -> str:
-    """The MQTT topic of a label (``+`` is a wildcard in MQTT, so it is spelled out)."""
-    return "tic/" + label.replace("+", "_PLUS_")
-
-
 def mqtt_messages(frame: Frame) -> list[tuple[str, str]]:
     """The (topic, payload) pairs one frame produces, in frame order, ``tic/frame`` last."""
     table = frame.mode.labels
     messages = [
-        (label_topic(label), str(value))
+        (topics.label_topic(label), str(value))
         for label, value in frame.values.items()
         if isinstance(value, int) and spec_for(label, table).kind is Kind.INT
     ]
     erqt = frame.erqt
     if erqt is not None:
-        messages.append(("tic/ERQT", str(erqt)))
-    messages.append((FRAME_TOPIC, json.dumps(frame.to_json_dict(), separators=(",", ":"))))
+        messages.append((topics.ERQT, str(erqt)))
+    messages.append((topics.FRAME, json.dumps(frame.to_json_dict(), separators=(",", ":"))))
     return messages
 
 
@@ -349,7 +343,7 @@ def run(options: TeleinfoOptions, settings: Settings) -> int:
     if options.mqtt:
         from pvopt.io.mqtt import MqttClient, client_id
 
-        mqtt_client = MqttClient(settings.mqtt, client_id("teleinfo"), STATUS_TOPIC)
+        mqtt_client = MqttClient(settings.mqtt, client_id("teleinfo"), topics.TELEINFO_STATUS)
         if settings.ha_discovery:
             from pvopt import homeassistant
 

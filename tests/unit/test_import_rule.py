@@ -8,7 +8,17 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[2] / "pvopt"
-PURE = ["tic", "regulation", "equipment", "sim", "points.py", "config.py"]
+PURE = [
+    "tic",
+    "regulation",
+    "equipment",
+    "sim",
+    "points.py",
+    "config.py",
+    "topics.py",
+    "homeassistant.py",
+    "logthrottle.py",
+]
 FORBIDDEN = {
     "paho",
     "influxdb",

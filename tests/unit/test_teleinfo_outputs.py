@@ -9,12 +9,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from pvopt.daemons.teleinfo import FrameSink, RejectLog, frame_point, label_topic, mqtt_messages
+from pvopt.daemons.teleinfo import FrameSink, RejectLog, frame_point, mqtt_messages
 from pvopt.io.influx import to_line
 from pvopt.points import Point
 from pvopt.tic import FrameDecoder, Mode
 from pvopt.tic.decoder import DecoderStats
 from pvopt.tic.encoder import encode_frame, encode_group, historic_frame, linky_standard_frame
+from pvopt.topics import label_topic
 
 NOW = datetime(2026, 6, 14, 10, 0, tzinfo=UTC)
 

@@ -1,0 +1,43 @@
+"""Every MQTT topic pvopt reads or writes, spelled once (docs/design.md, "MQTT").
+
+Names kept from the original photovoltaic_optimizer: ``tic/<LABEL>``, ``scr/<id>/…``,
+``regulation/…``; the availability topics are pvopt's own. Device command topics
+(``scr/<id>/in``, ``wifi_plug/<id>/in``, Tasmota, Shelly) belong to each device's
+preset: :mod:`pvopt.equipment.presets`.
+"""
+
+from __future__ import annotations
+
+#: Every numeric label of every valid group: ``tic/<LABEL>``, a decimal integer.
+TIC_PREFIX = "tic/"
+#: One frame as JSON (``time``, ``mode``, ``values``, ``horodates``, ``rejected_groups``).
+FRAME = "tic/frame"
+SINSTS = "tic/SINSTS"
+SINSTI = "tic/SINSTI"
+#: Derived by teleinfo: ERQ1 + ERQ2 + ERQ3 + ERQ4 (VArh); not a meter label.
+ERQT = "tic/ERQT"
+#: Availability (``online`` / ``offline``, retained, last will) of each daemon.
+TELEINFO_STATUS = "pvopt/teleinfo/status"
+REGULATION_STATUS = "pvopt/regulation/status"
+#: The regulation's decision of each evaluation, as JSON.
+DECISION = "regulation/status"
+#: Force / unforce an equipment by name (JSON).
+REGULATION_CONTROL = "regulation/control"
+#: Per equipment: probe readings (°C) and manual controls (``ON``, ``OFF``, ``AUTO``…).
+SCR_TEMPERATURES = "scr/+/temperature"
+SCR_CONTROLS = "scr/+/control"
+
+
+def label_topic(label: str) -> str:
+    """The topic of a TIC label (``+`` is a wildcard in MQTT, so it is spelled out)."""
+    return TIC_PREFIX + label.replace("+", "_PLUS_")
+
+
+def scr_control(equipment_id: str) -> str:
+    """``scr/<id>/control`` of one equipment."""
+    return SCR_CONTROLS.replace("+", equipment_id)
+
+
+def equipment_id(topic: str) -> str:
+    """The ``<id>`` of an ``scr/<id>/…`` topic."""
+    return topic.split("/")[1]
