@@ -28,18 +28,17 @@ import logging
 import math
 import os
 import queue
-import signal
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from types import FrameType
 from typing import TYPE_CHECKING
 
-from pvopt import topics
+from pvopt import homeassistant, topics
 from pvopt.config import Settings
+from pvopt.daemons.wiring import announce_discovery, stop_on_signals
 from pvopt.equipment.model import SiteConfig
 from pvopt.io.systemd import Heartbeat, Notifier
 from pvopt.logthrottle import Throttle
@@ -537,12 +536,7 @@ def run(config_path: Path, settings: Settings, dry_run: bool) -> int:
         _LOG.error("%s", exc)
         return 2
     stop = threading.Event()
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    stop_on_signals(stop)
 
     from pvopt.io.influx import InfluxWriter
     from pvopt.io.mqtt import MqttClient, client_id
@@ -553,13 +547,9 @@ def run(config_path: Path, settings: Settings, dry_run: bool) -> int:
     for topic, handler in daemon.subscriptions().items():
         mqtt.subscribe(topic, handler)
     mqtt.on_connected(daemon.connected)
-    if settings.ha_discovery:
-        from pvopt import homeassistant
-
-        prefix = settings.ha_discovery_prefix
-        announcements = homeassistant.regulation_messages(site, prefix)
-        mqtt.announce(announcements, repeat_on=homeassistant.status_topic(prefix))
-        _LOG.info("Home Assistant discovery: %d entities under %s/", len(announcements), prefix)
+    announce_discovery(
+        mqtt, settings, lambda prefix: homeassistant.regulation_messages(site, prefix)
+    )
     _LOG.info(
         "regulating %d loads from %s%s",
         len(site.equipment),

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import logging
-import signal
 import sys
 import threading
 import time
@@ -30,11 +29,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from types import FrameType
 from typing import TYPE_CHECKING, TextIO
 
-from pvopt import topics
+from pvopt import homeassistant, topics
 from pvopt.config import Settings
+from pvopt.daemons.wiring import announce_discovery, stop_on_signals
 from pvopt.io.systemd import Heartbeat, Notifier
 from pvopt.points import FieldValue, Point
 from pvopt.tic import Frame, FrameDecoder, Mode, detect_mode
@@ -167,14 +166,6 @@ class TeleinfoOptions:
 
 def _fixed_mode(name: str) -> Mode | None:
     return None if name == "auto" else Mode(name)
-
-
-def _install_stop_handlers(stop: threading.Event) -> None:
-    def handler(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, handler)
-    signal.signal(signal.SIGINT, handler)
 
 
 def _wait(
@@ -337,20 +328,16 @@ def run(options: TeleinfoOptions, settings: Settings) -> int:
     """Wire the outputs, run live or replay, shut down cleanly; returns the exit code."""
     stop = threading.Event()
     if options.replay is None:
-        _install_stop_handlers(stop)  # before anything starts: a stop is always clean
+        stop_on_signals(stop)
     mqtt_client: MqttClient | None = None
     writer: InfluxWriter | None = None
     if options.mqtt:
         from pvopt.io.mqtt import MqttClient, client_id
 
         mqtt_client = MqttClient(settings.mqtt, client_id("teleinfo"), topics.TELEINFO_STATUS)
-        if settings.ha_discovery:
-            from pvopt import homeassistant
-
-            prefix = settings.ha_discovery_prefix
-            announcements = homeassistant.meter_messages(prefix, options.mode)
-            mqtt_client.announce(announcements, repeat_on=homeassistant.status_topic(prefix))
-            _LOG.info("Home Assistant discovery: %d entities under %s/", len(announcements), prefix)
+        announce_discovery(
+            mqtt_client, settings, lambda prefix: homeassistant.meter_messages(prefix, options.mode)
+        )
         mqtt_client.start()
     if options.influx:
         from pvopt.io.influx import InfluxWriter
