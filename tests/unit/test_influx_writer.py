@@ -60,6 +60,7 @@ class FakeInflux:
                 pass
 
         self.server = ThreadingHTTPServer((HOST, 0), Handler)
+        self.server.daemon_threads = False  # server_close() joins them: no socket left open
         self.port = int(self.server.server_address[1])
         self._thread = threading.Thread(
             target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
