@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import TypeGuard
 
 from pvopt.regulation.model import MeterSample, Mode
+from pvopt.tic.tariff import tariff_offpeak
 
 
 class InputError(ValueError):
@@ -74,26 +75,6 @@ def _text(topic: str, payload: bytes) -> str:
         return payload.decode("ascii").strip()
     except UnicodeDecodeError:
         raise InputError(f"{topic}: not ASCII") from None
-
-
-def tariff_offpeak(values: dict[str, object]) -> bool | None:
-    """Off-peak now according to the meter, or None when it does not say.
-
-    Historic mode: PTEC ``HC..``/``HCJB``… is off-peak, ``HP..``/``TH..``/``HN``/``PM`` not.
-    Standard mode: LTARF holds the supplier's label (``HEURE CREUSE``, ``HC BLEU``…).
-    NTARF is only an index number whose meaning depends on the contract: not used.
-    """
-    ptec = values.get("PTEC")
-    if isinstance(ptec, str) and ptec:
-        return ptec.upper().startswith("HC")
-    ltarf = values.get("LTARF")
-    if isinstance(ltarf, str) and ltarf:
-        label = " ".join(ltarf.upper().split())
-        if "CREUSE" in label or label.startswith("HC") or " HC" in label:
-            return True
-        if "PLEINE" in label or label.startswith("HP") or " HP" in label:
-            return False
-    return None
 
 
 def sample_from_frame(payload: bytes, received: datetime) -> MeterSample:

@@ -15,7 +15,6 @@ from pvopt.regulation.inputs import (
     parse_temperature,
     parse_va_payload,
     sample_from_frame,
-    tariff_offpeak,
 )
 from pvopt.regulation.model import Mode
 
@@ -43,24 +42,6 @@ def test_a_frame_gives_sinsts_and_sinsti_of_the_same_instant() -> None:
 def test_a_historic_frame_uses_papp_and_ptec() -> None:
     sample = sample_from_frame(_frame(PAPP=2830, PTEC="HCJB"), NOW)
     assert (sample.grid_w, sample.offpeak) == (2830.0, True)
-
-
-@pytest.mark.parametrize(
-    ("values", "expected"),
-    [
-        ({"PTEC": "HP.."}, False),
-        ({"PTEC": "TH.."}, False),
-        ({"PTEC": "HC.."}, True),
-        ({"LTARF": " HEURE  CREUSE "}, True),
-        ({"LTARF": "  HEURE  PLEINE "}, False),
-        ({"LTARF": "    HP  BLEU    "}, False),
-        ({"LTARF": "    HC  BLEU    "}, True),
-        ({"LTARF": "INDEX NON CONSO"}, None),
-        ({}, None),
-    ],
-)
-def test_the_meter_tariff_tells_off_peak(values: dict[str, object], expected: bool | None) -> None:
-    assert tariff_offpeak(values) is expected
 
 
 @pytest.mark.parametrize(
