@@ -1,4 +1,7 @@
-"""The ``pvopt`` command line (DESIGN §2). Exit codes: 0 ok, 1 runtime failure, 2 usage/config."""
+"""The ``pvopt`` command line (docs/design.md §2).
+
+Exit codes: 0 ok, 1 runtime failure, 2 usage/config.
+"""
 
 from __future__ import annotations
 

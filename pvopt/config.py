@@ -1,4 +1,4 @@
-"""Environment configuration (DESIGN §3): the one module that reads the environment.
+"""Environment configuration (docs/design.md §3): the one module that reads the environment.
 
 Names are kept from the original photovoltaic_optimizer. Everything is validated at
 start-up: a bad value is a :class:`ConfigError` naming the variable, and the CLI exits 2.

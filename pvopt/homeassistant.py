@@ -1,4 +1,4 @@
-"""Home Assistant MQTT discovery (DESIGN §4, optional): the config messages, pure.
+"""Home Assistant MQTT discovery (docs/design.md §4, optional): the config messages, pure.
 
 The daemons publish these retained (QoS 1) on every (re)connect and again when Home
 Assistant announces itself (``online`` on ``<prefix>/status``); this module only builds

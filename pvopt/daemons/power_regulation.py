@@ -1,4 +1,4 @@
-"""``pvopt regulate``: the regulation daemon (DESIGN §4–6).
+"""``pvopt regulate``: the regulation daemon (docs/design.md §4–6).
 
 Thin wiring around :class:`pvopt.regulation.core.Regulator`. paho's network thread only
 parses and queues messages; this module's main thread owns the regulator: one evaluation
@@ -112,7 +112,7 @@ def status_document(decision: Decision) -> dict[str, object]:
 
 
 def decision_points(decision: Decision) -> list[Point]:
-    """The InfluxDB points of one decision (DESIGN §5)."""
+    """The InfluxDB points of one decision (docs/design.md §5)."""
     fields: dict[str, FieldValue] = {
         "target_w": float(decision.target_w),
         "safe": decision.safe,

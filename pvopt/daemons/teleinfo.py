@@ -4,7 +4,7 @@ Thin wiring: the pure decoder and mode search from :mod:`pvopt.tic`, the adapter
 :mod:`pvopt.io`. The reader loop never waits on MQTT or InfluxDB: publishing is handed to
 paho's network thread and points to the Influx writer's queue.
 
-Outputs (DESIGN §4–5):
+Outputs (docs/design.md §4–5):
 - ``tic/<LABEL>``: every numeric label of every valid group, as a decimal integer, QoS 0.
   MQTT forbids ``+`` in a topic, so ``NJOURF+1`` is published as ``tic/NJOURF_PLUS_1``.
 - ``tic/ERQT``: **derived**, ERQ1+ERQ2+ERQ3+ERQ4 (VArh), once per frame where all four
@@ -70,7 +70,7 @@ def mqtt_messages(frame: Frame) -> list[tuple[str, str]]:
 
 
 def frame_point(frame: Frame, meter_id: str | None, time_: datetime) -> Point:
-    """The InfluxDB point of one frame (DESIGN §5)."""
+    """The InfluxDB point of one frame (docs/design.md §5)."""
     fields: dict[str, FieldValue] = dict(frame.values)
     erqt = frame.erqt
     if erqt is not None:

@@ -1,4 +1,5 @@
-"""The one loader of ``equipment_config.yml`` (DESIGN §3): YAML in, frozen :class:`SiteConfig` out.
+"""The one loader of ``equipment_config.yml`` (docs/design.md §3): YAML in, a frozen
+:class:`SiteConfig` out.
 
 Validation comes from the dataclass metadata of :mod:`pvopt.equipment.model` (YAML key,
 bounds, choices) and from the field annotations (types), so the schema is written once.

@@ -1,6 +1,6 @@
 """Typed, frozen configuration of the equipment and of the regulation.
 
-Each equipment type of DESIGN §6 has a config dataclass here; the YAML ``type:`` picks it
+Each equipment type of docs/design.md §6 has a config dataclass here; the YAML ``type:`` picks it
 from :data:`pvopt.equipment.registry.EQUIPMENT_TYPES`. Fields carry their YAML key, unit,
 bounds and documentation as metadata (see :func:`option`): the loader validates from it
 and the reference documentation is generated from it, so there is one schema.

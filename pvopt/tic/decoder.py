@@ -120,7 +120,7 @@ class Frame:
         return total
 
     def to_json_dict(self) -> dict[str, object]:
-        """The ``--dump`` / ``tic/frame`` shape of DESIGN §2."""
+        """The ``--dump`` / ``tic/frame`` shape of docs/design.md §2."""
         return {
             "time": self.time.isoformat(),
             "mode": self.mode.value,

@@ -1,7 +1,7 @@
 """``pvopt teleinfo`` end to end: a pty as the meter, a real mosquitto and a real influxd.
 
 Each test starts its own broker / database / daemon (see conftest.py) and pins one
-behaviour of DESIGN §4–5 that only shows with the real programs: what reaches MQTT and
+behaviour of docs/design.md §4–5 that only shows with the real programs: what reaches MQTT and
 InfluxDB, and how the daemon rides out a broker restart, a database outage (with a
 spool it cannot write too), its own restart with points still spooled, a mode search and
 a vanished serial port.

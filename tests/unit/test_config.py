@@ -1,4 +1,4 @@
-"""The environment of DESIGN §3: defaults, validation, no secret in repr."""
+"""The environment of docs/design.md §3: defaults, validation, no secret in repr."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""equipment_config.yml (DESIGN §3): what loads, what is refused, and how it is reported.
+"""equipment_config.yml (docs/design.md §3): what loads, what is refused, and how it is reported.
 
 Errors are specified by their exact text: ``file:line: key.path: message``, one per line.
 """

@@ -1,4 +1,5 @@
-"""Home Assistant MQTT discovery (DESIGN §4, optional): the config messages and their settings.
+"""Home Assistant MQTT discovery (docs/design.md §4, optional): the config messages and their
+settings.
 
 The messages are built from the real loader on the shipped ``equipment_config.yml.template``
 (a dimmer water heater ``id: 0``, a Shelly pool pump ``id: pool``, a Tasmota plug

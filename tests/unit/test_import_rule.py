@@ -1,4 +1,4 @@
-"""The architecture rule: the pure core never imports an I/O library (DESIGN §7)."""
+"""The architecture rule: the pure core never imports an I/O library (docs/design.md §7)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""What one frame becomes on MQTT and in InfluxDB (DESIGN §4–5), without any broker."""
+"""What one frame becomes on MQTT and in InfluxDB (docs/design.md §4–5), without any broker."""
 
 from __future__ import annotations
 
