@@ -110,8 +110,9 @@ def child(name: str, seed: int) -> None:
     """One measurement, in a fresh process: prints a JSON object."""
     began = time.process_time()
     from pvopt.sim import scenarios
+    from pvopt.sim.scenario_file import resolve
 
-    house = scenarios.build(scenarios.resolve(name), seed)
+    house = scenarios.build(resolve(name), seed)
     built = time.process_time()
     house.run()
     ran = time.process_time()

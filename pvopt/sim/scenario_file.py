@@ -30,8 +30,9 @@ Errors raise :class:`~pvopt.equipment.loader.ConfigFileError` (a :class:`ValueEr
 from __future__ import annotations
 
 import dataclasses
+import os
 import typing
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, time
 from pathlib import Path
 from typing import Any, Final
@@ -58,6 +59,7 @@ from pvopt.sim.replay import INTERPOLATIONS, RecordedDay, load_csv
 from pvopt.sim.scenarios import (
     PARIS,
     REFERENCE_PV,
+    SCENARIOS,
     BaseLoadParams,
     ExtraLoad,
     MeterParams,
@@ -71,6 +73,7 @@ __all__ = [
     "load_scenario",
     "parse_scenario",
     "reference_markdown",
+    "resolve",
 ]
 
 _TANK = TankParams()
@@ -798,3 +801,23 @@ ALL_KEYS: Final = tuple(_all_keys())
 
 if __name__ == "__main__":
     print(reference_markdown(), end="")
+
+
+def resolve(name_or_path: str, builtin_pv_model: PvModelChoice = "auto") -> Scenario:
+    """A built-in scenario by name, or a scenario file (YAML, :mod:`pvopt.sim.scenario_file`).
+
+    A built-in comes with ``pv_model=builtin_pv_model``: ``"auto"`` (pvlib when
+    installed) for users such as ``pvopt simulate``; ``SCENARIOS[name]`` keeps the
+    textbook model of the reference figures. A file keeps its own ``pv.model``.
+
+    Raises :class:`ValueError` for an unknown name (listing the built-ins) and
+    :class:`~pvopt.equipment.loader.ConfigFileError` (a ValueError) for a bad file."""
+    if name_or_path in SCENARIOS:
+        return replace(SCENARIOS[name_or_path], pv_model=builtin_pv_model)
+    path = Path(name_or_path)
+    if path.suffix.lower() in (".yml", ".yaml") or os.sep in name_or_path or path.exists():
+        return load_scenario(path)
+    raise ValueError(
+        f"unknown scenario {name_or_path!r}: expected one of {', '.join(SCENARIOS)} "
+        "or the path of a scenario file (.yml)"
+    )

@@ -39,7 +39,7 @@ A :class:`Scenario` carries everything a scenario file sets (:mod:`pvopt.sim.sce
 the PV array and its clear-sky model, the base load (scale, profile, ripple, appliances,
 extra scheduled loads), the meter's cadence and delay, the tank, hot-water draws, and
 optionally a recorded day (:mod:`pvopt.sim.replay`) replacing PV and base load.
-:func:`resolve` finds a built-in by name or loads a file.
+:func:`pvopt.sim.scenario_file.resolve` finds a built-in by name or loads a file.
 
 PV model: the built-ins run the textbook clear-sky model (``pv_model="textbook"``), so
 their figures (``tests/sim``, README) do not depend on whether pvlib is installed;
@@ -52,12 +52,10 @@ so adding a draw to one process does not shift the others.
 
 from __future__ import annotations
 
-import os
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -186,28 +184,6 @@ SCENARIOS: dict[str, Scenario] = {
         ),
     )
 }
-
-
-def resolve(name_or_path: str, builtin_pv_model: PvModelChoice = "auto") -> Scenario:
-    """A built-in scenario by name, or a scenario file (YAML, :mod:`pvopt.sim.scenario_file`).
-
-    A built-in comes with ``pv_model=builtin_pv_model``: ``"auto"`` (pvlib when
-    installed) for users such as ``pvopt simulate``; ``SCENARIOS[name]`` keeps the
-    textbook model of the reference figures. A file keeps its own ``pv.model``.
-
-    Raises :class:`ValueError` for an unknown name (listing the built-ins) and
-    :class:`~pvopt.equipment.loader.ConfigFileError` (a ValueError) for a bad file."""
-    if name_or_path in SCENARIOS:
-        return replace(SCENARIOS[name_or_path], pv_model=builtin_pv_model)
-    path = Path(name_or_path)
-    if path.suffix.lower() in (".yml", ".yaml") or os.sep in name_or_path or path.exists():
-        from pvopt.sim.scenario_file import load_scenario
-
-        return load_scenario(path)
-    raise ValueError(
-        f"unknown scenario {name_or_path!r}: expected one of {', '.join(SCENARIOS)} "
-        "or the path of a scenario file (.yml)"
-    )
 
 
 def reference_site(

@@ -24,6 +24,7 @@ from pvopt.regulation.core import Regulator
 from pvopt.sim import report, scenarios
 from pvopt.sim.baseline import NoRegulation, OriginalRegulator
 from pvopt.sim.house import Recording
+from pvopt.sim.scenario_file import resolve
 
 #: Decision cores compared, in report order.
 CONTROLLERS: tuple[tuple[str, type[Regulator]], ...] = (
@@ -113,7 +114,7 @@ def _inputs(
     if options.days < 1:
         raise SimulateError("pvopt simulate: --days must be at least 1")
     try:
-        scenario = scenarios.resolve(options.scenario)
+        scenario = resolve(options.scenario)
     except (ValueError, OSError) as exc:
         raise SimulateError(f"pvopt simulate: {exc}") from exc
     if options.config is None:

@@ -31,6 +31,7 @@ from pvopt.sim.scenario_file import (
     load_scenario,
     parse_scenario,
     reference_markdown,
+    resolve,
 )
 from pvopt.sim.scenarios import (
     REFERENCE_PV,
@@ -40,7 +41,6 @@ from pvopt.sim.scenarios import (
     MeterParams,
     build,
     local_time,
-    resolve,
 )
 
 SUMMER = date(2026, 6, 21)
