@@ -25,7 +25,7 @@ BEGIN_MARK = "<!-- BEGIN GENERATED: python -m pvopt.equipment.reference -->"
 END_MARK = "<!-- END GENERATED -->"
 
 _DOC_DEFAULT = re.compile(r"\(default: ([^)]*)\)$")
-_HEADER = "| key | unit | default | allowed | description |\n|---|---|---|---|---|"
+TABLE_HEADER = "| key | unit | default | allowed | description |\n|---|---|---|---|---|"
 
 
 def _cell(text: str) -> str:
@@ -78,7 +78,7 @@ def _allowed(key: str, meta: typing.Mapping[str, Any], hint: Any) -> str:
     return ", ".join(parts) or ("number" if float in (hint, *typing.get_args(hint)) else "text")
 
 
-def _rows(
+def table_rows(
     cls: type[Any],
     *,
     skip: tuple[str, ...] = (),
@@ -139,19 +139,19 @@ def reference_markdown() -> str:
         "",
         f"Every item has `type` (one of the types below), {common}, and the command keys.",
         "",
-        _HEADER,
+        TABLE_HEADER,
         "| `type` |  | **required** | "
         + ", ".join(f"`{t}`" for t in EQUIPMENT_TYPES)
         + " | the kind of equipment |",
-        *_rows(EquipmentConfig),
+        *table_rows(EquipmentConfig),
         "",
         "### Command keys",
         "",
         "Optional on every item. `preset` gives the topic and payloads; `topic` and "
         "`payload_*` override them.",
         "",
-        _HEADER,
-        *_rows(
+        TABLE_HEADER,
+        *table_rows(
             CommandOptions,
             none="from the preset",
             special={"preset": ("per type", "a preset of the type")},
@@ -168,8 +168,8 @@ def reference_markdown() -> str:
             f"Presets: {', '.join(f'`{p}`' for p in registered.presets)} "
             f"(default `{registered.default_preset}`).",
             "",
-            _HEADER,
-            *_rows(cls, skip=("name", "id")),
+            TABLE_HEADER,
+            *table_rows(cls, skip=("name", "id")),
             "",
         ]
     out += ["### Presets", ""]
@@ -191,8 +191,8 @@ def reference_markdown() -> str:
         "",
         _summary(RegulationConfig),
         "",
-        _HEADER,
-        *_rows(RegulationConfig),
+        TABLE_HEADER,
+        *table_rows(RegulationConfig),
     ]
     return "\n".join(out) + "\n"
 

@@ -83,7 +83,7 @@ What a replay is and is not:
   of it self-consumes 100 % of that "PV"). Why not PV = 0 and load = grid: the load
   would go negative while exporting, and so would consumption and self-consumption.
 
-Errors are collected and raised together (:class:`~pvopt.equipment.loader.ConfigFileError`),
+Errors are collected and raised together (:class:`~pvopt.schema.ConfigFileError`),
 one per line, ``file:line: column: message``.
 """
 
@@ -100,7 +100,7 @@ from pathlib import Path
 from typing import Final, Literal, get_args
 from zoneinfo import ZoneInfo
 
-from pvopt.equipment.loader import ConfigFileError, ConfigIssue, read_text
+from pvopt.schema import ConfigFileError, ConfigIssue, read_text
 from pvopt.sim.load import BaseLoad
 from pvopt.sim.pv import PvPlant, PvSite
 from pvopt.sim.timeseries import Linear
@@ -224,7 +224,7 @@ class RecordedLoad(BaseLoad):
 
 def load_csv(path: Path, interpolation: Interpolation = "linear") -> RecordedDay:
     """Read a recorded day (see the module docstring); raise
-    :class:`~pvopt.equipment.loader.ConfigFileError` listing every problem."""
+    :class:`~pvopt.schema.ConfigFileError` listing every problem."""
     source = str(path)
     text = read_text(path)
     return parse_csv(text, source, interpolation)

@@ -24,7 +24,7 @@ line, naming the file, the line and the key path::
     house.yml:12: base_load.extra[0].start: expected a time of day HH:MM, got '25:00'
     house.yml:20: replay.file: day.csv:17: grid_w: expected a number, got 'n/a'
 
-Errors raise :class:`~pvopt.equipment.loader.ConfigFileError` (a :class:`ValueError`).
+Errors raise :class:`~pvopt.schema.ConfigFileError` (a :class:`ValueError`).
 """
 
 from __future__ import annotations
@@ -39,19 +39,19 @@ from typing import Any, Final
 
 import yaml
 
-from pvopt.equipment.loader import (
-    _INVALID,
-    ConfigFileError,
-    _Entry,
-    _keys_of,
-    _Parser,
-    _required,
-    _shown,
-    _suggest,
-    read_text,
-)
 from pvopt.equipment.model import option
-from pvopt.equipment.reference import _HEADER, _rows
+from pvopt.equipment.reference import TABLE_HEADER, table_rows
+from pvopt.schema import (
+    INVALID,
+    ConfigFileError,
+    Entry,
+    SchemaParser,
+    keys_of,
+    read_text,
+    required,
+    shown,
+    suggest,
+)
 from pvopt.sim.equipment import TankParams
 from pvopt.sim.load import DEFAULT_PROFILE
 from pvopt.sim.pv import PV_MODELS, PvModelChoice, PvSite, Sky
@@ -440,7 +440,7 @@ replay:
 
 def load_scenario(path: Path) -> Scenario:
     """Read and validate the scenario file ``path``; raise
-    :class:`~pvopt.equipment.loader.ConfigFileError` naming every problem."""
+    :class:`~pvopt.schema.ConfigFileError` naming every problem."""
     source = str(path)
     text = read_text(path)
     return parse_scenario(text, source, path.parent, default_name=path.stem)
@@ -459,22 +459,18 @@ def parse_scenario(
     return _ScenarioParser(text, source, base_dir or Path(), default_name).parse_scenario()
 
 
-class _ScenarioParser(_Parser):
-    """The equipment loader's machinery (YAML nodes, scalars, error collection) on the
-    scenario schema."""
+class _ScenarioParser(SchemaParser):
+    """The schema machinery (YAML nodes, scalars, error collection) on the scenario
+    schema."""
 
     def __init__(self, text: str, source: str, base_dir: Path, default_name: str) -> None:
-        super().__init__(text, source, None)
+        super().__init__(text, source)
         self.base_dir = base_dir
         self.default_name = default_name
 
     def parse_scenario(self) -> Scenario:
         try:
-            try:
-                root = self.loader.get_single_node()
-            except yaml.YAMLError as exc:
-                raise self.yaml_error(exc) from None
-            scenario = self.scenario(root)
+            scenario = self.scenario(self.root())
         finally:
             self.loader.dispose()
         if self.issues or scenario is None:
@@ -490,10 +486,10 @@ class _ScenarioParser(_Parser):
         top = self.mapping(root, "", "a mapping of scenario keys and sections")
         if top is None:
             return None
-        known = [*_keys_of(TopOptions), *SECTIONS]
+        known = [*keys_of(TopOptions), *SECTIONS]
         for key, entry in top.items():
             if key not in known:
-                self.error(entry.key_node, key, _suggest(key, known))
+                self.error(entry.key_node, key, suggest(key, known))
         main = self.section(TopOptions, top, "", root)
         parts: dict[str, dict[str, Any]] = {}
         for key, cls in SECTIONS.items():
@@ -530,20 +526,20 @@ class _ScenarioParser(_Parser):
         return isinstance(node, yaml.ScalarNode) and node.tag == _NULL_TAG
 
     def section(
-        self, cls: type[Any], entries: dict[str, _Entry], path: str, node: yaml.Node
+        self, cls: type[Any], entries: dict[str, Entry], path: str, node: yaml.Node
     ) -> dict[str, Any]:
         """Field name → checked value of the keys given (unknown keys reported; the top
         level reports its own, as it also holds the sections)."""
-        fields = _keys_of(cls)
+        fields = keys_of(cls)
         if path:
             for key, entry in entries.items():
                 if key not in fields:
-                    self.error(entry.key_node, self.join(path, key), _suggest(key, list(fields)))
+                    self.error(entry.key_node, self.join(path, key), suggest(key, list(fields)))
         values: dict[str, Any] = {}
         for key, (f, hint) in fields.items():
             key_path = self.join(path, key)
             if key not in entries:
-                if _required(f):
+                if required(f):
                     doc, unit = f.metadata["doc"], f.metadata["unit"]
                     detail = f"{doc}, in {unit}" if unit else doc
                     self.error(node, key_path, f"required key is missing ({detail})")
@@ -558,14 +554,14 @@ class _ScenarioParser(_Parser):
             else:
                 value = self.value(key, hint, f.metadata, value_node, key_path)
                 choices = f.metadata.get("choices")
-                if value is not _INVALID and choices and hint is str and value not in choices:
+                if value is not INVALID and choices and hint is str and value not in choices:
                     self.error(
                         value_node,
                         key_path,
-                        f"expected one of {', '.join(choices)}, got {_shown(value_node)}",
+                        f"expected one of {', '.join(choices)}, got {shown(value_node)}",
                     )
-                    value = _INVALID
-            if value is not _INVALID:
+                    value = INVALID
+            if value is not INVALID:
                 values[f.name] = value
         return values
 
@@ -578,29 +574,29 @@ class _ScenarioParser(_Parser):
                 return date.fromisoformat(str(node.value).strip())
             except ValueError:
                 pass
-        self.error(node, path, f"expected a date YYYY-MM-DD, got {_shown(node)}")
-        return _INVALID
+        self.error(node, path, f"expected a date YYYY-MM-DD, got {shown(node)}")
+        return INVALID
 
     def profile(self, node: yaml.Node, path: str) -> Any:
         if self.null(node):
             return None
         if not isinstance(node, yaml.SequenceNode) or len(node.value) < 2:
-            self.error(node, path, f"expected a list of [hour, W] points, got {_shown(node)}")
-            return _INVALID
+            self.error(node, path, f"expected a list of [hour, W] points, got {shown(node)}")
+            return INVALID
         before = len(self.issues)
         points: list[tuple[float, float]] = []
         hours: list[float] = []  # every valid hour, to check their order
         for index, item in enumerate(node.value):
             item_path = f"{path}[{index}]"
             if not isinstance(item, yaml.SequenceNode) or len(item.value) != 2:
-                self.error(item, item_path, f"expected [hour, W], got {_shown(item)}")
+                self.error(item, item_path, f"expected [hour, W], got {shown(item)}")
                 continue
             hour_node, watts_node = item.value
             hour = self.number(hour_node, {"low": 0, "high": 24}, f"{item_path}[0]", integer=False)
             watts = self.number(
                 watts_node, {"low": 0, "high": 36_000}, f"{item_path}[1]", integer=False
             )
-            if hour is _INVALID:
+            if hour is INVALID:
                 continue
             if hours and hour <= hours[-1]:
                 self.error(
@@ -609,20 +605,20 @@ class _ScenarioParser(_Parser):
                     f"hours must increase, got {hour:g} after {hours[-1]:g}",
                 )
             hours.append(hour)
-            if watts is not _INVALID:
+            if watts is not INVALID:
                 points.append((hour, watts))
         if len(hours) == len(node.value) and (hours[0] != 0 or hours[-1] != 24):
             self.error(node, path, "the profile must start at hour 0 and end at hour 24")
         if len(self.issues) > before:
-            return _INVALID
+            return INVALID
         return tuple(points)
 
     def extra(self, node: yaml.Node, path: str) -> Any:
         if self.null(node):
             return ()
         if not isinstance(node, yaml.SequenceNode):
-            self.error(node, path, f"expected a list of scheduled loads, got {_shown(node)}")
-            return _INVALID
+            self.error(node, path, f"expected a list of scheduled loads, got {shown(node)}")
+            return INVALID
         before = len(self.issues)
         loads: list[ExtraLoadOptions] = []
         for index, item in enumerate(node.value):
@@ -631,24 +627,24 @@ class _ScenarioParser(_Parser):
             if entries is None:
                 continue
             values = self.section(ExtraLoadOptions, entries, item_path, item)
-            if len(values) == len(_keys_of(ExtraLoadOptions)):
+            if len(values) == len(keys_of(ExtraLoadOptions)):
                 if values["start"] == values["end"]:
                     self.error(
                         entries["end"].node, self.join(item_path, "end"), "must differ from start"
                     )
                 else:
                     loads.append(ExtraLoadOptions(**values))
-        return tuple(loads) if len(self.issues) == before else _INVALID
+        return tuple(loads) if len(self.issues) == before else INVALID
 
     # -- checks between keys ---------------------------------------------------------------
 
-    def replaced(self, top: dict[str, _Entry]) -> None:
+    def replaced(self, top: dict[str, Entry]) -> None:
         """Keys a replay makes meaningless are errors rather than silently unused."""
         base = top.get("base_load")
-        base_entries: dict[str, _Entry] = {}
+        base_entries: dict[str, Entry] = {}
         if base is not None and isinstance(base.node, yaml.MappingNode):
             base_entries = {
-                str(k.value): _Entry(k, v)
+                str(k.value): Entry(k, v)
                 for k, v in base.node.value
                 if isinstance(k, yaml.ScalarNode)
             }
@@ -658,7 +654,7 @@ class _ScenarioParser(_Parser):
             if entry is not None:
                 self.error(entry.key_node, key_path, f"not used with replay: {by} replaces it")
 
-    def between_keys(self, parts: dict[str, dict[str, Any]], top: dict[str, _Entry]) -> None:
+    def between_keys(self, parts: dict[str, dict[str, Any]], top: dict[str, Entry]) -> None:
         def node_of(section: str, key: str) -> yaml.Node | None:
             entry = top.get(section)
             if entry is None or not isinstance(entry.node, yaml.MappingNode):
@@ -686,7 +682,7 @@ class _ScenarioParser(_Parser):
                 f"must be below tank.thermostat_cut ({cut:g}), got {close:g}",
             )
 
-    def recorded(self, replay: dict[str, Any], entry: _Entry) -> RecordedDay | None:
+    def recorded(self, replay: dict[str, Any], entry: Entry) -> RecordedDay | None:
         """The recorded day, or None after reporting the CSV's problems on ``replay.file``."""
         file_node = next(
             (
@@ -769,17 +765,17 @@ def reference_markdown() -> str:
         "inverter_power": ("`peak_power`", "> 0"),
         "max_delay": ("`period`", "0 … 60"),
     }
-    out = ["### Top level", "", _HEADER, *_rows(TopOptions, special=special), ""]
+    out = ["### Top level", "", TABLE_HEADER, *table_rows(TopOptions, special=special), ""]
     for key, cls in SECTIONS.items():
         doc = (cls.__doc__ or "").split("``: ", 1)[-1].strip()
         doc = doc[:1].upper() + doc[1:]
-        out += [f"### `{key}:`", "", doc, "", _HEADER, *_rows(cls, special=special), ""]
+        out += [f"### `{key}:`", "", doc, "", TABLE_HEADER, *table_rows(cls, special=special), ""]
         if key == "base_load":
             out += [
                 "Each item of `base_load.extra`:",
                 "",
-                _HEADER,
-                *_rows(ExtraLoadOptions, special=special),
+                TABLE_HEADER,
+                *table_rows(ExtraLoadOptions, special=special),
                 "",
             ]
     out += ["### Example", "", "```yaml", EXAMPLE.rstrip(), "```", ""]
@@ -811,7 +807,7 @@ def resolve(name_or_path: str, builtin_pv_model: PvModelChoice = "auto") -> Scen
     textbook model of the reference figures. A file keeps its own ``pv.model``.
 
     Raises :class:`ValueError` for an unknown name (listing the built-ins) and
-    :class:`~pvopt.equipment.loader.ConfigFileError` (a ValueError) for a bad file."""
+    :class:`~pvopt.schema.ConfigFileError` (a ValueError) for a bad file."""
     if name_or_path in SCENARIOS:
         return replace(SCENARIOS[name_or_path], pv_model=builtin_pv_model)
     path = Path(name_or_path)

@@ -349,8 +349,15 @@ def test_the_simulation_is_pure_standard_library_and_the_core_never_imports_it()
     for path in sorted((PACKAGE / "sim").glob("*.py")):
         for name in _imports(path):
             if name.startswith("pvopt"):
-                # pvopt.config: `pvopt simulate` reads the off-peak window like the daemons
-                allowed_pvopt = ("pvopt.sim", "pvopt.regulation", "pvopt.equipment", "pvopt.config")
+                # pvopt.config: `pvopt simulate` reads the off-peak window like the daemons;
+                # pvopt.schema: scenario files and recordings are read like the equipment's
+                allowed_pvopt = (
+                    "pvopt.sim",
+                    "pvopt.regulation",
+                    "pvopt.equipment",
+                    "pvopt.config",
+                    "pvopt.schema",
+                )
                 assert name.startswith(allowed_pvopt), (
                     path,
                     name,

@@ -128,3 +128,25 @@ def test_the_cycle_finder_finds_one() -> None:
     graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": set()}
     assert _cycle(graph) == ["a", "b", "c", "a"]
     assert _cycle({"a": {"b"}, "b": set()}) is None
+
+
+def _private_imports(path: Path) -> list[str]:
+    """``from pvopt.x import _name``: another module's private names (dunders are public)."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("pvopt"):
+            found += [
+                f"{node.module}.{alias.name}"
+                for alias in node.names
+                if alias.name.startswith("_") and not alias.name.endswith("__")
+            ]
+    return found
+
+
+def test_no_module_imports_another_modules_private_names() -> None:
+    offenders = {
+        str(p.relative_to(PACKAGE)): _private_imports(p)
+        for p in sorted(PACKAGE.rglob("*.py"))
+        if _private_imports(p)
+    }
+    assert offenders == {}
