@@ -205,7 +205,7 @@ class _EquipmentParser(SchemaParser):
             return None
         before = len(self.issues)
         # Name and id first, whatever the type, so that duplicates are always reported.
-        values = self.identity(node, entries, path, names, ids)
+        values = self.identity(node, entries, path, names, ids, index)
 
         type_entry = entries.get("type")
         if type_entry is None:
@@ -261,13 +261,29 @@ class _EquipmentParser(SchemaParser):
         path: str,
         names: dict[str, str],
         ids: dict[str, str],
+        index: int,
     ) -> dict[str, Any]:
-        """Check ``name`` and ``id`` (format, uniqueness across the file)."""
+        """Check ``name`` and ``id`` (format, uniqueness across the file). Without ``id``
+        the item's position in the list is its id (0, 1, …), as in the original system."""
         common = keys_of(EquipmentConfig)
         values: dict[str, Any] = {}
         for key, seen in (("name", names), ("id", ids)):
             f, hint = common[key]
             key_path = self.join(path, key)
+            if key == "id" and key not in entries:
+                default = str(index)
+                if default in ids:
+                    self.error(
+                        node,
+                        key_path,
+                        f"no id: its position {default!r} is already the id of {ids[default]}",
+                    )
+                else:
+                    values[key] = default
+                    ids[default] = (
+                        f"{path} (no id: its position) at line {node.start_mark.line + 1}"
+                    )
+                continue
             if key not in entries:
                 self.error(node, key_path, f"required key is missing ({f.metadata['doc']})")
                 continue

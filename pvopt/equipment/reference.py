@@ -143,7 +143,10 @@ def reference_markdown() -> str:
         "| `type` |  | **required** | "
         + ", ".join(f"`{t}`" for t in EQUIPMENT_TYPES)
         + " | the kind of equipment |",
-        *table_rows(EquipmentConfig),
+        *table_rows(
+            EquipmentConfig,
+            special={"id": ("its position in the list: `0`, `1`, …", _allowed("id", {}, str))},
+        ),
         "",
         "### Command keys",
         "",

@@ -337,11 +337,6 @@ ERRORS = {
         "equipment_config.yml:2: equipment[0].temp_max: "
         "required key is missing (never heated above it, in any mode, in °C)",
     ),
-    "missing id": (
-        heater_with(3, ""),
-        "equipment_config.yml:2: equipment[0].id: required key is missing "
-        "(device id, used in the device topics (scr/<id>/...); unique)",
-    ),
     "missing type": (
         "equipment:\n  - id: 0\n    name: water_heater\n    max_power: 2400\n",
         "equipment_config.yml:2: equipment[0].type: required key is missing (one of "
@@ -611,8 +606,6 @@ def test_every_error_is_reported_together_in_line_order() -> None:
         "(also equipment[0].id at line 3)",
         "equipment_config.yml:13: equipment[1].nominal_pwer: "
         "unknown key (did you mean 'nominal_power'?)",
-        "equipment_config.yml:15: equipment[2].id: required key is missing "
-        "(device id, used in the device topics (scr/<id>/...); unique)",
         "equipment_config.yml:15: equipment[2].type: unknown type 'Fridge'; expected one of "
         "VariablePowerEquipment, TempDrivenVariablePowerEquipment, ConstantPowerEquipment, "
         "UnknownPowerEquipment",
@@ -623,7 +616,7 @@ def test_every_error_is_reported_together_in_line_order() -> None:
         "equipment_config.yml:19: extra: unknown key; expected one of equipment, regulation",
     ]
     assert info.value.source == FILE
-    assert [issue.line for issue in info.value.issues] == [4, 5, 7, 11, 13, 15, 15, 16, 18, 19]
+    assert [issue.line for issue in info.value.issues] == [4, 5, 7, 11, 13, 15, 16, 18, 19]
     assert isinstance(info.value, ValueError)
 
 
@@ -707,3 +700,34 @@ def test_check_config_exits_2_on_a_missing_file(
 ) -> None:
     assert main(["check-config", str(tmp_path / "absent.yml")]) == 2
     assert "absent.yml: cannot read the file" in capsys.readouterr().err
+
+
+def test_an_item_without_id_gets_its_position_as_the_original_loader_gave() -> None:
+    """The original system's README example: a water heater without ``id``; its topics
+    are ``scr/0/…`` as they were there. An explicit id is kept; a position already taken
+    by an explicit id is an error, not a silent clash."""
+    site = parse(
+        """\
+        equipment:
+          - {type: VariablePowerEquipment, name: water_heater, max_power: 2400}
+          - {type: ConstantPowerEquipment, name: pump, id: pool, nominal_power: 800}
+          - {type: ConstantPowerEquipment, name: plug, nominal_power: 300}
+        """
+    )
+    assert [(e.id, e.command.topic) for e in site.equipment] == [
+        ("0", "scr/0/in"),
+        ("pool", "wifi_plug/pool/in"),
+        ("2", "wifi_plug/2/in"),
+    ]
+    with pytest.raises(ConfigFileError) as info:
+        parse(
+            """\
+            equipment:
+              - {type: VariablePowerEquipment, name: heater, id: 1, max_power: 2400}
+              - {type: ConstantPowerEquipment, name: pump, nominal_power: 800}
+            """
+        )
+    assert str(info.value) == (
+        "equipment_config.yml:3: equipment[1].id: no id: its position '1' is already the id "
+        "of equipment[0].id at line 2"
+    )
