@@ -187,19 +187,25 @@ def _counter(value: object) -> TypeGuard[int | float]:
     return is_number(value) and within(value, (0.0, COUNTER_MAX_WH))
 
 
+def command_payload(cfg: EquipmentConfig, power_w: float) -> tuple[str, float | None]:
+    """The command payload of a load at ``power_w`` (on/off loads: on above 0), and the
+    dimmer percent (None for on/off loads)."""
+    cmd = cfg.command
+    if isinstance(cfg, VariablePowerConfig):
+        percent = round(percent_for_power(power_w, cfg.max_power_w, cfg.dimmer_curve), 1)
+        return cmd.payload_percent.format(percent=percent), percent
+    return (cmd.payload_on if power_w > 0 else cmd.payload_off), None
+
+
 def off_commands(site: SiteConfig) -> tuple[MqttCommand, ...]:
     """Every load's "off" command, from the configuration alone: what the daemon sends when
     the regulator itself cannot be trusted to say it (an unexpected error)."""
-    commands = []
-    for cfg in site.equipment:
-        cmd = cfg.command
-        if isinstance(cfg, VariablePowerConfig):
-            percent = round(percent_for_power(0.0, cfg.max_power_w, cfg.dimmer_curve), 1)
-            payload = cmd.payload_percent.format(percent=percent)
-        else:
-            payload = cmd.payload_off
-        commands.append(MqttCommand(cmd.topic, payload, cmd.qos, cmd.retain))
-    return tuple(commands)
+    return tuple(
+        MqttCommand(
+            cfg.command.topic, command_payload(cfg, 0.0)[0], cfg.command.qos, cfg.command.retain
+        )
+        for cfg in site.equipment
+    )
 
 
 def _minutes(seconds: float) -> str:
@@ -708,10 +714,10 @@ class Regulator:
             min_on, min_off = state.min_on_off_s
             if not state.on:
                 covered_s = self._covered_s(state, budget, power, now)
-                covered_s = covered_s if freed else 0.0
-                fast = covered_s >= FAST_START_S
+                covered_s = covered_s if freed else None
+                fast = covered_s is not None and covered_s >= FAST_START_S
                 needed = power + reg.start_margin_w
-                if covered_s and not fast:
+                if covered_s is not None and not fast:
                     plan.reasons[name] = (
                         f"off: surplus {budget / 1000:.1f} kW steady, starts in "
                         f"{FAST_START_S - covered_s:.0f} s if it lasts"
@@ -760,15 +766,17 @@ class Regulator:
         return None, 0.0
 
     @staticmethod
-    def _covered_s(state: LoadState, budget_w: float, power_w: float, now: datetime) -> float:
+    def _covered_s(
+        state: LoadState, budget_w: float, power_w: float, now: datetime
+    ) -> float | None:
         """How long the budget has covered the load FAST_START_FACTOR times over on every
-        settled reading (0 when it does not now)."""
+        settled reading (None when it does not now)."""
         if budget_w < FAST_START_FACTOR * power_w:
             state.covered_since = None
-            return 0.0
+            return None
         if state.covered_since is None:
             state.covered_since = now
-        return max((now - state.covered_since).total_seconds(), 1e-3)
+        return (now - state.covered_since).total_seconds()
 
     @staticmethod
     def _average_budget(
@@ -885,6 +893,12 @@ class Regulator:
         # The meter never saw this power: dropping it is no change to compensate.
         state.power_w = 0.0
 
+    @staticmethod
+    def _at_cap(state: LoadState, plan: _Plan) -> bool:
+        """An auto dimmer commanded to its cap (the trim can give it nothing more)."""
+        name = state.cfg.name
+        return name in plan.caps and state.power_w >= plan.caps[name] - MIN_CHANGE_W
+
     def _suspect_capped(self, jump_w: float, plan: _Plan) -> None:
         """The export jumped while a dimmer sits at its cap: did the sun rise, or did the
         load stop drawing? The trim cannot tell (its command does not change), so a dimmer
@@ -893,9 +907,8 @@ class Regulator:
             name = state.cfg.name
             if (
                 state.variable
-                and name in plan.caps
+                and self._at_cap(state, plan)
                 and state.power_w >= PROBE_MIN_STEP_W
-                and state.power_w >= plan.caps[name] - MIN_CHANGE_W
                 and jump_w >= CAP_JUMP_FRACTION * state.power_w
             ):
                 state.probe_failures = max(state.probe_failures, 1)
@@ -910,7 +923,7 @@ class Regulator:
         change of the dimmers' total."""
         for state in self.loads:
             name = state.cfg.name
-            at_cap = name in plan.caps and state.power_w >= plan.caps[name] - MIN_CHANGE_W
+            at_cap = self._at_cap(state, plan)
             if (
                 state.probe_failures
                 and name in plan.caps
@@ -1000,13 +1013,7 @@ class Regulator:
         cached = state.payload_cache
         if cached is not None and cached[0] == state.power_w:
             return cached[1], cached[2]
-        cfg = state.cfg
-        cmd = cfg.command
-        if isinstance(cfg, VariablePowerConfig):
-            percent = round(percent_for_power(state.power_w, cfg.max_power_w, cfg.dimmer_curve), 1)
-            payload, value = cmd.payload_percent.format(percent=percent), percent
-        else:
-            payload, value = (cmd.payload_on if state.on else cmd.payload_off), None
+        payload, value = command_payload(state.cfg, state.power_w)
         state.payload_cache = (state.power_w, payload, value)
         return payload, value
 
