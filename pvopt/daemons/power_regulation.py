@@ -1,6 +1,6 @@
 """``pvopt regulate``: the regulation daemon (docs/design.md §4–6).
 
-Thin wiring around :class:`pvopt.regulation.core.Regulator`. paho's network thread only
+Thin wiring around a :class:`~pvopt.regulation.policy.Policy` (pvopt's :class:`Regulator`). paho's
 parses and queues messages; this module's main thread owns the regulator: one evaluation
 per meter frame, a tick every 0.5 s for the stale-data timeout and command re-sends.
 
@@ -43,7 +43,7 @@ from pvopt.equipment.model import SiteConfig
 from pvopt.io.systemd import Heartbeat, Notifier
 from pvopt.logthrottle import Throttle
 from pvopt.points import FieldValue, Point
-from pvopt.regulation.core import Regulator, off_commands
+from pvopt.regulation.core import Regulator
 from pvopt.regulation.inputs import (
     Control,
     InputError,
@@ -55,6 +55,8 @@ from pvopt.regulation.inputs import (
     sample_from_frame,
 )
 from pvopt.regulation.model import Decision, MeterSample, MqttCommand
+from pvopt.regulation.outputs import off_commands
+from pvopt.regulation.policy import Policy
 
 if TYPE_CHECKING:
     from pvopt.io.influx import InfluxWriter
@@ -190,7 +192,7 @@ class RegulationDaemon:
         dry_run: bool,
     ) -> None:
         self.site = site
-        self.regulator = Regulator(site, settings.tz)
+        self.regulator: Policy = Regulator(site, settings.tz)
         self.mqtt = mqtt
         self.writer = writer
         self.dry_run = dry_run
@@ -283,7 +285,7 @@ class RegulationDaemon:
         def act() -> None:
             load_id = topics.equipment_id(topic)
             celsius = parse_temperature(topic, payload)
-            if self.regulator.load(load_id) is None:
+            if not self.regulator.knows(load_id):
                 raise KeyError(load_id)
 
             def event(now: datetime) -> None:
@@ -297,7 +299,7 @@ class RegulationDaemon:
         def act() -> None:
             load_id = topics.equipment_id(topic)
             control = parse_scr_control(topic, payload)
-            if self.regulator.load(load_id) is None:
+            if not self.regulator.knows(load_id):
                 raise KeyError(load_id)
             text = payload.decode("ascii").strip()
             self._controls.report(topic, f"{topic}: {text}", time.monotonic())
@@ -308,7 +310,7 @@ class RegulationDaemon:
     def _on_regulation_control(self, topic: str, payload: bytes) -> None:
         def act() -> None:
             name, control = parse_regulation_control(payload)
-            if self.regulator.load(name) is None:
+            if not self.regulator.knows(name):
                 raise KeyError(name)
             text = payload.decode("utf-8", "replace")[:200]
             self._controls.report(topic, f"{topic}: {text}", time.monotonic())
@@ -443,7 +445,7 @@ class RegulationDaemon:
         if self.mqtt is not None and not self.mqtt.connected:
             return False, "waiting for the MQTT broker"
         last = self._last_status
-        count = len(self.regulator.loads)
+        count = len(self.site.equipment)
         loads = f"{count} load{'' if count == 1 else 's'}"
         if last is not None and last.safe:
             state = f"every load off: {last.reason}"

@@ -9,7 +9,7 @@ measure the regulation against the KPIs of ``research/peers.md`` §13–14:
 - :mod:`pvopt.sim.load`: the household base load and its appliances;
 - :mod:`pvopt.sim.equipment`: what the regulated loads really draw (tank, thermostat);
 - :mod:`pvopt.sim.meter`: a Linky in standard mode (cadence, averaging, delay);
-- :mod:`pvopt.sim.house`: the closed loop with :class:`pvopt.regulation.core.Regulator`;
+- :mod:`pvopt.sim.house`: the closed loop around a :class:`pvopt.regulation.policy.Policy`;
 - :mod:`pvopt.sim.kpi`: KPIs over a run;
 - :mod:`pvopt.sim.scenarios`: reference days, the reference site, scenario resolution;
   :mod:`pvopt.sim.scenario_file` and :mod:`pvopt.sim.replay`: scenario YAML files and

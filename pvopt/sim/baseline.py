@@ -1,8 +1,9 @@
 """Two other decision cores for the simulated house, to compare pvopt against.
 
-Both are :class:`~pvopt.regulation.core.Regulator` subclasses: they keep its frame (the
-stale-data and teleinfo-offline safety, :meth:`~Regulator.tick` and its resends, the
-payloads, outputs and decisions, the energy counters) and replace only how an evaluation
+Both implement :class:`~pvopt.regulation.policy.Policy` on a
+:class:`~pvopt.regulation.plant.Plant`, as pvopt's regulation does: they share its frame
+(the stale-data and teleinfo-offline safety, ``tick`` and its resends, the payloads,
+outputs and decisions, the energy counters) and differ only in how an evaluation
 decides. ``scenarios.build(name, seed, controller=OriginalRegulator)`` runs one.
 
 :class:`OriginalRegulator` — the original ``photovoltaic_optimizer`` (the
@@ -93,8 +94,10 @@ from pvopt.equipment.model import (
     UnknownPowerConfig,
     VariablePowerConfig,
 )
-from pvopt.regulation.core import LoadState, Regulator
+from pvopt.regulation.accounting import ClosedPeriod
 from pvopt.regulation.model import Decision, MeterSample, Mode
+from pvopt.regulation.plant import OnPlant, Plant
+from pvopt.regulation.state import LoadState, Thresholds
 
 #: The original's ``EVALUATION_PERIOD``: evaluations at least this far apart (s).
 EVALUATION_PERIOD_S = 5.0
@@ -110,14 +113,16 @@ def _left(seconds: float) -> str:
     return f"{seconds / 60:.0f} min" if seconds >= 90 else f"{seconds:.0f} s"
 
 
-class OriginalRegulator(Regulator):
+class OriginalRegulator(OnPlant):
     """The original photovoltaic_optimizer algorithm (see the module docstring)."""
 
     def __init__(self, site: SiteConfig, tz: ZoneInfo, *, preemption: bool = False) -> None:
-        super().__init__(site, tz)
+        self.plant = Plant(site, tz, on_period_closed=self._period_closed)
+        self.cfg = site.regulation
         self.preemption = preemption  # upstream's dead preemption branch made live
         self._last_step: datetime | None = None
-        # Energy of the last two completed min_energy periods, per load (oldest first).
+        # Energy of the last two completed min_energy periods, per load (oldest first): the
+        # fork's ``previous_energy`` / ``current_energy``, for ``needToBeForced``.
         self._completed: dict[str, deque[float]] = {s.cfg.name: deque(maxlen=2) for s in self.loads}
 
     # -- evaluation -------------------------------------------------------------------------
@@ -125,7 +130,7 @@ class OriginalRegulator(Regulator):
     def evaluate(self, sample: MeterSample, now: datetime) -> Decision:
         """One meter frame: the safety checks of the frame, then at most one step of the
         original algorithm every ``EVALUATION_PERIOD_S``."""
-        shed = self._admit(sample, now)
+        shed = self.plant.admit(sample, now)
         if shed is not None:
             return shed
         last = self._last_step
@@ -133,21 +138,14 @@ class OriginalRegulator(Regulator):
             self._last_step = now
             self._step(sample, now)
         grid_w = sample.grid_w
-        surplus = -grid_w + sum(s.power_w for s in self.loads)
-        return self._decision(now, grid_w, surplus, "")
+        return self.plant.decision(now, grid_w, self.plant.surplus_w(grid_w))
 
-    def _account(self, now: datetime) -> None:
-        """The frame's energy counters, plus the energy of each completed period (the
-        fork's ``previous_energy`` / ``current_energy``, for ``needToBeForced``)."""
-        before = [(s.period_start, s.period_energy_wh) for s in self.loads]
-        super()._account(now)
-        for state, (start, energy) in zip(self.loads, before, strict=True):
-            if start is not None and state.period_start != start:
-                self._completed[state.cfg.name].append(energy)
+    def _period_closed(self, period: ClosedPeriod) -> None:
+        self._completed[period.state.cfg.name].append(period.energy_wh)
 
     def _step(self, sample: MeterSample, now: datetime) -> None:
         """One evaluation of the original: HC forcing and fixed loads, then one walk."""
-        offpeak = self._offpeak(now, sample)
+        offpeak = self.plant.calendar.offpeak(now, sample.offpeak)
         before = {s.cfg.name: s.power_w for s in self.loads}
         reasons: dict[str, str] = {}
         walked: list[LoadState] = []
@@ -159,9 +157,7 @@ class OriginalRegulator(Regulator):
                 continue
             fixed_names.add(state.cfg.name)
             power, reasons[state.cfg.name] = fixed
-            if not state.variable and (power > 0) != state.on:
-                state.switched_at = now
-            state.power_w = power
+            state.set_fixed(power, now)
         error_w = sample.grid_w - self.cfg.target_grid_w
         in_band = abs(error_w) <= BALANCE_THRESHOLD_W
         if error_w > BALANCE_THRESHOLD_W:
@@ -186,24 +182,23 @@ class OriginalRegulator(Regulator):
     def _fixed(self, state: LoadState, now: datetime, offpeak: bool) -> tuple[float, str] | None:
         """(power, reason) of a load the walks leave alone this evaluation — manual mode,
         forced run, ``temp_max``, HC forcing, full — or None for a load they drive."""
-        if state.forced_until is not None and now >= state.forced_until:
-            state.mode, state.forced_until, state.forced_w = Mode.AUTO, None, 0.0
-        celsius = self._celsius(state, now)
-        temps = self.temperatures(state)
+        state.manual.expire(now)
+        celsius = state.celsius(now)
+        temps = state.thresholds
         if temps is not None and celsius is not None:
-            temp_min, temp_eco, temp_sol_min, temp_max = temps
-            if celsius >= temp_max:
-                state.solar_full = True
-            elif celsius < temp_sol_min:
-                state.solar_full = False
-            if 0 < celsius <= temp_min:
-                state.grid_heat = True
-            elif celsius >= temp_eco:
-                state.grid_heat = False
+            tank = state.tank
+            if celsius >= temps.max_c:
+                tank.solar_full = True
+            elif celsius < temps.sol_min_c:
+                tank.solar_full = False
+            if 0 < celsius <= temps.min_c:
+                tank.grid_heat = True
+            elif celsius >= temps.eco_c:
+                tank.grid_heat = False
         if state.mode is Mode.OFF:
             return 0.0, "off: manual"
-        if temps is not None and celsius is not None and celsius >= temps[3]:
-            return 0.0, f"full: {celsius:.1f} °C ≥ temp_max {temps[3]:g} °C"
+        if temps is not None and celsius is not None and celsius >= temps.max_c:
+            return 0.0, f"full: {celsius:.1f} °C ≥ temp_max {temps.max_c:g} °C"
         if state.mode is not Mode.AUTO:
             return self._manual(state)
         return self._auto_fixed(state, celsius, temps, offpeak)
@@ -212,36 +207,41 @@ class OriginalRegulator(Regulator):
         self,
         state: LoadState,
         celsius: float | None,
-        temps: tuple[float, float, float, float] | None,
+        temps: Thresholds | None,
         offpeak: bool,
     ) -> tuple[float, str] | None:
         """The rules of the original for a load in auto mode: HC forcing, then full."""
         if offpeak and self._needs_forcing(state, celsius):
-            return _full_power(state), "off-peak heating (baseline): needs forcing"
-        if temps is not None and celsius is not None and state.solar_full:
-            return 0.0, f"full: {celsius:.1f} °C, solar heating re-arms below {temps[2]:g} °C"
+            return state.full_power_w, "off-peak heating (baseline): needs forcing"
+        if temps is not None and celsius is not None and state.tank.solar_full:
+            return (
+                0.0,
+                f"full: {celsius:.1f} °C, solar heating re-arms below {temps.sol_min_c:g} °C",
+            )
         target = _min_energy(state.cfg)
-        if target is not None and state.period_energy_wh >= target:
-            return 0.0, f"done: {state.period_energy_wh:.0f} Wh of {target:.0f} Wh"
+        done_wh = state.counters.period_energy_wh
+        if target is not None and done_wh >= target:
+            return 0.0, f"done: {done_wh:.0f} Wh of {target:.0f} Wh"
         return None
 
     @staticmethod
     def _manual(state: LoadState) -> tuple[float, str]:
         """(power, reason) of a load in manual ON or in a forced run."""
-        full_power = _full_power(state)
+        full_power = state.full_power_w
         if state.mode is Mode.ON:
             return full_power, "on: manual"
-        power = min(state.forced_w, full_power)
+        forced_w = state.manual.forced_w
+        power = min(forced_w, full_power)
         if not state.variable:  # upstream: on when forced to at least its power
-            power = full_power if state.forced_w >= full_power else 0.0
+            power = full_power if forced_w >= full_power else 0.0
         return power, f"forced {power:.0f} W"
 
     def _needs_forcing(self, state: LoadState, celsius: float | None) -> bool:
         """The fork's ``needToBeForced()``: a cold tank, or two short energy periods."""
         if isinstance(state.cfg, TempDrivenVariablePowerConfig):
-            return celsius is not None and state.grid_heat
+            return celsius is not None and state.tank.grid_heat
         target = _min_energy(state.cfg)
-        if target is None or state.period_energy_wh >= target:
+        if target is None or state.counters.period_energy_wh >= target:
             return False
         completed = self._completed[state.cfg.name]
         return len(completed) == completed.maxlen and all(e < target for e in completed)
@@ -325,7 +325,7 @@ class OriginalRegulator(Regulator):
             # load's power is a guess: nothing is preempted for it
             left = available_w if unknown else available_w - power
         else:
-            self._switch(state, power, now)
+            state.switch(power, now)
             left = None if unknown else available_w - power
         return left
 
@@ -349,7 +349,7 @@ class OriginalRegulator(Regulator):
             reasons[cfg.name] = f"baseline: on, min-on {_left(min_on - since)} left"
             return 0.0
         power = state.power_w
-        self._switch(state, 0.0, now)
+        state.switch(0.0, now)
         return None if isinstance(cfg, UnknownPowerConfig) else power
 
     @staticmethod
@@ -358,16 +358,19 @@ class OriginalRegulator(Regulator):
         return float("inf") if at is None else (now - at).total_seconds()
 
 
-class NoRegulation(Regulator):
+class NoRegulation(OnPlant):
     """A house without a router (see the module docstring)."""
+
+    def __init__(self, site: SiteConfig, tz: ZoneInfo) -> None:
+        self.plant = Plant(site, tz)
 
     def evaluate(self, sample: MeterSample, now: datetime) -> Decision:
         """The water heater on its off-peak contactor, everything else off; the frame's
         stale-data safety still applies (manual modes are ignored: no router)."""
-        shed = self._admit(sample, now)
+        shed = self.plant.admit(sample, now)
         if shed is not None:
             return shed
-        offpeak = self._offpeak(now, sample)
+        offpeak = self.plant.calendar.offpeak(now, sample.offpeak)
         for state in self.loads:
             cfg = state.cfg
             if isinstance(cfg, VariablePowerConfig) and on_offpeak_contactor(cfg):
@@ -380,8 +383,7 @@ class NoRegulation(Regulator):
                     state.switched_at = now
                 state.power_w, state.reason = 0.0, "off: no router"
         grid_w = sample.grid_w
-        surplus = -grid_w + sum(s.power_w for s in self.loads)
-        return self._decision(now, grid_w, surplus, "")
+        return self.plant.decision(now, grid_w, self.plant.surplus_w(grid_w))
 
 
 def on_offpeak_contactor(cfg: EquipmentConfig) -> bool:
@@ -390,11 +392,6 @@ def on_offpeak_contactor(cfg: EquipmentConfig) -> bool:
     return isinstance(cfg, TempDrivenVariablePowerConfig) or (
         isinstance(cfg, VariablePowerConfig) and cfg.id == "water_heater"
     )
-
-
-def _full_power(state: LoadState) -> float:
-    cfg = state.cfg
-    return cfg.max_power_w if isinstance(cfg, VariablePowerConfig) else state.onoff_power_w
 
 
 def _min_energy(cfg: EquipmentConfig) -> float | None:

@@ -1,4 +1,5 @@
-"""The closed loop: a house on a fake clock around the real :class:`Regulator`.
+"""The closed loop: a house on a fake clock around a :class:`Policy` (the real
+:class:`~pvopt.regulation.core.Regulator` by default).
 
 Every ``step_s`` (0.2 s) of simulated time, in this order:
 
@@ -7,8 +8,8 @@ Every ``step_s`` (0.2 s) of simulated time, in this order:
    power ``grid = base + Σ drawn − PV`` (positive = import), constant over the step;
 3. the meter integrates it and measures the frames that fall in the step;
 4. what happens during the step, in time order at its exact time: frames received →
-   :meth:`Regulator.evaluate`; every ``tick_s`` (0.5 s) → :meth:`Regulator.tick`;
-   every ``probe_s`` (10 s) → each probe's temperature to :meth:`Regulator.set_temperature`
+   :meth:`Policy.evaluate`; every ``tick_s`` (0.5 s) → :meth:`Policy.tick`;
+   every ``probe_s`` (10 s) → each probe's temperature to :meth:`Policy.set_temperature`
    (a probe exists where the configuration is temperature-driven and the load heats a
    tank; a plain dimmer's tank has none: the regulation only knows it through the meter);
 5. the loads' physics advance (tank temperatures, energy counters).
@@ -42,8 +43,8 @@ from pvopt.equipment.model import (
     UnknownPowerConfig,
     VariablePowerConfig,
 )
-from pvopt.regulation.core import Regulator
 from pvopt.regulation.model import Decision, Mode, Output
+from pvopt.regulation.policy import Policy
 from pvopt.sim.equipment import DimmerLoad, SimLoad
 from pvopt.sim.load import BaseLoad
 from pvopt.sim.meter import Frame, LinkyMeter
@@ -161,7 +162,7 @@ class House:
 
     def __init__(
         self,
-        regulator: Regulator,
+        regulator: Policy,
         pv: PvPlant,
         base: BaseLoad,
         loads: list[SimLoad],
@@ -174,13 +175,14 @@ class House:
         end: float | None = None,
     ) -> None:
         by_id = {load.id: load for load in loads}
-        missing = [s.cfg.id for s in regulator.loads if s.cfg.id not in by_id]
-        if missing or len(loads) != len(regulator.loads):
+        equipment = regulator.site.equipment
+        missing = [cfg.id for cfg in equipment if cfg.id not in by_id]
+        if missing or len(loads) != len(equipment):
             raise ValueError(f"simulated loads do not match the configuration: {missing}")
         self.regulator = regulator
         self.pv = pv
         self.base = base
-        self.loads = [by_id[s.cfg.id] for s in regulator.loads]  # priority order
+        self.loads = [by_id[cfg.id] for cfg in equipment]  # priority order
         self.meter = meter
         self.start = start
         self.end = end  # where the precomputed PV and base load stop; run() goes there
@@ -201,7 +203,7 @@ class House:
         self._sent: dict[str, str] = {}
         self._checked: list[tuple[tuple[str | None, float, bool], bool] | None]
         self._checked = [None] * len(self.loads)
-        configs = [s.cfg for s in regulator.loads]
+        configs = list(equipment)
         self._configs = configs
         self._probed = [
             i

@@ -53,7 +53,6 @@ so adding a draw to one process does not shift the others.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -70,6 +69,7 @@ from pvopt.equipment.model import (
     VariablePowerConfig,
 )
 from pvopt.regulation.core import Regulator
+from pvopt.regulation.policy import PolicyFactory
 from pvopt.sim.equipment import (
     DimmerLoad,
     HotWaterDraws,
@@ -286,7 +286,7 @@ def build(
     hot_water: bool | None = None,
     tank_start_c: float | None = None,
     pv: PvSite | None = None,
-    controller: Callable[[SiteConfig, ZoneInfo], Regulator] = Regulator,
+    controller: PolicyFactory = Regulator,
     pv_model: PvModelChoice | None = None,
     **house: float,
 ) -> House:
@@ -301,9 +301,9 @@ def build(
     left). ``site`` is the equipment (default :func:`reference_site`): dimmers heating a
     tank (see :class:`Scenario`), other dimmers, on/off loads of known power, and
     ``UnknownPowerEquipment`` drawing its expected power. ``controller`` makes the
-    decision core: pvopt's :class:`Regulator` by default, or a subclass that decides
-    differently (the original system's algorithm, no regulation) inside the same safety
-    and command frame."""
+    policy: pvopt's :class:`Regulator` by default, or another
+    :class:`~pvopt.regulation.policy.Policy` (the original system's algorithm, no
+    regulation)."""
     sc = SCENARIOS[scenario] if isinstance(scenario, str) else scenario
     site = site or reference_site()
     start = local_time(sc.day, start_hour)

@@ -21,13 +21,14 @@ from typing import TextIO
 
 from pvopt.equipment.model import SiteConfig
 from pvopt.regulation.core import Regulator
+from pvopt.regulation.policy import PolicyFactory
 from pvopt.sim import report, scenarios
 from pvopt.sim.baseline import NoRegulation, OriginalRegulator
 from pvopt.sim.house import Recording
 from pvopt.sim.scenario_file import resolve
 
 #: Decision cores compared, in report order.
-CONTROLLERS: tuple[tuple[str, type[Regulator]], ...] = (
+CONTROLLERS: tuple[tuple[str, PolicyFactory], ...] = (
     ("pvopt", Regulator),
     ("baseline", OriginalRegulator),
     ("none", NoRegulation),
@@ -59,7 +60,7 @@ class Run:
 
 #: One controller's day(s) to run: (controller name, scenario, site, seed, days, its
 #: class, keep the recording).
-Task = tuple[str, scenarios.Scenario, SiteConfig, int, int, type[Regulator], bool]
+Task = tuple[str, scenarios.Scenario, SiteConfig, int, int, PolicyFactory, bool]
 #: How the tasks are run: ``map`` here, one after the other, by default; the command line
 #: (:mod:`pvopt.cli`) passes one that runs them in processes of their own.
 RunMap = Callable[[Callable[[Task], "Run"], list[Task]], Iterable["Run"]]

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import pytest
 
-from pvopt.regulation.core import CUT_FIRST_RELEASE_S
+from pvopt.regulation.probing import CUT_FIRST_RELEASE_S
 from pvopt.sim import kpi
 from pvopt.sim.equipment import DimmerLoad, Draw
 from pvopt.sim.house import House

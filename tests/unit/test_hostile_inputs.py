@@ -28,9 +28,10 @@ from pvopt.config import Settings
 from pvopt.daemons.power_regulation import MAX_FRAME_AGE_S, Item, RegulationDaemon, check_finite
 from pvopt.equipment.loader import parse_site_config
 from pvopt.points import Point
-from pvopt.regulation.core import Regulator, off_commands
+from pvopt.regulation.core import Regulator
 from pvopt.regulation.inputs import LIMITS, Control
 from pvopt.regulation.model import MeterSample, Mode
+from pvopt.regulation.outputs import off_commands
 
 CONFIG = """\
 equipment:

@@ -658,7 +658,7 @@ def test_min_energy_periods_follow_the_wall_clock_across_dst_whatever_the_order(
     ]
     for now in times + times[::-1]:
         fresh = regulator(dimmer("heater"), **window)
-        start = reg._period_start(now)
-        assert start == fresh._period_start(now)
+        start = reg.plant.calendar.period(now).local_start
+        assert start == fresh.plant.calendar.period(now).local_start
         assert start <= now
         assert start.astimezone(PARIS).time() == time(7, 0)

@@ -1,0 +1,167 @@
+"""Per-load rules: which loads a mode, a limit or a grid-heating rule fixes this
+evaluation, and the caps of the dimmers left to the trim loop.
+
+In order, the first rule that applies wins: manual OFF; ``temp_max`` (whatever the mode);
+manual ON; a forced run; off-peak grid heating below ``temp_min`` (up to ``temp_eco``);
+the off-peak completion of a ``min_energy`` shortfall; full (solar heating re-arms below
+``temp_sol_min``); ``min_energy`` done; a thermostat cut. A dimmer no rule fixes is
+regulated up to its cap; an on/off load no rule fixes is staged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from pvopt.equipment.model import VariablePowerConfig
+from pvopt.regulation.calendar import Calendar
+from pvopt.regulation.model import Mode
+from pvopt.regulation.state import LoadState, Thresholds
+
+
+@dataclass
+class Plan:
+    """What the rules decided for one evaluation (the later steps amend it)."""
+
+    fixed: dict[str, float] = field(default_factory=dict)  # name → power, not regulated
+    caps: dict[str, float] = field(default_factory=dict)  # name → cap of auto dimmers
+    reasons: dict[str, str] = field(default_factory=dict)  # name → why
+
+
+@dataclass(frozen=True, slots=True)
+class Fixed:
+    """A load's power set by a rule, and why."""
+
+    power_w: float
+    reason: str
+
+
+def minutes(seconds: float) -> str:
+    """A duration for a reason: seconds up to 90 s, minutes beyond."""
+    if seconds >= 90:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds:.0f} s"
+
+
+def min_energy_wh(state: LoadState) -> float | None:
+    """The ``min_energy`` a dimmer must get per period (None: no such need)."""
+    cfg = state.cfg
+    return cfg.min_energy_wh if isinstance(cfg, VariablePowerConfig) else None
+
+
+def energy_done(state: LoadState) -> bool:
+    """Has the load had its ``min_energy`` this period?"""
+    target = min_energy_wh(state)
+    return target is not None and state.counters.period_energy_wh >= target
+
+
+def update_latches(state: LoadState, celsius: float | None, t: Thresholds | None) -> None:
+    """The tank's latches: full from ``temp_max`` until below ``temp_sol_min``; grid
+    heating from below ``temp_min`` until ``temp_eco``."""
+    if t is None or celsius is None:
+        return
+    tank = state.tank
+    if celsius >= t.max_c:
+        tank.solar_full = True
+    elif celsius < t.sol_min_c:
+        tank.solar_full = False
+    if celsius < t.min_c:
+        tank.grid_heat = True
+    elif celsius >= t.eco_c:
+        tank.grid_heat = False
+
+
+def completion(state: LoadState, calendar: Calendar, now: datetime, offpeak: bool) -> str | None:
+    """Grid completion of a ``min_energy`` shortfall: only the missing energy, at full
+    power, starting as late in the off-peak window as still completes it."""
+    target = min_energy_wh(state)
+    if target is None or not offpeak:
+        return None
+    end = calendar.window_end(now)
+    if end is None:
+        return None
+    cfg = state.cfg
+    assert isinstance(cfg, VariablePowerConfig)
+    short_wh = target - state.counters.period_energy_wh
+    period_end = calendar.period(now, cfg.period_s).end
+    if short_wh <= 0 or abs((period_end - end).total_seconds()) > 60:
+        return None  # nothing missing, or not the last window of the period
+    needed_s = short_wh / cfg.max_power_w * 3600.0 * 1.05 + 60.0  # 5 % + 1 min margin
+    if now < end - timedelta(seconds=needed_s):
+        return None
+    return f"off-peak completion: {short_wh:.0f} Wh short"
+
+
+def manual(state: LoadState, now: datetime) -> Fixed | None:
+    """Manual ON, or a forced run (an on/off load runs when forced to half its power or
+    more); None in AUTO."""
+    full_power = state.full_power_w
+    control = state.manual
+    if control.mode is Mode.ON:
+        return Fixed(full_power, "on: manual")
+    if control.mode is not Mode.FORCED:
+        return None
+    power = min(control.forced_w, full_power)
+    if not state.variable:
+        power = full_power if control.forced_w >= full_power / 2 else 0.0
+    until = control.forced_until
+    left = f" for {minutes((until - now).total_seconds())}" if until else ""
+    return Fixed(power, f"forced {power:.0f} W{left}")
+
+
+def automatic(
+    state: LoadState,
+    calendar: Calendar,
+    now: datetime,
+    offpeak: bool,
+    celsius: float | None,
+    t: Thresholds | None,
+) -> Fixed | None:
+    """The rules of a load in AUTO (below ``temp_max``); None: left to the regulation."""
+    tank = state.tank
+    if tank.grid_heat and offpeak and celsius is not None and t is not None:
+        return Fixed(
+            state.full_power_w, f"off-peak heating: {celsius:.1f} °C, up to {t.eco_c:g} °C"
+        )
+    if (done := completion(state, calendar, now, offpeak)) is not None:
+        return Fixed(state.full_power_w, done)
+    if tank.solar_full and celsius is not None and t is not None:
+        return Fixed(0.0, f"full: {celsius:.1f} °C, solar heating re-arms below {t.sol_min_c:g} °C")
+    if energy_done(state):
+        return Fixed(
+            0.0,
+            f"done: {state.counters.period_energy_wh:.0f} Wh of {min_energy_wh(state):.0f} Wh",
+        )
+    if state.cut.until is not None and now < state.cut.until:
+        return Fixed(0.0, "full: thermostat cut")
+    return None
+
+
+def rule(state: LoadState, calendar: Calendar, now: datetime, offpeak: bool) -> Fixed | None:
+    """The first rule that fixes this load now (see the module docstring), or None."""
+    state.manual.expire(now)
+    celsius = state.celsius(now)
+    t = state.thresholds
+    update_latches(state, celsius, t)
+    if state.manual.mode is Mode.OFF:
+        return Fixed(0.0, "off: manual")
+    if t is not None and celsius is not None and celsius >= t.max_c:
+        return Fixed(0.0, f"full: {celsius:.1f} °C ≥ temp_max {t.max_c:g} °C")
+    if state.manual.mode is not Mode.AUTO:
+        return manual(state, now)
+    return automatic(state, calendar, now, offpeak, celsius, t)
+
+
+def plan(loads: Sequence[LoadState], calendar: Calendar, now: datetime, offpeak: bool) -> Plan:
+    """The rules of every load: what they fix, and the caps of the auto dimmers."""
+    result = Plan()
+    for state in loads:
+        name = state.cfg.name
+        fixed = rule(state, calendar, now, offpeak)
+        if fixed is not None:
+            result.fixed[name] = fixed.power_w
+            result.reasons[name] = fixed.reason
+        elif state.variable:
+            result.caps[name] = state.full_power_w
+    return result

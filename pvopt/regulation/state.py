@@ -1,0 +1,213 @@
+"""What the regulation remembers of each load: one :class:`LoadState` per equipment, its
+state grouped in typed records by the concern that owns it.
+
+- :class:`ManualControl`: the mode a user set (``scr/<id>/control``, ``regulation/control``);
+- :class:`EnergyCounters`: today's energy and the ``min_energy`` period's (accounting);
+- :class:`TankState`: the temperature latches and the user's threshold overrides (rules);
+- :class:`BudgetAverage`: the averaged power an on/off load could have (staging);
+- :class:`CutDetection`: whether a dimmer is suspected of, or found, drawing nothing
+  (probing).
+
+What the outputs remember (the last payload sent, caches) lives with the outputs
+(:mod:`pvopt.regulation.outputs`), not here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from pvopt.equipment.model import (
+    ConstantPowerConfig,
+    EquipmentConfig,
+    TempDrivenVariablePowerConfig,
+    UnknownPowerConfig,
+    VariablePowerConfig,
+)
+from pvopt.regulation.model import Mode
+
+
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    """A water heater's temperatures (°C), with the user's overrides applied."""
+
+    min_c: float  # below it: heat from the grid off-peak …
+    eco_c: float  # … up to this
+    sol_min_c: float  # once full, solar heating re-arms below this
+    max_c: float  # never above this, whatever the mode
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """A probe's temperature and when it was received."""
+
+    celsius: float
+    at: datetime
+
+
+@dataclass(slots=True)
+class ManualControl:
+    """The mode a user set; a forced run ends at ``forced_until``."""
+
+    mode: Mode = Mode.AUTO
+    forced_w: float = 0.0
+    forced_until: datetime | None = None
+
+    def expire(self, now: datetime) -> None:
+        """Back to AUTO once a timed mode has run its course."""
+        if self.forced_until is not None and now >= self.forced_until:
+            self.mode, self.forced_until, self.forced_w = Mode.AUTO, None, 0.0
+
+
+@dataclass(slots=True)
+class EnergyCounters:
+    """Energy from the commanded power: today's (local day) and the ``min_energy``
+    period's."""
+
+    day: date | None = None
+    energy_wh: float = 0.0
+    period_start: datetime | None = None  # local time
+    period_energy_wh: float = 0.0
+
+
+@dataclass(slots=True)
+class TankState:
+    """The temperature latches of a temperature-driven load, and the user's overrides."""
+
+    solar_full: bool = False  # temp_max reached, until temp_sol_min
+    grid_heat: bool = False  # below temp_min, until temp_eco
+    overrides: dict[str, float] = field(default_factory=dict)  # "min", "eco", "max" → °C
+
+
+@dataclass(slots=True)
+class BudgetAverage:
+    """The power an on/off load could have, averaged since its last switch."""
+
+    average_w: float | None = None  # None: averages afresh
+    shortfall_avg_w: float = 0.0  # averaged max(power − budget, 0): what it would import
+    at: datetime | None = None  # last update
+    since: datetime | None = None  # first update of this average
+    covered_since: datetime | None = None  # covered FAST_START_FACTOR times over since
+
+    def restart(self) -> None:
+        """Forget the average (a switch, a shed): the other direction averages afresh."""
+        self.average_w = None
+        self.covered_since = None
+
+
+@dataclass(slots=True)
+class CutDetection:
+    """Is a dimmer drawing what it is commanded? (a thermostat may have cut)"""
+
+    failures: int = 0  # consecutive non-responses
+    weak_suspect: bool = False  # suspected from a reading that may have shown a partial step
+    until: datetime | None = None  # found drawing nothing: released until then
+    backoff_s: float = 0.0  # the last release's length
+
+
+@dataclass(slots=True)
+class LoadState:
+    """What the core remembers of one equipment."""
+
+    cfg: EquipmentConfig
+    power_w: float = 0.0  # commanded now (dimmers), or power drawn when on (on/off)
+    switched_at: datetime | None = None  # last on/off transition
+    reason: str = "starting"
+    temperature: Reading | None = None  # the probe's last reading
+    learnt_power_w: float | None = None  # UnknownPowerEquipment: its power, from the meter
+    manual: ManualControl = field(default_factory=ManualControl)
+    counters: EnergyCounters = field(default_factory=EnergyCounters)
+    tank: TankState = field(default_factory=TankState)
+    budget: BudgetAverage = field(default_factory=BudgetAverage)
+    cut: CutDetection = field(default_factory=CutDetection)
+    # Derived once from the (frozen) configuration: read several times per evaluation.
+    variable: bool = field(init=False)  # dimmer-driven load
+    min_on_off_s: tuple[float, float] = field(init=False)  # (0, 0) for dimmers
+
+    def __post_init__(self) -> None:
+        cfg = self.cfg
+        self.variable = isinstance(cfg, VariablePowerConfig)
+        self.min_on_off_s = (
+            (cfg.min_on_s, cfg.min_off_s)
+            if isinstance(cfg, ConstantPowerConfig | UnknownPowerConfig)
+            else (0.0, 0.0)
+        )
+
+    @property
+    def name(self) -> str:
+        """The equipment's name (its key in plans and reports)."""
+        return self.cfg.name
+
+    @property
+    def on(self) -> bool:
+        """True when the load is drawing (commanded above zero)."""
+        return self.power_w > 0
+
+    @property
+    def mode(self) -> Mode:
+        """The mode a user set (AUTO unless told)."""
+        return self.manual.mode
+
+    @property
+    def energy_wh(self) -> float:
+        """Today's energy, from the commanded power."""
+        return self.counters.energy_wh
+
+    @property
+    def onoff_power_w(self) -> float:
+        """Power of an on/off load when on (known, or learnt from the meter)."""
+        cfg = self.cfg
+        if isinstance(cfg, ConstantPowerConfig):
+            return cfg.nominal_power_w
+        if isinstance(cfg, UnknownPowerConfig):
+            return self.learnt_power_w or cfg.expected_power_w
+        return 0.0
+
+    @property
+    def full_power_w(self) -> float:
+        """What the load draws flat out: a dimmer's cap, an on/off load's power."""
+        cfg = self.cfg
+        return cfg.max_power_w if isinstance(cfg, VariablePowerConfig) else self.onoff_power_w
+
+    @property
+    def thresholds(self) -> Thresholds | None:
+        """The temperatures of a temperature-driven load, overrides applied (else None)."""
+        cfg = self.cfg
+        if not isinstance(cfg, TempDrivenVariablePowerConfig):
+            return None
+        o = self.tank.overrides
+        return Thresholds(
+            o.get("min", cfg.temp_min_c),
+            o.get("eco", cfg.temp_eco_c),
+            cfg.temp_sol_min_c,
+            o.get("max", cfg.temp_max_c),
+        )
+
+    def celsius(self, now: datetime) -> float | None:
+        """The probe's temperature, or None when there is none or it went silent (unknown
+        is not cold: the heater's own thermostat protects)."""
+        cfg = self.cfg
+        reading = self.temperature
+        if not isinstance(cfg, TempDrivenVariablePowerConfig) or reading is None:
+            return None
+        if (now - reading.at).total_seconds() > cfg.probe_timeout_s:
+            return None
+        return reading.celsius
+
+    def since_switch_s(self, now: datetime) -> float | None:
+        """Seconds since the last on/off transition (None: never switched)."""
+        at = self.switched_at
+        return None if at is None else (now - at).total_seconds()
+
+    def switch(self, power_w: float, now: datetime) -> None:
+        """Switch an on/off load (0: off)."""
+        self.power_w = power_w
+        self.switched_at = now
+        self.budget.restart()
+
+    def set_fixed(self, power_w: float, now: datetime) -> None:
+        """Give the load a power a mode or a rule fixed; an on/off load that changes state
+        counts as switched."""
+        if not self.variable and (power_w > 0) != self.on:
+            self.switched_at = now
+        self.power_w = power_w

@@ -1,0 +1,98 @@
+"""The trim loop: the dimmers' total follows the grid error, shared out in priority order.
+
+On a settled reading the total power of the auto dimmers moves by ``−gain × (grid −
+target)``: integral action, dead-beat at gain 1. The meter reports every ~1.2 s, up to a
+frame late: :class:`DeadTime` remembers the recent commands, so that a reading that
+cannot show them yet neither counts as settled nor is corrected twice (a Smith
+predictor).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from pvopt.equipment.model import RegulationConfig, VariablePowerConfig
+from pvopt.regulation.state import LoadState
+
+#: Trim corrections smaller than this do not stop a reading from counting as settled.
+SETTLE_IGNORE_W = 50.0
+#: Smallest change of a dimmer command worth sending.
+MIN_CHANGE_W = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class InFlight:
+    """A command not yet in every reading: when, the net change of the loads' power, and
+    the sum of each load's |change|."""
+
+    at: datetime
+    net_w: float
+    moved_w: float
+
+
+class DeadTime:
+    """The commands of the last ``settle_time``."""
+
+    def __init__(self, settle_time_s: float) -> None:
+        self.settle_time_s = settle_time_s
+        self.inflight: list[InFlight] = []
+
+    def pending_w(self, now: datetime) -> float:
+        """The part of the commands of the last ``settle_time`` not yet in a reading.
+
+        A reading is the mean of about 1 s, received up to ``settle_time − 1 s`` after the
+        end of that second (actuation + meter delay); halfway is assumed.
+        """
+        settle = self.settle_time_s
+        lag = max(settle - 1.0, 0.0) / 2
+        pending = 0.0
+        kept: list[InFlight] = []
+        for command in self.inflight:
+            age = (now - command.at).total_seconds()
+            if age >= settle:
+                continue
+            kept.append(command)
+            pending += command.net_w * (1.0 - min(max(age - lag, 0.0), 1.0))
+        self.inflight = kept
+        return pending
+
+    def settled(self) -> bool:
+        """Is every significant command so far fully in this reading? Gross, not net: when
+        a dimmer makes room for an on/off load, or power moves between two dimmers, the
+        grid should not move, but a reading that predates the move cannot tell whether
+        each load really did."""
+        return all(command.moved_w < SETTLE_IGNORE_W for command in self.inflight)
+
+    def record(self, now: datetime, moves_w: Mapping[str, float]) -> None:
+        """The loads' changes of a decision (name → W)."""
+        moved = moves_w.values()
+        self.inflight.append(InFlight(now, sum(moved), sum(map(abs, moved))))
+
+    def clear(self) -> None:
+        """Forget every command (the loads were shed)."""
+        self.inflight.clear()
+
+
+def correction_w(expected_error_w: float, cfg: RegulationConfig) -> float:
+    """How the dimmers' total moves for an error (dead band: not at all)."""
+    if abs(expected_error_w) > cfg.dead_band_w:
+        return -cfg.gain * expected_error_w
+    return 0.0
+
+
+def share(loads: Sequence[LoadState], delta_w: float, caps: Mapping[str, float]) -> None:
+    """Move the auto dimmers' total by ``delta_w``, filled in priority order, each up to its
+    cap; a share below the dimmer's ``min_power`` is none."""
+    dimmers = [s for s in loads if s.variable and s.cfg.name in caps]
+    total = sum(s.power_w for s in dimmers) + delta_w
+    total = min(max(total, 0.0), sum(caps[s.cfg.name] for s in dimmers))
+    for state in dimmers:
+        cfg = state.cfg
+        assert isinstance(cfg, VariablePowerConfig)
+        portion = min(caps[cfg.name], total)
+        if portion < max(cfg.min_power_w, MIN_CHANGE_W):
+            portion = 0.0
+        state.power_w = portion
+        total -= portion
