@@ -37,13 +37,14 @@ from pvopt.daemons.wiring import announce_discovery, stop_on_signals
 from pvopt.io.systemd import Heartbeat, Notifier
 from pvopt.points import FieldValue, Point
 from pvopt.tic import Frame, FrameDecoder, Mode, detect_mode
-from pvopt.tic.autodetect import Event, ModeSearch
+from pvopt.tic.autodetect import LOST_AFTER_S, Event, ModeSearch
 from pvopt.tic.decoder import DecoderStats
 from pvopt.tic.labels import Kind, spec_for
 
 if TYPE_CHECKING:
     from pvopt.io.influx import InfluxWriter
     from pvopt.io.mqtt import MqttClient
+    from pvopt.io.serial_port import PortLost, TicPort
 
 _LOG = logging.getLogger(__name__)
 
@@ -52,6 +53,8 @@ REPLAY_CHUNK = 64 * 1024
 REJECT_LOG_INTERVAL_S = 60.0
 #: Longest wait without a watchdog ping (the port back-off is cut into such slices).
 WAIT_SLICE_S = 1.0
+#: The longest wait between two attempts to open an unavailable serial port.
+MAX_OPEN_BACKOFF_S = 30.0
 
 
 def mqtt_messages(frame: Frame) -> list[tuple[str, str]]:
@@ -185,6 +188,171 @@ def _wait(
         hb.beat(False, state, detail)
 
 
+@dataclass
+class _LiveReader:
+    """The state :func:`run_live` carries from one iteration to the next.
+
+    One object rather than a dozen locals so that each step of the loop (open the port,
+    lose it, decode a read, follow the mode search) is a method of its own. ``port_state``
+    and ``receiving`` remember what was last logged, so an outage or a recovery is logged
+    once, not on every iteration; ``service_state`` is the systemd STATUS.
+    """
+
+    options: TeleinfoOptions
+    sink: FrameSink
+    stop: threading.Event
+    hb: Heartbeat
+    search: ModeSearch
+    decoder: FrameDecoder
+    rejects: RejectLog
+    service_state: str
+    port: TicPort | None = None
+    backoff_s: float = 1.0
+    port_state: str = ""  # "" | "unavailable" | "open" | "lost"
+    receiving: bool = False
+
+    @classmethod
+    def create(
+        cls,
+        options: TeleinfoOptions,
+        sink: FrameSink,
+        stop: threading.Event,
+        heartbeat: Heartbeat | None,
+    ) -> _LiveReader:
+        """The state before the first iteration: no port yet, the mode search started."""
+        hb = heartbeat or Heartbeat(Notifier(None))
+        search = ModeSearch(_fixed_mode(options.mode), time.monotonic())
+        decoder = FrameDecoder(search.mode)
+        rejects = RejectLog(time.monotonic())
+        return cls(options, sink, stop, hb, search, decoder, rejects, f"opening {options.port}")
+
+    def detail(self) -> str:
+        """The figures appended to the systemd STATUS (computed only when it is sent)."""
+        stats = self.decoder.stats
+        text = f"{self.sink.frames} frames, {stats.rejected_groups} groups rejected"
+        if self.sink.mqtt is not None and not self.sink.mqtt.connected:
+            text += ", MQTT broker unreachable"
+        return text
+
+    def run(self) -> None:
+        """The loop: beat, (re)open the port if needed, read, decode; until ``stop``.
+
+        The port is closed on the way out, whatever ends the loop.
+        """
+        from pvopt.io.serial_port import PortLost, TicPort
+
+        try:
+            while not self.stop.is_set():
+                self.hb.beat(self.port is not None, self.service_state, self.detail)
+                if self.port is None:
+                    try:
+                        self.port = TicPort(self.options.port, self.search.mode)
+                    except PortLost as exc:
+                        self._port_unavailable(exc)
+                        continue
+                    self._port_opened()
+                try:
+                    chunk = self.port.read()
+                except PortLost as exc:
+                    self._port_lost(exc)
+                    continue
+                self._process(chunk)
+            self.hb.stopping(f"stopping; {self.detail()}")
+        finally:
+            self._close_port()
+
+    def _port_unavailable(self, exc: PortLost) -> None:
+        """The port cannot be opened: log it once per outage, wait with back-off (≤ 30 s)
+        while still pinging the watchdog."""
+        if self.port_state != "unavailable":
+            _LOG.error("%s; retrying with back-off", exc)
+            self.port_state = "unavailable"
+        self.service_state = f"waiting for the serial port: {exc}"
+        _wait(self.stop, self.backoff_s, self.hb, self.service_state, self.detail)
+        self.backoff_s = min(self.backoff_s * 2, MAX_OPEN_BACKOFF_S)
+
+    def _port_opened(self) -> None:
+        """The port is open: log it, reset the back-off, and start afresh: the decoder drops
+        any partial frame from before, the mode search gives this mode a full window."""
+        search = self.search
+        _LOG.info(
+            "opened %s at %d bd 7E1 (%s mode%s)",
+            self.options.port,
+            search.mode.baudrate,
+            search.mode.value,
+            "" if search.fixed else ", searching",
+        )
+        self.port_state = "open"
+        self.service_state = (
+            f"reading {self.options.port} ({search.mode.value} mode"
+            f"{'' if search.fixed else ', searching'}), waiting for valid frames"
+        )
+        self.backoff_s = 1.0
+        self.decoder.reset()
+        search.restart_window(time.monotonic())
+
+    def _port_lost(self, exc: PortLost) -> None:
+        """A read failed (device unplugged): close the port; the next iteration reopens."""
+        _LOG.error("serial port lost: %s; reopening", exc)
+        self.port_state = "lost"
+        self.service_state = f"serial port lost ({exc}), reopening"
+        self._close_port()
+
+    def _close_port(self) -> None:
+        """Close the port if open (on loss, on a mode switch, on the way out)."""
+        if self.port is not None:
+            self.port.close()
+            self.port = None
+
+    def _process(self, chunk: bytes) -> None:
+        """Decode one read, tell the mode search how it went, and act on its verdict."""
+        valid = self._decode(chunk)
+        now = time.monotonic()
+        if valid:
+            self.service_state = (
+                f"receiving {self.search.mode.value}-mode frames from {self.options.port}"
+            )
+        event = self.search.observe(valid, now)
+        self._log_reception(event, valid)
+        if event in (Event.SWITCH, Event.LOST) and self.search.fixed is None:
+            self._switch_mode(now)
+        self.rejects.maybe_log(self.decoder.stats, now)
+
+    def _decode(self, chunk: bytes) -> int:
+        """Hand the frames completed by ``chunk`` to the sink; returns how many valid groups
+        it brought (what the mode search judges by)."""
+        before = self.decoder.stats.valid_groups
+        for frame in self.decoder.feed(chunk, datetime.now(UTC)):
+            self.sink.handle(frame)
+        return self.decoder.stats.valid_groups - before
+
+    def _log_reception(self, event: Event | None, valid: int) -> None:
+        """Log when valid frames start to come and when they stop for 10 s (then, in auto
+        mode, the search tries the other mode); a steady state logs nothing."""
+        search = self.search
+        if event is Event.FOUND or (valid and not self.receiving):
+            _LOG.info("receiving valid %s-mode frames", search.mode.value)
+            self.receiving = True
+        elif event is Event.LOST:
+            self.receiving = False
+            self.service_state = f"no valid frame for {LOST_AFTER_S:.0f} s on {self.options.port}"
+            _LOG.warning(
+                "no valid frame for %.0f s%s",
+                LOST_AFTER_S,
+                "" if search.fixed else f"; searching the mode again, trying {search.mode.value}",
+            )
+
+    def _switch_mode(self, now: float) -> None:
+        """Auto mode: reopen the port at the other mode's speed (next iteration) with a
+        decoder for it; the error counters carry over so the reject log spans modes."""
+        _LOG.debug("trying %s mode", self.search.mode.value)
+        self._close_port()
+        self.rejects.maybe_log(self.decoder.stats, now)
+        stats = self.decoder.stats
+        self.decoder = FrameDecoder(self.search.mode)
+        self.decoder.stats = stats  # counters span mode changes
+
+
 def run_live(
     options: TeleinfoOptions,
     sink: FrameSink,
@@ -197,96 +365,7 @@ def run_live(
     iteration of this loop (a read returns within 0.5 s; the back-off waits are sliced),
     STATUS on every state change, STOPPING when ``stop`` ends the loop.
     """
-    from pvopt.io.serial_port import PortLost, TicPort
-
-    hb = heartbeat or Heartbeat(Notifier(None))
-    search = ModeSearch(_fixed_mode(options.mode), time.monotonic())
-    decoder = FrameDecoder(search.mode)
-    rejects = RejectLog(time.monotonic())
-    port: TicPort | None = None
-    backoff_s = 1.0
-    port_state = ""
-    receiving = False
-    service_state = f"opening {options.port}"
-
-    def detail() -> str:
-        stats = decoder.stats
-        text = f"{sink.frames} frames, {stats.rejected_groups} groups rejected"
-        if sink.mqtt is not None and not sink.mqtt.connected:
-            text += ", MQTT broker unreachable"
-        return text
-
-    try:
-        while not stop.is_set():
-            hb.beat(port is not None, service_state, detail)
-            if port is None:
-                try:
-                    port = TicPort(options.port, search.mode)
-                except PortLost as exc:
-                    if port_state != "unavailable":
-                        _LOG.error("%s; retrying with back-off", exc)
-                        port_state = "unavailable"
-                    service_state = f"waiting for the serial port: {exc}"
-                    _wait(stop, backoff_s, hb, service_state, detail)
-                    backoff_s = min(backoff_s * 2, 30.0)
-                    continue
-                _LOG.info(
-                    "opened %s at %d bd 7E1 (%s mode%s)",
-                    options.port,
-                    search.mode.baudrate,
-                    search.mode.value,
-                    "" if search.fixed else ", searching",
-                )
-                port_state = "open"
-                service_state = (
-                    f"reading {options.port} ({search.mode.value} mode"
-                    f"{'' if search.fixed else ', searching'}), waiting for valid frames"
-                )
-                backoff_s = 1.0
-                decoder.reset()
-                search.restart_window(time.monotonic())
-            try:
-                chunk = port.read()
-            except PortLost as exc:
-                _LOG.error("serial port lost: %s; reopening", exc)
-                port_state = "lost"
-                service_state = f"serial port lost ({exc}), reopening"
-                port.close()
-                port = None
-                continue
-            before = decoder.stats.valid_groups
-            for frame in decoder.feed(chunk, datetime.now(UTC)):
-                sink.handle(frame)
-            now = time.monotonic()
-            valid = decoder.stats.valid_groups - before
-            if valid:
-                service_state = f"receiving {search.mode.value}-mode frames from {options.port}"
-            event = search.observe(valid, now)
-            if event is Event.FOUND or (valid and not receiving):
-                _LOG.info("receiving valid %s-mode frames", search.mode.value)
-                receiving = True
-            elif event is Event.LOST:
-                receiving = False
-                service_state = f"no valid frame for 10 s on {options.port}"
-                _LOG.warning(
-                    "no valid frame for 10 s%s",
-                    ""
-                    if search.fixed
-                    else f"; searching the mode again, trying {search.mode.value}",
-                )
-            if event in (Event.SWITCH, Event.LOST) and search.fixed is None:
-                _LOG.debug("trying %s mode", search.mode.value)
-                port.close()
-                port = None
-                rejects.maybe_log(decoder.stats, now)
-                stats = decoder.stats
-                decoder = FrameDecoder(search.mode)
-                decoder.stats = stats  # counters span mode changes
-            rejects.maybe_log(decoder.stats, now)
-        hb.stopping(f"stopping; {detail()}")
-    finally:
-        if port is not None:
-            port.close()
+    _LiveReader.create(options, sink, stop, heartbeat).run()
 
 
 def run_replay(path: Path, options: TeleinfoOptions, sink: FrameSink) -> int:

@@ -280,17 +280,6 @@ class OnPlant:
         """A parsed manual control."""
         self.plant.apply_control(key, control, now)
 
-    def set_mode(
-        self,
-        key: str,
-        mode: Mode,
-        now: datetime,
-        power_w: float = 0.0,
-        duration_s: float | None = None,
-    ) -> None:
-        """Manual control: AUTO, ON, OFF, or FORCED at ``power_w`` for ``duration_s``."""
-        self.plant.set_mode(key, mode, now, power_w, duration_s)
-
     def tick(self, now: datetime) -> Decision | None:
         """Sheds on stale data, re-sends commands when due."""
         return self.plant.tick(now)

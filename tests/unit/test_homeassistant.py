@@ -268,7 +268,7 @@ def test_equipment_templates_render_what_regulation_status_says(site: SiteConfig
     water heater trimming), each entity shows its own equipment's value."""
     regulator = Regulator(site, ZoneInfo("Europe/Paris"))
     now = datetime(2026, 6, 15, 10, 0, tzinfo=UTC)
-    regulator.set_mode("pool_pump", Mode.ON, now)
+    regulator.plant.set_mode("pool_pump", Mode.ON, now)
     document = status_document(regulator.evaluate(MeterSample(now, 0, 2000), now))
     payload = json.dumps(document)
     by_name = {e["name"]: e for e in document["equipment"]}

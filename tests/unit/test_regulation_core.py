@@ -390,7 +390,7 @@ def _at(reg: Regulator, seconds: float, grid_w: int, celsius: float | None = Non
 
 def test_temp_max_is_enforced_even_in_manual_on() -> None:
     reg = regulator(heater())
-    reg.set_mode("heater", Mode.ON, T0)
+    reg.plant.set_mode("heater", Mode.ON, T0)
     d = _at(reg, 0, 500, celsius=61.0)
     assert d.outputs[0].power_w == 0 and d.outputs[0].reason.startswith("full: 61.0 °C")
     d = _at(reg, 5, 500, celsius=56.0)  # manual ON heats up to temp_max again
@@ -525,7 +525,7 @@ def test_the_dimmer_percent_follows_the_phase_angle_curve() -> None:
 
 def test_forced_power_expires_and_the_regulation_takes_over() -> None:
     reg = regulator(dimmer("heater", 2400))
-    reg.set_mode("heater", Mode.FORCED, T0, power_w=1000, duration_s=60)
+    reg.plant.set_mode("heater", Mode.FORCED, T0, power_w=1000, duration_s=60)
     d = reg.evaluate(MeterSample(T0, 1500, 0), T0)
     assert d.outputs[0].power_w == 1000 and d.outputs[0].forced
     assert d.outputs[0].reason == "forced 1000 W for 60 s"
