@@ -10,7 +10,8 @@ of the key::
     equipment_config.yml:7: equipment[1].max_power: expected a positive number, got 'abc'
 
 Only safe YAML is read (:class:`yaml.SafeLoader`: the file is composed into nodes, which
-carry their line, and scalars are resolved with the safe constructors).
+carry their line, and scalars are resolved with the safe constructors). Tempo colour
+files (CSV, :func:`load_tempo_calendar`) are read here too, reported the same way.
 
 Choices made where YAML 1.1 (PyYAML) would surprise a user:
 
@@ -39,17 +40,22 @@ import yaml
 
 from pvopt.equipment.model import (
     Command,
+    Contract,
     EquipmentConfig,
     RegulationConfig,
     SiteConfig,
+    TariffConfig,
     TempDrivenVariablePowerConfig,
+    TimeWindow,
     VariablePowerConfig,
     option,
 )
 from pvopt.equipment.registry import EQUIPMENT_TYPES
 from pvopt.schema import (
+    INT_TAG,
     INVALID,
     NULL_TAG,
+    STR_TAG,
     ConfigFileError,
     ConfigIssue,
     Entry,
@@ -61,6 +67,7 @@ from pvopt.schema import (
     shown,
     suggest,
 )
+from pvopt.tariff import TempoCalendar, parse_tempo_calendar
 
 __all__ = [
     "COMMAND_KEYS",
@@ -69,6 +76,7 @@ __all__ = [
     "ConfigFileError",
     "ConfigIssue",
     "load_site_config",
+    "load_tempo_calendar",
     "parse_site_config",
     "type_name",
 ]
@@ -78,7 +86,15 @@ NAME_PATTERN: Final = re.compile(r"[A-Za-z0-9_-]+")
 NAME_RULE: Final = "letters, digits, '_' or '-' only"
 #: An id is substituted into topics: no level separator, no wildcard.
 ID_FORBIDDEN: Final = "/+#"
-TOP_LEVEL_KEYS: Final = ("equipment", "regulation")
+TOP_LEVEL_KEYS: Final = ("equipment", "regulation", "tariff")
+#: An off-peak window as written in ``tariff.offpeak``: ``22:00-06:00``.
+WINDOW_PATTERN: Final = re.compile(
+    r"\s*([01]?[0-9]|2[0-3]):([0-5][0-9])\s*-\s*([01]?[0-9]|2[0-3]):([0-5][0-9])\s*"
+)
+#: Keys of a contract without a default price: required when it is the contract.
+REQUIRED_PRICES: Final = {
+    Contract.EJP: ("ejp_normal_price_eur_kwh", "ejp_pm_price_eur_kwh"),
+}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -133,6 +149,12 @@ def parse_site_config(
     return _EquipmentParser(text, source, settings_hc).parse()
 
 
+def load_tempo_calendar(path: Path) -> TempoCalendar:
+    """Read a Tempo colour file (``YYYY-MM-DD,BLUE|WHITE|RED`` lines under a header); raise
+    :class:`ConfigFileError` naming the file and every bad line."""
+    return parse_tempo_calendar(read_text(path), str(path))
+
+
 def _or(value: str | None, default: str) -> str:
     return default if value is None else value
 
@@ -170,9 +192,10 @@ class _EquipmentParser(SchemaParser):
                 self.error(entry.key_node, key, suggest(key, TOP_LEVEL_KEYS))
         equipment = self.equipment_list(top.get("equipment"), root)
         regulation = self.regulation(top.get("regulation"))
-        if equipment is None or regulation is None:
+        tariff = self.tariff(top.get("tariff"), regulation)
+        if equipment is None or regulation is None or tariff is None:
             return None
-        return SiteConfig(equipment=equipment, regulation=regulation)
+        return SiteConfig(equipment=equipment, regulation=regulation, tariff=tariff)
 
     def equipment_list(
         self, entry: Entry | None, root: yaml.Node
@@ -418,3 +441,101 @@ class _EquipmentParser(SchemaParser):
         if len(self.issues) > before:
             return None
         return RegulationConfig(**kwargs)
+
+    # -- tariff ------------------------------------------------------------------------------
+
+    def tariff(
+        self, entry: Entry | None, regulation: RegulationConfig | None
+    ) -> TariffConfig | None:
+        """The ``tariff:`` section; absent, the defaults (contract base). The off-peak
+        windows of contract hphc default to the regulation's window (``offpeak_start`` …
+        ``offpeak_end``, itself defaulting to $HC_START_TIME … $HC_END_TIME); Tempo's are
+        fixed by the tariff (22:00-06:00), so they default to that, as they do without a
+        regulation window."""
+        entries: dict[str, Entry] = {}
+        if entry is not None and not (
+            isinstance(entry.node, yaml.ScalarNode) and entry.node.tag == NULL_TAG
+        ):
+            found = self.mapping(entry.node, "tariff", "a mapping of the contract and its prices")
+            if found is None:
+                return None
+            entries = found
+        before = len(self.issues)
+        kwargs = self.tariff_values(entries)
+        contract = kwargs.get("contract", Contract.BASE)
+        for key in REQUIRED_PRICES.get(contract, ()):
+            if key in entries and key not in kwargs:
+                continue  # invalid, already reported
+            if kwargs.get(key) is None:
+                self.error(
+                    entries[key if key in entries else "contract"].node,
+                    f"tariff.{key}",
+                    f"required when contract is {contract.value} (no default: its regulated "
+                    "price in force could not be established)",
+                )
+        if contract is Contract.HPHC and "offpeak" not in entries and regulation is not None:
+            start, end = regulation.offpeak_start, regulation.offpeak_end
+            if start is not None and end is not None and start != end:
+                kwargs["offpeak"] = (TimeWindow(start, end),)
+        if len(self.issues) > before:
+            return None
+        return TariffConfig(**kwargs)
+
+    def tariff_values(self, entries: dict[str, Entry]) -> dict[str, Any]:
+        """Field name → checked value of the keys written in ``tariff:`` (unknown keys and
+        invalid values reported)."""
+        fields = keys_of(TariffConfig)
+        for key, item in entries.items():
+            if key not in fields:
+                self.error(item.key_node, self.join("tariff", key), suggest(key, list(fields)))
+        values: dict[str, Any] = {}
+        for key, (f, hint) in fields.items():
+            if key not in entries:
+                continue
+            node, path = entries[key].node, f"tariff.{key}"
+            if key == "offpeak":
+                value = self.windows(node, path)
+            else:
+                value = self.value(key, hint, f.metadata, node, path)
+            if value is not INVALID:
+                values[f.name] = value
+        return values
+
+    def windows(self, node: yaml.Node, path: str) -> Any:
+        """A non-empty list of non-overlapping ``HH:MM-HH:MM`` windows (``INVALID`` after
+        reporting why)."""
+        if isinstance(node, yaml.ScalarNode) and node.tag == NULL_TAG:
+            return None
+        expected = 'a list of off-peak windows "HH:MM-HH:MM"'
+        if not isinstance(node, yaml.SequenceNode) or not node.value:
+            self.error(node, path, f"expected {expected}, got {shown(node)}")
+            return INVALID
+        before = len(self.issues)
+        windows: list[TimeWindow] = []
+        taken: dict[int, str] = {}  # minute of the day → the window holding it
+        for index, item in enumerate(node.value):
+            item_path = f"{path}[{index}]"
+            text = str(item.value) if isinstance(item, yaml.ScalarNode) else ""
+            match = WINDOW_PATTERN.fullmatch(text) if item.tag in (STR_TAG, INT_TAG) else None
+            if match is None:
+                self.error(item, item_path, f'expected a window "HH:MM-HH:MM", got {shown(item)}')
+                continue
+            start = time(int(match[1]), int(match[2]))
+            end = time(int(match[3]), int(match[4]))
+            if start == end:
+                self.error(item, item_path, f"the window {text.strip()!r} is empty")
+                continue
+            window = TimeWindow(start, end)
+            first = start.hour * 60 + start.minute
+            length = (end.hour * 60 + end.minute - first) % 1440
+            clash = next(
+                (taken[m % 1440] for m in range(first, first + length) if m % 1440 in taken), None
+            )
+            if clash is not None:
+                self.error(item, item_path, f"{window} overlaps {clash}")
+                continue
+            taken.update(
+                dict.fromkeys((m % 1440 for m in range(first, first + length)), str(window))
+            )
+            windows.append(window)
+        return tuple(windows) if len(self.issues) == before else INVALID

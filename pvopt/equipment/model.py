@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from dataclasses import MISSING, dataclass, field
 from datetime import time
-from typing import Any
+from enum import Enum
+from typing import Any, Final
 
 from pvopt.equipment.dimmer import Curve
 
@@ -269,9 +270,169 @@ class RegulationConfig:
     )
 
 
+class Contract(Enum):
+    """The supply contract's tariff option (Tarif Bleu options and their look-alikes)."""
+
+    BASE = "base"
+    HPHC = "hphc"
+    TEMPO = "tempo"
+    EJP = "ejp"
+
+
+@dataclass(frozen=True, slots=True)
+class TimeWindow:
+    """A daily window of local wall-clock time, ``[start, end)``; it crosses midnight when
+    ``end`` is not after ``start`` (``22:00-06:00``). Never empty: start != end."""
+
+    start: time
+    end: time
+
+    def __post_init__(self) -> None:
+        if self.start == self.end:
+            raise ValueError(f"empty time window {self}")
+
+    def contains(self, clock: time) -> bool:
+        """``clock`` (a local time of day) is inside the window."""
+        if self.start < self.end:
+            return self.start <= clock < self.end
+        return clock >= self.start or clock < self.end
+
+    def __str__(self) -> str:
+        return f"{self.start:%H:%M}-{self.end:%H:%M}"
+
+
+@dataclass(frozen=True, slots=True)
+class TarifBleuPrices:
+    """Energy prices of the French regulated tariff (Tarif Bleu résidentiel), €/kWh TTC.
+
+    The figures in :data:`TARIF_BLEU_2026_08` are those in force from 1 August 2026,
+    the latest movement that could be established on 6 December 2026 (the next one is due
+    on 1 February 2027), for 6 kVA (Base: 3 and 6 kVA; 9 kVA and above is 0.1985 €/kWh).
+    Sources, all secondary, all agreeing: the "grille officielle EDF du 1er août 2026" as
+    transcribed in the release notes of FigurinePanda43/hass-tarif-edf v2.4.0 (Tempo)
+    and v2.4.1 (Base, HP/HC); evcc's EDF Tempo tariff page (docs.evcc.io/en/tariffs/
+    edf-tempo, "regulated EDF prices incl. taxes from 1 August 2026"); the price table of
+    NicolasPopy/elec-moins-chere-prix (data/offres.csv, checked 2026-10-30). The CRE
+    deliberation and EDF's own PDF grid were not found. The EJP option could not be
+    established (it exists only from 9 kVA and its August 2026 prices were not found):
+    it has no default.
+    """
+
+    base_eur_kwh: float
+    hphc_hp_eur_kwh: float
+    hphc_hc_eur_kwh: float
+    tempo_blue_hp_eur_kwh: float
+    tempo_blue_hc_eur_kwh: float
+    tempo_white_hp_eur_kwh: float
+    tempo_white_hc_eur_kwh: float
+    tempo_red_hp_eur_kwh: float
+    tempo_red_hc_eur_kwh: float
+
+
+TARIF_BLEU_2026_08: Final = TarifBleuPrices(
+    base_eur_kwh=0.2001,
+    hphc_hp_eur_kwh=0.2142,
+    hphc_hc_eur_kwh=0.1589,
+    tempo_blue_hp_eur_kwh=0.1654,
+    tempo_blue_hc_eur_kwh=0.1356,
+    tempo_white_hp_eur_kwh=0.1921,
+    tempo_white_hc_eur_kwh=0.1536,
+    tempo_red_hp_eur_kwh=0.7295,
+    tempo_red_hc_eur_kwh=0.1615,
+)
+"""The default import prices: Tarif Bleu, 6 kVA, in force from 1 August 2026 (sources in
+:class:`TarifBleuPrices`)."""
+
+_PRICE_HIGH: Final = 10.0  # €/kWh: a price above it is a typo (a figure in c€)
+
+
+def _price(key: str, doc: str, default: float | None) -> Any:
+    return option(key, doc, default=default, unit="€/kWh", low=0, high=_PRICE_HIGH)
+
+
+@dataclass(frozen=True, kw_only=True)
+class TariffConfig:
+    """The ``tariff:`` section: the supply contract and its prices, for what the household
+    pays (import prices in €/kWh TTC; defaults: Tarif Bleu, 6 kVA, from 1 August 2026)."""
+
+    contract: Contract = option(
+        "contract",
+        "tariff option of the supply contract",
+        default=Contract.BASE,
+        choices=tuple(c.value for c in Contract),
+    )
+    base_price_eur_kwh: float = _price(
+        "base_price_eur_kwh", "import price, contract base", TARIF_BLEU_2026_08.base_eur_kwh
+    )
+    hphc_hp_price_eur_kwh: float = _price(
+        "hphc_hp_price_eur_kwh",
+        "import price in peak hours (HP), contract hphc",
+        TARIF_BLEU_2026_08.hphc_hp_eur_kwh,
+    )
+    hphc_hc_price_eur_kwh: float = _price(
+        "hphc_hc_price_eur_kwh",
+        "import price in off-peak hours (HC), contract hphc",
+        TARIF_BLEU_2026_08.hphc_hc_eur_kwh,
+    )
+    tempo_blue_hp_price_eur_kwh: float = _price(
+        "tempo_blue_hp_price_eur_kwh",
+        "import price, Tempo blue day, peak hours",
+        TARIF_BLEU_2026_08.tempo_blue_hp_eur_kwh,
+    )
+    tempo_blue_hc_price_eur_kwh: float = _price(
+        "tempo_blue_hc_price_eur_kwh",
+        "import price, Tempo blue day, off-peak hours",
+        TARIF_BLEU_2026_08.tempo_blue_hc_eur_kwh,
+    )
+    tempo_white_hp_price_eur_kwh: float = _price(
+        "tempo_white_hp_price_eur_kwh",
+        "import price, Tempo white day, peak hours",
+        TARIF_BLEU_2026_08.tempo_white_hp_eur_kwh,
+    )
+    tempo_white_hc_price_eur_kwh: float = _price(
+        "tempo_white_hc_price_eur_kwh",
+        "import price, Tempo white day, off-peak hours",
+        TARIF_BLEU_2026_08.tempo_white_hc_eur_kwh,
+    )
+    tempo_red_hp_price_eur_kwh: float = _price(
+        "tempo_red_hp_price_eur_kwh",
+        "import price, Tempo red day, peak hours",
+        TARIF_BLEU_2026_08.tempo_red_hp_eur_kwh,
+    )
+    tempo_red_hc_price_eur_kwh: float = _price(
+        "tempo_red_hc_price_eur_kwh",
+        "import price, Tempo red day, off-peak hours",
+        TARIF_BLEU_2026_08.tempo_red_hc_eur_kwh,
+    )
+    ejp_normal_price_eur_kwh: float | None = _price(
+        "ejp_normal_price_eur_kwh", "import price in EJP normal hours (HN), contract ejp", None
+    )
+    ejp_pm_price_eur_kwh: float | None = _price(
+        "ejp_pm_price_eur_kwh",
+        "import price in EJP mobile peak hours (PM: 07:00 to 01:00 of an EJP day), contract ejp",
+        None,
+    )
+    offpeak: tuple[TimeWindow, ...] | None = option(
+        "offpeak",
+        "off-peak (HC) windows of contracts hphc and tempo, local time; the meter's own "
+        "period labels win when it sends them",
+        default=None,
+    )
+    export_price_eur_kwh: float = option(
+        "export_price_eur_kwh",
+        "price paid for energy sent to the grid (0: self-consumption without sale)",
+        default=0.0,
+        unit="€/kWh",
+        low=0,
+        high=_PRICE_HIGH,
+    )
+
+
 @dataclass(frozen=True)
 class SiteConfig:
-    """A loaded ``equipment_config.yml``: equipment in priority order, and tunables."""
+    """A loaded ``equipment_config.yml``: equipment in priority order, tunables, and the
+    supply contract's tariff."""
 
     equipment: tuple[EquipmentConfig, ...]
     regulation: RegulationConfig = field(default_factory=RegulationConfig)
+    tariff: TariffConfig = field(default_factory=TariffConfig)

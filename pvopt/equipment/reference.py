@@ -17,7 +17,12 @@ from enum import Enum
 from typing import Any
 
 from pvopt.equipment.loader import ID_FORBIDDEN, CommandOptions
-from pvopt.equipment.model import EquipmentConfig, RegulationConfig, VariablePowerConfig
+from pvopt.equipment.model import (
+    EquipmentConfig,
+    RegulationConfig,
+    TariffConfig,
+    VariablePowerConfig,
+)
 from pvopt.equipment.presets import CommandPreset
 from pvopt.equipment.registry import EQUIPMENT_TYPES
 
@@ -196,6 +201,24 @@ def reference_markdown() -> str:
         "",
         TABLE_HEADER,
         *table_rows(RegulationConfig),
+        "",
+        "### `tariff:`",
+        "",
+        _summary(TariffConfig),
+        "",
+        TABLE_HEADER,
+        *table_rows(
+            TariffConfig,
+            special={
+                "offpeak": (
+                    "hphc: the regulation's `offpeak_start`-`offpeak_end`; "
+                    "tempo, or hphc without it: `22:00-06:00`",
+                    'list of `"HH:MM-HH:MM"`, not overlapping',
+                ),
+                "ejp_normal_price_eur_kwh": ("**required** with `contract: ejp`", "0 … 10"),
+                "ejp_pm_price_eur_kwh": ("**required** with `contract: ejp`", "0 … 10"),
+            },
+        ),
     ]
     return "\n".join(out) + "\n"
 

@@ -613,7 +613,8 @@ def test_every_error_is_reported_together_in_line_order() -> None:
         "(also equipment[1].name at line 12)",
         "equipment_config.yml:18: regulation.stale_timeout: "
         "expected a positive number up to 300, got 1000",
-        "equipment_config.yml:19: extra: unknown key; expected one of equipment, regulation",
+        "equipment_config.yml:19: extra: "
+        "unknown key; expected one of equipment, regulation, tariff",
     ]
     assert info.value.source == FILE
     assert [issue.line for issue in info.value.issues] == [4, 5, 7, 11, 13, 15, 16, 18, 19]
@@ -691,7 +692,7 @@ def test_check_config_prints_every_error_on_stderr_and_exits_2(
     assert captured.out == ""
     assert captured.err.splitlines() == [
         f"{path}:5: equipment[0].max_power: expected a positive number, got 'abc'",
-        f"{path}:10: bogus: unknown key; expected one of equipment, regulation",
+        f"{path}:10: bogus: unknown key; expected one of equipment, regulation, tariff",
     ]
 
 

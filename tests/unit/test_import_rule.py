@@ -14,6 +14,7 @@ PURE = [
     "equipment",
     "sim",
     "points.py",
+    "tariff.py",
     "config.py",
     "topics.py",
     "homeassistant.py",
