@@ -9,10 +9,12 @@ import argparse
 import multiprocessing
 import os
 import sys
+import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, wait
+from datetime import date
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from pvopt import __version__
 from pvopt.config import TELEINFO_MODES, ConfigError, Settings, load_settings
@@ -110,7 +112,29 @@ def _parser() -> argparse.ArgumentParser:
     sim.add_argument("--json", action="store_true", help="print the report as JSON")
     sim.add_argument("--days", type=int, default=1, metavar="N", help="days to simulate")
     sim.add_argument("--seed", type=int, default=1, metavar="N", help="random seed")
+    sim.add_argument(
+        "--from",
+        dest="first_day",
+        type=_iso_date,
+        metavar="YYYY-MM-DD",
+        help="first day to simulate (default: the scenario's day)",
+    )
+    sim.add_argument("--csv", type=Path, metavar="FILE", help="write the per-day figures as CSV")
+    sim.add_argument(
+        "--no-optimum",
+        dest="optimum",
+        action="store_false",
+        help="skip the day's perfect-foresight optimum (the floor of the costs)",
+    )
     return parser
+
+
+def _iso_date(text: str) -> date:
+    """An ISO date for argparse (its error names the option)."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from exc
 
 
 def _check_config(path: Path, settings: Settings) -> int:
@@ -128,15 +152,55 @@ def _check_config(path: Path, settings: Settings) -> int:
     return 0
 
 
+#: Each task's fraction done, shared with the forked workers of :func:`in_processes`
+#: (inherited at the fork: a shared array cannot be pickled into a task).
+_PROGRESS: Any = None
+#: A run shorter than this draws no progress bar, s.
+PROGRESS_AFTER_S = 3.0
+
+
+def report_progress(index: int, fraction: float) -> None:
+    """A task (in a worker of :func:`in_processes`) has done ``fraction`` of its work."""
+    shared = _PROGRESS
+    if shared is not None and 0 <= index < len(shared):
+        shared[index] = fraction
+
+
+def _draw_progress(fraction: float, elapsed_s: float) -> None:
+    width = 30
+    filled = round(width * min(max(fraction, 0.0), 1.0))
+    sys.stderr.write(
+        f"\r[{'#' * filled}{'.' * (width - filled)}] {100 * fraction:3.0f} %  {elapsed_s:4.0f} s"
+    )
+    sys.stderr.flush()
+
+
 def in_processes(function: Callable[[T], R], items: list[T]) -> list[R]:
     """``map`` with each item in a (forked) process of its own when the machine has
-    several cores: ``pvopt simulate`` runs its three controllers so (they are
-    independent, and the results come back pickled, identical)."""
+    several cores: ``pvopt simulate`` runs its controllers and the optimum so (they are
+    independent, and the results come back pickled, identical). Tasks that call
+    :func:`report_progress` get a progress bar on stderr (a terminal) once the run has
+    lasted :data:`PROGRESS_AFTER_S`."""
+    global _PROGRESS  # noqa: PLW0603 - shared with the workers through the fork
     if (os.cpu_count() or 1) < 2 or len(items) < 2:
         return list(map(function, items))
     context = multiprocessing.get_context("fork")  # the command has no threads
-    with ProcessPoolExecutor(max_workers=len(items), mp_context=context) as pool:
-        return list(pool.map(function, items))
+    _PROGRESS = context.Array("d", len(items), lock=False)
+    began = time.monotonic()
+    drawn = False
+    try:
+        with ProcessPoolExecutor(max_workers=len(items), mp_context=context) as pool:
+            futures = [pool.submit(function, item) for item in items]
+            while wait(futures, timeout=0.5).not_done:
+                elapsed = time.monotonic() - began
+                if elapsed >= PROGRESS_AFTER_S and sys.stderr.isatty():
+                    _draw_progress(sum(_PROGRESS) / len(items), elapsed)
+                    drawn = True
+            return [f.result() for f in futures]
+    finally:
+        _PROGRESS = None
+        if drawn:
+            sys.stderr.write("\r" + " " * 50 + "\r")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -180,6 +244,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             json=args.json,
             days=args.days,
             seed=args.seed,
+            optimum=args.optimum,
+            first_day=args.first_day,
+            csv=args.csv,
         )
-        return simulate.run(wanted, (settings.hc_start, settings.hc_end), run_map=in_processes)
+        return simulate.run(
+            wanted,
+            (settings.hc_start, settings.hc_end),
+            run_map=in_processes,
+            progress=report_progress,
+        )
     raise AssertionError(args.command)  # argparse rejects unknown commands

@@ -39,7 +39,9 @@ from typing import Any, Final
 import yaml
 
 from pvopt.equipment.model import (
+    MIDNIGHT,
     Command,
+    ConstantPowerConfig,
     Contract,
     EquipmentConfig,
     RegulationConfig,
@@ -47,8 +49,13 @@ from pvopt.equipment.model import (
     TariffConfig,
     TempDrivenVariablePowerConfig,
     TimeWindow,
+    UnknownPowerConfig,
     VariablePowerConfig,
+    clock_text,
+    end_seconds,
     option,
+    seconds_of_day,
+    timer_window,
 )
 from pvopt.equipment.registry import EQUIPMENT_TYPES
 from pvopt.schema import (
@@ -361,6 +368,35 @@ class _EquipmentParser(SchemaParser):
             check("temp_min", "temp_eco", lambda t_min, eco: t_min <= eco, "at least")
             check("temp_max", "temp_eco", lambda t_max, eco: eco <= t_max, "at most")
             check("temp_max", "temp_sol_min", lambda t_max, sol: sol < t_max, "below")
+        if issubclass(cls, ConstantPowerConfig | UnknownPowerConfig):
+            self.daily_run_check(values, entries, path)
+
+    def daily_run_check(self, values: dict[str, Any], entries: dict[str, Entry], path: str) -> None:
+        """The daily run time fits in the local day before ``latest_end``, and so does the
+        timer's window (``timer_start`` + ``daily_run_time``), 00:00 being 24:00."""
+        run_s = values.get("daily_run_time", 0.0)
+        if run_s <= 0 or ("latest_end" in entries and "latest_end" not in values):
+            return  # nothing to run, or an invalid value (already reported)
+        latest_end = values.get("latest_end", MIDNIGHT)
+        end_s = end_seconds(latest_end)
+        end_text = clock_text(latest_end)
+        if run_s > end_s:
+            self.error(
+                entries["daily_run_time"].node,
+                self.join(path, "daily_run_time"),
+                f"must be at most the time from 00:00 to latest_end {end_text} "
+                f"({number_text(end_s)} s), got {number_text(run_s)}",
+            )
+            return
+        start = values.get("timer_start")
+        latest = timer_window(run_s, latest_end)  # the latest window: it fits
+        if start is not None and latest is not None and seconds_of_day(start) + run_s > end_s:
+            self.error(
+                entries["timer_start"].node,
+                self.join(path, "timer_start"),
+                f"must be at most {clock_text(latest.start)} (latest_end {end_text} "
+                f"− daily_run_time {number_text(run_s)} s), got {clock_text(start)}",
+            )
 
     def command(
         self, kind: str, values: dict[str, Any], entries: dict[str, Entry], path: str

@@ -7,15 +7,17 @@ and the reference documentation is generated from it, so there is one schema.
 
 Names keep the original system's YAML keys (``max_power``, ``nominal_power``,
 ``temp_min``…) while the Python fields carry units (``max_power_w``).
-Powers are in W, energies in Wh, temperatures in °C, durations in seconds.
+Powers are in W, energies in Wh, temperatures in °C, durations in seconds, times of day
+local wall-clock times.
 """
 
 from __future__ import annotations
 
 from dataclasses import MISSING, dataclass, field
-from datetime import time
+from datetime import UTC, date, datetime, time, timedelta
 from enum import Enum
 from typing import Any, Final
+from zoneinfo import ZoneInfo
 
 from pvopt.equipment.dimmer import Curve
 
@@ -133,6 +135,26 @@ class TempDrivenVariablePowerConfig(VariablePowerConfig):
     )
 
 
+#: 00:00: as ``latest_end`` or a timer's end, the midnight that ends the local day (24:00).
+MIDNIGHT: Final = time(0, 0)
+#: A local day on the wall clock (s); a DST day is an hour shorter or longer in real time.
+DAY_S: Final = 86_400
+
+
+_DAILY_RUN_DOC: Final = (
+    "run time the load needs each local day (a pool pump's filtration), done by latest_end; "
+    "0: an opportunistic load, run on surplus alone"
+)
+_LATEST_END_DOC: Final = (
+    "local time by which daily_run_time must be done; 00:00 is the end of the local day (midnight)"
+)
+_TIMER_START_DOC: Final = (
+    "local time a plain timer switches it on for daily_run_time in a house without a "
+    "router (the none run of pvopt simulate); the run must end by latest_end "
+    "(default: latest_end − daily_run_time)"
+)
+
+
 @dataclass(frozen=True, kw_only=True)
 class ConstantPowerConfig(EquipmentConfig):
     """``ConstantPowerEquipment``: an on/off load of known power (plug, relay)."""
@@ -142,6 +164,15 @@ class ConstantPowerConfig(EquipmentConfig):
     min_off_s: float = option(
         "min_off", "shortest pause once stopped", default=300.0, unit="s", low=0
     )
+    daily_run_s: float = option(
+        "daily_run_time", _DAILY_RUN_DOC, default=0.0, unit="s", low=0, high=DAY_S
+    )
+    latest_end: time = option("latest_end", _LATEST_END_DOC, default=MIDNIGHT)
+    timer_start: time | None = option("timer_start", _TIMER_START_DOC, default=None)
+
+    def timer_window(self) -> TimerWindow | None:
+        """The hours a plain timer runs it every local day (None: no daily run time)."""
+        return timer_window(self.daily_run_s, self.latest_end, self.timer_start)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -159,6 +190,111 @@ class UnknownPowerConfig(EquipmentConfig):
     min_off_s: float = option(
         "min_off", "shortest pause once stopped", default=300.0, unit="s", low=0
     )
+    daily_run_s: float = option(
+        "daily_run_time", _DAILY_RUN_DOC, default=0.0, unit="s", low=0, high=DAY_S
+    )
+    latest_end: time = option("latest_end", _LATEST_END_DOC, default=MIDNIGHT)
+    timer_start: time | None = option("timer_start", _TIMER_START_DOC, default=None)
+
+    def timer_window(self) -> TimerWindow | None:
+        """The hours a plain timer runs it every local day (None: no daily run time)."""
+        return timer_window(self.daily_run_s, self.latest_end, self.timer_start)
+
+
+def clock_text(clock: time) -> str:
+    """``16:00``, or ``15:59:30`` when the time has seconds."""
+    return f"{clock:%H:%M}" if not (clock.second or clock.microsecond) else f"{clock:%H:%M:%S}"
+
+
+def seconds_of_day(clock: time) -> float:
+    """Wall-clock seconds from 00:00 to ``clock``."""
+    return clock.hour * 3600 + clock.minute * 60 + clock.second + clock.microsecond / 1e6
+
+
+def end_seconds(latest_end: time) -> float:
+    """Wall-clock seconds from 00:00 to ``latest_end``, 00:00 being 24:00 (86,400)."""
+    return seconds_of_day(latest_end) or float(DAY_S)
+
+
+def _clock_at(seconds: float) -> time:
+    """The time of day ``seconds`` after 00:00 (86,400: 00:00)."""
+    return (datetime.combine(date(2000, 1, 1), MIDNIGHT) + timedelta(seconds=seconds)).time()
+
+
+def local_instant(day: date, clock: time, tz: ZoneInfo) -> datetime:
+    """The first instant (UTC) of local ``day`` at which the wall clock shows ``clock`` or
+    later. A time the clocks go through twice (autumn) is its first occurrence; a time
+    they skip (spring) is the jump itself, the first instant past it."""
+    naive = datetime.combine(day, clock)
+    first = naive.replace(tzinfo=tz).astimezone(UTC)  # fold=0: the earlier of a repeated time
+    if first.astimezone(tz).replace(tzinfo=None) == naive:
+        return first
+    # Skipped (in a gap): read with the offset before the jump it is an instant after the
+    # jump, with the offset after (fold=1) an instant before it. Offsets change on whole
+    # seconds: find the jump between the two.
+    before = int(naive.replace(tzinfo=tz, fold=1).astimezone(UTC).timestamp())
+    after = int(first.timestamp())
+    while after - before > 1:
+        middle = (before + after) // 2
+        shown = datetime.fromtimestamp(middle, UTC).astimezone(tz).replace(tzinfo=None)
+        if shown >= naive:
+            after = middle
+        else:
+            before = middle
+    return datetime.fromtimestamp(after, UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class TimerWindow:
+    """The hours a plain timer runs an on/off load every local day: on at ``start``, off at
+    ``end``, wall-clock times of the same local day, ``start`` before ``end``; ``end``
+    00:00 is the midnight that ends the day (``00:00``–``00:00``: the whole day).
+
+    A timer follows the wall clock: on a DST day a window spanning the clock change runs
+    an hour less (spring) or more (autumn); any other window runs its usual length."""
+
+    start: time
+    end: time
+
+    def __post_init__(self) -> None:
+        if self.end != MIDNIGHT and self.end <= self.start:
+            raise ValueError(f"timer window {self}: the end must come after the start")
+
+    @property
+    def length_s(self) -> float:
+        """Its length on the wall clock (s); the real time differs on a DST day."""
+        return end_seconds(self.end) - seconds_of_day(self.start)
+
+    def bounds(self, day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
+        """The instants (UTC) it switches on and off on local ``day`` (see
+        :func:`local_instant`)."""
+        on = local_instant(day, self.start, tz)
+        if self.end == MIDNIGHT:
+            return on, local_instant(day + timedelta(days=1), MIDNIGHT, tz)
+        return on, local_instant(day, self.end, tz)
+
+    def __str__(self) -> str:
+        return f"{clock_text(self.start)}–{clock_text(self.end)}"
+
+
+def timer_window(
+    daily_run_s: float, latest_end: time = MIDNIGHT, timer_start: time | None = None
+) -> TimerWindow | None:
+    """The window of a plain timer running ``daily_run_s`` a day, from ``timer_start``
+    (default: ``latest_end`` − ``daily_run_s``); None without a daily run time. A run that
+    would end after ``latest_end`` (00:00 being 24:00) is a :class:`ValueError`: the
+    loader refuses such a file."""
+    if daily_run_s <= 0:
+        return None
+    end_s = end_seconds(latest_end)
+    start_s = end_s - daily_run_s if timer_start is None else seconds_of_day(timer_start)
+    stop_s = start_s + daily_run_s
+    if start_s < 0 or stop_s > end_s + 1e-6:
+        raise ValueError(
+            f"a {daily_run_s:g} s run from {clock_text(_clock_at(max(start_s, 0.0)))} "
+            f"does not end by latest_end {clock_text(latest_end)}"
+        )
+    return TimerWindow(_clock_at(start_s), _clock_at(min(stop_s, end_s)))
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -48,12 +48,16 @@ def _default(f: dataclasses.Field[Any], none: str) -> str:
     if value is None:
         return none
     if isinstance(value, bool):
-        return f"`{str(value).lower()}`"
-    if isinstance(value, Enum):
-        return f"`{value.value}`"
-    if isinstance(value, int | float):
-        return f"`{_number(value)}`"
-    return f"`{value}`"
+        text = str(value).lower()
+    elif isinstance(value, Enum):
+        text = str(value.value)
+    elif isinstance(value, int | float):
+        text = _number(value)
+    elif isinstance(value, time):
+        text = f"{value:%H:%M}"
+    else:
+        text = str(value)
+    return f"`{text}`"
 
 
 def _allowed(key: str, meta: typing.Mapping[str, Any], hint: Any) -> str:

@@ -75,24 +75,34 @@ enough, they are decreased (last first) by that much and it starts on the power 
 the power available — a higher-priority on/off load takes over what a dimmer behind it was
 diverting.
 
-:class:`NoRegulation` — a French house without a router: nothing is diverted, on/off
-loads stay off, and the water heater (a ``VariablePowerEquipment`` with id
-``water_heater``, or any temperature-driven one) heats at full power in the off-peak
-window, as on a *heures creuses* contactor; only the tank's own thermostat stops it.
+:class:`NoRegulation` — a French house without a router: nothing is diverted. The water
+heater (a ``VariablePowerEquipment`` with id ``water_heater``, or any temperature-driven
+one) heats at full power in the off-peak window, as on a *heures creuses* contactor; only
+the tank's own thermostat stops it. An on/off load that needs a run time each day
+(``daily_run_time`` > 0, a pool pump's filtration) is on a plain timer: on every local day
+from ``timer_start`` (default ``latest_end`` − ``daily_run_time``) for ``daily_run_time``,
+by the wall clock as a timer switch keeps it (a window spanning a DST change runs an hour
+less in spring, an hour more in autumn; a time the clocks skip switches at the jump, a
+repeated one at its first occurrence). Other on/off loads (opportunistic: surplus only)
+and other dimmers stay off. The timer ignores ``min_on``/``min_off`` and manual modes
+(there is no router to obey them); the stale-data safety still sheds every load.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from pvopt.equipment.model import (
+    ConstantPowerConfig,
     EquipmentConfig,
     SiteConfig,
     TempDrivenVariablePowerConfig,
+    TimerWindow,
     UnknownPowerConfig,
     VariablePowerConfig,
+    clock_text,
 )
 from pvopt.regulation.accounting import ClosedPeriod
 from pvopt.regulation.model import Decision, MeterSample, Mode
@@ -363,27 +373,58 @@ class NoRegulation(OnPlant):
 
     def __init__(self, site: SiteConfig, tz: ZoneInfo) -> None:
         self.plant = Plant(site, tz)
+        #: The timer of each on/off load with a daily run time, by name.
+        self._timers: dict[str, TimerWindow] = {}
+        for cfg in site.equipment:
+            window = (
+                cfg.timer_window()
+                if isinstance(cfg, ConstantPowerConfig | UnknownPowerConfig)
+                else None
+            )
+            if window is not None:
+                self._timers[cfg.name] = window
+        #: Each timer's on and off instants (UTC) on the local day they were last asked for.
+        self._bounds: dict[str, tuple[date, datetime, datetime]] = {}
 
     def evaluate(self, sample: MeterSample, now: datetime) -> Decision:
-        """The water heater on its off-peak contactor, everything else off; the frame's
-        stale-data safety still applies (manual modes are ignored: no router)."""
+        """The water heater on its off-peak contactor, on/off loads with a daily run time
+        on their timer, everything else off; the frame's stale-data safety still applies
+        (manual modes are ignored: no router)."""
         shed = self.plant.admit(sample, now)
         if shed is not None:
             return shed
         offpeak = self.plant.calendar.offpeak(now, sample.offpeak)
         for state in self.loads:
             cfg = state.cfg
+            window = self._timers.get(cfg.name)
             if isinstance(cfg, VariablePowerConfig) and on_offpeak_contactor(cfg):
                 if offpeak:
                     state.power_w, state.reason = cfg.max_power_w, "off-peak: contactor closed"
                 else:
                     state.power_w, state.reason = 0.0, "off: waits for off-peak hours"
+            elif window is not None:
+                if self.timer_on(cfg.name, window, now):
+                    state.set_fixed(state.onoff_power_w, now)
+                    state.reason = f"timer: on until {clock_text(window.end)}"
+                else:
+                    state.set_fixed(0.0, now)
+                    state.reason = f"off: timer ({window})"
             else:
                 if state.on:
                     state.switched_at = now
                 state.power_w, state.reason = 0.0, "off: no router"
         grid_w = sample.grid_w
         return self.plant.decision(now, grid_w, self.plant.surplus_w(grid_w))
+
+    def timer_on(self, name: str, window: TimerWindow, now: datetime) -> bool:
+        """Is the timer of load ``name`` closed at ``now``? (its window on today's local
+        date, computed once a day)"""
+        day = self.plant.calendar.today(now)
+        known = self._bounds.get(name)
+        if known is None or known[0] != day:
+            known = (day, *window.bounds(day, self.plant.tz))
+            self._bounds[name] = known
+        return known[1] <= now < known[2]
 
 
 def on_offpeak_contactor(cfg: EquipmentConfig) -> bool:

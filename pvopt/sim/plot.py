@@ -1,18 +1,20 @@
 """``pvopt simulate --plot``: a PNG of a simulated day (matplotlib, the ``sim`` extra).
 
 Four panels sharing the time axis (local time): PV and household load; grid power under
-each decision core (positive = import); what each equipment drew under pvopt; the
-temperature of each tank under each core. Curves are 1-minute means of the house's
-0.2 s steps: the meter frames would only add noise at that scale.
+each decision core (positive = import) and under the optimum, each labelled with its
+adjusted cost in €; what each equipment drew under pvopt; the temperature of each tank
+under each core and the optimum. Curves are 1-minute means of the house's 0.2 s steps
+(the meter frames would only add noise at that scale); the optimum's are its slots.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from pvopt.sim.floor import SlotSeries
 from pvopt.sim.house import Recording
 
 #: Width of the means plotted, seconds.
@@ -27,9 +29,23 @@ def _means(rec: Recording, values: Sequence[float]) -> list[float]:
     ]
 
 
-def plot_day(runs: Sequence[tuple[str, Recording]], path: Path, title: str, tz: ZoneInfo) -> Path:
+def _label(name: str, costs: Mapping[str, float | None]) -> str:
+    cost = costs.get(name)
+    return name if cost is None else f"{name} ({cost:.2f} €)"
+
+
+def plot_day(
+    runs: Sequence[tuple[str, Recording]],
+    path: Path,
+    title: str,
+    tz: ZoneInfo,
+    costs: Mapping[str, float | None] | None = None,
+    optimum: SlotSeries | None = None,
+) -> Path:
     """Write the PNG of ``runs`` (controller name, recording; the first one is pvopt's)
-    to ``path``; raise ``RuntimeError`` when matplotlib is missing."""
+    and of the ``optimum``'s schedule to ``path``, with each one's adjusted cost
+    (``costs``, €) in the legend; raise ``RuntimeError`` when matplotlib is missing."""
+    costs = costs or {}
     try:
         import matplotlib
 
@@ -55,7 +71,20 @@ def plot_day(runs: Sequence[tuple[str, Recording]], path: Path, title: str, tz: 
     pv_ax.set_title(title)
     styles = ("-", "--", ":")
     for (name, rec), style in zip(runs, styles, strict=False):
-        grid_ax.plot(times, _means(rec, rec.grid_w), style, label=f"grid, {name}")
+        grid_ax.plot(times, _means(rec, rec.grid_w), style, label=f"grid, {_label(name, costs)}")
+    slot_times = []
+    if optimum is not None:
+        slot_times = [
+            datetime.fromtimestamp(optimum.start + (i + 0.5) * optimum.slot_s, tz)
+            for i in range(len(optimum.grid_w))
+        ]
+        grid_ax.plot(
+            slot_times,
+            optimum.grid_w,
+            "-.",
+            color="black",
+            label=f"grid, {_label('optimum', costs)}",
+        )
     grid_ax.axhline(0, color="black", linewidth=0.5)
     grid_ax.set_ylabel("W (+ import)")
     grid_ax.legend(loc="upper right")
@@ -66,6 +95,9 @@ def plot_day(runs: Sequence[tuple[str, Recording]], path: Path, title: str, tz: 
     for (controller, rec), style in zip(runs, styles, strict=False):
         for name, temps in rec.tank_c.items():
             tank_ax.plot(times, _means(rec, temps), style, label=f"{name}, {controller}")
+    if optimum is not None:
+        for name, best_c in optimum.tank_c.items():
+            tank_ax.plot(slot_times, best_c, "-.", color="black", label=f"{name}, optimum")
     tank_ax.set_ylabel("tank °C")
     if any(rec.tank_c for _, rec in runs):
         tank_ax.legend(loc="upper right")

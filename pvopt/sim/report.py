@@ -7,8 +7,20 @@ recording itself, integrated over the house's 0.2 s steps:
   load + everything the equipment drew; ``self_consumed_kwh`` = PV − exported and
   ``self_consumption_pct`` its share of PV;
 - ``diverted_kwh``: what the configured equipment drew, in total and per equipment;
-- ``missed_surplus_kwh`` / ``_pct_pv``: export beyond the target while a load had
-  headroom (kpi);
+- what the household pays (:mod:`pvopt.sim.yardstick`, definitions there):
+  ``import_eur``, ``export_eur`` (earned), ``net_eur``; ``hot_water_shortfall_kwh``
+  (hot water drawn below ``temp_min``) and ``run_shortfall_kwh`` (daily run time not
+  met, as energy); ``stored_heat_kwh``: heat the tanks gained from start to end;
+  ``adjusted_eur`` = net + those shortfalls at the dearest import price of their day −
+  the heat gained at the cheapest price; ``saved_eur`` = adjusted cost of ``none`` − this one's;
+  ``achievable_pct`` = ``saved_eur`` / (adjusted cost of ``none`` − the optimum's), the
+  share of the achievable saving taken (when the optimum was computed);
+- ``usable_export_kwh``: exported energy some configured load could physically have
+  taken (the physics alone: no controller rule shrinks it), ``unusable_export_kwh`` the
+  rest;
+- ``missed_after_delays_kwh`` / ``_pct_pv``: export beyond the target while a load had
+  headroom *by pvopt's own staging rules* (an on/off load only once the surplus lasted
+  its ``start_delay``; kpi): a diagnostic of pvopt's rules, not a grade;
 - ``controller_import_kwh`` / ``_pct_diverted``: import while an automatically regulated
   load drew power (kpi);
 - ``grid_error_p50_w`` / ``_p95_w``: |grid − target| over the meter frames;
@@ -35,7 +47,9 @@ from pvopt.equipment.model import (
     UnknownPowerConfig,
 )
 from pvopt.sim import kpi
+from pvopt.sim.floor import Floor
 from pvopt.sim.house import House, Recording
+from pvopt.sim.yardstick import DayYardstick, Yardstick
 
 #: Comfort threshold of a tank heated by a plain dimmer (no temp_min configured), °C.
 COMFORT_MIN_C = 45.0
@@ -48,10 +62,26 @@ class EquipmentReport:
     name: str
     type: str
     energy_kwh: float
-    offpeak_grid_kwh: float
+    offpeak_grid_kwh: float | None
     starts: int | None = None  # on/off equipment
     below_temp_min_h: float | None = None  # equipment heating a tank
     final_temp_c: float | None = None
+
+
+@dataclass(frozen=True)
+class DayReport:
+    """What one controller paid on one local day (the per-day table and ``--csv``)."""
+
+    day: str  # ISO date
+    imported_kwh: float
+    exported_kwh: float
+    usable_export_kwh: float | None
+    net_eur: float
+    hot_water_shortfall_kwh: float
+    run_shortfall_kwh: float
+    adjusted_eur: float
+    saved_eur: float | None = None  # against none
+    achievable_pct: float | None = None
 
 
 @dataclass(frozen=True)
@@ -66,15 +96,27 @@ class RunReport:
     exported_kwh: float
     imported_kwh: float
     diverted_kwh: float
-    missed_surplus_kwh: float
-    missed_surplus_pct_pv: float
-    controller_import_kwh: float
-    controller_import_pct_diverted: float
+    import_eur: float | None
+    export_eur: float | None
+    net_eur: float | None
+    hot_water_shortfall_kwh: float | None
+    run_shortfall_kwh: float | None
+    stored_heat_kwh: float | None
+    adjusted_eur: float | None
+    usable_export_kwh: float | None
+    unusable_export_kwh: float | None
+    missed_after_delays_kwh: float | None
+    missed_after_delays_pct_pv: float | None
+    controller_import_kwh: float | None
+    controller_import_pct_diverted: float | None
     grid_error_p50_w: float | None
     grid_error_p95_w: float | None
-    offpeak_grid_kwh: float
-    balance_error_pct: float
+    offpeak_grid_kwh: float | None
+    balance_error_pct: float | None
     equipment: list[EquipmentReport] = field(default_factory=list)
+    saved_eur: float | None = None  # against none, on adjusted costs
+    achievable_pct: float | None = None  # share of the optimum's saving
+    days: list[DayReport] = field(default_factory=list)
 
 
 def _offpeak_steps(rec: Recording, tz: ZoneInfo) -> list[tuple[int, int]]:
@@ -119,8 +161,29 @@ def _offpeak_grid_wh(rec: Recording, tz: ZoneInfo) -> dict[str, float]:
     return bought
 
 
-def run_report(controller: str, house: House, tz: ZoneInfo) -> RunReport:
-    """The figures of one finished run."""
+def day_report(day: DayYardstick) -> DayReport:
+    """One day of a controller's run."""
+    y = day.yardstick
+    return DayReport(
+        day=day.day.isoformat(),
+        imported_kwh=y.import_wh / 1000,
+        exported_kwh=y.export.export_wh / 1000,
+        usable_export_kwh=y.export.usable_wh / 1000,
+        net_eur=y.bill.net_eur,
+        hot_water_shortfall_kwh=y.comfort.hot_water_shortfall_wh / 1000,
+        run_shortfall_kwh=y.comfort.run_shortfall_wh / 1000,
+        adjusted_eur=y.bill.adjusted_eur,
+    )
+
+
+def run_report(
+    controller: str,
+    house: House,
+    tz: ZoneInfo,
+    yard: Yardstick,
+    days: list[DayYardstick] | None = None,
+) -> RunReport:
+    """The figures of one finished run, with its yardstick (and each day's)."""
     rec = house.recording
     k = kpi.compute(house)
     offpeak = _offpeak_grid_wh(rec, tz)
@@ -159,8 +222,17 @@ def run_report(controller: str, house: House, tz: ZoneInfo) -> RunReport:
         exported_kwh=k.export_wh / 1000,
         imported_kwh=k.import_wh / 1000,
         diverted_kwh=k.diverted_wh / 1000,
-        missed_surplus_kwh=k.missed_surplus_wh / 1000,
-        missed_surplus_pct_pv=k.missed_surplus_pct_pv,
+        import_eur=yard.bill.import_eur,
+        export_eur=yard.bill.export_eur,
+        net_eur=yard.bill.net_eur,
+        hot_water_shortfall_kwh=yard.comfort.hot_water_shortfall_wh / 1000,
+        run_shortfall_kwh=yard.comfort.run_shortfall_wh / 1000,
+        stored_heat_kwh=yard.comfort.stored_wh / 1000,
+        adjusted_eur=yard.bill.adjusted_eur,
+        usable_export_kwh=yard.export.usable_wh / 1000,
+        unusable_export_kwh=yard.export.unusable_wh / 1000,
+        missed_after_delays_kwh=k.missed_surplus_wh / 1000,
+        missed_after_delays_pct_pv=k.missed_surplus_pct_pv,
         controller_import_kwh=k.controller_import_wh / 1000,
         controller_import_pct_diverted=k.controller_import_pct_diverted,
         grid_error_p50_w=k.error_p50_w,
@@ -168,6 +240,59 @@ def run_report(controller: str, house: House, tz: ZoneInfo) -> RunReport:
         offpeak_grid_kwh=sum(offpeak.values()) / 1000,
         balance_error_pct=k.balance_error_pct,
         equipment=equipment,
+        days=[day_report(d) for d in days or []],
+    )
+
+
+def floor_report(best: Floor) -> RunReport:
+    """The optimum's column: what it pays and draws (the frame and trim figures of a
+    controller do not apply to a schedule of slot means)."""
+    diverted_wh = sum(best.loads_wh.values())
+    return RunReport(
+        controller="optimum",
+        pv_kwh=best.pv_wh / 1000,
+        consumption_kwh=(best.base_wh + diverted_wh) / 1000,
+        self_consumed_kwh=(best.pv_wh - best.export_wh) / 1000,
+        self_consumption_pct=100 * (best.pv_wh - best.export_wh) / best.pv_wh
+        if best.pv_wh > 0
+        else None,
+        exported_kwh=best.export_wh / 1000,
+        imported_kwh=best.import_wh / 1000,
+        diverted_kwh=diverted_wh / 1000,
+        import_eur=best.import_eur,
+        export_eur=best.export_eur,
+        net_eur=best.net_eur,
+        hot_water_shortfall_kwh=best.hot_water_shortfall_wh / 1000,
+        run_shortfall_kwh=0.0,
+        stored_heat_kwh=best.stored_wh / 1000,
+        adjusted_eur=best.adjusted_eur,
+        usable_export_kwh=None,
+        unusable_export_kwh=None,
+        missed_after_delays_kwh=None,
+        missed_after_delays_pct_pv=None,
+        controller_import_kwh=None,
+        controller_import_pct_diverted=None,
+        grid_error_p50_w=None,
+        grid_error_p95_w=None,
+        offpeak_grid_kwh=None,
+        balance_error_pct=None,
+        equipment=[
+            EquipmentReport(name=name, type="", energy_kwh=wh / 1000, offpeak_grid_kwh=None)
+            for name, wh in best.loads_wh.items()
+        ],
+        days=[
+            DayReport(
+                day=d.day.isoformat(),
+                imported_kwh=d.import_wh / 1000,
+                exported_kwh=d.export_wh / 1000,
+                usable_export_kwh=None,
+                net_eur=d.net_eur,
+                hot_water_shortfall_kwh=d.hot_water_shortfall_wh / 1000,
+                run_shortfall_kwh=0.0,
+                adjusted_eur=d.adjusted_eur,
+            )
+            for d in best.days
+        ],
     )
 
 
@@ -185,7 +310,18 @@ _ROWS: tuple[tuple[str, str, str], ...] = (
     ("exported (kWh)", "exported_kwh", "{:.2f}"),
     ("imported (kWh)", "imported_kwh", "{:.2f}"),
     ("diverted to equipment (kWh)", "diverted_kwh", "{:.2f}"),
-    ("surplus missed with headroom (% PV)", "missed_surplus_pct_pv", "{:.2f}"),
+    ("paid for imports (EUR)", "import_eur", "{:.2f}"),
+    ("earned for exports (EUR)", "export_eur", "{:.2f}"),
+    ("net cost (EUR)", "net_eur", "{:.2f}"),
+    ("hot water below temp_min (kWh)", "hot_water_shortfall_kwh", "{:.2f}"),
+    ("run time not met (kWh)", "run_shortfall_kwh", "{:.2f}"),
+    ("heat gained by the tanks (kWh)", "stored_heat_kwh", "{:.2f}"),
+    ("adjusted cost (EUR)", "adjusted_eur", "{:.2f}"),
+    ("saved against none (EUR)", "saved_eur", "{:.2f}"),
+    ("share of achievable saving (%)", "achievable_pct", "{:.0f}"),
+    ("export a load could take (kWh)", "usable_export_kwh", "{:.2f}"),
+    ("export nothing could take (kWh)", "unusable_export_kwh", "{:.2f}"),
+    ("missed after pvopt's delays (% PV)", "missed_after_delays_pct_pv", "{:.2f}"),
     ("import while a load drew (kWh)", "controller_import_kwh", "{:.3f}"),
     ("  (% of diverted)", "controller_import_pct_diverted", "{:.2f}"),
     ("|grid - target| p50 (W)", "grid_error_p50_w", "{:.0f}"),
@@ -221,6 +357,66 @@ def as_text(title: list[str], runs: list[RunReport]) -> str:
                 continue
             cells = "".join(f"{_cell(v, fmt):>11}" for v in values)
             lines.append(f"  {label:{width - 2}}{cells}")
+    return "\n".join(lines)
+
+
+#: The columns of ``--csv``: one row per controller and local day.
+CSV_COLUMNS = (
+    "day",
+    "controller",
+    "imported_kwh",
+    "exported_kwh",
+    "usable_export_kwh",
+    "net_eur",
+    "hot_water_shortfall_kwh",
+    "run_shortfall_kwh",
+    "adjusted_eur",
+    "saved_eur",
+    "achievable_pct",
+)
+
+
+def days_csv(runs: list[RunReport]) -> str:
+    """The per-day figures as CSV (:data:`CSV_COLUMNS`), days in order, controllers in
+    report order; empty cells where a figure does not apply."""
+    rows = [",".join(CSV_COLUMNS)]
+    days = sorted({d.day for run in runs for d in run.days})
+    for day in days:
+        for run in runs:
+            for d in run.days:
+                if d.day != day:
+                    continue
+                values = asdict(d)
+                values["controller"] = run.controller
+                rows.append(
+                    ",".join("" if values[c] is None else _csv_cell(values[c]) for c in CSV_COLUMNS)
+                )
+    return "\n".join(rows) + "\n"
+
+
+def _csv_cell(value: object) -> str:
+    return f"{value:.4f}" if isinstance(value, float) else str(value)
+
+
+def days_text(runs: list[RunReport]) -> str:
+    """The per-day table: each controller's adjusted cost, then the share of the
+    achievable saving of each controller that is neither ``none`` nor the optimum."""
+    graded = [r for r in runs if r.controller not in ("none", "optimum")]
+    head = f"{'day':<12}" + "".join(f"{r.controller:>10}" for r in runs)
+    head += "".join(f"{r.controller + ' %':>12}" for r in graded)
+    lines = ["per day: adjusted cost (EUR), share of the achievable saving (%)", head]
+    by_run = [{d.day: d for d in r.days} for r in runs]
+    graded_days = [{d.day: d for d in r.days} for r in graded]
+    for day in sorted({d.day for r in runs for d in r.days}):
+        cells = "".join(
+            f"{_cell(days[day].adjusted_eur if day in days else None, '{:.2f}'):>10}"
+            for days in by_run
+        )
+        cells += "".join(
+            f"{_cell(days[day].achievable_pct if day in days else None, '{:.0f}'):>12}"
+            for days in graded_days
+        )
+        lines.append(f"{day:<12}{cells}")
     return "\n".join(lines)
 
 

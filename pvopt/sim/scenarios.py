@@ -193,9 +193,12 @@ def reference_site(
     **regulation: Any,
 ) -> SiteConfig:
     """The reference equipment (see the module docstring); ``regulation`` overrides
-    :class:`RegulationConfig` fields."""
+    :class:`RegulationConfig` fields. The pool pump needs 4 h of filtration a day, done by
+    20:00 (without a router its timer runs it 16:00–20:00); the plug is opportunistic."""
 
-    def onoff(name: str, power: float) -> ConstantPowerConfig:
+    def onoff(
+        name: str, power: float, daily_run_s: float = 0.0, latest_end: time = time(0, 0)
+    ) -> ConstantPowerConfig:
         return ConstantPowerConfig(
             name=name,
             id=name,
@@ -203,11 +206,13 @@ def reference_site(
             nominal_power_w=power,
             min_on_s=600.0,
             min_off_s=600.0,
+            daily_run_s=daily_run_s,
+            latest_end=latest_end,
         )
 
     equipment: list[EquipmentConfig] = []
     if onoff_loads:
-        equipment.append(onoff("pool_pump", PUMP_W))
+        equipment.append(onoff("pool_pump", PUMP_W, daily_run_s=4 * 3600.0, latest_end=time(20, 0)))
     if temp_driven:
         equipment.append(
             TempDrivenVariablePowerConfig(

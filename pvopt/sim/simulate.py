@@ -15,17 +15,18 @@ import json
 import sys
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TextIO
 
 from pvopt.equipment.model import SiteConfig
 from pvopt.regulation.core import Regulator
 from pvopt.regulation.policy import PolicyFactory
-from pvopt.sim import report, scenarios
+from pvopt.sim import floor, report, scenarios, yardstick
 from pvopt.sim.baseline import NoRegulation, OriginalRegulator
-from pvopt.sim.house import Recording
+from pvopt.sim.house import House, Recording
 from pvopt.sim.scenario_file import resolve
+from pvopt.tariff import Tariff
 
 #: Decision cores compared, in report order.
 CONTROLLERS: tuple[tuple[str, PolicyFactory], ...] = (
@@ -45,6 +46,9 @@ class SimulateOptions:
     json: bool = False
     days: int = 1
     seed: int = 1
+    optimum: bool = True  # also compute the day's optimum (needs scipy: the sim extra)
+    first_day: dt.date | None = None  # None: the scenario's own day
+    csv: Path | None = None  # the per-day figures as CSV
 
 
 @dataclass(frozen=True)
@@ -56,11 +60,29 @@ class Run:
     recording: Recording | None  # kept when asked for (the plot)
     pv_model: str
     cpu_s: float  # building and running the house, and its report
+    schedule: floor.SlotSeries | None = None  # the optimum's, when kept
 
 
-#: One controller's day(s) to run: (controller name, scenario, site, seed, days, its
-#: class, keep the recording).
-Task = tuple[str, scenarios.Scenario, SiteConfig, int, int, PolicyFactory, bool]
+#: Called with (task index, fraction done) as a task advances, in the process that runs
+#: it: the command line's draws a progress bar (:func:`pvopt.cli.report_progress`).
+Progress = Callable[[int, float], None]
+
+
+@dataclass(frozen=True)
+class Task:
+    """One controller's day(s) to run (picklable: it may run in another process)."""
+
+    controller: str
+    scenario: scenarios.Scenario
+    site: SiteConfig
+    seed: int
+    days: int
+    policy: PolicyFactory | None  # None: the optimum
+    keep_recording: bool
+    index: int = 0  # its place in the run, for progress reports
+    progress: Progress | None = None
+
+
 #: How the tasks are run: ``map`` here, one after the other, by default; the command line
 #: (:mod:`pvopt.cli`) passes one that runs them in processes of their own.
 RunMap = Callable[[Callable[[Task], "Run"], list[Task]], Iterable["Run"]]
@@ -73,32 +95,149 @@ def simulate(
     days: int,
     keep_recordings: bool = False,
     run_map: RunMap = map,
+    optimum: bool = True,
+    progress: Progress | None = None,
 ) -> list[Run]:
     """Run every controller of :data:`CONTROLLERS` on the same day(s), with its report.
 
     The runs are independent (each builds its own house from the seed): ``run_map`` may
     run them in parallel, the figures are the same to the last digit.
     """
-    tasks: list[Task] = [
-        (name, scenario, site, seed, days, controller, keep_recordings)
-        for name, controller in CONTROLLERS
+    tasks = [
+        Task(name, scenario, site, seed, days, policy, keep_recordings)
+        for name, policy in CONTROLLERS
     ]
-    return list(run_map(run_controller, tasks))
+    if optimum:
+        tasks.append(Task("optimum", scenario, site, seed, days, None, keep_recordings))
+    tasks = [replace(task, index=i, progress=progress) for i, task in enumerate(tasks)]
+    runs = list(run_map(run_controller, tasks))
+    return compare(runs)
+
+
+def compare(runs: list[Run]) -> list[Run]:
+    """Each run's saving against ``none`` and, when the optimum ran, its share of the
+    optimum's saving, on adjusted costs."""
+    none = next((r.figures.adjusted_eur for r in runs if r.controller == "none"), None)
+    best = next((r.figures.adjusted_eur for r in runs if r.controller == "optimum"), None)
+    if none is None:
+        return runs
+    compared = []
+    for r in runs:
+        cost = r.figures.adjusted_eur
+        saved = None if cost is None else none - cost
+        share = None if cost is None else _share(none, cost, best)
+        days = _compare_days(r.figures.days, runs)
+        figures = replace(r.figures, saved_eur=saved, achievable_pct=share, days=days)
+        compared.append(replace(r, figures=figures))
+    return compared
+
+
+def _share(none: float, cost: float, best: float | None) -> float | None:
+    """The share of the achievable saving: (none − cost) / (none − best), %."""
+    if best is None or none - best <= 0:
+        return None
+    return 100.0 * (none - cost) / (none - best)
+
+
+def _compare_days(days: list[report.DayReport], runs: list[Run]) -> list[report.DayReport]:
+    """Each day's saving against ``none`` and share of the optimum's saving."""
+    by_day = {
+        r.controller: {d.day: d.adjusted_eur for d in r.figures.days}
+        for r in runs
+        if r.controller in ("none", "optimum")
+    }
+    none, best = by_day.get("none", {}), by_day.get("optimum", {})
+    out = []
+    for d in days:
+        base = none.get(d.day)
+        if base is None:
+            out.append(d)
+            continue
+        share = _share(base, d.adjusted_eur, best.get(d.day))
+        out.append(replace(d, saved_eur=base - d.adjusted_eur, achievable_pct=share))
+    return out
 
 
 def run_controller(task: Task) -> Run:
-    """One controller's day(s) and report (in whichever process runs it)."""
-    name, scenario, site, seed, days, controller, keep_recording = task
+    """One controller's day(s) and report, or the optimum's (in whichever process runs
+    it)."""
     began = time.process_time()
-    house = scenarios.build(scenario, seed, site=site, end_hour=24.0 * days, controller=controller)
-    house.run()
-    figures = report.run_report(name, house, scenarios.PARIS)
+    if task.policy is None:
+        return _run_optimum(task, began)
+    house = scenarios.build(
+        task.scenario,
+        task.seed,
+        site=task.site,
+        end_hour=24.0 * task.days,
+        controller=task.policy,
+    )
+    _run_house(house, task)
+    tz = scenarios.PARIS
+    tariff = _tariff(task)
+    rec = house.recording
+    prices = yardstick.price_series(tariff, rec.start, rec.end)
+    total, days = yardstick.measure_days(house, prices, tz)
+    figures = report.run_report(task.controller, house, tz, total, days)
     return Run(
-        name,
+        task.controller,
         figures,
-        house.recording if keep_recording else None,
+        rec if task.keep_recording else None,
         house.pv.model,
         time.process_time() - began,
+    )
+
+
+#: How often a run reports its progress, in simulated seconds.
+PROGRESS_STEP_S = 3600.0
+
+
+def _run_house(house: House, task: Task) -> None:
+    """Run the house to its end, an hour at a time, reporting progress."""
+    if house.end is None:
+        raise ValueError("the house has no end")
+    t, end = house.start, house.end
+    while t < end:
+        t = min(t + PROGRESS_STEP_S, end)
+        house.run_until(t)
+        if task.progress is not None:
+            task.progress(task.index, (t - house.start) / (end - house.start))
+
+
+def _tariff(task: Task) -> Tariff:
+    first = task.scenario.day
+    last = first + dt.timedelta(days=task.days)
+    return yardstick.tariff_for(task.site, scenarios.PARIS, first, last, task.seed)
+
+
+def _task_progress(task: Task) -> Callable[[float], None] | None:
+    hook = task.progress
+    if hook is None:
+        return None
+    return lambda fraction: hook(task.index, fraction)
+
+
+def _run_optimum(task: Task, began: float) -> Run:
+    """The optimum of the same day(s): the house is built for its inputs, not run."""
+    house = scenarios.build(
+        task.scenario,
+        task.seed,
+        site=task.site,
+        end_hour=24.0 * task.days,
+        controller=NoRegulation,
+    )
+    start = house.start
+    end = house.end if house.end is not None else start + 86_400.0 * task.days
+    best = floor.floor(house, _tariff(task), start, end, progress=_task_progress(task))
+    if not best.solved:
+        statuses = ", ".join(f"{d.day}: {d.schedule.message}" for d in best.days)
+        raise SimulateError(f"pvopt simulate: the optimum could not be computed ({statuses})")
+    return Run(
+        task.controller,
+        report.floor_report(best),
+        None,
+        house.pv.model,
+        time.process_time() - began,
+        floor.slot_series(best, start) if task.keep_recording else None,
     )
 
 
@@ -118,6 +257,10 @@ def _inputs(
         scenario = resolve(options.scenario)
     except (ValueError, OSError) as exc:
         raise SimulateError(f"pvopt simulate: {exc}") from exc
+    if options.first_day is not None:
+        if scenario.replay is not None:
+            raise SimulateError("pvopt simulate: --from cannot move a recorded day")
+        scenario = replace(scenario, day=options.first_day)
     if options.config is None:
         return scenario, scenarios.reference_site(), "the simulator's reference site"
     if settings_hc is None:  # called as a library: the environment's window, as the CLI
@@ -138,12 +281,13 @@ def run(
     settings_hc: tuple[dt.time, dt.time] | None = None,
     out: TextIO | None = None,
     run_map: RunMap = map,
+    progress: Progress | None = None,
 ) -> int:
     """The command: 0 ok, 2 bad scenario, configuration or option (message on stderr).
     ``settings_hc`` is the default off-peak window of a configuration file (as for
     ``pvopt regulate``)."""
     try:
-        return _run(options, settings_hc, sys.stdout if out is None else out, run_map)
+        return _run(options, settings_hc, sys.stdout if out is None else out, run_map, progress)
     except SimulateError as exc:
         print(exc, file=sys.stderr)
         return 2
@@ -154,11 +298,25 @@ def _run(
     settings_hc: tuple[dt.time, dt.time] | None,
     out: TextIO,
     run_map: RunMap,
+    progress: Progress | None,
 ) -> int:
     scenario, site, config_label = _inputs(options, settings_hc)
     try:
+        optimum = options.optimum and floor.available()
+        if options.optimum and not optimum:
+            print(
+                "pvopt simulate: no optimum (scipy is missing: pip install 'pvopt[sim]')",
+                file=sys.stderr,
+            )
         runs = simulate(
-            scenario, site, options.seed, options.days, options.plot is not None, run_map
+            scenario,
+            site,
+            options.seed,
+            options.days,
+            options.plot is not None,
+            run_map,
+            optimum,
+            progress,
         )
     except ValueError as exc:  # equipment the simulator has no model for
         raise SimulateError(f"pvopt simulate: {exc}") from exc
@@ -185,10 +343,18 @@ def _run(
         title = f"{scenario.name} ({scenario.day:%d %b %Y}, seed {options.seed})"
         try:
             recordings = [(r.controller, r.recording) for r in runs if r.recording is not None]
-            plot_path = plot_day(recordings, options.plot, title, tz)
+            costs = {r.controller: r.figures.adjusted_eur for r in runs}
+            best = next((r.schedule for r in runs if r.schedule is not None), None)
+            plot_path = plot_day(recordings, options.plot, title, tz, costs, best)
         except RuntimeError as exc:
             raise SimulateError(f"pvopt simulate: {exc}") from exc
         header["plot"] = str(plot_path)
+    if options.csv is not None:
+        try:
+            options.csv.write_text(report.days_csv(reports), "utf-8")
+        except OSError as exc:
+            raise SimulateError(f"pvopt simulate: cannot write {options.csv}: {exc}") from exc
+        header["csv"] = str(options.csv)
     if options.json:
         json.dump(report.as_json(header, reports), out, indent=2)
         out.write("\n")
@@ -199,9 +365,13 @@ def _run(
         f"configuration: {config_label}; PV model: {header['pv_model']}; target "
         f"{reg.target_grid_w:.0f} W; off-peak {header['offpeak']}",
         "pvopt = this regulation; baseline = the original photovoltaic_optimizer "
-        "algorithm; none = no router (water heater on the off-peak contactor)",
+        "algorithm; none = no router (water heater on the off-peak contactor, a load with "
+        "a daily run time on its timer); optimum = the cheapest schedule of the same day(s) "
+        "with perfect foresight; costs in EUR on the configuration's tariff",
     ]
     out.write(report.as_text(lines, reports) + "\n")
+    if options.days > 1:
+        out.write("\n" + report.days_text(reports) + "\n")
     out.write(f"\n{len(runs)} runs in {cpu_s:.1f} s of CPU\n")
     if plot_path is not None:
         out.write(f"plot: {plot_path}\n")

@@ -4,7 +4,8 @@
 photovoltaic_optimizer: one evaluation per 5 s at most, a quarter of the error corrected
 each time, nothing moving within ±50 W of the target, power given in priority order and
 taken back from the last load first, off-peak forcing of a cold tank. ``NoRegulation``
-is a house without a router: the water heater on its off-peak contactor, nothing else.
+is a house without a router: the water heater on its off-peak contactor, an on/off load
+that needs a daily run time (the pool pump) on a plain timer, nothing else.
 On the broken-clouds reference day pvopt must self-consume more than the original, and
 the original more than no router.
 """
@@ -15,13 +16,20 @@ import functools
 import itertools
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
-from pvopt.equipment.model import SiteConfig, VariablePowerConfig
+from pvopt.equipment.model import (
+    Command,
+    ConstantPowerConfig,
+    SiteConfig,
+    UnknownPowerConfig,
+    VariablePowerConfig,
+)
 from pvopt.regulation.core import Regulator
-from pvopt.regulation.model import Decision, MeterSample
+from pvopt.regulation.model import Decision, MeterSample, Output
+from pvopt.regulation.policy import Policy
 from pvopt.sim import kpi
 from pvopt.sim.baseline import NoRegulation, OriginalRegulator
 from pvopt.sim.house import House
@@ -175,7 +183,7 @@ def _at(hour: float) -> datetime:
     return datetime.fromtimestamp(local_time(SCENARIOS["broken-clouds"].day, hour), UTC)
 
 
-def _frame(regulator: Regulator, now: datetime, grid_w: float) -> Decision:
+def _frame(regulator: Policy, now: datetime, grid_w: float) -> Decision:
     sample = MeterSample(now, max(round(grid_w), 0), max(round(-grid_w), 0))
     return regulator.evaluate(sample, now)
 
@@ -339,6 +347,158 @@ def test_an_energy_bucket_is_forced_off_peak_after_two_short_periods() -> None:
     assert frame(3, 3.5) == (0, "done: 1200 Wh of 1000 Wh")
 
 
+# -- no router: on/off loads on a plain timer ------------------------------------------------
+
+#: Local days of the timer tests: an ordinary one, then 23 h and 25 h DST days (Paris).
+MAY_DAY, SPRING_DAY, AUTUMN_DAY = date(2026, 5, 12), date(2026, 3, 29), date(2026, 10, 25)
+
+
+def _timer_site(pump_start: time | None = None, pump_end: time = time(20, 0)) -> SiteConfig:
+    """The water heater, a pool pump needing 4 h by ``pump_end`` (timer from
+    ``pump_start``), a dehumidifier (unknown power) needing 2 h 30 min from 10:00 by
+    midnight, and an opportunistic plug."""
+    reference = reference_site(temp_driven=False, onoff_loads=False)
+    pump = ConstantPowerConfig(
+        name="pool_pump",
+        id="pool_pump",
+        command=Command("plug/pool_pump/in"),
+        nominal_power_w=PUMP_W,
+        daily_run_s=4 * 3600.0,
+        latest_end=pump_end,
+        timer_start=pump_start,
+    )
+    dehumidifier = UnknownPowerConfig(
+        name="dehumidifier",
+        id="dehumidifier",
+        command=Command("plug/dehumidifier/in"),
+        expected_power_w=300.0,
+        daily_run_s=2.5 * 3600,
+        timer_start=time(10, 0),
+    )
+    plug = ConstantPowerConfig(
+        name="plug", id="plug", command=Command("plug/plug/in"), nominal_power_w=500.0
+    )
+    return SiteConfig((pump, *reference.equipment, dehumidifier, plug), reference.regulation)
+
+
+def _local(day: date, hour: int, minute: int = 0) -> datetime:
+    return datetime.combine(day, time(hour, minute), PARIS)
+
+
+def _no_router_day(
+    site: SiteConfig, first: datetime, last: datetime, step_s: float
+) -> list[tuple[datetime, Decision]]:
+    """NoRegulation fed a fresh frame (2 kW of export, whatever the hour) every ``step_s``
+    from ``first`` to ``last``."""
+    core = NoRegulation(site, PARIS)
+    decisions = []
+    at = first.astimezone(UTC)
+    while at <= last:
+        decisions.append((at, _frame(core, at, -2000.0)))
+        at += timedelta(seconds=step_s)
+    return decisions
+
+
+def _output(decision: Decision, name: str) -> Output:
+    return next(o for o in decision.outputs if o.name == name)
+
+
+def test_without_a_router_the_pump_runs_exactly_during_its_timer_window() -> None:
+    """Every 30 s over two local days, and on both sides of each switching instant: the
+    pool pump (4 h by 20:00) is on from 16:00 to 20:00 local time and off otherwise, every
+    day; the dehumidifier from 10:00 to 12:30; the opportunistic plug never, however
+    much is exported."""
+    site = _timer_site()
+    decisions = _no_router_day(site, _local(MAY_DAY, 0), _local(MAY_DAY + timedelta(2), 0), 30)
+    edges = [
+        _local(day, hour, minute) + timedelta(seconds=delta)
+        for day in (MAY_DAY, MAY_DAY + timedelta(1))
+        for hour, minute in ((10, 0), (12, 30), (16, 0), (20, 0))
+        for delta in (-0.2, 0.0, 0.2)
+    ]
+    core = NoRegulation(site, PARIS)
+    decisions += [(at, _frame(core, at.astimezone(UTC), -2000.0)) for at in edges]
+
+    def expected(at: datetime, start: tuple[int, int], end: tuple[int, int]) -> bool:
+        day = at.astimezone(PARIS).date()
+        return _local(day, *start) <= at < _local(day, *end)
+
+    for at, decision in decisions:
+        pump, dehumidifier, plug = (
+            _output(decision, n) for n in ("pool_pump", "dehumidifier", "plug")
+        )
+        local = f"{at.astimezone(PARIS):%d %H:%M:%S.%f}"
+        assert pump.on is expected(at, (16, 0), (20, 0)), local
+        assert pump.power_w == (PUMP_W if pump.on else 0.0), local
+        assert pump.reason == ("timer: on until 20:00" if pump.on else "off: timer (16:00–20:00)")
+        assert dehumidifier.on is expected(at, (10, 0), (12, 30)), local
+        assert dehumidifier.power_w == (300.0 if dehumidifier.on else 0.0), local
+        assert not plug.on and plug.reason == "off: no router", local
+    on_s = 30 * sum(_output(d, "pool_pump").on for _, d in decisions[: 2 * 2880])
+    _print(f"pump on {on_s / 3600:g} h over two days")
+    assert on_s == 2 * 4 * 3600
+
+
+def test_the_timer_sends_the_pumps_on_and_off_commands_once_each() -> None:
+    decisions = _no_router_day(_timer_site(), _local(MAY_DAY, 15), _local(MAY_DAY, 21), 1)
+    sent = [
+        (at.astimezone(PARIS).time(), c.payload)
+        for at, d in decisions
+        for c in d.commands
+        if c.topic == "plug/pool_pump/in"
+    ]
+    changes = [(t, p) for n, (t, p) in enumerate(sent) if n == 0 or p != sent[n - 1][1]]
+    assert changes == [(time(15, 0), "0"), (time(16, 0), "1"), (time(20, 0), "0")]
+
+
+def test_the_timer_ends_at_midnight_when_latest_end_is_00_00() -> None:
+    """4 h by 00:00: from 20:00 to the midnight that ends the day, every day."""
+    decisions = _no_router_day(
+        _timer_site(pump_end=time(0, 0)),
+        _local(MAY_DAY, 19),
+        _local(MAY_DAY, 23) + timedelta(hours=2),
+        60,
+    )
+    for at, decision in decisions:
+        local = at.astimezone(PARIS)
+        assert _output(decision, "pool_pump").on is (local.hour >= 20), local
+    assert _output(decisions[-1][1], "pool_pump").reason == "off: timer (20:00–00:00)"
+
+
+@pytest.mark.parametrize(
+    ("day", "hours"),
+    [(MAY_DAY, 4), (SPRING_DAY, 3), (AUTUMN_DAY, 5)],
+    ids=["May", "spring", "autumn"],
+)
+def test_the_timer_follows_the_wall_clock_on_dst_days(day: date, hours: int) -> None:
+    """A timer set 01:00–05:00 switches at 01:00 and 05:00 on the wall clock, so that on
+    the days the clocks change it runs 3 h (spring) or 5 h (autumn); one set 16:00–20:00
+    runs its 4 h on every day."""
+    night = _timer_site(pump_start=time(1, 0), pump_end=time(5, 0))
+    decisions = _no_router_day(night, _local(day, 0), _local(day + timedelta(1), 0), 10)
+    on = [at for at, d in decisions if _output(d, "pool_pump").on]
+    _print(f"{day}: pump on {len(on) * 10 / 3600:g} h, from {on[0]:%H:%M} to {on[-1]:%H:%M} UTC")
+    assert len(on) * 10 == hours * 3600
+    assert on[0] == _local(day, 1).astimezone(UTC)
+    assert on[-1] == _local(day, 5).astimezone(UTC) - timedelta(seconds=10)
+    evening = _no_router_day(_timer_site(), _local(day, 0), _local(day + timedelta(1), 0), 10)
+    on = [at for at, d in evening if _output(d, "pool_pump").on]
+    assert len(on) * 10 == 4 * 3600
+    assert on[0] == _local(day, 16).astimezone(UTC)
+
+
+def test_pvopt_and_the_original_ignore_the_daily_run_time_for_now() -> None:
+    """At 17:00 with nothing to divert, the pool pump of 4 h by 20:00 stays off under pvopt
+    and the original algorithm (it starts on surplus only; a later change completes its run
+    time)."""
+    for controller in (Regulator, OriginalRegulator):
+        core = controller(_timer_site(), PARIS)
+        start = _local(MAY_DAY, 17).astimezone(UTC)
+        for n in range(120):
+            decision = _frame(core, start + timedelta(seconds=5 * n), 400.0)  # importing
+            assert not _output(decision, "pool_pump").on, controller
+
+
 # -- a full reference day with each controller ------------------------------------------------
 
 
@@ -388,9 +548,10 @@ def test_pvopt_self_consumes_more_than_the_original_which_beats_no_router(
 def test_without_a_router_only_the_off_peak_contactor_heats(
     broken_clouds: dict[str, House],
 ) -> None:
-    """Nothing is drawn outside the off-peak window (02:00–07:00) however much is
-    exported; inside it the water heater draws its full power while its thermostat is
-    closed, and the on/off loads stay off."""
+    """The water heater draws nothing outside the off-peak window (02:00–07:00) however
+    much is exported; inside it it draws its full power while its thermostat is closed.
+    The pool pump (4 h a day by 20:00) runs on its timer, 16:00–20:00, export or not; the
+    opportunistic plug stays off."""
     house = broken_clouds["none"]
     rec = house.recording
     day = SCENARIOS["broken-clouds"].day
@@ -413,4 +574,14 @@ def test_without_a_router_only_the_off_peak_contactor_heats(
     assert all(heater[i] == 0 for i in outside)  # ...and nothing is
     assert all(heater[i] == (HEATER_W if able[i] else 0) for i in inside)
     assert heated_h > 0.5 and any(not able[i] for i in inside)  # heated, then cut
-    assert max(rec.drawn_w["pool_pump"]) == 0 and max(rec.drawn_w["plug"]) == 0
+    timer = (local_time(day, 16.0), local_time(day, 20.0))
+    pump = rec.drawn_w["pool_pump"]
+    running = range(rec.index(timer[0] + edge), rec.index(timer[1]))
+    _print(f"pool pump on {sum(1 for p in pump if p > 0) * rec.step_s / 3600:.2f} h")
+    assert all(pump[i] == PUMP_W for i in running)
+    assert all(
+        pump[i] == 0
+        for i in range(rec.steps)
+        if not timer[0] <= rec.start + i * rec.step_s < timer[1] + edge
+    )
+    assert max(rec.drawn_w["plug"]) == 0

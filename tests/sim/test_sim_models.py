@@ -345,13 +345,20 @@ def test_the_simulation_is_pure_standard_library_and_the_core_never_imports_it()
     # none of its network / process parts; matplotlib only where --plot draws. pvlib is
     # imported on demand (importlib) by the PV model when the `sim` extra is installed.
     io_std = {"socket", "ssl", "http", "urllib", "asyncio", "subprocess", "multiprocessing"}
-    allowed = {"yaml": None, "matplotlib": "plot.py"}
+    allowed = {
+        "yaml": None,
+        "matplotlib": "plot.py",
+        "numpy": "optimum.py",  # the optimum's solver (sim extra), imported on demand
+        "scipy": "optimum.py",
+    }
     for path in sorted((PACKAGE / "sim").glob("*.py")):
         for name in _imports(path):
             if name.startswith("pvopt"):
                 # pvopt.config: `pvopt simulate` reads the off-peak window like the daemons;
-                # pvopt.schema: scenario files and recordings are read like the equipment's
+                # pvopt.schema: scenario files and recordings are read like the equipment's;
+                # pvopt.tariff: what the household pays (the yardstick)
                 allowed_pvopt = (
+                    "pvopt.tariff",
                     "pvopt.sim",
                     "pvopt.regulation",
                     "pvopt.equipment",

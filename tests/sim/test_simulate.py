@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from pvopt.cli import in_processes, main
+from pvopt.sim.report import CSV_COLUMNS
 from pvopt.sim.simulate import SimulateOptions, run
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,8 +28,19 @@ REPORT_KEYS = {
     "exported_kwh",
     "imported_kwh",
     "diverted_kwh",
-    "missed_surplus_kwh",
-    "missed_surplus_pct_pv",
+    "import_eur",
+    "export_eur",
+    "net_eur",
+    "hot_water_shortfall_kwh",
+    "run_shortfall_kwh",
+    "stored_heat_kwh",
+    "adjusted_eur",
+    "saved_eur",
+    "achievable_pct",
+    "usable_export_kwh",
+    "unusable_export_kwh",
+    "missed_after_delays_kwh",
+    "missed_after_delays_pct_pv",
     "controller_import_kwh",
     "controller_import_pct_diverted",
     "grid_error_p50_w",
@@ -36,6 +48,7 @@ REPORT_KEYS = {
     "offpeak_grid_kwh",
     "balance_error_pct",
     "equipment",
+    "days",
 }
 
 
@@ -49,23 +62,32 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], Path
     return json.loads(out.getvalue()), png
 
 
-def test_the_demo_reports_the_three_cores_on_the_same_day(
+def test_the_demo_reports_the_three_cores_and_the_optimum_on_the_same_day(
     demo: tuple[dict[str, Any], Path],
 ) -> None:
     report, _ = demo
     runs = report["runs"]
-    assert list(runs) == ["pvopt", "baseline", "none"]
+    assert list(runs) == ["pvopt", "baseline", "none", "optimum"]
     for name, figures in runs.items():
         assert set(figures) == REPORT_KEYS, name
-        # the energy balance closes: PV + import = household + diverted + export
-        assert figures["balance_error_pct"] < 0.1
         assert [e["name"] for e in figures["equipment"]] == [
             "water_heater",
             "pool_pump",
             "dehumidifier",
         ]
+        assert [d["day"] for d in figures["days"]] == ["2026-05-12"]
+    runs = dict(runs)
+    optimum = runs.pop("optimum")
+    for name, figures in runs.items():
+        # the energy balance closes: PV + import = household + diverted + export
+        assert figures["balance_error_pct"] < 0.1, name
+        # the optimum is the floor of the adjusted costs (tests/sim/test_floor.py)
+        assert figures["adjusted_eur"] >= optimum["adjusted_eur"] - 0.03, name
     pv = {figures["pv_kwh"] for figures in runs.values()}
-    assert len(pv) == 1 and pv.pop() > 5  # the identical day for all three
+    assert len(pv) == 1  # the identical day for all three ...
+    day_pv = pv.pop()
+    assert day_pv > 5
+    assert optimum["pv_kwh"] == pytest.approx(day_pv, rel=1e-3)  # ... and the optimum
     print(
         "\n"
         + "\n".join(
@@ -80,9 +102,15 @@ def test_the_demo_reports_the_three_cores_on_the_same_day(
         > runs["baseline"]["self_consumed_kwh"]
         > runs["none"]["self_consumed_kwh"]
     )
-    # without a router the water heater runs on the off-peak contactor: from the grid
+    # without a router the water heater runs on the off-peak contactor: from the grid;
+    # the pool pump (750 W, 4 h a day by 20:00) runs its 4 h on its timer; the
+    # dehumidifier (no daily run time) never runs
     none = runs["none"]
-    assert 0.9 * none["diverted_kwh"] <= none["offpeak_grid_kwh"] <= none["diverted_kwh"]
+    energy = {e["name"]: e["energy_kwh"] for e in none["equipment"]}
+    heater = energy["water_heater"]
+    assert 0.9 * heater <= none["offpeak_grid_kwh"] <= heater * (1 + 1e-9)
+    assert energy["pool_pump"] == pytest.approx(4 * 0.75, abs=0.01)
+    assert energy["dehumidifier"] == 0
 
 
 def test_the_demo_draws_the_day(demo: tuple[dict[str, Any], Path]) -> None:
@@ -103,12 +131,40 @@ def test_the_same_seed_gives_the_same_report(demo: tuple[dict[str, Any], Path]) 
     assert again["runs"] == report["runs"]
 
 
-def test_the_text_report_names_every_figure(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["simulate", "--scenario", "winter"]) == 0
+def test_the_text_report_names_every_figure_and_the_csv_has_each_day(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """The winter scenario moved to 3 February (--from), its figures also as CSV: one row
+    per controller and day, the saving and share computed against none and the optimum."""
+    csv = tmp_path / "days.csv"
+    assert (
+        main(["simulate", "--scenario", "winter", "--from", "2026-02-03", "--csv", str(csv)]) == 0
+    )
     text = capsys.readouterr().out
-    for label in ("self-consumption", "imported", "surplus missed", "below temp_min"):
+    assert "2026-02-03" in text
+    header, *rows = csv.read_text("utf-8").splitlines()
+    assert header.split(",") == list(CSV_COLUMNS)
+    table = {row.split(",")[1]: dict(zip(CSV_COLUMNS, row.split(","), strict=True)) for row in rows}
+    assert list(table) == ["pvopt", "baseline", "none", "optimum"]
+    assert {r["day"] for r in table.values()} == {"2026-02-03"}
+    none, best = float(table["none"]["adjusted_eur"]), float(table["optimum"]["adjusted_eur"])
+    pvopt = float(table["pvopt"]["adjusted_eur"])
+    assert float(table["pvopt"]["saved_eur"]) == pytest.approx(none - pvopt, abs=1e-3)
+    assert float(table["pvopt"]["achievable_pct"]) == pytest.approx(
+        100 * (none - pvopt) / (none - best), abs=0.1
+    )
+    assert table["optimum"]["usable_export_kwh"] == ""  # not a controller's figure
+    for label in (
+        "self-consumption",
+        "imported",
+        "net cost (EUR)",
+        "adjusted cost (EUR)",
+        "share of achievable saving",
+        "export a load could take",
+        "below temp_min",
+    ):
         assert label in text
-    assert "pvopt" in text and "baseline" in text and "none" in text
+    assert all(name in text for name in ("pvopt", "baseline", "none", "optimum"))
 
 
 @pytest.mark.parametrize(
@@ -123,6 +179,13 @@ def test_bad_options_exit_2_with_a_clear_message(
 ) -> None:
     assert main(["simulate", *argv]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_a_bad_first_day_exits_2_naming_the_option(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["simulate", "--from", "3 Feb"])
+    assert exited.value.code == 2
+    assert "--from" in capsys.readouterr().err
 
 
 def test_a_bad_configuration_exits_2_naming_file_line_and_key(

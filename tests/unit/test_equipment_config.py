@@ -28,6 +28,7 @@ from pvopt.equipment.model import (
     RegulationConfig,
     SiteConfig,
     TempDrivenVariablePowerConfig,
+    TimerWindow,
     UnknownPowerConfig,
     VariablePowerConfig,
 )
@@ -732,3 +733,152 @@ def test_an_item_without_id_gets_its_position_as_the_original_loader_gave() -> N
         "equipment_config.yml:3: equipment[1].id: no id: its position '1' is already the id "
         "of equipment[0].id at line 2"
     )
+
+
+# -- daily run time of on/off loads ------------------------------------------------------------
+
+PUMP = """\
+equipment:
+  - type: ConstantPowerEquipment
+    id: pool
+    name: pool_pump
+    nominal_power: 750
+"""
+PLUG = """\
+equipment:
+  - type: UnknownPowerEquipment
+    id: plug1
+    name: dehumidifier
+"""
+
+
+def test_on_off_loads_are_opportunistic_by_default() -> None:
+    for text in (PUMP, PLUG):
+        (load,) = parse(text).equipment
+        assert isinstance(load, ConstantPowerConfig | UnknownPowerConfig)
+        assert (load.daily_run_s, load.latest_end, load.timer_start) == (0.0, time(0, 0), None)
+        assert load.timer_window() is None
+
+
+@pytest.mark.parametrize("base", [PUMP, PLUG], ids=["constant", "unknown"])
+def test_on_off_loads_accept_a_daily_run_time_a_latest_end_and_a_timer_start(base: str) -> None:
+    (load,) = parse(
+        base + '    daily_run_time: 14400\n    latest_end: "20:00"\n    timer_start: 09:30\n'
+    ).equipment
+    assert isinstance(load, ConstantPowerConfig | UnknownPowerConfig)
+    assert (load.daily_run_s, load.latest_end, load.timer_start) == (
+        14400.0,
+        time(20, 0),
+        time(9, 30),
+    )
+    assert load.timer_window() == TimerWindow(time(9, 30), time(13, 30))
+    # without timer_start the timer ends at latest_end
+    (load,) = parse(base + "    daily_run_time: 5400\n    latest_end: 20:00\n").equipment
+    assert isinstance(load, ConstantPowerConfig | UnknownPowerConfig)
+    assert load.timer_start is None
+    assert load.timer_window() == TimerWindow(time(18, 30), time(20, 0))
+
+
+@pytest.mark.parametrize(
+    ("keys", "window"),
+    [
+        ("    daily_run_time: 14400\n", (time(20, 0), time(0, 0))),  # latest_end 00:00: midnight
+        ("    daily_run_time: 14400\n    timer_start: '20:00'\n", (time(20, 0), time(0, 0))),
+        ("    daily_run_time: 86400\n", (time(0, 0), time(0, 0))),  # the whole day
+        ("    daily_run_time: 3600\n    latest_end: '01:00'\n", (time(0, 0), time(1, 0))),
+        (
+            "    daily_run_time: 3600\n    latest_end: '08:00'\n    timer_start: '07:00'\n",
+            (time(7, 0), time(8, 0)),
+        ),
+    ],
+    ids=["by midnight", "ends at midnight", "whole day", "from midnight", "ends at latest_end"],
+)
+def test_a_timer_may_end_exactly_at_latest_end(keys: str, window: tuple[time, time]) -> None:
+    (pump,) = parse(PUMP + keys).equipment
+    assert isinstance(pump, ConstantPowerConfig)
+    assert pump.timer_window() == TimerWindow(*window)
+
+
+DAILY_RUN_ERRORS = {
+    "daily_run_time negative": (
+        PUMP + "    daily_run_time: -1\n",
+        "equipment_config.yml:6: equipment[0].daily_run_time: "
+        "expected a number from 0 to 86400, got -1",
+    ),
+    "daily_run_time over a day": (
+        PLUG + "    daily_run_time: 86401\n",
+        "equipment_config.yml:5: equipment[0].daily_run_time: "
+        "expected a number from 0 to 86400, got 86401",
+    ),
+    "daily_run_time not a number": (
+        PUMP + "    daily_run_time: 4h\n",
+        "equipment_config.yml:6: equipment[0].daily_run_time: "
+        "expected a number from 0 to 86400, got '4h'",
+    ),
+    "latest_end not HH:MM": (
+        PUMP + "    daily_run_time: 3600\n    latest_end: '24:00'\n",
+        "equipment_config.yml:7: equipment[0].latest_end: "
+        "expected a time of day HH:MM, got '24:00'",
+    ),
+    "timer_start not HH:MM": (
+        PLUG + "    daily_run_time: 3600\n    timer_start: 16\n",
+        "equipment_config.yml:6: equipment[0].timer_start: expected a time of day HH:MM, got 16",
+    ),
+    "run time longer than the day before latest_end": (
+        PUMP + "    daily_run_time: 36000\n    latest_end: '08:00'\n",
+        "equipment_config.yml:6: equipment[0].daily_run_time: must be at most the time from "
+        "00:00 to latest_end 08:00 (28800 s), got 36000",
+    ),
+    "timer ends after latest_end": (
+        PUMP + "    daily_run_time: 14400\n    latest_end: '20:00'\n    timer_start: '16:01'\n",
+        "equipment_config.yml:8: equipment[0].timer_start: must be at most 16:00 "
+        "(latest_end 20:00 − daily_run_time 14400 s), got 16:01",
+    ),
+    "timer crosses midnight": (
+        PLUG + "    daily_run_time: 14400\n    timer_start: '22:00'\n",
+        "equipment_config.yml:6: equipment[0].timer_start: must be at most 20:00 "
+        "(latest_end 00:00 − daily_run_time 14400 s), got 22:00",
+    ),
+    "timer starts after latest_end": (
+        PLUG + "    daily_run_time: 60\n    latest_end: '06:00'\n    timer_start: '07:00'\n",
+        "equipment_config.yml:7: equipment[0].timer_start: must be at most 05:59 "
+        "(latest_end 06:00 − daily_run_time 60 s), got 07:00",
+    ),
+    "unknown key on a dimmer": (
+        HEATER + "    daily_run_time: 3600\n",
+        "equipment_config.yml:10: equipment[0].daily_run_time: unknown key; expected one of "
+        "type, name, id, max_power, min_power, min_energy, period, dimmer_curve, temp_min, "
+        "temp_eco, temp_sol_min, temp_max, probe_timeout, preset, topic, payload_on, "
+        "payload_off, payload_percent, qos, retain",
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("text", "message"), list(DAILY_RUN_ERRORS.values()), ids=list(DAILY_RUN_ERRORS)
+)
+def test_each_daily_run_error_names_file_line_and_key(text: str, message: str) -> None:
+    assert errors_of(text) == [message]
+
+
+def test_a_bad_daily_run_time_exits_2_naming_the_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "equipment_config.yml"
+    path.write_text(PUMP + "    daily_run_time: 14400\n    timer_start: '21:00'\n", "utf-8")
+    assert main(["check-config", str(path)]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"{path}:7: equipment[0].timer_start: must be at most 20:00 "
+        "(latest_end 00:00 − daily_run_time 14400 s), got 21:00"
+    ]
+
+
+def test_the_templates_pool_pump_needs_4_h_by_20_00() -> None:
+    site = load_site_config(TEMPLATE, HC)
+    pump = next(e for e in site.equipment if e.name == "pool_pump")
+    assert isinstance(pump, ConstantPowerConfig)
+    assert (pump.daily_run_s, pump.latest_end, pump.timer_start) == (14400.0, time(20, 0), None)
+    assert pump.timer_window() == TimerWindow(time(16, 0), time(20, 0))
+    dehumidifier = next(e for e in site.equipment if e.name == "dehumidifier")
+    assert isinstance(dehumidifier, UnknownPowerConfig)
+    assert dehumidifier.daily_run_s == 0 and dehumidifier.timer_window() is None

@@ -1,0 +1,370 @@
+"""The yardstick of a simulated run: what the household pays, the comfort it keeps, and
+the exported energy a router could have used — from the physics alone.
+
+Every figure here is computed from what really flowed in the simulated house (the 0.2 s
+steps of :class:`~pvopt.sim.house.Recording`) and from the configuration the user wrote,
+never from a controller's own rules: a controller that waits, averages or keeps margins
+is not excused for the surplus it leaves on the grid meanwhile.
+
+- **Bill**: ∫ max(g, 0)·import price − ∫ max(−g, 0)·export price, each instant at the
+  price of its period (``g`` the grid power, positive = import).
+- **Comfort**: the hot water drawn below ``temp_min`` — at each step of a draw, the
+  energy that would bring the water drawn up to ``temp_min``:
+  ``litres × 1.163 Wh/(L·K) × (temp_min − T)`` when the tank is colder (a water heater
+  without a probe configuration: :data:`COMFORT_DEFAULT_C`) — and the daily run time of
+  an on/off load that was not met by its latest end (``daily_run_time``, ``latest_end``).
+  The **adjusted cost** prices each kWh of shortfall (a run-time shortfall counts the
+  load's power over the missing time) at the dearest import price of its day: what
+  buying it would have cost at worst, so that a controller cannot look cheap by leaving
+  the tank cold. It also counts the heat left in the tanks: the change of their stored
+  energy from the start to the end of the run (``capacity × (T_end − T_start)``) is
+  valued at the cheapest import price of the run (what putting it back would cost, or
+  what it saves the next night) — a run that ends with a colder tank has not paid for
+  what the next day will buy.
+- **Exported energy, split in two**: at each step, the export ``E = max(−g, 0)`` that
+  some configured load could physically have taken, ``min(E, H)``, and the rest. ``H``
+  counts every dimmer for ``max_power − drawn`` unless its tank is at its temperature
+  limit (its own thermostat open, or ``temp_max`` of its configuration reached), and
+  every on/off load that is off, past the ``min_off`` of its
+  configuration since it really stopped, and whose power fits in ``E`` plus what the
+  dimmers draw (they can make room). Start delays, margins, averages and priorities are
+  controller rules: they do not shrink ``H``.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from pvopt.equipment.model import (
+    MIDNIGHT,
+    ConstantPowerConfig,
+    EquipmentConfig,
+    SiteConfig,
+    TempDrivenVariablePowerConfig,
+    UnknownPowerConfig,
+    VariablePowerConfig,
+    local_instant,
+)
+from pvopt.sim.equipment import WATER_WH_PER_L_K, DimmerLoad
+from pvopt.sim.house import House, Recording
+from pvopt.tariff import Tariff, generate_ejp_calendar, generate_tempo_calendar, tempo_season
+
+#: The comfort temperature of a water heater whose configuration has no ``temp_min``
+#: (a plain dimmer): a shower needs water at about 40 °C.
+COMFORT_DEFAULT_C = 40.0
+
+
+@dataclass(frozen=True)
+class PriceSeries:
+    """Import prices (€/kWh) per slot of ``slot_s`` from ``start`` (POSIX s), the export
+    price, and the dearest import price of each local day."""
+
+    start: float
+    slot_s: float
+    import_eur_kwh: Sequence[float]
+    export_eur_kwh: float
+    dearest_eur_kwh: Mapping[date, float]
+
+    def slot(self, t: float) -> int:
+        """The slot holding ``t`` (clamped)."""
+        i = int((t - self.start) // self.slot_s)
+        return min(max(i, 0), len(self.import_eur_kwh) - 1)
+
+
+def tariff_for(site: SiteConfig, tz: ZoneInfo, first: date, last: date, seed: int) -> Tariff:
+    """The site's tariff over ``[first, last]``, with Tempo and EJP calendars generated
+    from ``seed`` (the simulator has no meter to tell the colours)."""
+    season = tempo_season(first)
+    seasons = tempo_season(last) - season + 1
+    return Tariff(
+        site.tariff,
+        tz,
+        tempo_calendar=generate_tempo_calendar(season, seed, seasons),
+        ejp_calendar=generate_ejp_calendar(season, seed, seasons),
+    )
+
+
+def price_series(tariff: Tariff, start: float, end: float, slot_s: float = 60.0) -> PriceSeries:
+    """The prices of ``[start, end)`` (POSIX s) per slot, and each day's dearest."""
+    tz = tariff.tz
+    count = max(1, math.ceil((end - start) / slot_s))
+    first = datetime.fromtimestamp(start, tz).date()
+    last = datetime.fromtimestamp(end, tz).date()
+    days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+    return PriceSeries(
+        start=start,
+        slot_s=slot_s,
+        import_eur_kwh=tariff.import_prices_eur_kwh(
+            datetime.fromtimestamp(start, UTC), slot_s, count
+        ),
+        export_eur_kwh=tariff.config.export_price_eur_kwh,
+        dearest_eur_kwh={day: tariff.dearest_import_price_eur_kwh(day) for day in days},
+    )
+
+
+@dataclass(frozen=True)
+class Bill:
+    """What the household pays for electricity over the run (€)."""
+
+    import_eur: float
+    export_eur: float  # earned
+    penalty_eur: float  # the comfort shortfall, at the dearest price of its day
+    stored_eur: float  # the tanks' heat gained over the run, at the cheapest price
+
+    @property
+    def net_eur(self) -> float:
+        """Paid for imports − earned for exports."""
+        return self.import_eur - self.export_eur
+
+    @property
+    def adjusted_eur(self) -> float:
+        """Net cost + the comfort shortfall priced at the dearest import of its day − the
+        heat gained in the tanks at the cheapest price."""
+        return self.net_eur + self.penalty_eur - self.stored_eur
+
+
+@dataclass(frozen=True)
+class Comfort:
+    """Comfort not kept."""
+
+    hot_water_shortfall_wh: float  # hot water drawn below temp_min (energy to bring it up)
+    run_shortfall_s: dict[str, float]  # on/off loads: daily run time not met (s)
+    run_shortfall_wh: float  # the same, as energy (their power × the missing time)
+    stored_wh: float  # heat gained by the tanks from the start to the end of the run
+
+
+@dataclass(frozen=True)
+class ExportSplit:
+    """Exported energy: what a router could have used, and what nothing could take."""
+
+    export_wh: float
+    usable_wh: float  # some configured load could physically have taken it
+
+    @property
+    def unusable_wh(self) -> float:
+        """Exported while every load was full, at its limit or held by its min_off."""
+        return self.export_wh - self.usable_wh
+
+
+@dataclass(frozen=True)
+class Yardstick:
+    """The yardstick of one run."""
+
+    bill: Bill
+    comfort: Comfort
+    export: ExportSplit
+    import_wh: float
+
+
+def _comfort_c(cfg: EquipmentConfig) -> float:
+    return cfg.temp_min_c if isinstance(cfg, TempDrivenVariablePowerConfig) else COMFORT_DEFAULT_C
+
+
+def _temp_limit_c(cfg: EquipmentConfig) -> float | None:
+    return cfg.temp_max_c if isinstance(cfg, TempDrivenVariablePowerConfig) else None
+
+
+def onoff_power_w(cfg: EquipmentConfig) -> float | None:
+    """The power an on/off load draws when on (None: not an on/off load)."""
+    if isinstance(cfg, ConstantPowerConfig):
+        return cfg.nominal_power_w
+    if isinstance(cfg, UnknownPowerConfig):
+        return cfg.expected_power_w
+    return None
+
+
+def hot_water_shortfall_wh(house: House) -> list[float]:
+    """Per step: the energy that would bring the hot water drawn up to ``temp_min``."""
+    rec = house.recording
+    shortfall = [0.0] * rec.steps
+    for load, name in zip(house.loads, rec.names, strict=True):
+        if not isinstance(load, DimmerLoad) or load.tank is None or name not in rec.tank_c:
+            continue
+        comfort_c = _comfort_c(rec.config(name))
+        temps = rec.tank_c[name]
+        flows = load.tank.draws.sample(rec.start, rec.step_s, rec.steps)
+        per_l_k = WATER_WH_PER_L_K * rec.step_s / 60.0
+        for k, flow in enumerate(flows):
+            if flow > 0 and temps[k] < comfort_c:
+                shortfall[k] += flow * per_l_k * (comfort_c - temps[k])
+    return shortfall
+
+
+@dataclass(frozen=True)
+class _DimmerSeries:
+    drawn_w: Sequence[float]
+    max_power_w: float
+    able: Sequence[int]  # its thermostat closed (1), per step
+    tank_c: Sequence[float]
+    limit_c: float | None  # temp_max of its configuration
+
+
+@dataclass(frozen=True)
+class _OnOffSeries:
+    drawn_w: Sequence[float]
+    power_w: float
+    stops: list[float]  # when it really stopped
+    min_off_s: float
+
+
+def usable_export_w(rec: Recording) -> list[float]:
+    """Per step: the part of the export some configured load could have taken."""
+    dimmers: list[_DimmerSeries] = []
+    onoffs: list[_OnOffSeries] = []
+    for name in rec.names:
+        cfg = rec.config(name)
+        drawn = rec.drawn_w[name]
+        power = onoff_power_w(cfg)
+        if isinstance(cfg, VariablePowerConfig):
+            able: Sequence[int] = rec.able.get(name) or [1] * rec.steps
+            temps: Sequence[float] = rec.tank_c.get(name) or [0.0] * rec.steps
+            dimmers.append(_DimmerSeries(drawn, cfg.max_power_w, able, temps, _temp_limit_c(cfg)))
+        elif power is not None and isinstance(cfg, ConstantPowerConfig | UnknownPowerConfig):
+            stops = [s.time for s in rec.switches[name] if not s.on]
+            onoffs.append(_OnOffSeries(drawn, power, stops, cfg.min_off_s))
+    usable = [0.0] * rec.steps
+    for k, g in enumerate(rec.grid_w):
+        if g >= 0:
+            continue
+        export = -g
+        room = 0.0  # dimmer headroom
+        making_room = 0.0  # what the dimmers draw: they could give it up
+        for d in dimmers:
+            making_room += d.drawn_w[k]
+            if d.able[k] and (d.limit_c is None or d.tank_c[k] < d.limit_c):
+                room += max(d.max_power_w - d.drawn_w[k], 0.0)
+        t = rec.start + k * rec.step_s
+        for o in onoffs:
+            if o.drawn_w[k] > 0 or o.power_w > export + making_room:
+                continue
+            j = bisect.bisect_right(o.stops, t)
+            if j and t - o.stops[j - 1] < o.min_off_s:
+                continue  # held by its own min_off after a real stop
+            room += o.power_w
+        usable[k] = min(export, room)
+    return usable
+
+
+@dataclass(frozen=True)
+class DayYardstick:
+    """The yardstick of one local day of a run."""
+
+    day: date
+    yardstick: Yardstick
+
+
+@dataclass(frozen=True)
+class _Steps:
+    """The per-step figures of a run, computed once and summed over windows."""
+
+    shortfall_wh: list[float]
+    usable_w: list[float]
+
+
+def run_shortfall_s(rec: Recording, tz: ZoneInfo, day: date) -> dict[str, float]:
+    """Per on/off load with a ``daily_run_time``: the part of it not run on local ``day``
+    by its ``latest_end`` (s); a day the recording does not cover from midnight to the
+    latest end is not judged."""
+    missed: dict[str, float] = {}
+    for name in rec.names:
+        cfg = rec.config(name)
+        if not isinstance(cfg, ConstantPowerConfig | UnknownPowerConfig) or cfg.daily_run_s <= 0:
+            continue
+        begins = local_instant(day, MIDNIGHT, tz).timestamp()
+        end_day = day + timedelta(days=1) if cfg.latest_end == MIDNIGHT else day
+        ends = local_instant(end_day, cfg.latest_end, tz).timestamp()
+        if begins < rec.start - 1e-6 or ends > rec.end + 1e-6:
+            continue
+        drawn = rec.drawn_w[name]
+        ran_s = sum(1 for w in drawn[rec.index(begins) : rec.index(ends)] if w > 0) * rec.step_s
+        missed[name] = max(cfg.daily_run_s - ran_s, 0.0)
+    return missed
+
+
+def _window(
+    house: House,
+    prices: PriceSeries,
+    tz: ZoneInfo,
+    steps: _Steps,
+    i0: int,
+    i1: int,
+) -> Yardstick:
+    """The yardstick of the steps ``[i0, i1)``."""
+    rec = house.recording
+    dt_h = rec.step_s / 3600.0
+    dearest = prices.dearest_eur_kwh
+    import_eur = export_eur = penalty_eur = export_wh = usable_wh = 0.0
+    shortfall_wh = import_wh = 0.0
+    grid = rec.grid_w
+    for k in range(i0, i1):
+        g = grid[k]
+        if g > 0:
+            import_wh += g * dt_h
+            import_eur += (
+                g * dt_h / 1000.0 * prices.import_eur_kwh[prices.slot(rec.start + k * rec.step_s)]
+            )
+        elif g < 0:
+            export_eur -= g * dt_h / 1000.0 * prices.export_eur_kwh
+            export_wh -= g * dt_h
+            usable_wh += steps.usable_w[k] * dt_h
+        if steps.shortfall_wh[k]:
+            shortfall_wh += steps.shortfall_wh[k]
+            day = datetime.fromtimestamp(rec.start + k * rec.step_s, tz).date()
+            penalty_eur += steps.shortfall_wh[k] / 1000.0 * dearest.get(day, 0.0)
+    missed_s: dict[str, float] = {}
+    missed_wh = 0.0
+    first = datetime.fromtimestamp(rec.start + i0 * rec.step_s, tz).date()
+    last = datetime.fromtimestamp(rec.start + max(i1 - 1, i0) * rec.step_s, tz).date()
+    day = first
+    while day <= last:
+        for name, seconds in run_shortfall_s(rec, tz, day).items():
+            missed_s[name] = missed_s.get(name, 0.0) + seconds
+            energy_wh = (onoff_power_w(rec.config(name)) or 0.0) * seconds / 3600.0
+            missed_wh += energy_wh
+            penalty_eur += energy_wh / 1000.0 * dearest.get(day, 0.0)
+        day += timedelta(days=1)
+    stored_wh = 0.0
+    for load, name in zip(house.loads, rec.names, strict=True):
+        temps = rec.tank_c.get(name)
+        if isinstance(load, DimmerLoad) and load.tank is not None and temps and i1 > i0:
+            before = load.tank.initial_c if i0 == 0 else temps[i0 - 1]
+            stored_wh += load.tank.params.capacity_wh_per_k * (temps[i1 - 1] - before)
+    cheapest = min(prices.import_eur_kwh, default=0.0)
+    return Yardstick(
+        bill=Bill(import_eur, export_eur, penalty_eur, stored_wh / 1000.0 * cheapest),
+        comfort=Comfort(shortfall_wh, missed_s, missed_wh, stored_wh),
+        export=ExportSplit(export_wh, usable_wh),
+        import_wh=import_wh,
+    )
+
+
+def _steps(house: House) -> _Steps:
+    return _Steps(hot_water_shortfall_wh(house), usable_export_w(house.recording))
+
+
+def measure(house: House, prices: PriceSeries, tz: ZoneInfo) -> Yardstick:
+    """The yardstick of a whole run (see the module docstring)."""
+    return _window(house, prices, tz, _steps(house), 0, house.recording.steps)
+
+
+def measure_days(
+    house: House, prices: PriceSeries, tz: ZoneInfo
+) -> tuple[Yardstick, list[DayYardstick]]:
+    """The yardstick of a whole run, and of each local day in it (a partial first or last
+    day included)."""
+    rec = house.recording
+    steps = _steps(house)
+    days: list[DayYardstick] = []
+    i0 = 0
+    while i0 < rec.steps:
+        local = datetime.fromtimestamp(rec.start + i0 * rec.step_s, tz)
+        midnight = local_instant(local.date() + timedelta(days=1), MIDNIGHT, tz).timestamp()
+        i1 = max(rec.index(midnight), i0 + 1)
+        days.append(DayYardstick(local.date(), _window(house, prices, tz, steps, i0, i1)))
+        i0 = i1
+    return _window(house, prices, tz, steps, 0, rec.steps), days
