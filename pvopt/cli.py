@@ -121,6 +121,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     sim.add_argument("--csv", type=Path, metavar="FILE", help="write the per-day figures as CSV")
     sim.add_argument(
+        "--series",
+        type=Path,
+        metavar="FILE",
+        help="write the run minute by minute as CSV (inputs, prices, each controller's "
+        "grid and loads, the optimum's schedule)",
+    )
+    sim.add_argument(
         "--no-optimum",
         dest="optimum",
         action="store_false",
@@ -247,6 +254,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             optimum=args.optimum,
             first_day=args.first_day,
             csv=args.csv,
+            series=args.series,
         )
         return simulate.run(
             wanted,

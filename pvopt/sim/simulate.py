@@ -22,7 +22,7 @@ from typing import TextIO
 from pvopt.equipment.model import SiteConfig
 from pvopt.regulation.core import Regulator
 from pvopt.regulation.policy import PolicyFactory
-from pvopt.sim import floor, report, scenarios, yardstick
+from pvopt.sim import floor, report, scenarios, series, yardstick
 from pvopt.sim.baseline import NoRegulation, OriginalRegulator
 from pvopt.sim.house import House, Recording
 from pvopt.sim.scenario_file import resolve
@@ -49,6 +49,7 @@ class SimulateOptions:
     optimum: bool = True  # also compute the day's optimum (needs scipy: the sim extra)
     first_day: dt.date | None = None  # None: the scenario's own day
     csv: Path | None = None  # the per-day figures as CSV
+    series: Path | None = None  # the run minute by minute as CSV
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,7 @@ class Run:
     pv_model: str
     cpu_s: float  # building and running the house, and its report
     schedule: floor.SlotSeries | None = None  # the optimum's, when kept
+    minutes: series.MinuteSeries | None = None  # a controller's, when kept
 
 
 #: Called with (task index, fraction done) as a task advances, in the process that runs
@@ -81,6 +83,7 @@ class Task:
     keep_recording: bool
     index: int = 0  # its place in the run, for progress reports
     progress: Progress | None = None
+    keep_minutes: bool = False  # return its 1-minute series (--series)
 
 
 #: How the tasks are run: ``map`` here, one after the other, by default; the command line
@@ -97,6 +100,7 @@ def simulate(
     run_map: RunMap = map,
     optimum: bool = True,
     progress: Progress | None = None,
+    keep_minutes: bool = False,
 ) -> list[Run]:
     """Run every controller of :data:`CONTROLLERS` on the same day(s), with its report.
 
@@ -109,7 +113,10 @@ def simulate(
     ]
     if optimum:
         tasks.append(Task("optimum", scenario, site, seed, days, None, keep_recordings))
-    tasks = [replace(task, index=i, progress=progress) for i, task in enumerate(tasks)]
+    tasks = [
+        replace(task, index=i, progress=progress, keep_minutes=keep_minutes)
+        for i, task in enumerate(tasks)
+    ]
     runs = list(run_map(run_controller, tasks))
     return compare(runs)
 
@@ -184,6 +191,7 @@ def run_controller(task: Task) -> Run:
         rec if task.keep_recording else None,
         house.pv.model,
         time.process_time() - began,
+        minutes=series.minute_series(house) if task.keep_minutes else None,
     )
 
 
@@ -237,8 +245,26 @@ def _run_optimum(task: Task, began: float) -> Run:
         None,
         house.pv.model,
         time.process_time() - began,
-        floor.slot_series(best, start) if task.keep_recording else None,
+        floor.slot_series(best, start) if task.keep_recording or task.keep_minutes else None,
     )
+
+
+def _write_series(
+    options: SimulateOptions,
+    runs: list[Run],
+    scenario: scenarios.Scenario,
+    site: SiteConfig,
+) -> None:
+    """``--series``: every controller's minutes and the optimum's schedule, as CSV."""
+    assert options.series is not None
+    minutes = [(r.controller, r.minutes) for r in runs if r.minutes is not None]
+    best = next((r.schedule for r in runs if r.schedule is not None), None)
+    last = scenario.day + dt.timedelta(days=options.days)
+    tariff = yardstick.tariff_for(site, scenarios.PARIS, scenario.day, last, options.seed)
+    try:
+        series.write_csv(options.series, minutes, best, tariff, scenarios.PARIS)
+    except OSError as exc:
+        raise SimulateError(f"pvopt simulate: cannot write {options.series}: {exc}") from exc
 
 
 class SimulateError(Exception):
@@ -317,6 +343,7 @@ def _run(
             run_map,
             optimum,
             progress,
+            options.series is not None,
         )
     except ValueError as exc:  # equipment the simulator has no model for
         raise SimulateError(f"pvopt simulate: {exc}") from exc
@@ -349,6 +376,9 @@ def _run(
         except RuntimeError as exc:
             raise SimulateError(f"pvopt simulate: {exc}") from exc
         header["plot"] = str(plot_path)
+    if options.series is not None:
+        _write_series(options, runs, scenario, site)
+        header["series"] = str(options.series)
     if options.csv is not None:
         try:
             options.csv.write_text(report.days_csv(reports), "utf-8")

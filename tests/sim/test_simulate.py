@@ -136,10 +136,9 @@ def test_the_text_report_names_every_figure_and_the_csv_has_each_day(
 ) -> None:
     """The winter scenario moved to 3 February (--from), its figures also as CSV: one row
     per controller and day, the saving and share computed against none and the optimum."""
-    csv = tmp_path / "days.csv"
-    assert (
-        main(["simulate", "--scenario", "winter", "--from", "2026-02-03", "--csv", str(csv)]) == 0
-    )
+    csv, minutes = tmp_path / "days.csv", tmp_path / "minutes.csv"
+    argv = ["--scenario", "winter", "--from", "2026-02-03", "--csv", str(csv)]
+    assert main(["simulate", *argv, "--series", str(minutes)]) == 0
     text = capsys.readouterr().out
     assert "2026-02-03" in text
     header, *rows = csv.read_text("utf-8").splitlines()
@@ -154,6 +153,15 @@ def test_the_text_report_names_every_figure_and_the_csv_has_each_day(
         100 * (none - pvopt) / (none - best), abs=0.1
     )
     assert table["optimum"]["usable_export_kwh"] == ""  # not a controller's figure
+    # --series: every minute of the day; its import and prices give the bill back
+    head, *lines = minutes.read_text("utf-8").splitlines()
+    columns = head.split(",")
+    assert len(lines) == 24 * 60
+    assert lines[0].startswith("2026-02-03T00:00+01:00,")
+    rows = [dict(zip(columns, line.split(","), strict=True)) for line in lines]
+    paid = sum(float(r["pvopt_import_w"]) * float(r["import_eur_kwh"]) for r in rows) / 60_000
+    assert paid - float(table["pvopt"]["net_eur"]) == pytest.approx(0, abs=0.005)
+    assert {"optimum_grid_w", "optimum_water_heater_w", "pvopt_pool_pump_w"} <= set(columns)
     for label in (
         "self-consumption",
         "imported",
