@@ -128,6 +128,13 @@ def _parser() -> argparse.ArgumentParser:
         "grid and loads, the optimum's schedule)",
     )
     sim.add_argument(
+        "--tempo-calendar",
+        type=Path,
+        metavar="FILE",
+        help="Tempo colours (CSV: date,colour) for the simulated days; days it does not "
+        "hold get colours generated from the seed",
+    )
+    sim.add_argument(
         "--no-optimum",
         dest="optimum",
         action="store_false",
@@ -255,6 +262,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             first_day=args.first_day,
             csv=args.csv,
             series=args.series,
+            tempo_calendar=args.tempo_calendar,
         )
         return simulate.run(
             wanted,

@@ -26,7 +26,7 @@ from pvopt.sim import floor, report, scenarios, series, yardstick
 from pvopt.sim.baseline import NoRegulation, OriginalRegulator
 from pvopt.sim.house import House, Recording
 from pvopt.sim.scenario_file import resolve
-from pvopt.tariff import Tariff
+from pvopt.tariff import Colour, Tariff
 
 #: Decision cores compared, in report order.
 CONTROLLERS: tuple[tuple[str, PolicyFactory], ...] = (
@@ -50,6 +50,7 @@ class SimulateOptions:
     first_day: dt.date | None = None  # None: the scenario's own day
     csv: Path | None = None  # the per-day figures as CSV
     series: Path | None = None  # the run minute by minute as CSV
+    tempo_calendar: Path | None = None  # Tempo colours (else generated from the seed)
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,7 @@ class Task:
     index: int = 0  # its place in the run, for progress reports
     progress: Progress | None = None
     keep_minutes: bool = False  # return its 1-minute series (--series)
+    tempo: dict[dt.date, Colour] | None = None  # Tempo colours of a file
 
 
 #: How the tasks are run: ``map`` here, one after the other, by default; the command line
@@ -101,6 +103,7 @@ def simulate(
     optimum: bool = True,
     progress: Progress | None = None,
     keep_minutes: bool = False,
+    tempo: dict[dt.date, Colour] | None = None,
 ) -> list[Run]:
     """Run every controller of :data:`CONTROLLERS` on the same day(s), with its report.
 
@@ -114,7 +117,7 @@ def simulate(
     if optimum:
         tasks.append(Task("optimum", scenario, site, seed, days, None, keep_recordings))
     tasks = [
-        replace(task, index=i, progress=progress, keep_minutes=keep_minutes)
+        replace(task, index=i, progress=progress, keep_minutes=keep_minutes, tempo=tempo)
         for i, task in enumerate(tasks)
     ]
     runs = list(run_map(run_controller, tasks))
@@ -214,7 +217,7 @@ def _run_house(house: House, task: Task) -> None:
 def _tariff(task: Task) -> Tariff:
     first = task.scenario.day
     last = first + dt.timedelta(days=task.days)
-    return yardstick.tariff_for(task.site, scenarios.PARIS, first, last, task.seed)
+    return yardstick.tariff_for(task.site, scenarios.PARIS, first, last, task.seed, task.tempo)
 
 
 def _task_progress(task: Task) -> Callable[[float], None] | None:
@@ -254,13 +257,14 @@ def _write_series(
     runs: list[Run],
     scenario: scenarios.Scenario,
     site: SiteConfig,
+    tempo: dict[dt.date, Colour] | None,
 ) -> None:
     """``--series``: every controller's minutes and the optimum's schedule, as CSV."""
     assert options.series is not None
     minutes = [(r.controller, r.minutes) for r in runs if r.minutes is not None]
     best = next((r.schedule for r in runs if r.schedule is not None), None)
     last = scenario.day + dt.timedelta(days=options.days)
-    tariff = yardstick.tariff_for(site, scenarios.PARIS, scenario.day, last, options.seed)
+    tariff = yardstick.tariff_for(site, scenarios.PARIS, scenario.day, last, options.seed, tempo)
     try:
         series.write_csv(options.series, minutes, best, tariff, scenarios.PARIS)
     except OSError as exc:
@@ -269,6 +273,18 @@ def _write_series(
 
 class SimulateError(Exception):
     """A scenario, configuration or option the command cannot use (exit 2)."""
+
+
+def _tempo(options: SimulateOptions) -> dict[dt.date, Colour] | None:
+    """The Tempo colours of ``--tempo-calendar``, if given."""
+    from pvopt.equipment.loader import ConfigFileError, load_tempo_calendar
+
+    if options.tempo_calendar is None:
+        return None
+    try:
+        return dict(load_tempo_calendar(options.tempo_calendar).colours)
+    except (ConfigFileError, OSError) as exc:
+        raise SimulateError(f"pvopt simulate: {exc}") from exc
 
 
 def _inputs(
@@ -327,6 +343,7 @@ def _run(
     progress: Progress | None,
 ) -> int:
     scenario, site, config_label = _inputs(options, settings_hc)
+    tempo = _tempo(options)
     try:
         optimum = options.optimum and floor.available()
         if options.optimum and not optimum:
@@ -344,6 +361,7 @@ def _run(
             optimum,
             progress,
             options.series is not None,
+            tempo,
         )
     except ValueError as exc:  # equipment the simulator has no model for
         raise SimulateError(f"pvopt simulate: {exc}") from exc
@@ -377,7 +395,7 @@ def _run(
             raise SimulateError(f"pvopt simulate: {exc}") from exc
         header["plot"] = str(plot_path)
     if options.series is not None:
-        _write_series(options, runs, scenario, site)
+        _write_series(options, runs, scenario, site, tempo)
         header["series"] = str(options.series)
     if options.csv is not None:
         try:

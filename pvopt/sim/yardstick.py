@@ -52,7 +52,13 @@ from pvopt.equipment.model import (
 )
 from pvopt.sim.equipment import WATER_WH_PER_L_K, DimmerLoad
 from pvopt.sim.house import House, Recording
-from pvopt.tariff import Tariff, generate_ejp_calendar, generate_tempo_calendar, tempo_season
+from pvopt.tariff import (
+    Colour,
+    Tariff,
+    generate_ejp_calendar,
+    generate_tempo_calendar,
+    tempo_season,
+)
 
 #: The comfort temperature of a water heater whose configuration has no ``temp_min``
 #: (a plain dimmer): a shower needs water at about 40 °C.
@@ -76,15 +82,26 @@ class PriceSeries:
         return min(max(i, 0), len(self.import_eur_kwh) - 1)
 
 
-def tariff_for(site: SiteConfig, tz: ZoneInfo, first: date, last: date, seed: int) -> Tariff:
-    """The site's tariff over ``[first, last]``, with Tempo and EJP calendars generated
-    from ``seed`` (the simulator has no meter to tell the colours)."""
+def tariff_for(
+    site: SiteConfig,
+    tz: ZoneInfo,
+    first: date,
+    last: date,
+    seed: int,
+    tempo: Mapping[date, Colour] | None = None,
+) -> Tariff:
+    """The site's tariff over ``[first, last]``: Tempo colours from ``tempo`` (a file's)
+    where it has them, else from a calendar generated from ``seed`` that keeps the rules,
+    and EJP days generated from ``seed`` (the simulator has no meter to tell them)."""
     season = tempo_season(first)
     seasons = tempo_season(last) - season + 1
+    calendar = generate_tempo_calendar(season, seed, seasons)
+    if tempo is not None:
+        calendar = calendar.with_colours(tempo)
     return Tariff(
         site.tariff,
         tz,
-        tempo_calendar=generate_tempo_calendar(season, seed, seasons),
+        tempo_calendar=calendar,
         ejp_calendar=generate_ejp_calendar(season, seed, seasons),
     )
 

@@ -189,6 +189,16 @@ def test_bad_options_exit_2_with_a_clear_message(
     assert message in capsys.readouterr().err
 
 
+def test_a_bad_tempo_calendar_exits_2_naming_file_and_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    calendar = tmp_path / "tempo.csv"
+    calendar.write_text("date,colour\n2026-01-15,RED\n2026-01-16,PURPLE\n", "utf-8")
+    assert main(["simulate", "--tempo-calendar", str(calendar)]) == 2
+    err = capsys.readouterr().err
+    assert f"{calendar}:3" in err
+
+
 def test_a_bad_first_day_exits_2_naming_the_option(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exited:
         main(["simulate", "--from", "3 Feb"])

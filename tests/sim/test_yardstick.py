@@ -153,3 +153,22 @@ def test_hot_water_drawn_below_temp_min_is_a_shortfall_priced_at_the_days_deares
     assert 1.163 * 10 * litres <= yard.comfort.hot_water_shortfall_wh
     assert yard.comfort.hot_water_shortfall_wh <= 1.163 * (45 - coldest) * litres
     assert yard.bill.penalty_eur == pytest.approx(yard.comfort.hot_water_shortfall_wh / 1000 * 0.7)
+
+
+def test_a_tempo_calendar_file_wins_over_the_generated_colours() -> None:
+    """The seeded calendar says what it says about 15 January; a file that makes it red
+    makes its peak hours cost the red peak price."""
+    from pvopt.equipment.model import Contract
+    from pvopt.tariff import Colour
+
+    site = SiteConfig((HEATER,), tariff=TariffConfig(contract=Contract.TEMPO))
+    day = date(2026, 1, 15)
+    noon = scenarios.local_time(day, 12.0)
+    red = tariff_for(site, scenarios.PARIS, day, day, 1, {day: Colour.RED})
+    assert price_series(red, noon, noon + 60).import_eur_kwh[0] == (
+        site.tariff.tempo_red_hp_price_eur_kwh
+    )
+    blue = tariff_for(site, scenarios.PARIS, day, day, 1, {day: Colour.BLUE})
+    assert price_series(blue, noon, noon + 60).import_eur_kwh[0] == (
+        site.tariff.tempo_blue_hp_price_eur_kwh
+    )
