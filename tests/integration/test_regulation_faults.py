@@ -15,7 +15,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -227,6 +227,7 @@ def test_a_pause_past_the_stale_timeout_sheds_and_acts_on_no_old_frame(
     publisher = frames(sub, export_va=1500)
     sub.wait_for(heater_on, timeout=10)
     time.sleep(2.0)  # settled
+    paused_at = datetime.now(UTC)
     reg.proc.send_signal(signal.SIGSTOP)
     stopped_at = publisher.sent
     time.sleep(15.0)
@@ -236,11 +237,18 @@ def test_a_pause_past_the_stale_timeout_sheds_and_acts_on_no_old_frame(
     sub.wait_for(heater_on, timeout=5, since=mark)
     time.sleep(1.0)
     commands = sub.on("scr/0/in", since=mark)
-    first = sub.on("regulation/status", since=mark)[0].json()
-    evaluated = [
-        datetime.fromisoformat(m.json()["time"])
+    # Decided after the pause (a status decided just before SIGSTOP may be published
+    # only after SIGCONT: that is no evaluation of old frames).
+    statuses = [
+        m.json()
         for m in sub.on("regulation/status", since=mark)
-        if m.json()["grid_power_w"] is not None
+        if datetime.fromisoformat(m.json()["time"]) > paused_at + timedelta(seconds=5)
+    ]
+    first = statuses[0]
+    evaluated = [
+        datetime.fromisoformat(status["time"])
+        for status in statuses
+        if status["grid_power_w"] is not None
     ]
     gaps_ms = [round((b - a).total_seconds() * 1000) for a, b in itertools.pairwise(evaluated)]
     print(
