@@ -25,7 +25,6 @@ from datetime import UTC, date, datetime, timedelta
 from pvopt.equipment.model import (
     MIDNIGHT,
     ConstantPowerConfig,
-    EquipmentConfig,
     TempDrivenVariablePowerConfig,
     UnknownPowerConfig,
     VariablePowerConfig,
@@ -34,7 +33,7 @@ from pvopt.equipment.model import (
 from pvopt.sim.equipment import DimmerLoad
 from pvopt.sim.house import House
 from pvopt.sim.optimum import DayProblem, DimmerSpec, OnOffSpec, Schedule, TankSpec, optimise
-from pvopt.sim.yardstick import COMFORT_DEFAULT_C
+from pvopt.sim.yardstick import COMFORT_DEFAULT_C, onoff_power_w
 from pvopt.tariff import Tariff
 
 #: The optimum's slot, s: 5 min solves a day in seconds (the floor of slot means is a
@@ -206,14 +205,6 @@ def _means(samples: list[float], per_slot: int) -> tuple[float, ...]:
     )
 
 
-def _onoff_power_w(cfg: EquipmentConfig) -> float | None:
-    if isinstance(cfg, ConstantPowerConfig):
-        return cfg.nominal_power_w
-    if isinstance(cfg, UnknownPowerConfig):
-        return cfg.expected_power_w
-    return None
-
-
 def day_problem(
     house: House,
     tariff: Tariff,
@@ -237,7 +228,7 @@ def day_problem(
         cfg = house.recording.config(load.name)
         if isinstance(cfg, VariablePowerConfig):
             dimmers.append(_dimmer(load, cfg, start, per_slot, n, tank_start_c))
-        elif (power := _onoff_power_w(cfg)) is not None and isinstance(
+        elif (power := onoff_power_w(cfg)) is not None and isinstance(
             cfg, ConstantPowerConfig | UnknownPowerConfig
         ):
             run_s, run_by = _need(cfg, start, slots, slot_s, tariff)
