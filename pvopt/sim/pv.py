@@ -61,6 +61,7 @@ from __future__ import annotations
 
 import importlib
 import math
+import operator
 import random
 import warnings
 from dataclasses import dataclass
@@ -295,9 +296,10 @@ class CloudProcess:
         """Fraction of the clear-sky power that reaches the array at ``t``."""
         return self._k(t)
 
-    def sample(self, t0: float, dt: float, n: int) -> list[float]:
-        """The factor at ``t0 + k·dt`` for ``k < n``."""
-        return self._k.sample(t0, dt, n)
+    def sample(self, t0: float, dt: float, n: int, progression: bool = False) -> list[float]:
+        """The factor at ``t0 + k·dt`` for ``k < n`` (``progression``: see
+        :meth:`pvopt.sim.timeseries.Linear.sample`)."""
+        return self._k.sample(t0, dt, n, progression)
 
 
 class PvPlant:
@@ -349,10 +351,20 @@ class PvPlant:
         return min(clear * self._clouds.factor(t), self._cap)
 
     def sample(self, t0: float, dt: float, n: int) -> list[float]:
-        """:meth:`power_w` at ``t0 + k·dt`` for ``k < n`` (one pass)."""
+        """:meth:`power_w` at ``t0 + k·dt`` for ``k < n`` (one pass; clear sky and clouds
+        each sampled as a progression, see :meth:`pvopt.sim.timeseries.Linear.sample`: equal
+        to the calls but for the rounding of the times, a few µW at most)."""
+        if n <= 0:
+            return []
         cap = self._cap
-        clear = self._clear.sample(t0, dt, n)
+        clear = self._clear.sample(t0, dt, n, progression=True)
         if max(clear) <= 0.0:
             return [0.0] * n
-        factor = self._clouds.sample(t0, dt, n)
-        return [min(c * f, cap) if c > 0.0 else 0.0 for c, f in zip(clear, factor, strict=True)]
+        factor = self._clouds.sample(t0, dt, n, progression=True)
+        # The clear sky is never negative and the cloud factor is positive: the product
+        # is 0 where the clear sky is; only the inverter's cap needs a test, and only
+        # when some step reaches it.
+        power = list(map(operator.mul, clear, factor))
+        if max(power) > cap:
+            return [x if x < cap else cap for x in power]
+        return power

@@ -1,8 +1,9 @@
-"""Fast lookups of precomputed functions of time for the simulation's inner loop.
+"""Fast lookups of precomputed functions of time for the simulation.
 
-The house steps every 0.2 s, a day is 432 000 steps: PV, base load and clouds are
-precomputed as breakpoints once and read here with a cursor (time mostly moves forward),
-falling back to a bisection when it does not.
+PV, base load, clouds and hot-water flows are precomputed as breakpoints once and read
+here with a cursor (time mostly moves forward), falling back to a bisection when it does
+not. The house samples them a chunk of steps at a time (:meth:`Linear.sample`,
+:meth:`Steps.sample`) and asks a step function where it changes (:meth:`Steps.runs`).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import itertools
 from bisect import bisect_right
 from collections.abc import Sequence
+from itertools import accumulate, repeat
 
 
 class Linear:
@@ -51,11 +53,15 @@ class Linear:
         v0 = values[i]
         return v0 + (values[i + 1] - v0) * (t - t0) / (t1 - t0)
 
-    def sample(self, t0: float, dt: float, n: int) -> list[float]:
+    def sample(self, t0: float, dt: float, n: int, progression: bool = False) -> list[float]:
         """The values at ``t0 + k·dt`` for ``k < n`` (one pass: faster than n calls).
 
         Segment by segment: the steps falling in one segment are computed in one list
-        comprehension, with the same arithmetic as :meth:`__call__`."""
+        comprehension, with the same arithmetic as :meth:`__call__`. With
+        ``progression``, only a segment's first step is; the next ones add the segment's
+        rise per step (summed in C, ~4× faster): that is the function at the exact times
+        ``t0 + k·dt``, where :meth:`__call__` gets them rounded (near 1.8e9 s a time is a
+        multiple of 2.4e-7 s): they differ by the slope times that rounding."""
         times, values = self.times, self.values
         first, last = times[0], times[-1]
         top = len(times) - 1
@@ -78,7 +84,11 @@ class Linear:
                 out.extend([values[i + 1]] * (end - k))
             else:
                 v, rise, span = values[i], values[i + 1] - values[i], b - a
-                out.extend([v + rise * (t0 + j * dt - a) / span for j in range(k, end)])
+                if progression:
+                    first = v + rise * (t0 + k * dt - a) / span
+                    out.extend(accumulate(repeat(rise * dt / span, end - k - 1), initial=first))
+                else:
+                    out.extend([v + rise * (t0 + j * dt - a) / span for j in range(k, end)])
             k = end
         self._i = i
         return out
@@ -124,18 +134,29 @@ class Steps:
 
     def sample(self, t0: float, dt: float, n: int) -> list[float]:
         """The values at ``t0 + k·dt`` for ``k < n``."""
+        runs = self.runs(t0, dt, n)
+        out: list[float] = []
+        for (k, value), (end, _) in itertools.pairwise([*runs, (n, 0.0)]):
+            out.extend([value] * (end - k))
+        return out
+
+    def runs(self, t0: float, dt: float, n: int) -> list[tuple[int, float]]:
+        """Where the values at ``t0 + k·dt`` (``k < n``) change: ``(k, value)`` for the
+        first step of each run of equal values, ``k = 0`` first (an empty list if
+        ``n ≤ 0``)."""
         times, values = self.times, self.values
         count = len(times)
         i = bisect_right(times, t0) - 1
-        out: list[float] = []
+        out: list[tuple[int, float]] = []
         k = 0
         while k < n:
             t = t0 + k * dt
             while i + 1 < count and times[i + 1] <= t:
                 i += 1
-            end = n if i + 1 >= count else _steps_before(t0, dt, k, n, times[i + 1])
-            out.extend([self.before if i < 0 else values[i]] * (end - k))
-            k = end
+            value = self.before if i < 0 else values[i]
+            if not out or out[-1][1] != value:
+                out.append((k, value))
+            k = n if i + 1 >= count else _steps_before(t0, dt, k, n, times[i + 1])
         return out
 
 

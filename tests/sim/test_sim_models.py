@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import itertools
+import math
 import random
 import sys
 from array import array
@@ -90,7 +91,13 @@ def test_pv_plant_is_clear_sky_times_clouds_clipped_at_the_inverter() -> None:
         t = start + s
         expected = min(clear_sky_w(REFERENCE_PV, t) * clouds.factor(t), 4000)
         assert plant.power_w(t) == pytest.approx(expected, rel=0.005, abs=2)
-    assert plant.sample(start, 0.2, 50) == [plant.power_w(start + 0.2 * k) for k in range(50)]
+    # Sampled as progressions between breakpoints: the calls but for the rounding of the
+    # times near 1.8e9 s (2.4e-7 s), i.e. within µW.
+    calls = [plant.power_w(start + 0.2 * k) for k in range(50)]
+    assert plant.sample(start, 0.2, 50) == pytest.approx(calls, rel=0, abs=1e-6)
+    noon = local_time(SUMMER, 13)  # under broken clouds: steep edges, the inverter's cap
+    calls = [plant.power_w(noon + 0.2 * k) for k in range(3000)]
+    assert plant.sample(noon, 0.2, 3000) == pytest.approx(calls, rel=0, abs=1e-3)
 
 
 # -- base load ---------------------------------------------------------------------------
@@ -154,6 +161,32 @@ def test_meter_cadence_averaging_and_delay() -> None:
     assert meter.export_wh == pytest.approx(500 * 300 / 3600)
 
 
+def test_meter_measured_on_demand_gives_the_frames_of_step_by_step_integration() -> None:
+    """The house's way (registers counted in runs, each frame measured when due from the
+    energy over its window) and integrate() give the same frames and registers."""
+    start = 1_800_000_000.0
+    grid = [(-400.0 if k % 700 < 300 else 900.0) + (k % 13) for k in range(3000)]
+    stepped, demand = LinkyMeter(random.Random(3), start), LinkyMeter(random.Random(3), start)
+    for k, g in enumerate(grid):
+        stepped.integrate(start + k * 0.2, 0.2, g)
+    cumulative = [0.0, *itertools.accumulate(g * 0.2 for g in grid)]
+
+    def energy_j(t: float) -> float:
+        k = min(int((t - start) / 0.2), len(grid) - 1)
+        return cumulative[k] + grid[k] * (t - (start + k * 0.2))
+
+    end = start + len(grid) * 0.2
+    while demand.due <= end:
+        demand.measure(lambda since, until: energy_j(until) - energy_j(since))
+    for a, b in ((0, 1000), (1000, 1001), (1001, 3000)):  # runs of any length
+        demand.count(0.2, grid[a:b])
+    assert 480 <= len(stepped.pending) <= 520  # 600 s of frames
+    assert list(demand.pending) == list(stepped.pending)  # times, whole VA, samples
+    assert demand.due == stepped.due
+    assert demand.import_wh == pytest.approx(stepped.import_wh, rel=1e-12)
+    assert demand.export_wh == pytest.approx(stepped.export_wh, rel=1e-12)
+
+
 def test_meter_outage_loses_frames() -> None:
     start = 1_800_000_000.0
     meter = LinkyMeter(random.Random(2), start)
@@ -195,6 +228,66 @@ def test_tank_heat_capacity_losses_thermostat_and_draws() -> None:
     assert abs(hot.balance_error_wh()) < 1e-6 * hot.heat_in_wh + 1e-9
 
 
+def _exact_c(t0_c: float, seconds: float, heat_w: float, flow_l_min: float) -> float:
+    """The mixed tank's ODE solved by hand (TankParams' defaults)."""
+    p = TankParams()
+    draw_w_per_k = flow_l_min / 60 * 4186.8
+    conductance = p.loss_w_per_k + draw_w_per_k
+    equilibrium = (heat_w + p.loss_w_per_k * p.ambient_c + draw_w_per_k * p.cold_c) / conductance
+    rate = conductance / (p.capacity_wh_per_k * 3600)
+    return equilibrium + (t0_c - equilibrium) * math.exp(-rate * seconds)
+
+
+@pytest.mark.parametrize(("heat_w", "flow_l_min"), [(2400.0, 0.0), (0.0, 8.0), (1200.0, 4.0)])
+def test_a_tank_held_for_many_steps_is_integrated_exactly(heat_w: float, flow_l_min: float) -> None:
+    """hold(n steps) = the ODE's solution = n single steps; its counters balance; the
+    per-step temperatures and the preview agree with it."""
+    held = Tank(TankParams(), 50.0)
+    stepped = Tank(TankParams(), 50.0)
+    n = 1500  # 5 min of 0.2 s steps
+    temps = held.temperatures(0.2, n, heat_w, flow_l_min)
+    assert temps[0] == 50.0 and len(temps) == n
+    assert temps[-1] == pytest.approx(_exact_c(50.0, (n - 1) * 0.2, heat_w, flow_l_min), abs=1e-9)
+    assert held.temperature_after(300.0, heat_w, flow_l_min) == pytest.approx(
+        _exact_c(50.0, 300.0, heat_w, flow_l_min), abs=1e-9
+    )
+    held.hold(0.0, 0.2, n, heat_w, flow_l_min)
+    for k in range(n):
+        stepped.advance(k * 0.2, 0.2, heat_w, flow_l_min)
+    assert held.temperature_c == pytest.approx(_exact_c(50.0, 300.0, heat_w, flow_l_min), abs=1e-9)
+    assert stepped.temperature_c == pytest.approx(held.temperature_c, abs=1e-9)
+    for a, b in ((held.loss_wh, stepped.loss_wh), (held.draw_wh, stepped.draw_wh)):
+        assert a == pytest.approx(b, rel=1e-9, abs=1e-9)
+    assert held.heat_in_wh == pytest.approx(heat_w * 300 / 3600)
+    assert abs(held.balance_error_wh()) < 1e-9
+    if flow_l_min:  # 5 min of it, leaving at ~50 °C, replaced at 12 °C
+        assert held.draw_wh == pytest.approx(5 * flow_l_min * 1.163 * 38, rel=0.1)
+
+
+def test_the_thermostat_acts_at_the_step_steps_to_switch_says() -> None:
+    """steps_to_switch finds the boundary where stepping one step at a time opens (then
+    closes) the thermostat; holding that many steps makes it act there, one fewer not."""
+    cases = ((64.0, 2400.0, 0.0, True), (64.99, 300.0, 0.0, True), (62.0, 0.0, 8.0, False))
+    for start_c, heat_w, flow, closed in cases:  # closed: opens at 65 °C; open: closes at 60
+        tank, stepper, short = (Tank(TankParams(), start_c) for _ in range(3))
+        tank.closed = stepper.closed = short.closed = closed
+        j = tank.steps_to_switch(0.2, 100_000, heat_w, flow)
+        assert j is not None
+        k = 0
+        while stepper.closed == closed:
+            stepper.advance(k * 0.2, 0.2, heat_w, flow)
+            k += 1
+        assert k == j
+        assert tank.steps_to_switch(0.2, j - 1, heat_w, flow) is None
+        short.hold(0.0, 0.2, j - 1, heat_w, flow)
+        assert short.closed == closed
+        tank.hold(0.0, 0.2, j, heat_w, flow)
+        assert tank.closed != closed
+        assert (tank.cuts or tank.closes) == [pytest.approx(j * 0.2)]
+    cooling = Tank(TankParams(), 50.0)  # far from both levels
+    assert cooling.steps_to_switch(0.2, 10_000, 0.0, 8.0) is None
+
+
 def test_hot_water_draws_are_seeded_morning_and_evening() -> None:
     start, end = local_time(SUMMER, 0), local_time(SUMMER, 24)
     draws = HotWaterDraws.seeded(random.Random(4), start, end, PARIS).draws
@@ -234,9 +327,16 @@ def test_sampling_random_functions_gives_their_values_step_by_step() -> None:
         f = Linear(times, values)
         f._i = rng.randrange(m)
         steps = [t0 + k * dt for k in range(n)]
-        assert f.sample(t0, dt, n) == pytest.approx([Linear(times, values)(t) for t in steps])
+        calls = [Linear(times, values)(t) for t in steps]
+        assert f.sample(t0, dt, n) == calls  # the same arithmetic
+        f._i = rng.randrange(m)
+        assert f.sample(t0, dt, n, progression=True) == pytest.approx(calls, rel=1e-9, abs=1e-9)
         s = step_sum([(a, a + rng.uniform(0, 10), v) for a, v in zip(times, values, strict=True)])
-        assert s.sample(t0, dt, n) == [s(t) for t in steps]
+        sampled = s.sample(t0, dt, n)
+        assert sampled == [s(t) for t in steps]
+        runs = s.runs(t0, dt, n)  # where the sampled values change
+        assert runs[0][0] == 0 and all(a[0] < b[0] for a, b in itertools.pairwise(runs))
+        assert runs == [(k, v) for k, v in enumerate(sampled) if k == 0 or sampled[k - 1] != v]
 
 
 # -- KPI definitions on a hand-made recording ----------------------------------------------
