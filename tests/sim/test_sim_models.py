@@ -22,9 +22,10 @@ from pvopt.equipment.model import (
     TempDrivenVariablePowerConfig,
     VariablePowerConfig,
 )
+from pvopt.regulation.model import Mode, Output
 from pvopt.sim import kpi
 from pvopt.sim.equipment import Draw, HotWaterDraws, Tank, TankParams
-from pvopt.sim.house import Recording, Switch
+from pvopt.sim.house import Recording, Switch, regulated_automatically
 from pvopt.sim.load import BaseLoad
 from pvopt.sim.meter import LinkyMeter
 from pvopt.sim.pv import CloudProcess, PvPlant, Sky, clear_sky_w, sun
@@ -476,3 +477,30 @@ def test_the_simulation_is_pure_standard_library_and_the_core_never_imports_it()
     for part in ("regulation", "equipment", "tic"):
         for path in (PACKAGE / part).rglob("*.py"):
             assert not any(n.startswith("pvopt.sim") for n in _imports(path)), path
+
+
+@pytest.mark.parametrize(
+    ("reason", "mode", "forced", "automatic"),
+    [
+        ("surplus: 1200 W", "AUTO", False, True),
+        ("timer: on until 20:00", "AUTO", False, False),  # none's pump on its plain timer
+        ("off-peak: contactor closed", "AUTO", False, False),
+        ("forced: 30 min left", "AUTO", True, False),
+        ("on: manual", "ON", False, False),
+    ],
+)
+def test_only_the_regulation_s_own_choices_count_as_regulated(
+    reason: str, mode: str, forced: bool, automatic: bool
+) -> None:
+    """What the controller's import is charged to: not a timer, a contactor or the user."""
+    out = Output(
+        name="pump",
+        id="pump",
+        power_w=750.0,
+        on=True,
+        mode=Mode[mode],
+        forced=forced,
+        reason=reason,
+        energy_wh=0.0,
+    )
+    assert regulated_automatically(out) is automatic
