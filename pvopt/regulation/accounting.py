@@ -12,8 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeGuard
 
-from pvopt.equipment.model import VariablePowerConfig
-from pvopt.regulation.calendar import DAY_S, Calendar
+from pvopt.regulation.calendar import Calendar
 from pvopt.regulation.inputs import LIMITS, is_number, within
 from pvopt.regulation.state import LoadState
 
@@ -37,20 +36,23 @@ def account(
     today = calendar.today(now)
     seconds = (now - last).total_seconds() if last is not None and now > last else 0.0
     closed: list[ClosedPeriod] = []
+    period_s: float | None = None  # loads mostly share a period: the last one asked for
+    period: datetime | None = None
     for state in loads:
-        cfg = state.cfg
         counters = state.counters
-        period_s = cfg.period_s if isinstance(cfg, VariablePowerConfig) else DAY_S
-        period = calendar.period(now, period_s).local_start
+        if state.period_s != period_s:
+            period_s = state.period_s
+            period = calendar.period(now, period_s).local_start
         added = state.power_w * seconds / 3600.0
         if counters.day != today:
             counters.day = today
             counters.energy_wh = 0.0
         else:
             counters.energy_wh += added
-        if counters.period_start != period:
-            if counters.period_start is not None:
-                closed.append(ClosedPeriod(state, counters.period_energy_wh))
+        start = counters.period_start
+        if start is not period and start != period:  # the same object while it lasts
+            if start is not None:
+                closed.append(ClosedPeriod(state=state, energy_wh=counters.period_energy_wh))
             counters.period_start = period
             counters.period_energy_wh = 0.0
         else:

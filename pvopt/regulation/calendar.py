@@ -7,6 +7,7 @@ are remembered (the minute in progress, the period in progress), which never cha
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -15,6 +16,25 @@ from pvopt.equipment.model import RegulationConfig
 
 #: A day, the default length of a period.
 DAY_S = 86_400.0
+
+
+def at_least(seconds: float) -> timedelta:
+    """The shortest duration ``d`` with ``d.total_seconds() >= seconds``: comparing a
+    timedelta with it decides exactly what comparing its seconds would, without them
+    (``total_seconds`` divides a whole number of microseconds, rounding to nearest)."""
+    microseconds = math.ceil(seconds * 1e6)
+    while (microseconds - 1) / 1e6 >= seconds:
+        microseconds -= 1
+    while microseconds / 1e6 < seconds:
+        microseconds += 1
+    return timedelta(microseconds=microseconds)
+
+
+def beyond(seconds: float) -> timedelta:
+    """The shortest duration ``d`` with ``d.total_seconds() > seconds`` (see
+    :func:`at_least`)."""
+    shortest = at_least(seconds)
+    return shortest if shortest.total_seconds() > seconds else shortest + timedelta.resolution
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +55,8 @@ class Minute:
     start: datetime
     end: datetime
     local_start: datetime
+    day: date  # the local date
+    offpeak: bool  # within an HH:MM off-peak window
 
 
 class Calendar:
@@ -47,19 +69,32 @@ class Calendar:
         self.window: tuple[time, time] | None = (
             (start, end) if start is not None and end is not None else None
         )
+        #: The window is HH:MM (as the configuration gives it): whole minutes are in or out.
+        self._whole_minutes = (
+            start is not None
+            and end is not None
+            and not (start.second or start.microsecond or end.second or end.microsecond)
+        )
         self._periods: dict[float, Period] = {}  # period_s → the last one asked for
         self._minute: Minute | None = None
 
     def today(self, now: datetime) -> date:
         """The local date."""
-        return self.minute(now).local_start.date()
+        return self.minute(now).day
 
     def minute(self, now: datetime) -> Minute:
         """The wall-clock minute holding ``now`` (one zone conversion serves ~50 frames)."""
         known = self._minute
         if known is None or not known.start <= now < known.end:
             begins = now.replace(second=0, microsecond=0)  # zone offsets are whole minutes
-            known = Minute(begins, begins + timedelta(minutes=1), begins.astimezone(self.tz))
+            local = begins.astimezone(self.tz)
+            known = Minute(
+                start=begins,
+                end=begins + timedelta(minutes=1),
+                local_start=local,
+                day=local.date(),
+                offpeak=self._whole_minutes and self.in_window(local.time()),
+            )
             self._minute = known
         return known
 
@@ -78,7 +113,7 @@ class Calendar:
         begins = start.replace(tzinfo=self.tz)
         # The next period starts at the same wall-clock time (DST: 23 or 25 h later).
         ends = (start + timedelta(seconds=period_s)).replace(tzinfo=self.tz)
-        known = Period(begins, begins.astimezone(UTC), ends.astimezone(UTC))
+        known = Period(local_start=begins, start=begins.astimezone(UTC), end=ends.astimezone(UTC))
         self._periods[period_s] = known
         return known
 
@@ -86,14 +121,17 @@ class Calendar:
         """Off-peak now? The meter's tariff wins where it sends one; else the window."""
         if meter_says is not None:
             return meter_says
-        window = self.window
-        if window is None:
+        if self._whole_minutes:
+            return self.minute(now).offpeak
+        if self.window is None:
             return False
-        start, end = window
-        if start.second or start.microsecond or end.second or end.microsecond:
-            t = now.astimezone(self.tz).time()  # not HH:MM (only built in code)
-        else:
-            t = self.minute(now).local_start.time()
+        return self.in_window(now.astimezone(self.tz).time())  # not HH:MM (only in code)
+
+    def in_window(self, t: time) -> bool:
+        """Is this local time within the off-peak window?"""
+        if self.window is None:
+            return False
+        start, end = self.window
         return start <= t < end if start <= end else (t >= start or t < end)
 
     def window_end(self, now: datetime) -> datetime | None:

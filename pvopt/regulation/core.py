@@ -78,7 +78,7 @@ class Regulator(OnPlant):
         change = self.cuts.observe(error_w)
         swap_w = self.cuts.judge(grid_w, now, plan, change) if settled else 0.0
         testing = swap_w != 0.0
-        before = {s.cfg.name: s.power_w for s in plant.loads}
+        before = [s.power_w for s in plant.loads]
         held = not settled and self.cuts.hold_swap(plan)
         staged: Staged | None = None
         delta_w = swap_w  # change of the dimmers' total
@@ -94,7 +94,8 @@ class Regulator(OnPlant):
                     self.cuts.freed_recently(now, staging.FAST_START_WINDOW_S),
                 )
                 delta_w += staged.dimmers_w if staged is not None else 0.0
-        delta_w = self._apply_fixed(plan, delta_w, now)
+        if plan.fixed:
+            delta_w = self._apply_fixed(plan, delta_w, now)
         if settled or delta_w:
             trim.share(plant.loads, delta_w, plan.caps)
         self._follow(before, now, grid_w, settled, staged, testing, change.steady)
@@ -105,7 +106,7 @@ class Regulator(OnPlant):
         """Loads fixed by a mode or a limit take their power now, safety limits included;
         returns the dimmers' change with that known change absorbed (same decision)."""
         for state in self.plant.loads:
-            new = plan.fixed.get(state.cfg.name)
+            new = plan.fixed.get(state.name)
             if new is None or new == state.power_w:
                 continue
             delta_w -= new - state.power_w
@@ -114,7 +115,7 @@ class Regulator(OnPlant):
 
     def _follow(
         self,
-        before: dict[str, float],
+        before: list[float],
         now: datetime,
         grid_w: float,
         settled: bool,
@@ -122,9 +123,16 @@ class Regulator(OnPlant):
         testing: bool,
         steady: bool,
     ) -> None:
-        """The decision's changes: in flight until the meter shows them, and checked."""
-        moves = {s.cfg.name: s.power_w - before[s.cfg.name] for s in self.plant.loads}
-        steps = {name: w for name, w in moves.items() if abs(w) >= trim.MIN_CHANGE_W}
+        """The decision's changes (``before``: each load's power before it): in flight
+        until the meter shows them, and checked."""
+        loads = self.plant.loads
+        after = [s.power_w for s in loads]
+        if after == before:
+            return  # most decisions move nothing
+        moves = [now_w - was_w for now_w, was_w in zip(after, before, strict=True)]
+        steps = {
+            s.name: w for s, w in zip(loads, moves, strict=True) if abs(w) >= trim.MIN_CHANGE_W
+        }
         if not steps:
             return
         self.dead_time.record(now, moves)
@@ -132,11 +140,11 @@ class Regulator(OnPlant):
         self.cuts.follow(steps, grid_w, settled, switched, testing, steady)
 
     def _set_reasons(self, plan: Plan) -> None:
+        reasons = plan.reasons
         for state in self.plant.loads:
-            name = state.cfg.name
-            if name in plan.reasons:
-                state.reason = plan.reasons[name]
-            elif state.variable and state.power_w > 0:
-                state.reason = f"trim {state.power_w:.0f} W"
+            reason = reasons.get(state.name)
+            if reason is not None:
+                state.reason = reason
             elif state.variable:
-                state.reason = "off: no surplus"
+                power_w = state.power_w
+                state.reason = f"trim {power_w:.0f} W" if power_w > 0 else "off: no surplus"

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 from pvopt.equipment.dimmer import percent_for_power
 from pvopt.equipment.model import EquipmentConfig, SiteConfig, VariablePowerConfig
+from pvopt.regulation.calendar import at_least
 from pvopt.regulation.model import Mode, MqttCommand, Output
 from pvopt.regulation.state import LoadState
 
@@ -33,7 +34,10 @@ def off_commands(site: SiteConfig) -> tuple[MqttCommand, ...]:
     the regulator itself cannot be trusted to say it (an unexpected error)."""
     return tuple(
         MqttCommand(
-            cfg.command.topic, command_payload(cfg, 0.0)[0], cfg.command.qos, cfg.command.retain
+            topic=cfg.command.topic,
+            payload=command_payload(cfg, 0.0)[0],
+            qos=cfg.command.qos,
+            retain=cfg.command.retain,
         )
         for cfg in site.equipment
     )
@@ -56,27 +60,15 @@ class Payload:
     percent: float | None
 
 
-@dataclass(frozen=True, slots=True)
-class OutputKey:
-    """What an :class:`Output` is made of (rounded as published)."""
-
-    power_w: float
-    on: bool
-    mode: Mode
-    reason: str
-    energy_wh: float
-    percent: float | None
-    temperature_c: float | None
-
-
 @dataclass(slots=True)
 class LoadOutput:
     """What the outputs remember of one load."""
 
     sent: Sent | None = None
     payload: Payload | None = None
-    key: OutputKey | None = None  # what the last output was made of
-    output: Output | None = None
+    output: Output | None = None  # the last one
+    power_w: float | None = None  # the power it was made of, unrounded
+    energy_wh: float | None = None  # the energy it was made of, unrounded
 
 
 class Emitter:
@@ -85,15 +77,23 @@ class Emitter:
     def __init__(self, loads: Sequence[LoadState], resend_interval_s: float) -> None:
         self.loads = loads
         self.resend_interval_s = resend_interval_s
+        self._resend_after = at_least(resend_interval_s)  # exactly resend_interval_s
         self._memory = [LoadOutput() for _ in loads]
         self._resend_at: datetime | None = None  # the first periodic re-send due
+        self._outputs: tuple[Output, ...] = ()  # the last ones
+
+    @property
+    def resend_at(self) -> datetime | None:
+        """When the first periodic re-send falls due (None: not every load was sent a
+        command yet)."""
+        return self._resend_at
 
     def _payload(self, state: LoadState, memory: LoadOutput) -> Payload:
         cached = memory.payload
         if cached is not None and cached.power_w == state.power_w:
             return cached
         payload, percent = command_payload(state.cfg, state.power_w)
-        cached = memory.payload = Payload(state.power_w, payload, percent)
+        cached = memory.payload = Payload(power_w=state.power_w, payload=payload, percent=percent)
         return cached
 
     def commands(
@@ -104,54 +104,85 @@ class Emitter:
         if resend_only and not force and self._resend_at is not None and now < self._resend_at:
             return ()  # nothing changed and nothing due: most ticks end here
         out: list[MqttCommand] = []
-        interval = self.resend_interval_s
+        resend_after = self._resend_after
         for state, memory in zip(self.loads, self._memory, strict=True):
             payload = self._payload(state, memory).payload
             last = memory.sent
-            due = last is None or (now - last.at).total_seconds() >= interval
-            changed = last is None or last.payload != payload
-            if force or due or (changed and not resend_only):
+            if (
+                force
+                or last is None
+                or (not resend_only and last.payload != payload)  # changed
+                or now - last.at >= resend_after  # due
+            ):
                 cmd = state.cfg.command
-                out.append(MqttCommand(cmd.topic, payload, cmd.qos, cmd.retain))
-                memory.sent = Sent(payload, now)
-        if out or self._resend_at is None:
-            sent = [m.sent.at for m in self._memory if m.sent is not None]
-            self._resend_at = (
-                min(sent) + timedelta(seconds=interval)
-                if sent and len(sent) == len(self.loads)
-                else None
-            )
+                out.append(
+                    MqttCommand(topic=cmd.topic, payload=payload, qos=cmd.qos, retain=cmd.retain)
+                )
+                memory.sent = Sent(payload=payload, at=now)
+        if not out and self._resend_at is not None:
+            return ()
+        sent = [m.sent.at for m in self._memory if m.sent is not None]
+        self._resend_at = (
+            min(sent) + timedelta(seconds=self.resend_interval_s)
+            if sent and len(sent) == len(self.loads)
+            else None
+        )
         return tuple(out)
 
     def outputs(self) -> tuple[Output, ...]:
-        """Each load's output, in priority order."""
-        outputs = []
+        """Each load's output, in priority order (the same objects while unchanged)."""
+        changed = len(self._outputs) != len(self._memory)
         for state, memory in zip(self.loads, self._memory, strict=True):
-            percent = self._payload(state, memory).percent
-            temp = state.temperature.celsius if state.temperature else None
-            key = OutputKey(
-                round(state.power_w, 1),
-                state.on,
-                state.manual.mode,
-                state.reason,
-                round(state.counters.energy_wh, 1),
-                percent,
-                temp,
-            )
             output = memory.output
-            if output is None or memory.key != key:  # most loads stay as they were
-                output = memory.output = Output(
-                    name=state.cfg.name,
-                    id=state.cfg.id,
-                    power_w=key.power_w,
-                    on=key.on,
-                    mode=key.mode,
-                    forced=key.mode is Mode.FORCED,
-                    reason=key.reason,
-                    energy_wh=key.energy_wh,
-                    percent=percent,
-                    temperature_c=temp,
-                )
-                memory.key = key
-            outputs.append(output)
-        return tuple(outputs)
+            temperature = state.temperature
+            if (
+                output is not None
+                and state.power_w == memory.power_w
+                and state.counters.energy_wh == memory.energy_wh
+                and output.reason == state.reason
+                and output.mode is state.manual.mode
+                and output.temperature_c == (temperature.celsius if temperature else None)
+            ):
+                continue  # most loads stay as they were
+            if self._refresh(state, memory):
+                changed = True
+        if changed:
+            self._outputs = tuple([m.output for m in self._memory if m.output is not None])
+        return self._outputs
+
+    def _refresh(self, state: LoadState, memory: LoadOutput) -> bool:
+        """Remake a load's output from its state if anything published (rounded) changed;
+        True if so."""
+        percent = self._payload(state, memory).percent
+        temp = state.temperature.celsius if state.temperature else None
+        power_w = round(state.power_w, 1)
+        energy_wh = round(state.counters.energy_wh, 1)
+        on = state.power_w > 0
+        mode = state.manual.mode
+        memory.power_w = state.power_w
+        memory.energy_wh = state.counters.energy_wh
+        output = memory.output
+        if (
+            output is not None
+            and output.power_w == power_w
+            and output.on == on
+            and output.mode is mode
+            and output.reason == state.reason
+            and output.energy_wh == energy_wh
+            and output.percent == percent
+            and output.temperature_c == temp
+        ):
+            return False
+        memory.output = Output(
+            name=state.name,
+            id=state.cfg.id,
+            power_w=power_w,
+            on=on,
+            mode=mode,
+            forced=mode is Mode.FORCED,
+            reason=state.reason,
+            energy_wh=energy_wh,
+            percent=percent,
+            temperature_c=temp,
+        )
+        return True

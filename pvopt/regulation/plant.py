@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 from pvopt.equipment.model import SiteConfig
 from pvopt.regulation import accounting
-from pvopt.regulation.calendar import Calendar
+from pvopt.regulation.calendar import Calendar, beyond
 from pvopt.regulation.inputs import Control
 from pvopt.regulation.model import Decision, MeterSample, Mode, MqttCommand
 from pvopt.regulation.outputs import Emitter
@@ -55,6 +55,7 @@ class Plant:
         self._by_name = {s.cfg.name: s for s in self.loads}
         self._by_id = {s.cfg.id: s for s in self.loads}
         self.calendar = Calendar(self.cfg, tz)
+        self._stale_after = beyond(self.cfg.stale_timeout_s)  # exactly stale_timeout_s
         self.emitter = Emitter(self.loads, self.cfg.resend_interval_s)
         self.sample: MeterSample | None = None  # the last one evaluated
         self.teleinfo_online = True
@@ -115,7 +116,7 @@ class Plant:
         if control.threshold is not None and control.celsius is not None:
             if state.thresholds is None:
                 raise ValueError(f"{key} has no temperature thresholds")
-            state.tank.overrides[control.threshold] = control.celsius
+            state.override(control.threshold, control.celsius)
         elif control.mode is not None:
             self.set_mode(key, control.mode, now, control.power_w, control.duration_s)
 
@@ -141,7 +142,8 @@ class Plant:
     def fresh(self, sample: MeterSample, now: datetime) -> bool:
         """A reading at most ``stale_timeout`` old. One as far in the future is not fresh
         either: the clock was set back, and it would otherwise never grow stale."""
-        return abs((now - sample.time).total_seconds()) <= self.cfg.stale_timeout_s
+        stale_after = self._stale_after
+        return -stale_after < now - sample.time < stale_after
 
     def admit(self, sample: MeterSample, now: datetime) -> Decision | None:
         """What every evaluation starts with, whatever decides after it: count the energy
@@ -162,21 +164,19 @@ class Plant:
 
     def tick(self, now: datetime) -> Decision | None:
         """Called regularly (≤ 1 s): sheds on stale data, re-sends commands when due."""
-        if not self.safe:
-            sample = self.sample
-            if sample is None:
-                if self.last_eval is None:
-                    return None
-            elif self.fresh(sample, now):
-                commands = self.emitter.commands(now, resend_only=True)
-                if not commands:
-                    return None
-                return self.decision(now, sample.grid_w, None, commands=commands)
+        if self.safe:
+            commands = self.emitter.commands(now, resend_only=True)
+            return self.decision(now, None, None, self.safe_reason, commands) if commands else None
+        sample = self.sample
+        if sample is None:
+            return None if self.last_eval is None else self.safe_decision(now, "stale meter data")
+        if not self.fresh(sample, now):
             return self.safe_decision(now, "stale meter data")
+        resend_at = self.emitter.resend_at
+        if resend_at is not None and now < resend_at:
+            return None  # nothing due: most ticks end here
         commands = self.emitter.commands(now, resend_only=True)
-        if commands:
-            return self.decision(now, None, None, self.safe_reason, commands)
-        return None
+        return self.decision(now, sample.grid_w, None, commands=commands) if commands else None
 
     def shutdown(self, now: datetime) -> Decision:
         """SIGTERM: every load off, whatever its mode."""
@@ -186,7 +186,7 @@ class Plant:
 
     def surplus_w(self, grid_w: float) -> float:
         """What would be exported without the loads: −grid + what they were commanded."""
-        return -grid_w + sum(s.power_w for s in self.loads)
+        return -grid_w + sum([s.power_w for s in self.loads])
 
     def safe_decision(self, now: datetime, reason: str) -> Decision:
         """Every load off (the first time with every command sent again)."""

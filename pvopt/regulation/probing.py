@@ -77,8 +77,8 @@ class Learning:
 
 def at_cap(state: LoadState, plan: Plan) -> bool:
     """An auto dimmer commanded to its cap (the trim can give it nothing more)."""
-    name = state.cfg.name
-    return name in plan.caps and state.power_w >= plan.caps[name] - MIN_CHANGE_W
+    cap = plan.caps.get(state.name)
+    return cap is not None and state.power_w >= cap - MIN_CHANGE_W
 
 
 class CutDetector:
@@ -91,6 +91,7 @@ class CutDetector:
         thermostat_probe_s: float,
     ) -> None:
         self.loads = loads
+        self.dimmers = [s for s in loads if s.variable]  # in priority order
         self.by_name = by_name
         self.thermostat_probe_s = thermostat_probe_s
         self.probe: Probe | None = None
@@ -126,8 +127,10 @@ class CutDetector:
         """On a settled reading: judge the probe and learning in progress, suspect capped
         dimmers, and start a swap test when one is due. Returns the swap test's change of
         the dimmers' total (0: none)."""
-        self._check_probe(grid_w, now, plan)
-        self._check_learning(grid_w)
+        if self.probe is not None:
+            self._check_probe(grid_w, now, plan)
+        if self.learning is not None:
+            self._check_learning(grid_w)
         self._suspect_capped(change.jump_w, plan)
         if change.quiet or change.steady:
             return self._swap_test(plan, change.quiet)
@@ -163,7 +166,7 @@ class CutDetector:
             for name, step in steps.items():
                 self.probe.steps_w[name] = self.probe.steps_w.get(name, 0.0) + step
         if self.learning is not None:
-            learnt = self.learning.state.cfg.name
+            learnt = self.learning.state.name
             self.learning.others_w += sum(w for n, w in steps.items() if n != learnt)
 
     def _arm(
@@ -178,10 +181,15 @@ class CutDetector:
         self.learning = None
         if switched is not None and isinstance(switched.cfg, UnknownPowerConfig):
             others_w = sum(w for name, w in steps.items() if name != switched.cfg.name)
-            self.learning = Learning(switched, grid_w, 1.0 if switched.on else -1.0, others_w)
+            self.learning = Learning(
+                state=switched,
+                grid_before_w=grid_w,
+                sign=1.0 if switched.on else -1.0,
+                others_w=others_w,
+            )
             return
         if switched is None:
-            self.probe = Probe(grid_w, dict(steps), swap, steady)
+            self.probe = Probe(grid_before_w=grid_w, steps_w=dict(steps), swap=swap, steady=steady)
 
     def _check_probe(self, grid_w: float, now: datetime, plan: Plan) -> None:
         """Did the last changes show on the meter? Every dimmer whose change the meter
@@ -219,7 +227,7 @@ class CutDetector:
         """Commanded but not drawing: release the load for 1 min, then 2, 4 … up to
         thermostat_probe_interval (a wrong verdict costs little, a real cut is re-tried
         less and less often)."""
-        name = state.cfg.name
+        name = state.name
         for other in self.loads:
             other.cut.failures = 0  # what the meter missed is explained: no more suspects
         cut = state.cut
@@ -236,18 +244,15 @@ class CutDetector:
         """The export jumped while a dimmer sits at its cap: did the sun rise, or did the
         load stop drawing? The trim cannot tell (its command does not change), so a dimmer
         whose power the jump could be becomes a suspect, for the swap tests to answer."""
-        for state in self.loads:
+        for state in self.dimmers:
             if (
-                state.variable
-                and at_cap(state, plan)
+                jump_w >= CAP_JUMP_FRACTION * state.power_w  # the cheapest test first
                 and state.power_w >= PROBE_MIN_STEP_W
-                and jump_w >= CAP_JUMP_FRACTION * state.power_w
+                and at_cap(state, plan)
             ):
                 state.cut.failures = max(state.cut.failures, 1)
                 state.cut.weak_suspect = False
-                plan.reasons[state.cfg.name] = (
-                    f"at its cap, export up {jump_w:.0f} W: is it drawing?"
-                )
+                plan.reasons[state.name] = f"at its cap, export up {jump_w:.0f} W: is it drawing?"
 
     def _swap_test(self, plan: Plan, quiet: bool) -> float:
         """A dimmer suspected once is tested again: its command drops by up to 500 W and
@@ -255,12 +260,13 @@ class CutDetector:
         short export, never an import). On a grid that is steady but not quiet (a large
         export the trim cannot take) only a dimmer at its cap is tested. Returns the
         change of the dimmers' total."""
-        for state in self.loads:
-            name = state.cfg.name
+        for state in self.dimmers:  # only dimmers are suspected
+            if not state.cut.failures:
+                continue
+            name = state.name
             capped = at_cap(state, plan)
             if (
-                state.cut.failures
-                and name in plan.caps
+                name in plan.caps
                 and state.power_w >= PROBE_MIN_STEP_W
                 and (quiet or capped)
                 # A weak suspect is tested only once the trim pushed it to its cap, as

@@ -20,7 +20,7 @@ from pvopt.regulation.model import Mode
 from pvopt.regulation.state import LoadState, Thresholds
 
 
-@dataclass
+@dataclass(slots=True)
 class Plan:
     """What the rules decided for one evaluation (the later steps amend it)."""
 
@@ -46,8 +46,7 @@ def minutes(seconds: float) -> str:
 
 def min_energy_wh(state: LoadState) -> float | None:
     """The ``min_energy`` a dimmer must get per period (None: no such need)."""
-    cfg = state.cfg
-    return cfg.min_energy_wh if isinstance(cfg, VariablePowerConfig) else None
+    return state.min_energy_wh
 
 
 def energy_done(state: LoadState) -> bool:
@@ -75,7 +74,7 @@ def update_latches(state: LoadState, celsius: float | None, t: Thresholds | None
 def completion(state: LoadState, calendar: Calendar, now: datetime, offpeak: bool) -> str | None:
     """Grid completion of a ``min_energy`` shortfall: only the missing energy, at full
     power, starting as late in the off-peak window as still completes it."""
-    target = min_energy_wh(state)
+    target = state.min_energy_wh
     if target is None or not offpeak:
         return None
     end = calendar.window_end(now)
@@ -99,7 +98,7 @@ def manual(state: LoadState, now: datetime) -> Fixed | None:
     full_power = state.full_power_w
     control = state.manual
     if control.mode is Mode.ON:
-        return Fixed(full_power, "on: manual")
+        return Fixed(power_w=full_power, reason="on: manual")
     if control.mode is not Mode.FORCED:
         return None
     power = min(control.forced_w, full_power)
@@ -107,7 +106,7 @@ def manual(state: LoadState, now: datetime) -> Fixed | None:
         power = full_power if control.forced_w >= full_power / 2 else 0.0
     until = control.forced_until
     left = f" for {minutes((until - now).total_seconds())}" if until else ""
-    return Fixed(power, f"forced {power:.0f} W{left}")
+    return Fixed(power_w=power, reason=f"forced {power:.0f} W{left}")
 
 
 def automatic(
@@ -122,43 +121,69 @@ def automatic(
     tank = state.tank
     if tank.grid_heat and offpeak and celsius is not None and t is not None:
         return Fixed(
-            state.full_power_w, f"off-peak heating: {celsius:.1f} °C, up to {t.eco_c:g} °C"
+            power_w=state.full_power_w,
+            reason=f"off-peak heating: {celsius:.1f} °C, up to {t.eco_c:g} °C",
         )
-    if (done := completion(state, calendar, now, offpeak)) is not None:
-        return Fixed(state.full_power_w, done)
+    target = state.min_energy_wh
+    if (
+        target is not None
+        and offpeak
+        and (done := completion(state, calendar, now, offpeak)) is not None
+    ):
+        return Fixed(power_w=state.full_power_w, reason=done)
     if tank.solar_full and celsius is not None and t is not None:
-        return Fixed(0.0, f"full: {celsius:.1f} °C, solar heating re-arms below {t.sol_min_c:g} °C")
-    if energy_done(state):
         return Fixed(
-            0.0,
-            f"done: {state.counters.period_energy_wh:.0f} Wh of {min_energy_wh(state):.0f} Wh",
+            power_w=0.0,
+            reason=f"full: {celsius:.1f} °C, solar heating re-arms below {t.sol_min_c:g} °C",
         )
-    if state.cut.until is not None and now < state.cut.until:
-        return Fixed(0.0, "full: thermostat cut")
+    if target is not None and state.counters.period_energy_wh >= target:
+        return Fixed(
+            power_w=0.0,
+            reason=f"done: {state.counters.period_energy_wh:.0f} Wh of {target:.0f} Wh",
+        )
+    until = state.cut.until
+    if until is not None and now < until:
+        return Fixed(power_w=0.0, reason="full: thermostat cut")
     return None
 
 
 def rule(state: LoadState, calendar: Calendar, now: datetime, offpeak: bool) -> Fixed | None:
     """The first rule that fixes this load now (see the module docstring), or None."""
-    state.manual.expire(now)
-    celsius = state.celsius(now)
+    control = state.manual
+    if control.forced_until is not None:
+        control.expire(now)
     t = state.thresholds
-    update_latches(state, celsius, t)
-    if state.manual.mode is Mode.OFF:
-        return Fixed(0.0, "off: manual")
-    if t is not None and celsius is not None and celsius >= t.max_c:
-        return Fixed(0.0, f"full: {celsius:.1f} °C ≥ temp_max {t.max_c:g} °C")
-    if state.manual.mode is not Mode.AUTO:
+    celsius = None
+    if t is not None:  # a temperature-driven load
+        celsius = state.celsius(now)
+        update_latches(state, celsius, t)
+    mode = control.mode
+    if mode is Mode.OFF:
+        return Fixed(power_w=0.0, reason="off: manual")
+    if celsius is not None and t is not None and celsius >= t.max_c:
+        return Fixed(power_w=0.0, reason=f"full: {celsius:.1f} °C ≥ temp_max {t.max_c:g} °C")
+    if mode is not Mode.AUTO:
         return manual(state, now)
     return automatic(state, calendar, now, offpeak, celsius, t)
+
+
+def ruled(state: LoadState) -> bool:
+    """Could a rule fix this load? Not one in AUTO without temperatures, ``min_energy``
+    or a thermostat cut (most on/off loads, plain dimmers): :func:`rule` would say None."""
+    return (
+        state.manual.mode is not Mode.AUTO
+        or state.thresholds is not None
+        or state.min_energy_wh is not None
+        or state.cut.until is not None
+    )
 
 
 def plan(loads: Sequence[LoadState], calendar: Calendar, now: datetime, offpeak: bool) -> Plan:
     """The rules of every load: what they fix, and the caps of the auto dimmers."""
     result = Plan()
     for state in loads:
-        name = state.cfg.name
-        fixed = rule(state, calendar, now, offpeak)
+        name = state.name
+        fixed = rule(state, calendar, now, offpeak) if ruled(state) else None
         if fixed is not None:
             result.fixed[name] = fixed.power_w
             result.reasons[name] = fixed.reason

@@ -61,6 +61,10 @@ class Verdict:
     reason: str
 
 
+#: The verdict of an on load its budget covers (most of them, most of the time).
+STAYS_ON = Verdict(switch=False, reason="on: surplus")
+
+
 def average(
     budget: BudgetAverage,
     budget_w: float,
@@ -110,39 +114,47 @@ def start_verdict(
     needed = power + reg.start_margin_w
     if covered is not None and not fast:
         return Verdict(
-            False,
-            f"off: surplus {b.now_w / 1000:.1f} kW steady, starts in "
+            switch=False,
+            reason=f"off: surplus {b.now_w / 1000:.1f} kW steady, starts in "
             f"{FAST_START_S - covered:.0f} s if it lasts",
         )
     if not fast and (b.average_w < needed or b.now_w < power):
-        return Verdict(False, f"off: surplus {max(b.average_w, 0):.0f} W of {needed:.0f}")
+        return Verdict(
+            switch=False, reason=f"off: surplus {max(b.average_w, 0):.0f} W of {needed:.0f}"
+        )
     if not fast and b.shortfall_w > reg.start_max_import * power:
-        return Verdict(False, f"off: surplus unsteady, would import {b.shortfall_w / power:.0%}")
+        return Verdict(
+            switch=False, reason=f"off: surplus unsteady, would import {b.shortfall_w / power:.0%}"
+        )
     since = b.since_switch_s
     if since is not None and since < min_off_s:
-        return Verdict(False, f"off: min-off {minutes(min_off_s - since)} left")
+        return Verdict(switch=False, reason=f"off: min-off {minutes(min_off_s - since)} left")
     if not fast and b.averaged_s < reg.start_delay_s:
         return Verdict(
-            False, f"off: starts in {minutes(reg.start_delay_s - b.averaged_s)} if surplus lasts"
+            switch=False,
+            reason=f"off: starts in {minutes(reg.start_delay_s - b.averaged_s)} if surplus lasts",
         )
-    return Verdict(True, f"on: surplus {b.now_w / 1000:.1f} kW steady" if fast else "on: surplus")
+    return Verdict(
+        switch=True, reason=f"on: surplus {b.now_w / 1000:.1f} kW steady" if fast else "on: surplus"
+    )
 
 
 def stop_verdict(b: Budget, min_on_s: float, reg: RegulationConfig) -> Verdict:
     """Does an on load stop?"""
     power = b.power_w
     if b.average_w >= power and b.shortfall_w <= reg.stop_max_import * power:
-        return Verdict(False, "on: surplus")
+        return STAYS_ON
     since = b.since_switch_s
     if since is not None and since < min_on_s:
-        return Verdict(False, f"on: min-on {minutes(min_on_s - since)} left")
+        return Verdict(switch=False, reason=f"on: min-on {minutes(min_on_s - since)} left")
     if b.averaged_s < reg.stop_delay_s:
         return Verdict(
-            False, f"on: stops in {minutes(reg.stop_delay_s - b.averaged_s)} if import lasts"
+            switch=False,
+            reason=f"on: stops in {minutes(reg.stop_delay_s - b.averaged_s)} if import lasts",
         )
     return Verdict(
-        True,
-        "off: not enough surplus"
+        switch=True,
+        reason="off: not enough surplus"
         if b.average_w < power
         else f"off: imported {b.shortfall_w / power:.0%} of its power",
     )
@@ -158,20 +170,24 @@ def stage(
 ) -> Staged | None:
     """Start or stop at most one on/off load (the first in priority order whose verdict
     says so). ``freed``: a dimmer was found drawing nothing within FAST_START_WINDOW_S."""
-    caps = plan.caps
-    # The auto dimmers: (priority, power drawn, power still wanted up to the cap).
-    dimmers = [
-        (index, s.power_w, caps[s.cfg.name] - s.power_w)
-        for index, s in enumerate(loads)
-        if s.variable and s.cfg.name in caps
-    ]
-    for index, state in enumerate(loads):
-        name = state.cfg.name
-        if state.variable or name in plan.fixed:
+    caps, fixed = plan.caps, plan.fixed
+    # The auto dimmers (the loads with a cap): the power they draw, and the power still
+    # wanted up to their cap by those of higher priority than the load in hand.
+    drawn = [s.power_w for s in loads if s.variable and s.name in caps]
+    wanted: list[float] = []
+    for state in loads:
+        name = state.name
+        if state.variable:  # dimmers have no budget to average
+            state.budget.restart()
+            cap = caps.get(name)
+            if cap is not None:
+                wanted.append(cap - state.power_w)
+            continue
+        if name in fixed:
             state.budget.restart()
             continue
-        lower_var = sum(power for i, power, _ in dimmers if i > index)
-        higher_want = sum(want for i, _, want in dimmers if i < index)
+        lower_var = sum(drawn[len(wanted) :])  # the lower-priority dimmers' power
+        higher_want = sum(wanted)
         power = state.onoff_power_w
         budget_w = -error_w + lower_var - higher_want + (power if state.on else 0.0)
         tau = reg.stop_delay_s if state.on else reg.start_delay_s
@@ -195,5 +211,5 @@ def stage(
         if verdict.switch:
             starting = not state.on
             state.switch(power if starting else 0.0, now)
-            return Staged(state, -power if starting else power)
+            return Staged(state=state, dimmers_w=-power if starting else power)
     return None

@@ -24,6 +24,7 @@ from pvopt.equipment.model import (
     UnknownPowerConfig,
     VariablePowerConfig,
 )
+from pvopt.regulation.calendar import DAY_S
 from pvopt.regulation.model import Mode
 
 
@@ -76,7 +77,8 @@ class TankState:
 
     solar_full: bool = False  # temp_max reached, until temp_sol_min
     grid_heat: bool = False  # below temp_min, until temp_eco
-    overrides: dict[str, float] = field(default_factory=dict)  # "min", "eco", "max" → °C
+    # "min", "eco", "max" → °C; set through LoadState.override (its thresholds follow)
+    overrides: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -121,22 +123,63 @@ class LoadState:
     budget: BudgetAverage = field(default_factory=BudgetAverage)
     cut: CutDetection = field(default_factory=CutDetection)
     # Derived once from the (frozen) configuration: read several times per evaluation.
+    name: str = field(init=False)  # the equipment's name (its key in plans and reports)
     variable: bool = field(init=False)  # dimmer-driven load
     min_on_off_s: tuple[float, float] = field(init=False)  # (0, 0) for dimmers
+    min_power_w: float = field(init=False)  # a dimmer's min_power (0 for on/off loads)
+    min_energy_wh: float | None = field(init=False)  # a dimmer's min_energy per period
+    period_s: float = field(init=False)  # its min_energy period (a day for on/off loads)
+    #: A temperature-driven load's temperatures, overrides applied (else None); kept
+    #: up to date by :meth:`override`.
+    thresholds: Thresholds | None = field(init=False)
+    _probe_timeout_s: float | None = field(init=False)  # temperature-driven loads only
+    _max_power_w: float | None = field(init=False)  # dimmers only
+    _nominal_w: float | None = field(init=False)  # on/off power when known in advance
+    _expected_w: float = field(init=False)  # an unknown-power load's first guess
 
     def __post_init__(self) -> None:
         cfg = self.cfg
+        self.name = cfg.name
         self.variable = isinstance(cfg, VariablePowerConfig)
         self.min_on_off_s = (
             (cfg.min_on_s, cfg.min_off_s)
             if isinstance(cfg, ConstantPowerConfig | UnknownPowerConfig)
             else (0.0, 0.0)
         )
+        dimmer = cfg if isinstance(cfg, VariablePowerConfig) else None
+        self.min_power_w = dimmer.min_power_w if dimmer is not None else 0.0
+        self.min_energy_wh = dimmer.min_energy_wh if dimmer is not None else None
+        self.period_s = dimmer.period_s if dimmer is not None else DAY_S
+        self._max_power_w = dimmer.max_power_w if dimmer is not None else None
+        self._probe_timeout_s = (
+            cfg.probe_timeout_s if isinstance(cfg, TempDrivenVariablePowerConfig) else None
+        )
+        self._nominal_w = 0.0  # a dimmer: no on/off power
+        self._expected_w = 0.0
+        if isinstance(cfg, ConstantPowerConfig):
+            self._nominal_w = cfg.nominal_power_w
+        elif isinstance(cfg, UnknownPowerConfig):
+            self._nominal_w = None  # learnt
+            self._expected_w = cfg.expected_power_w
+        self.thresholds = self._thresholds()
 
-    @property
-    def name(self) -> str:
-        """The equipment's name (its key in plans and reports)."""
-        return self.cfg.name
+    def _thresholds(self) -> Thresholds | None:
+        cfg = self.cfg
+        if not isinstance(cfg, TempDrivenVariablePowerConfig):
+            return None
+        o = self.tank.overrides
+        return Thresholds(
+            min_c=o.get("min", cfg.temp_min_c),
+            eco_c=o.get("eco", cfg.temp_eco_c),
+            sol_min_c=cfg.temp_sol_min_c,
+            max_c=o.get("max", cfg.temp_max_c),
+        )
+
+    def override(self, threshold: str, celsius: float) -> None:
+        """A user's threshold override ("min", "eco" or "max" → °C): the
+        :attr:`thresholds` follow."""
+        self.tank.overrides[threshold] = celsius
+        self.thresholds = self._thresholds()
 
     @property
     def on(self) -> bool:
@@ -156,41 +199,25 @@ class LoadState:
     @property
     def onoff_power_w(self) -> float:
         """Power of an on/off load when on (known, or learnt from the meter)."""
-        cfg = self.cfg
-        if isinstance(cfg, ConstantPowerConfig):
-            return cfg.nominal_power_w
-        if isinstance(cfg, UnknownPowerConfig):
-            return self.learnt_power_w or cfg.expected_power_w
-        return 0.0
+        nominal = self._nominal_w
+        if nominal is not None:
+            return nominal
+        return self.learnt_power_w or self._expected_w
 
     @property
     def full_power_w(self) -> float:
         """What the load draws flat out: a dimmer's cap, an on/off load's power."""
-        cfg = self.cfg
-        return cfg.max_power_w if isinstance(cfg, VariablePowerConfig) else self.onoff_power_w
-
-    @property
-    def thresholds(self) -> Thresholds | None:
-        """The temperatures of a temperature-driven load, overrides applied (else None)."""
-        cfg = self.cfg
-        if not isinstance(cfg, TempDrivenVariablePowerConfig):
-            return None
-        o = self.tank.overrides
-        return Thresholds(
-            o.get("min", cfg.temp_min_c),
-            o.get("eco", cfg.temp_eco_c),
-            cfg.temp_sol_min_c,
-            o.get("max", cfg.temp_max_c),
-        )
+        cap = self._max_power_w
+        return cap if cap is not None else self.onoff_power_w
 
     def celsius(self, now: datetime) -> float | None:
         """The probe's temperature, or None when there is none or it went silent (unknown
         is not cold: the heater's own thermostat protects)."""
-        cfg = self.cfg
+        timeout = self._probe_timeout_s
         reading = self.temperature
-        if not isinstance(cfg, TempDrivenVariablePowerConfig) or reading is None:
+        if timeout is None or reading is None:
             return None
-        if (now - reading.at).total_seconds() > cfg.probe_timeout_s:
+        if (now - reading.at).total_seconds() > timeout:
             return None
         return reading.celsius
 
@@ -208,6 +235,6 @@ class LoadState:
     def set_fixed(self, power_w: float, now: datetime) -> None:
         """Give the load a power a mode or a rule fixed; an on/off load that changes state
         counts as switched."""
-        if not self.variable and (power_w > 0) != self.on:
+        if not self.variable and (power_w > 0) != (self.power_w > 0):
             self.switched_at = now
         self.power_w = power_w

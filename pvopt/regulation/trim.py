@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from pvopt.equipment.model import RegulationConfig, VariablePowerConfig
+from pvopt.equipment.model import RegulationConfig
 from pvopt.regulation.state import LoadState
 
 #: Trim corrections smaller than this do not stop a reading from counting as settled.
@@ -37,25 +37,29 @@ class DeadTime:
 
     def __init__(self, settle_time_s: float) -> None:
         self.settle_time_s = settle_time_s
+        # A reading is the mean of about 1 s, received up to ``settle_time − 1 s`` after
+        # the end of that second (actuation + meter delay); halfway is assumed.
+        self._lag_s = max(settle_time_s - 1.0, 0.0) / 2
         self.inflight: list[InFlight] = []
 
     def pending_w(self, now: datetime) -> float:
-        """The part of the commands of the last ``settle_time`` not yet in a reading.
-
-        A reading is the mean of about 1 s, received up to ``settle_time − 1 s`` after the
-        end of that second (actuation + meter delay); halfway is assumed.
-        """
+        """The part of the commands of the last ``settle_time`` not yet in a reading
+        (forgets the older ones)."""
+        inflight = self.inflight
+        if not inflight:
+            return 0.0  # most readings: nothing in flight
         settle = self.settle_time_s
-        lag = max(settle - 1.0, 0.0) / 2
+        lag = self._lag_s
         pending = 0.0
-        kept: list[InFlight] = []
-        for command in self.inflight:
+        expired = False
+        for command in inflight:
             age = (now - command.at).total_seconds()
             if age >= settle:
+                expired = True
                 continue
-            kept.append(command)
             pending += command.net_w * (1.0 - min(max(age - lag, 0.0), 1.0))
-        self.inflight = kept
+        if expired:
+            self.inflight = [c for c in inflight if (now - c.at).total_seconds() < settle]
         return pending
 
     def settled(self) -> bool:
@@ -65,10 +69,9 @@ class DeadTime:
         each load really did."""
         return all(command.moved_w < SETTLE_IGNORE_W for command in self.inflight)
 
-    def record(self, now: datetime, moves_w: Mapping[str, float]) -> None:
-        """The loads' changes of a decision (name → W)."""
-        moved = moves_w.values()
-        self.inflight.append(InFlight(now, sum(moved), sum(map(abs, moved))))
+    def record(self, now: datetime, moves_w: Sequence[float]) -> None:
+        """The loads' changes of a decision (W, one per load)."""
+        self.inflight.append(InFlight(at=now, net_w=sum(moves_w), moved_w=sum(map(abs, moves_w))))
 
     def clear(self) -> None:
         """Forget every command (the loads were shed)."""
@@ -85,14 +88,12 @@ def correction_w(expected_error_w: float, cfg: RegulationConfig) -> float:
 def share(loads: Sequence[LoadState], delta_w: float, caps: Mapping[str, float]) -> None:
     """Move the auto dimmers' total by ``delta_w``, filled in priority order, each up to its
     cap; a share below the dimmer's ``min_power`` is none."""
-    dimmers = [s for s in loads if s.variable and s.cfg.name in caps]
-    total = sum(s.power_w for s in dimmers) + delta_w
-    total = min(max(total, 0.0), sum(caps[s.cfg.name] for s in dimmers))
+    dimmers = [s for s in loads if s.variable and s.name in caps]
+    total = sum([s.power_w for s in dimmers]) + delta_w
+    total = min(max(total, 0.0), sum([caps[s.name] for s in dimmers]))
     for state in dimmers:
-        cfg = state.cfg
-        assert isinstance(cfg, VariablePowerConfig)
-        portion = min(caps[cfg.name], total)
-        if portion < max(cfg.min_power_w, MIN_CHANGE_W):
+        portion = min(caps[state.name], total)
+        if portion < state.min_power_w or portion < MIN_CHANGE_W:
             portion = 0.0
         state.power_w = portion
         total -= portion

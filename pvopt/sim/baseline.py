@@ -91,6 +91,7 @@ and other dimmers stay off. The timer ignores ``min_on``/``min_off`` and manual 
 from __future__ import annotations
 
 from collections import deque
+from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -368,63 +369,110 @@ class OriginalRegulator(OnPlant):
         return float("inf") if at is None else (now - at).total_seconds()
 
 
+@dataclass(frozen=True, slots=True)
+class TimerDay:
+    """A timer's on and off instants (UTC) on one local day."""
+
+    day: date
+    on_at: datetime
+    off_at: datetime
+
+
+@dataclass(slots=True)
+class Wiring:
+    """How a house without a router drives one load, and what it was last given."""
+
+    state: LoadState
+    contactor_w: float | None  # a water heater on the off-peak contactor: its power
+    timer: TimerWindow | None  # an on/off load with a daily run time: its timer
+    on_reason: str = ""  # the timer's reasons (they never change)
+    off_reason: str = ""
+    day: TimerDay | None = None  # the timer's window on the local day last asked for
+    closed: bool | None = None  # what it was last given (None: give it again)
+
+
 class NoRegulation(OnPlant):
     """A house without a router (see the module docstring)."""
 
     def __init__(self, site: SiteConfig, tz: ZoneInfo) -> None:
-        self.plant = Plant(site, tz)
-        #: The timer of each on/off load with a daily run time, by name.
-        self._timers: dict[str, TimerWindow] = {}
-        for cfg in site.equipment:
+        self.plant = Plant(site, tz, on_shed=self._shed)
+        #: Each load's wiring, in priority order.
+        self._wiring: list[Wiring] = []
+        for state in self.plant.loads:
+            cfg = state.cfg
             window = (
                 cfg.timer_window()
                 if isinstance(cfg, ConstantPowerConfig | UnknownPowerConfig)
                 else None
             )
+            wiring = Wiring(
+                state=state,
+                contactor_w=(
+                    cfg.max_power_w
+                    if isinstance(cfg, VariablePowerConfig) and on_offpeak_contactor(cfg)
+                    else None
+                ),
+                timer=window,
+            )
             if window is not None:
-                self._timers[cfg.name] = window
-        #: Each timer's on and off instants (UTC) on the local day they were last asked for.
-        self._bounds: dict[str, tuple[date, datetime, datetime]] = {}
+                wiring.on_reason = f"timer: on until {clock_text(window.end)}"
+                wiring.off_reason = f"off: timer ({window})"
+            self._wiring.append(wiring)
+
+    def _shed(self) -> None:
+        """The plant shed every load: each is given its power again on the next frame."""
+        for wiring in self._wiring:
+            wiring.closed = None
 
     def evaluate(self, sample: MeterSample, now: datetime) -> Decision:
         """The water heater on its off-peak contactor, on/off loads with a daily run time
         on their timer, everything else off; the frame's stale-data safety still applies
-        (manual modes are ignored: no router)."""
+        (manual modes are ignored: no router). A load is given its power only when its
+        contactor or timer changes."""
         shed = self.plant.admit(sample, now)
         if shed is not None:
             return shed
         offpeak = self.plant.calendar.offpeak(now, sample.offpeak)
-        for state in self.loads:
-            cfg = state.cfg
-            window = self._timers.get(cfg.name)
-            if isinstance(cfg, VariablePowerConfig) and on_offpeak_contactor(cfg):
+        for wiring in self._wiring:
+            state = wiring.state
+            contactor_w = wiring.contactor_w
+            window = wiring.timer
+            if contactor_w is not None:
+                if wiring.closed is offpeak:
+                    continue
                 if offpeak:
-                    state.power_w, state.reason = cfg.max_power_w, "off-peak: contactor closed"
+                    state.power_w, state.reason = contactor_w, "off-peak: contactor closed"
                 else:
                     state.power_w, state.reason = 0.0, "off: waits for off-peak hours"
+                wiring.closed = offpeak
             elif window is not None:
-                if self.timer_on(cfg.name, window, now):
+                closed = self.timer_on(wiring, window, now)
+                if wiring.closed is closed:
+                    continue
+                if closed:
                     state.set_fixed(state.onoff_power_w, now)
-                    state.reason = f"timer: on until {clock_text(window.end)}"
+                    state.reason = wiring.on_reason
                 else:
                     state.set_fixed(0.0, now)
-                    state.reason = f"off: timer ({window})"
-            else:
+                    state.reason = wiring.off_reason
+                wiring.closed = closed
+            elif wiring.closed is None:
                 if state.on:
                     state.switched_at = now
                 state.power_w, state.reason = 0.0, "off: no router"
+                wiring.closed = False
         grid_w = sample.grid_w
         return self.plant.decision(now, grid_w, self.plant.surplus_w(grid_w))
 
-    def timer_on(self, name: str, window: TimerWindow, now: datetime) -> bool:
-        """Is the timer of load ``name`` closed at ``now``? (its window on today's local
-        date, computed once a day)"""
+    def timer_on(self, wiring: Wiring, window: TimerWindow, now: datetime) -> bool:
+        """Is this load's timer (``window``) closed at ``now``? (its window on today's
+        local date, computed once a day)"""
         day = self.plant.calendar.today(now)
-        known = self._bounds.get(name)
-        if known is None or known[0] != day:
-            known = (day, *window.bounds(day, self.plant.tz))
-            self._bounds[name] = known
-        return known[1] <= now < known[2]
+        known = wiring.day
+        if known is None or known.day != day:
+            on_at, off_at = window.bounds(day, self.plant.tz)
+            known = wiring.day = TimerDay(day=day, on_at=on_at, off_at=off_at)
+        return known.on_at <= now < known.off_at
 
 
 def on_offpeak_contactor(cfg: EquipmentConfig) -> bool:
