@@ -1,26 +1,34 @@
 """The measures of a run judge every step at once with numpy, or one by one without it:
 the figures must be the same to the last bit, on a simulated window that has a bit of
-everything (exports, a tank at its limit, on/off starts and stops, a local midnight)."""
+everything (exports, on/off starts and stops, a cold tank, off-peak heating, a local
+midnight)."""
 
 from __future__ import annotations
 
-from datetime import time
+from datetime import datetime, time, timedelta
 from pathlib import Path
 
 import pytest
 
 from pvopt.equipment.loader import load_site_config
-from pvopt.sim import kpi, scenarios, vectors
+from pvopt.sim import kpi, report, scenarios, vectors, yardstick
 from pvopt.sim.house import House
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "equipment_config.yml.template"
 
 
-@pytest.fixture(scope="module")
-def house() -> House:
-    """The shipped configuration under pvopt, from 11:00 to 01:00 the next day."""
+@pytest.fixture(scope="module", params=["summer", "winter"])
+def house(request: pytest.FixtureRequest) -> House:
+    """The shipped configuration under pvopt over a local midnight: a May afternoon and
+    evening (exports, the on/off loads started and stopped), or a winter afternoon and
+    night with a cold tank (draws below temp_min, off-peak heating)."""
     site = load_site_config(TEMPLATE, (time(22), time(6)))
-    built = scenarios.build("broken-clouds", 1, start_hour=11, end_hour=25, site=site)
+    if request.param == "summer":
+        built = scenarios.build("broken-clouds", 1, start_hour=11, end_hour=25, site=site)
+    else:
+        built = scenarios.build(
+            "winter", 1, start_hour=12, end_hour=31, site=site, tank_start_c=35.0
+        )
     built.run()
     return built
 
@@ -39,5 +47,33 @@ def test_the_kpis_are_the_same_with_and_without_numpy(
     slow = [kpi.compute(house, a, b) for a, b in windows]
     assert fast == slow
     assert fast[0].missed_surplus_wh > 0
-    assert fast[0].controller_import_wh > 0
     assert fast[0].trimming_frames > 0
+
+
+def test_the_yardstick_and_the_report_are_the_same_with_and_without_numpy(
+    house: House, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rec = house.recording
+    day = datetime.fromtimestamp(rec.start, scenarios.PARIS).date()
+    tariff = yardstick.tariff_for(rec.site, scenarios.PARIS, day, day + timedelta(days=1), 1)
+    prices = yardstick.price_series(tariff, rec.start, rec.end)
+
+    def grade() -> tuple[list[float], list[float], report.RunReport]:
+        total, days = yardstick.measure_days(house, prices, scenarios.PARIS)
+        return (
+            yardstick.usable_export_w(rec),
+            yardstick.hot_water_shortfall_wh(house),
+            report.run_report("pvopt", house, scenarios.PARIS, total, days),
+        )
+
+    fast = grade()
+    monkeypatch.setattr(vectors, "available", lambda: False)
+    slow = grade()
+    assert fast == slow
+    figures = fast[2]
+    assert len(figures.days) == 2
+    assert figures.usable_export_kwh and figures.import_eur
+    if day.month in (11, 12, 1, 2):
+        assert figures.hot_water_shortfall_kwh and figures.offpeak_grid_kwh
+    else:
+        assert any(e.starts for e in figures.equipment)
