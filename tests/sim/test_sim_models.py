@@ -29,7 +29,7 @@ from pvopt.sim.load import BaseLoad
 from pvopt.sim.meter import LinkyMeter
 from pvopt.sim.pv import CloudProcess, PvPlant, Sky, clear_sky_w, sun
 from pvopt.sim.scenarios import PARIS, REFERENCE_PV, local_time
-from pvopt.sim.timeseries import Linear, step_sum
+from pvopt.sim.timeseries import Linear, means, step_sum
 
 SUMMER = date(2026, 6, 21)
 WINTER = date(2026, 1, 15)
@@ -481,3 +481,8 @@ def test_the_simulation_is_pure_standard_library_and_the_core_never_imports_it()
     for part in ("regulation", "equipment", "tic"):
         for path in (PACKAGE / part).rglob("*.py"):
             assert not any(n.startswith("pvopt.sim") for n in _imports(path)), path
+
+
+def test_means_average_each_slot_the_last_one_over_what_is_left() -> None:
+    assert means([1.0, 2.0, 3.0, 4.0, 10.0], 2) == (1.5, 3.5, 10.0)
+    assert means([], 300) == ()

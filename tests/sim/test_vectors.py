@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from pvopt.equipment.loader import load_site_config
-from pvopt.sim import kpi, report, scenarios, vectors, yardstick
+from pvopt.sim import kpi, report, scenarios, series, vectors, yardstick
 from pvopt.sim.house import House
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "equipment_config.yml.template"
@@ -50,7 +50,7 @@ def test_the_kpis_are_the_same_with_and_without_numpy(
     assert fast[0].trimming_frames > 0
 
 
-def test_the_yardstick_and_the_report_are_the_same_with_and_without_numpy(
+def test_the_yardstick_the_report_and_the_minutes_are_the_same_with_and_without_numpy(
     house: House, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     rec = house.recording
@@ -58,12 +58,13 @@ def test_the_yardstick_and_the_report_are_the_same_with_and_without_numpy(
     tariff = yardstick.tariff_for(rec.site, scenarios.PARIS, day, day + timedelta(days=1), 1)
     prices = yardstick.price_series(tariff, rec.start, rec.end)
 
-    def grade() -> tuple[list[float], list[float], report.RunReport]:
+    def grade() -> tuple[list[float], list[float], report.RunReport, series.MinuteSeries]:
         total, days = yardstick.measure_days(house, prices, scenarios.PARIS)
         return (
             yardstick.usable_export_w(rec),
             yardstick.hot_water_shortfall_wh(house),
             report.run_report("pvopt", house, scenarios.PARIS, total, days),
+            series.minute_series(house),
         )
 
     fast = grade()
@@ -75,5 +76,6 @@ def test_the_yardstick_and_the_report_are_the_same_with_and_without_numpy(
     assert figures.usable_export_kwh and figures.import_eur
     if day.month in (11, 12, 1, 2):
         assert figures.hot_water_shortfall_kwh and figures.offpeak_grid_kwh
+        assert any(fast[3].hot_water_l)
     else:
         assert any(e.starts for e in figures.equipment)
