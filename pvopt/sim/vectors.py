@@ -8,8 +8,9 @@ with the ``sim`` extra, like pvlib: it is imported on demand, never when
 :mod:`pvopt.sim` is imported, and without it the measures keep their step-by-step loops
 (the same figures, only slower) — :func:`available` says which.
 
-Sums are taken in step order (:func:`running_sum`), as the loops add: the figures are
-the same to the last bit, not merely to rounding.
+Sums are taken in step order (:func:`running_sum`), as the loops add (and ``sum``, up to
+Python 3.11; from 3.12 it compensates): the figures are the same to the last bit, not
+merely to rounding.
 """
 
 from __future__ import annotations
@@ -58,8 +59,9 @@ def flags(values: Sequence[int]) -> Flags:
 
 
 def running_sum(values: Floats) -> float:
-    """``values`` added one after the other from the first, as a Python loop (or
-    ``sum``) adds them: numpy's own ``sum`` pairs them and may differ in the last bits."""
+    """``values`` added one after the other from the first, as a Python loop adds them
+    (and ``sum`` up to Python 3.11): numpy's own ``sum`` pairs them and may differ in
+    the last bits."""
     import numpy as np
 
     return float(np.cumsum(values)[-1]) if len(values) else 0.0
