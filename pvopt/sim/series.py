@@ -43,29 +43,12 @@ class MinuteSeries:
 
 
 def minute_series(house: House) -> MinuteSeries:
-    """The 1-minute means of a finished run."""
+    """The 1-minute means of a finished run (with numpy when it is there: the same
+    sums, in the same order)."""
     rec = house.recording
     per = max(round(MINUTE_S / rec.step_s), 1)
     if vectors.available():
-        import_w, export_w, litres = _minute_flows_numpy(house, per)
-    else:
-        import_w = means([max(g, 0.0) for g in rec.grid_w], per)
-        export_w = means([max(-g, 0.0) for g in rec.grid_w], per)
-        litres = _litres_by_step(house, per)
-    return MinuteSeries(
-        start=rec.start,
-        pv_w=means(rec.pv_w, per),
-        household_w=means(rec.base_w, per),
-        hot_water_l=litres,
-        import_w=import_w,
-        export_w=export_w,
-        loads_w={name: means(rec.drawn_w[name], per) for name in rec.names},
-    )
-
-
-def _litres_by_step(house: House, per: int) -> tuple[float, ...]:
-    """The litres of hot water drawn in each minute, every tank together."""
-    rec = house.recording
+        return _minute_series_numpy(house, per)
     litres = [0.0] * -(-rec.steps // per)
     for load in house.loads:
         if isinstance(load, DimmerLoad) and load.tank is not None:
@@ -73,33 +56,38 @@ def _litres_by_step(house: House, per: int) -> tuple[float, ...]:
             for k, flow in enumerate(flows):
                 if flow:
                     litres[k // per] += flow * rec.step_s / 60.0
-    return tuple(litres)
+    return MinuteSeries(
+        start=rec.start,
+        pv_w=means(rec.pv_w, per),
+        household_w=means(rec.base_w, per),
+        hot_water_l=tuple(litres),
+        import_w=means([max(g, 0.0) for g in rec.grid_w], per),
+        export_w=means([max(-g, 0.0) for g in rec.grid_w], per),
+        loads_w={name: means(rec.drawn_w[name], per) for name in rec.names},
+    )
 
 
-def _minute_flows_numpy(
-    house: House, per: int
-) -> tuple[tuple[float, ...], tuple[float, ...], tuple[float, ...]]:
-    """The minutes' import, export and litres drawn, as :func:`minute_series` and
-    :func:`_litres_by_step` compute them step by step: the litres of a minute are added
-    in step order, a tank after the other (the steps of each minute as a row, its
-    columns added one after the other)."""
+def _minute_series_numpy(house: House, per: int) -> MinuteSeries:
+    """:func:`minute_series`, every minute at once: a minute's litres are added in step
+    order, a tank after the other."""
     import numpy as np
 
     rec = house.recording
     grid = vectors.floats(rec.grid_w)
-    minutes = -(-rec.steps // per)
-    litres = np.zeros(minutes)
+    litres = np.zeros(-(-rec.steps // per))
     for load in house.loads:
         if isinstance(load, DimmerLoad) and load.tank is not None:
-            flows = np.zeros(minutes * per)
-            flows[: rec.steps] = load.tank.draws.sample(rec.start, rec.step_s, rec.steps)
-            drawn_l = np.where(flows != 0, flows * rec.step_s / 60.0, 0.0).reshape(minutes, per)
-            for column in drawn_l.T:
-                litres = litres + column
-    return (
-        means(np.where(grid > 0, grid, 0.0).tolist(), per),
-        means(np.where(-grid > 0, -grid, 0.0).tolist(), per),
-        tuple(litres.tolist()),
+            flows = np.asarray(load.tank.draws.sample(rec.start, rec.step_s, rec.steps))
+            drawn_l = np.where(flows != 0, flows * rec.step_s / 60.0, 0.0)
+            litres = vectors.slot_sums(drawn_l, per, litres)
+    return MinuteSeries(
+        start=rec.start,
+        pv_w=vectors.means(vectors.floats(rec.pv_w), per),
+        household_w=vectors.means(vectors.floats(rec.base_w), per),
+        hot_water_l=tuple(litres.tolist()),
+        import_w=vectors.means(np.where(grid > 0, grid, 0.0), per),
+        export_w=vectors.means(np.where(-grid > 0, -grid, 0.0), per),
+        loads_w={name: vectors.means(vectors.floats(rec.drawn_w[name]), per) for name in rec.names},
     )
 
 

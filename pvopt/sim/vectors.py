@@ -59,9 +59,38 @@ def flags(values: Sequence[int]) -> Flags:
 
 
 def running_sum(values: Floats) -> float:
-    """``values`` added one after the other from the first, as a Python loop adds them
-    (and ``sum`` up to Python 3.11): numpy's own ``sum`` pairs them and may differ in
-    the last bits."""
+    """``values`` added one after the other to 0.0, as a Python loop adds them (and
+    ``sum`` up to Python 3.11): numpy's own ``sum`` pairs them and may differ in the
+    last bits. Zeros change no partial sum (from 0.0, a zero total is +0.0): they are
+    left out, most steps' terms are zero."""
     import numpy as np
 
-    return float(np.cumsum(values)[-1]) if len(values) else 0.0
+    terms = values[values != 0]
+    return 0.0 + float(np.cumsum(terms)[-1]) if len(terms) else 0.0
+
+
+def slot_sums(values: Floats, per_slot: int, before: Floats | None = None) -> Floats:
+    """The sum of each slot of ``per_slot`` consecutive values (the last slot holding
+    what is left), added in order to 0.0 or to ``before`` (one per slot): the slots as
+    the rows of a table padded with zeros, its columns added one after the other."""
+    import numpy as np
+
+    slots = -(-len(values) // per_slot)
+    table = np.zeros(slots * per_slot)
+    table[: len(values)] = values
+    columns = table.reshape(slots, per_slot).T.copy()
+    sums: Floats = np.zeros(slots) if before is None else before
+    for column in columns:
+        sums = sums + column
+    return sums
+
+
+def means(values: Floats, per_slot: int) -> tuple[float, ...]:
+    """:func:`pvopt.sim.timeseries.means` of an array, with the same sums (the slot
+    sums of :func:`slot_sums`) and the same divisions."""
+    import numpy as np
+
+    counts = np.full(-(-len(values) // per_slot), float(per_slot))
+    if len(values) % per_slot:
+        counts[-1] = len(values) % per_slot
+    return tuple((slot_sums(values, per_slot) / counts).tolist())
