@@ -48,6 +48,8 @@ the step:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from operator import attrgetter
+from typing import TYPE_CHECKING
 
 from pvopt.equipment.model import (
     ConstantPowerConfig,
@@ -55,7 +57,11 @@ from pvopt.equipment.model import (
     UnknownPowerConfig,
     VariablePowerConfig,
 )
+from pvopt.sim import vectors
 from pvopt.sim.house import House, Recording, Switch
+
+if TYPE_CHECKING:
+    from pvopt.sim.vectors import Flags, Floats
 
 
 @dataclass(frozen=True)
@@ -216,13 +222,91 @@ def _switch_violations(
     return starts, on_viol, off_viol, shortest_on, shortest_off
 
 
+@dataclass(frozen=True)
+class _FrameErrors:
+    """|grid − target| of the frames received in a window (W)."""
+
+    frames: int
+    p50_w: float | None
+    p95_w: float | None
+    mean_w: float | None  # signed
+    p95_10s_w: float | None  # of 10 s averages
+    trimming_frames: int
+    trimming_p50_w: float | None
+    trimming_p95_w: float | None
+
+
+@dataclass(frozen=True)
+class _Integrals:
+    """What the steps of a window add up to (Wh), and what its frames say (W)."""
+
+    pv_wh: float
+    base_wh: float
+    import_wh: float
+    export_wh: float
+    energies_wh: dict[str, float]
+    missed_wh: float
+    caused_wh: float
+    errors: _FrameErrors
+
+
 def compute(
     source: House | Recording, start: float | None = None, end: float | None = None
 ) -> Kpis:
-    """The KPIs of ``[start, end)`` of a run (default: all of it)."""
+    """The KPIs of ``[start, end)`` of a run (default: all of it).
+
+    With numpy (the ``sim`` extra) the steps are judged all at once, else one by one:
+    the same definitions, the same figures."""
     rec = source.recording if isinstance(source, House) else source
     start = rec.start if start is None else start
     end = rec.end if end is None else end
+    sums = (
+        _integrals_numpy(rec, start, end)
+        if vectors.available()
+        else _integrals_by_step(rec, start, end)
+    )
+    pv_wh, base_wh, import_wh, export_wh = sums.pv_wh, sums.base_wh, sums.import_wh, sums.export_wh
+    energies = sums.energies_wh
+    diverted_wh = sum(energies.values())
+    errors = sums.errors
+
+    loads: dict[str, LoadKpi] = {}
+    for name in rec.names:
+        cfg = rec.config(name)
+        if isinstance(cfg, ConstantPowerConfig | UnknownPowerConfig):
+            s, on_v, off_v, short_on, short_off = _switch_violations(
+                rec.switches[name], cfg.min_on_s, cfg.min_off_s, start, end
+            )
+            loads[name] = LoadKpi(name, energies[name], s, on_v, off_v, short_on, short_off)
+        else:
+            loads[name] = LoadKpi(name, energies[name])
+
+    balance = pv_wh + import_wh - (base_wh + diverted_wh + export_wh)
+    return Kpis(
+        start=start,
+        end=end,
+        pv_wh=pv_wh,
+        base_wh=base_wh,
+        import_wh=import_wh,
+        export_wh=export_wh,
+        diverted_wh=diverted_wh,
+        missed_surplus_wh=sums.missed_wh,
+        controller_import_wh=sums.caused_wh,
+        frames=errors.frames,
+        error_p50_w=errors.p50_w,
+        error_p95_w=errors.p95_w,
+        error_mean_w=errors.mean_w,
+        error_10s_p95_w=errors.p95_10s_w,
+        trimming_frames=errors.trimming_frames,
+        error_trimming_p50_w=errors.trimming_p50_w,
+        error_trimming_p95_w=errors.trimming_p95_w,
+        balance_error_wh=balance,
+        loads=loads,
+    )
+
+
+def _integrals_by_step(rec: Recording, start: float, end: float) -> _Integrals:
+    """The integrals of ``[start, end)``, step by step (without numpy)."""
     i0, i1 = rec.index(start), rec.index(end)
     dt_h = rec.step_s / 3600.0
     reg = rec.site.regulation
@@ -233,7 +317,6 @@ def compute(
     import_wh = sum(g for g in grid if g > 0) * dt_h
     export_wh = -sum(g for g in grid if g < 0) * dt_h
     energies = {name: sum(rec.drawn_w[name][i0:i1]) * dt_h for name in rec.names}
-    diverted_wh = sum(energies.values())
 
     # Headroom description of each load.
     dimmers: list[tuple[list[float], float, list[int], list[int], list[bool]]] = []
@@ -322,39 +405,184 @@ def compute(
         if any(auto[i] and 1.0 < drawn[i] < cap - 1.0 for drawn, auto, cap in trimming_dimmers):
             trimming.append(abs(f.grid_w - target))
 
-    loads: dict[str, LoadKpi] = {}
+    return _Integrals(
+        pv_wh,
+        base_wh,
+        import_wh,
+        export_wh,
+        energies,
+        missed_wh,
+        caused_wh,
+        _FrameErrors(
+            frames=len(errors),
+            p50_w=percentile(errors, 50),
+            p95_w=percentile(errors, 95),
+            mean_w=sum(signed) / len(signed) if signed else None,
+            p95_10s_w=percentile(averages, 95),
+            trimming_frames=len(trimming),
+            trimming_p50_w=percentile(trimming, 50),
+            trimming_p95_w=percentile(trimming, 95),
+        ),
+    )
+
+
+def _integrals_numpy(rec: Recording, start: float, end: float) -> _Integrals:
+    """The integrals of ``[start, end)``, every step at once: each step's terms are
+    computed with the arithmetic of :func:`_integrals_by_step` and added in its order
+    (the dimmers, then the on/off loads; the steps one after the other)."""
+    import numpy as np
+
+    i0, i1 = rec.index(start), rec.index(end)
+    dt_h = rec.step_s / 3600.0
+    reg = rec.site.regulation
+    target = reg.target_grid_w
+    total = vectors.running_sum
+    grid = vectors.floats(rec.grid_w)[i0:i1]
+    t = rec.start + np.arange(i0, i1, dtype=np.float64) * rec.step_s
+    excess = target - grid
+    energies = {name: total(vectors.floats(rec.drawn_w[name])[i0:i1]) * dt_h for name in rec.names}
+
+    # Per load: what it draws under automatic regulation, and its headroom.
+    dimmer_terms: list[tuple[Floats, Floats]] = []
+    onoff_terms: list[tuple[Floats, Floats]] = []
     for name in rec.names:
         cfg = rec.config(name)
-        if isinstance(cfg, ConstantPowerConfig | UnknownPowerConfig):
-            s, on_v, off_v, short_on, short_off = _switch_violations(
-                rec.switches[name], cfg.min_on_s, cfg.min_off_s, start, end
+        drawn = vectors.floats(rec.drawn_w[name])[i0:i1]
+        auto = vectors.flags(rec.auto[name])[i0:i1]
+        if isinstance(cfg, VariablePowerConfig):
+            free = auto & ~_temperature_blocked_numpy(rec, name, t)
+            if name in rec.able:
+                free &= vectors.flags(rec.able[name])[i0:i1]
+            room = np.where(free, np.maximum(cfg.max_power_w - drawn, 0.0), 0.0)
+            dimmer_terms.append((np.where(auto, drawn, 0.0), room))
+        elif isinstance(cfg, ConstantPowerConfig | UnknownPowerConfig):
+            power = (
+                cfg.nominal_power_w
+                if isinstance(cfg, ConstantPowerConfig)
+                else cfg.expected_power_w
             )
-            loads[name] = LoadKpi(name, energies[name], s, on_v, off_v, short_on, short_off)
-        else:
-            loads[name] = LoadKpi(name, energies[name])
-
-    balance = pv_wh + import_wh - (base_wh + diverted_wh + export_wh)
-    return Kpis(
-        start=start,
-        end=end,
-        pv_wh=pv_wh,
-        base_wh=base_wh,
-        import_wh=import_wh,
-        export_wh=export_wh,
-        diverted_wh=diverted_wh,
-        missed_surplus_wh=missed_wh,
-        controller_import_wh=caused_wh,
-        frames=len(errors),
-        error_p50_w=percentile(errors, 50),
-        error_p95_w=percentile(errors, 95),
-        error_mean_w=sum(signed) / len(signed) if signed else None,
-        error_10s_p95_w=percentile(averages, 95),
-        trimming_frames=len(trimming),
-        error_trimming_p50_w=percentile(trimming, 50),
-        error_trimming_p95_w=percentile(trimming, 95),
-        balance_error_wh=balance,
-        loads=loads,
+            # E has stayed at or above power + margin for start_delay: since the first
+            # step of the current run of such steps
+            lasting = excess >= power + reg.start_margin_w
+            first = lasting & ~np.concatenate(([False], lasting[:-1]))
+            since = t[np.maximum.accumulate(np.where(first, np.arange(len(t)), 0))]
+            began = lasting & (t - since >= reg.start_delay_s)
+            stops = [s.time for s in rec.switches[name] if not s.on]
+            rested = _past_min_off_numpy(stops, t, cfg.min_off_s)
+            room = np.where(auto & (drawn == 0) & began & rested, power, 0.0)
+            onoff_terms.append((np.where(auto, drawn, 0.0), room))
+    regulated = np.zeros(len(t))
+    headroom = np.zeros(len(t))
+    for drawn_auto, room in dimmer_terms + onoff_terms:
+        regulated = regulated + drawn_auto
+        headroom = headroom + room
+    caused = np.where(grid > 0, np.minimum(grid, regulated) * dt_h, 0.0)
+    free_now = (excess > 0) & ~vectors.flags(rec.safe)[i0:i1]
+    missed = np.where(free_now, np.minimum(excess, headroom) * dt_h, 0.0)
+    return _Integrals(
+        pv_wh=total(vectors.floats(rec.pv_w)[i0:i1]) * dt_h,
+        base_wh=total(vectors.floats(rec.base_w)[i0:i1]) * dt_h,
+        import_wh=total(np.where(grid > 0, grid, 0.0)) * dt_h,
+        export_wh=(0.0 - total(np.where(grid < 0, grid, 0.0))) * dt_h,
+        energies_wh=energies,
+        missed_wh=total(missed),
+        caused_wh=total(caused),
+        errors=_frame_errors_numpy(rec, start, end),
     )
+
+
+def _past_min_off_numpy(stops: list[float], t: Floats, min_off_s: float) -> Flags:
+    """Per step at ``t``: no stop at or before it, or the last one ``min_off_s`` ago."""
+    import numpy as np
+
+    if not stops:
+        return np.ones(len(t), dtype=np.bool_)
+    times = np.asarray(stops, dtype=np.float64)
+    j = np.searchsorted(times, t, side="right")
+    rested: Flags = (j == 0) | (t - times[np.maximum(j - 1, 0)] >= min_off_s)
+    return rested
+
+
+def _temperature_blocked_numpy(rec: Recording, name: str, t: Floats) -> Flags:
+    """:func:`_temperature_blocked` at the steps at ``t``: the latch replayed over the
+    published readings, then each step takes the last reading at or before it."""
+    import numpy as np
+
+    cfg = rec.config(name)
+    readings = rec.probes.get(name, [])
+    if not isinstance(cfg, TempDrivenVariablePowerConfig) or not readings:
+        return np.zeros(len(t), dtype=np.bool_)
+    latches: list[bool] = []
+    latch = False
+    for _, celsius in readings:
+        if celsius >= cfg.temp_max_c:
+            latch = True
+        elif celsius < cfg.temp_sol_min_c:
+            latch = False
+        latches.append(latch)
+    times = np.asarray([at for at, _ in readings], dtype=np.float64)
+    j = np.searchsorted(times, t, side="right") - 1
+    last = np.maximum(j, 0)
+    fresh = (j >= 0) & (t - times[last] <= cfg.probe_timeout_s)
+    return fresh & np.asarray(latches, dtype=np.bool_)[last]
+
+
+def _frame_errors_numpy(rec: Recording, start: float, end: float) -> _FrameErrors:
+    """The frame figures of :func:`_integrals_by_step`, all frames at once."""
+    import numpy as np
+
+    target = rec.site.regulation.target_grid_w
+    frames = rec.frames
+    received = np.fromiter(map(attrgetter("received_at"), frames), np.float64, len(frames))
+    inside = (start <= received) & (received < end)
+    grid = np.fromiter(map(attrgetter("grid_w"), frames), np.float64, len(frames))[inside]
+    measured = np.fromiter(map(attrgetter("measured_at"), frames), np.float64, len(frames))
+    received = received[inside]
+    errors = np.abs(grid - target)
+
+    # 10 s bins of the frames, each summed in frame order (padded with zeros)
+    bins = ((received - start) // 10).astype(np.int64)
+    order = np.argsort(bins, kind="stable")
+    keys, firsts, counts = np.unique(bins[order], return_index=True, return_counts=True)
+    row = np.repeat(np.arange(len(keys)), counts)
+    table = np.zeros((len(keys), int(counts.max(initial=0))))
+    table[row, np.arange(len(order)) - firsts[row]] = grid[order]
+    sums = np.zeros(len(keys))
+    for column in table.T:
+        sums = sums + column
+    averages = np.abs(sums / counts - target)
+
+    middle = ((measured[inside] - 0.5 - rec.start) / rec.step_s + 1e-9).astype(np.int64)
+    middle = np.minimum(np.clip(middle, 0, rec.steps), rec.steps - 1)  # the middle of its mean
+    trimming_now = np.zeros(len(middle), dtype=np.bool_)
+    for name in rec.names:
+        cfg = rec.config(name)
+        if isinstance(cfg, VariablePowerConfig) and len(middle):
+            drawn = vectors.floats(rec.drawn_w[name])[middle]
+            auto = vectors.flags(rec.auto[name])[middle]
+            trimming_now |= auto & (drawn > 1.0) & (drawn < cfg.max_power_w - 1.0)
+    trimming = errors[trimming_now]
+    return _FrameErrors(
+        frames=len(errors),
+        p50_w=_nearest_rank(errors, 50),
+        p95_w=_nearest_rank(errors, 95),
+        mean_w=vectors.running_sum(grid - target) / len(grid) if len(grid) else None,
+        p95_10s_w=_nearest_rank(averages, 95),
+        trimming_frames=len(trimming),
+        trimming_p50_w=_nearest_rank(trimming, 50),
+        trimming_p95_w=_nearest_rank(trimming, 95),
+    )
+
+
+def _nearest_rank(values: Floats, q: float) -> float | None:
+    """:func:`percentile` of an array (the same rank, found without sorting it all)."""
+    import numpy as np
+
+    if not len(values):
+        return None
+    rank = max(1, -(-len(values) * q // 100))
+    k = min(int(rank), len(values)) - 1
+    return float(np.partition(values, k)[k])
 
 
 def counter_balance(house: House) -> tuple[float, float]:

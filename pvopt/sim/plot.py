@@ -16,17 +16,14 @@ from zoneinfo import ZoneInfo
 
 from pvopt.sim.floor import SlotSeries
 from pvopt.sim.house import Recording
+from pvopt.sim.timeseries import means
 
 #: Width of the means plotted, seconds.
 BIN_S = 60.0
 
 
-def _means(rec: Recording, values: Sequence[float]) -> list[float]:
-    per_bin = max(int(BIN_S / rec.step_s), 1)
-    return [
-        sum(values[i : i + per_bin]) / len(values[i : i + per_bin])
-        for i in range(0, len(values), per_bin)
-    ]
+def _means(rec: Recording, values: Sequence[float]) -> tuple[float, ...]:
+    return means(values, max(int(BIN_S / rec.step_s), 1))
 
 
 def _label(name: str, costs: Mapping[str, float | None]) -> str:

@@ -36,6 +36,7 @@ The same keys appear in the text table and in ``--json``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -46,7 +47,7 @@ from pvopt.equipment.model import (
     TempDrivenVariablePowerConfig,
     UnknownPowerConfig,
 )
-from pvopt.sim import kpi
+from pvopt.sim import kpi, vectors
 from pvopt.sim.floor import Floor
 from pvopt.sim.house import House, Recording
 from pvopt.sim.yardstick import DayYardstick, Yardstick
@@ -143,6 +144,8 @@ def _offpeak_steps(rec: Recording, tz: ZoneInfo) -> list[tuple[int, int]]:
 
 def _offpeak_grid_wh(rec: Recording, tz: ZoneInfo) -> dict[str, float]:
     """Per load, the grid energy it bought in the off-peak window (Wh)."""
+    if vectors.available():
+        return _offpeak_grid_numpy(rec, tz)
     dt_h = rec.step_s / 3600.0
     bought = dict.fromkeys(rec.names, 0.0)
     drawn = [rec.drawn_w[name] for name in rec.names]
@@ -159,6 +162,37 @@ def _offpeak_grid_wh(rec: Recording, tz: ZoneInfo) -> dict[str, float]:
                 if d[i] > 0:
                     bought[name] += d[i] * share
     return bought
+
+
+def _offpeak_grid_numpy(rec: Recording, tz: ZoneInfo) -> dict[str, float]:
+    """:func:`_offpeak_grid_wh`, every step at once: each step's share with the same
+    arithmetic, added in step order."""
+    import numpy as np
+
+    ranges = [np.arange(i0, i1) for i0, i1 in _offpeak_steps(rec, tz)]
+    steps = np.concatenate(ranges) if ranges else np.zeros(0, dtype=np.int64)
+    grid = vectors.floats(rec.grid_w)[steps]
+    drawn = [vectors.floats(rec.drawn_w[name])[steps] for name in rec.names]
+    total = np.zeros(len(steps))
+    for d in drawn:
+        total = total + d
+    bought = (grid > 0) & (total > 0)
+    share = np.minimum(grid, total) * (rec.step_s / 3600.0) / np.where(bought, total, 1.0)
+    return {
+        name: vectors.running_sum(np.where(bought & (d > 0), d * share, 0.0))
+        for name, d in zip(rec.names, drawn, strict=True)
+    }
+
+
+def _below_h(rec: Recording, temps: Sequence[float], floor_c: float) -> float:
+    """Hours the tank spent below ``floor_c``."""
+    if vectors.available():
+        import numpy as np
+
+        below = int(np.count_nonzero(vectors.floats(temps) < floor_c))
+    else:
+        below = sum(1 for c in temps if c < floor_c)
+    return below * rec.step_s / 3600.0
 
 
 def day_report(day: DayYardstick) -> DayReport:
@@ -198,7 +232,7 @@ def run_report(
         if temps:
             floor = cfg.temp_min_c if isinstance(cfg, TempDrivenVariablePowerConfig) else None
             floor = COMFORT_MIN_C if floor is None else floor
-            below_h = sum(1 for c in temps if c < floor) * rec.step_s / 3600.0
+            below_h = _below_h(rec, temps, floor)
             final_c = round(temps[-1], 1)
         equipment.append(
             EquipmentReport(

@@ -4,6 +4,7 @@ PV, base load, clouds and hot-water flows are precomputed as breakpoints once an
 here with a cursor (time mostly moves forward), falling back to a bisection when it does
 not. The house samples them a chunk of steps at a time (:meth:`Linear.sample`,
 :meth:`Steps.sample`) and asks a step function where it changes (:meth:`Steps.runs`).
+Samples are averaged over slots (a minute of 0.2 s steps) by :func:`means`.
 """
 
 from __future__ import annotations
@@ -175,3 +176,12 @@ def step_sum(events: Sequence[tuple[float, float, float]]) -> Steps:
         level += changes[t]
         values.append(0.0 if abs(level) < 1e-9 else level)
     return Steps(times, values)
+
+
+def means(samples: Sequence[float], per_slot: int) -> tuple[float, ...]:
+    """The mean of each slot of ``per_slot`` consecutive samples, the last slot holding
+    what is left (each sum taken in sample order, as ``sum`` takes it)."""
+    return tuple(
+        sum(samples[i : i + per_slot]) / len(samples[i : i + per_slot])
+        for i in range(0, len(samples), per_slot)
+    )

@@ -38,6 +38,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from pvopt.equipment.model import (
@@ -50,6 +51,7 @@ from pvopt.equipment.model import (
     VariablePowerConfig,
     local_instant,
 )
+from pvopt.sim import vectors
 from pvopt.sim.equipment import WATER_WH_PER_L_K, DimmerLoad
 from pvopt.sim.house import House, Recording
 from pvopt.tariff import (
@@ -59,6 +61,9 @@ from pvopt.tariff import (
     generate_tempo_calendar,
     tempo_season,
 )
+
+if TYPE_CHECKING:
+    from pvopt.sim.vectors import Floats
 
 #: The comfort temperature of a water heater whose configuration has no ``temp_min``
 #: (a plain dimmer): a shower needs water at about 40 °C.
@@ -197,6 +202,12 @@ def onoff_power_w(cfg: EquipmentConfig) -> float | None:
 
 def hot_water_shortfall_wh(house: House) -> list[float]:
     """Per step: the energy that would bring the hot water drawn up to ``temp_min``."""
+    if vectors.available():
+        return _hot_water_shortfall_numpy(house).tolist()  # type: ignore[no-any-return]
+    return _hot_water_shortfall_by_step(house)
+
+
+def _hot_water_shortfall_by_step(house: House) -> list[float]:
     rec = house.recording
     shortfall = [0.0] * rec.steps
     for load, name in zip(house.loads, rec.names, strict=True):
@@ -209,6 +220,24 @@ def hot_water_shortfall_wh(house: House) -> list[float]:
         for k, flow in enumerate(flows):
             if flow > 0 and temps[k] < comfort_c:
                 shortfall[k] += flow * per_l_k * (comfort_c - temps[k])
+    return shortfall
+
+
+def _hot_water_shortfall_numpy(house: House) -> Floats:
+    """:func:`hot_water_shortfall_wh`, every step at once (the same arithmetic)."""
+    import numpy as np
+
+    rec = house.recording
+    shortfall = np.zeros(rec.steps)
+    for load, name in zip(house.loads, rec.names, strict=True):
+        if not isinstance(load, DimmerLoad) or load.tank is None or name not in rec.tank_c:
+            continue
+        comfort_c = _comfort_c(rec.config(name))
+        temps = vectors.floats(rec.tank_c[name])
+        flows = np.asarray(load.tank.draws.sample(rec.start, rec.step_s, rec.steps))
+        per_l_k = WATER_WH_PER_L_K * rec.step_s / 60.0
+        cold = (flows > 0) & (temps < comfort_c)
+        shortfall = shortfall + np.where(cold, flows * per_l_k * (comfort_c - temps), 0.0)
     return shortfall
 
 
@@ -231,6 +260,13 @@ class _OnOffSeries:
 
 def usable_export_w(rec: Recording) -> list[float]:
     """Per step: the part of the export some configured load could have taken."""
+    if vectors.available():
+        return _usable_export_numpy(rec).tolist()  # type: ignore[no-any-return]
+    return _usable_export_by_step(rec)
+
+
+def _series(rec: Recording) -> tuple[list[_DimmerSeries], list[_OnOffSeries]]:
+    """The series of the dimmers and of the on/off loads that make the room for export."""
     dimmers: list[_DimmerSeries] = []
     onoffs: list[_OnOffSeries] = []
     for name in rec.names:
@@ -244,6 +280,11 @@ def usable_export_w(rec: Recording) -> list[float]:
         elif power is not None and isinstance(cfg, ConstantPowerConfig | UnknownPowerConfig):
             stops = [s.time for s in rec.switches[name] if not s.on]
             onoffs.append(_OnOffSeries(drawn, power, stops, cfg.min_off_s))
+    return dimmers, onoffs
+
+
+def _usable_export_by_step(rec: Recording) -> list[float]:
+    dimmers, onoffs = _series(rec)
     usable = [0.0] * rec.steps
     for k, g in enumerate(rec.grid_w):
         if g >= 0:
@@ -267,6 +308,35 @@ def usable_export_w(rec: Recording) -> list[float]:
     return usable
 
 
+def _usable_export_numpy(rec: Recording) -> Floats:
+    """:func:`usable_export_w`, every step at once (the same arithmetic, the dimmers'
+    headroom added first, then the on/off loads')."""
+    import numpy as np
+
+    dimmers, onoffs = _series(rec)
+    grid = vectors.floats(rec.grid_w)
+    export = -grid
+    t = rec.start + np.arange(rec.steps, dtype=np.float64) * rec.step_s
+    room = np.zeros(rec.steps)
+    making_room = np.zeros(rec.steps)
+    for d in dimmers:
+        drawn = vectors.floats(d.drawn_w)
+        making_room = making_room + drawn
+        free = vectors.flags(d.able)
+        if d.limit_c is not None:
+            free &= vectors.floats(d.tank_c) < d.limit_c
+        room = room + np.where(free, np.maximum(d.max_power_w - drawn, 0.0), 0.0)
+    for o in onoffs:
+        takes = (vectors.floats(o.drawn_w) <= 0) & (o.power_w <= export + making_room)
+        if o.stops:
+            stops = np.asarray(o.stops, dtype=np.float64)
+            j = np.searchsorted(stops, t, side="right")
+            takes &= (j == 0) | (t - stops[np.maximum(j - 1, 0)] >= o.min_off_s)
+        room = room + np.where(takes, o.power_w, 0.0)
+    usable: Floats = np.where(grid < 0, np.minimum(export, room), 0.0)
+    return usable
+
+
 @dataclass(frozen=True)
 class DayYardstick:
     """The yardstick of one local day of a run."""
@@ -277,10 +347,24 @@ class DayYardstick:
 
 @dataclass(frozen=True)
 class _Steps:
-    """The per-step figures of a run, computed once and summed over windows."""
+    """The per-step figures of a run, computed once and summed over windows (numpy
+    arrays when numpy is there)."""
 
-    shortfall_wh: list[float]
-    usable_w: list[float]
+    shortfall_wh: Sequence[float] | Floats
+    usable_w: Sequence[float] | Floats
+
+
+@dataclass(frozen=True)
+class _Sums:
+    """What the steps of a window add up to."""
+
+    import_wh: float
+    import_eur: float
+    export_wh: float
+    export_eur: float  # earned
+    usable_wh: float
+    shortfall_wh: float  # hot water
+    shortfall_eur: float  # the same at the dearest price of its day
 
 
 def run_shortfall_s(rec: Recording, tz: ZoneInfo, day: date) -> dict[str, float]:
@@ -297,10 +381,18 @@ def run_shortfall_s(rec: Recording, tz: ZoneInfo, day: date) -> dict[str, float]
         ends = local_instant(end_day, cfg.latest_end, tz).timestamp()
         if begins < rec.start - 1e-6 or ends > rec.end + 1e-6:
             continue
-        drawn = rec.drawn_w[name]
-        ran_s = sum(1 for w in drawn[rec.index(begins) : rec.index(ends)] if w > 0) * rec.step_s
+        ran_s = _steps_drawing(rec.drawn_w[name], rec.index(begins), rec.index(ends)) * rec.step_s
         missed[name] = max(cfg.daily_run_s - ran_s, 0.0)
     return missed
+
+
+def _steps_drawing(drawn_w: Sequence[float], i0: int, i1: int) -> int:
+    """How many of the steps ``[i0, i1)`` drew power."""
+    if vectors.available():
+        import numpy as np
+
+        return int(np.count_nonzero(vectors.floats(drawn_w)[i0:i1] > 0))
+    return sum(1 for w in drawn_w[i0:i1] if w > 0)
 
 
 def _window(
@@ -313,26 +405,13 @@ def _window(
 ) -> Yardstick:
     """The yardstick of the steps ``[i0, i1)``."""
     rec = house.recording
-    dt_h = rec.step_s / 3600.0
     dearest = prices.dearest_eur_kwh
-    import_eur = export_eur = penalty_eur = export_wh = usable_wh = 0.0
-    shortfall_wh = import_wh = 0.0
-    grid = rec.grid_w
-    for k in range(i0, i1):
-        g = grid[k]
-        if g > 0:
-            import_wh += g * dt_h
-            import_eur += (
-                g * dt_h / 1000.0 * prices.import_eur_kwh[prices.slot(rec.start + k * rec.step_s)]
-            )
-        elif g < 0:
-            export_eur -= g * dt_h / 1000.0 * prices.export_eur_kwh
-            export_wh -= g * dt_h
-            usable_wh += steps.usable_w[k] * dt_h
-        if steps.shortfall_wh[k]:
-            shortfall_wh += steps.shortfall_wh[k]
-            day = datetime.fromtimestamp(rec.start + k * rec.step_s, tz).date()
-            penalty_eur += steps.shortfall_wh[k] / 1000.0 * dearest.get(day, 0.0)
+    sums = (
+        _sums_numpy(rec, prices, tz, steps, i0, i1)
+        if vectors.available()
+        else _sums_by_step(rec, prices, tz, steps, i0, i1)
+    )
+    penalty_eur = sums.shortfall_eur
     missed_s: dict[str, float] = {}
     missed_wh = 0.0
     first = datetime.fromtimestamp(rec.start + i0 * rec.step_s, tz).date()
@@ -353,14 +432,79 @@ def _window(
             stored_wh += load.tank.params.capacity_wh_per_k * (temps[i1 - 1] - before)
     cheapest = min(prices.import_eur_kwh, default=0.0)
     return Yardstick(
-        bill=Bill(import_eur, export_eur, penalty_eur, stored_wh / 1000.0 * cheapest),
-        comfort=Comfort(shortfall_wh, missed_s, missed_wh, stored_wh),
-        export=ExportSplit(export_wh, usable_wh),
-        import_wh=import_wh,
+        bill=Bill(sums.import_eur, sums.export_eur, penalty_eur, stored_wh / 1000.0 * cheapest),
+        comfort=Comfort(sums.shortfall_wh, missed_s, missed_wh, stored_wh),
+        export=ExportSplit(sums.export_wh, sums.usable_wh),
+        import_wh=sums.import_wh,
+    )
+
+
+def _sums_by_step(
+    rec: Recording, prices: PriceSeries, tz: ZoneInfo, steps: _Steps, i0: int, i1: int
+) -> _Sums:
+    """The sums of the steps ``[i0, i1)``, one by one (without numpy)."""
+    dt_h = rec.step_s / 3600.0
+    dearest = prices.dearest_eur_kwh
+    import_eur = export_eur = penalty_eur = export_wh = usable_wh = 0.0
+    shortfall_wh = import_wh = 0.0
+    grid = rec.grid_w
+    for k in range(i0, i1):
+        g = grid[k]
+        if g > 0:
+            import_wh += g * dt_h
+            import_eur += (
+                g * dt_h / 1000.0 * prices.import_eur_kwh[prices.slot(rec.start + k * rec.step_s)]
+            )
+        elif g < 0:
+            export_eur -= g * dt_h / 1000.0 * prices.export_eur_kwh
+            export_wh -= g * dt_h
+            usable_wh += steps.usable_w[k] * dt_h
+        if steps.shortfall_wh[k]:
+            shortfall_wh += steps.shortfall_wh[k]
+            day = datetime.fromtimestamp(rec.start + k * rec.step_s, tz).date()
+            penalty_eur += steps.shortfall_wh[k] / 1000.0 * dearest.get(day, 0.0)
+    return _Sums(import_wh, import_eur, export_wh, export_eur, usable_wh, shortfall_wh, penalty_eur)
+
+
+def _sums_numpy(
+    rec: Recording, prices: PriceSeries, tz: ZoneInfo, steps: _Steps, i0: int, i1: int
+) -> _Sums:
+    """:func:`_sums_by_step`, every step at once: each step's terms with the same
+    arithmetic, added in step order."""
+    import numpy as np
+
+    dt_h = rec.step_s / 3600.0
+    total = vectors.running_sum
+    grid = vectors.floats(rec.grid_w)[i0:i1]
+    t = rec.start + np.arange(i0, i1, dtype=np.float64) * rec.step_s
+    slots = np.clip(((t - prices.start) // prices.slot_s).astype(np.int64), 0, None)
+    slots = np.minimum(slots, len(prices.import_eur_kwh) - 1)
+    import_prices = np.asarray(prices.import_eur_kwh, dtype=np.float64)[slots]
+    imported, exported = grid > 0, grid < 0
+    shortfall = np.asarray(steps.shortfall_wh, dtype=np.float64)[i0:i1]
+    usable = np.asarray(steps.usable_w, dtype=np.float64)[i0:i1]
+    # each step's day: the local midnights from the window's first day on
+    first = datetime.fromtimestamp(rec.start + i0 * rec.step_s, tz).date()
+    last = datetime.fromtimestamp(rec.start + max(i1 - 1, i0) * rec.step_s, tz).date()
+    days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+    midnights = [local_instant(day, MIDNIGHT, tz).timestamp() for day in days[1:]]
+    day_index = np.searchsorted(np.asarray(midnights, dtype=np.float64), t, side="right")
+    day_dearest = np.asarray([prices.dearest_eur_kwh.get(day, 0.0) for day in days])
+    return _Sums(
+        import_wh=total(np.where(imported, grid * dt_h, 0.0)),
+        import_eur=total(np.where(imported, grid * dt_h / 1000.0 * import_prices, 0.0)),
+        export_wh=0.0 - total(np.where(exported, grid * dt_h, 0.0)),
+        export_eur=0.0
+        - total(np.where(exported, grid * dt_h / 1000.0 * prices.export_eur_kwh, 0.0)),
+        usable_wh=total(np.where(exported, usable * dt_h, 0.0)),
+        shortfall_wh=total(shortfall),
+        shortfall_eur=total(shortfall / 1000.0 * day_dearest[day_index]),
     )
 
 
 def _steps(house: House) -> _Steps:
+    if vectors.available():
+        return _Steps(_hot_water_shortfall_numpy(house), _usable_export_numpy(house.recording))
     return _Steps(hot_water_shortfall_wh(house), usable_export_w(house.recording))
 
 

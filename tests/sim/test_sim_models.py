@@ -30,7 +30,7 @@ from pvopt.sim.load import BaseLoad
 from pvopt.sim.meter import LinkyMeter
 from pvopt.sim.pv import CloudProcess, PvPlant, Sky, clear_sky_w, sun
 from pvopt.sim.scenarios import PARIS, REFERENCE_PV, local_time
-from pvopt.sim.timeseries import Linear, step_sum
+from pvopt.sim.timeseries import Linear, means, step_sum
 
 SUMMER = date(2026, 6, 21)
 WINTER = date(2026, 1, 15)
@@ -446,11 +446,15 @@ def test_the_simulation_is_pure_standard_library_and_the_core_never_imports_it()
     # none of its network / process parts; matplotlib only where --plot draws. pvlib is
     # imported on demand (importlib) by the PV model when the `sim` extra is installed.
     io_std = {"socket", "ssl", "http", "urllib", "asyncio", "subprocess", "multiprocessing"}
-    allowed = {
+    # numpy (sim extra), imported on demand: the optimum's solver, and the measures of a
+    # run (vectors.py; kpi.py, yardstick.py, report.py, series.py fall back to step-by-step
+    # loops without it).
+    measures = ("vectors.py", "kpi.py", "yardstick.py", "report.py", "series.py")
+    allowed: dict[str, tuple[str, ...] | None] = {
         "yaml": None,
-        "matplotlib": "plot.py",
-        "numpy": "optimum.py",  # the optimum's solver (sim extra), imported on demand
-        "scipy": "optimum.py",
+        "matplotlib": ("plot.py",),
+        "numpy": ("optimum.py", *measures),
+        "scipy": ("optimum.py",),
     }
     for path in sorted((PACKAGE / "sim").glob("*.py")):
         for name in _imports(path):
@@ -471,7 +475,8 @@ def test_the_simulation_is_pure_standard_library_and_the_core_never_imports_it()
                     name,
                 )
             elif name.split(".")[0] in allowed:
-                assert allowed[name.split(".")[0]] in (None, path.name), (path, name)
+                files = allowed[name.split(".")[0]]
+                assert files is None or path.name in files, (path, name)
             else:
                 assert name in sys.stdlib_module_names and name not in io_std, (path, name)
     for part in ("regulation", "equipment", "tic"):
@@ -504,3 +509,8 @@ def test_only_the_regulation_s_own_choices_count_as_regulated(
         energy_wh=0.0,
     )
     assert regulated_automatically(out) is automatic
+
+
+def test_means_average_each_slot_the_last_one_over_what_is_left() -> None:
+    assert means([1.0, 2.0, 3.0, 4.0, 10.0], 2) == (1.5, 3.5, 10.0)
+    assert means([], 300) == ()
