@@ -195,7 +195,7 @@ SCENARIOS: dict[str, Scenario] = {
             date(2026, 1, 5),
             SeasonalSky(),
             47.0,
-            "from 5 January, each day's sky drawn from the month's clear-sky index",
+            "each day's sky drawn from its month's clear-sky index at the array's latitude",
         ),
     )
 }
