@@ -75,6 +75,7 @@ class Hourly:
     stands for."""
 
     station: str
+    source: str
     latitude_deg: float
     longitude_deg: float
     altitude_m: float
@@ -117,6 +118,7 @@ def read_pvgis(text: str) -> Hourly:
     centre = _common_year(pd.DatetimeIndex(stamps))
     return Hourly(
         "PVGIS-SARAH TMY 45.0N 8.0E (Piedmont)",
+        "PVGIS TMY (EU JRC, SARAH, 2005-2016), pvlib 0.10.5 data/tmy_45.000_8.000_2005_2016.csv",
         float(meta["Latitude (decimal degrees)"]),
         float(meta["Longitude (decimal degrees)"]),
         float(meta["Elevation (m)"]),
@@ -145,6 +147,7 @@ def read_epw(text: str) -> Hourly:
         ghi.append(float(fields[13]))
     return Hourly(
         f"ASHRAE IWEC {location[1].title()} Schiphol",
+        f"ASHRAE IWEC (WMO {location[5]}), pvlib 0.10.5 data/NLD_Amsterdam062400_IWEC.epw",
         latitude,
         longitude,
         altitude,
@@ -233,7 +236,7 @@ def main() -> int:
             f"    ClimatePoint(\n        station={data.station!r},\n"
             f"        latitude_deg={data.latitude_deg:.2f},\n"
             f"        longitude_deg={data.longitude_deg:.2f},\n"
-            f"        source=...,\n        clear_sky_index=({values}),\n    ),"
+            f"        source={data.source!r},\n        clear_sky_index=({values}),\n    ),"
         )
     print(")")
     print("# mean daily PV / clear-sky energy ratio of each sky (CloudProcess)")

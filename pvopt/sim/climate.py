@@ -12,7 +12,7 @@ citable irradiation records reachable offline when this table was made:
 
 - ``tmy_45.000_8.000_2005_2016.csv``: a PVGIS-SARAH typical meteorological year of the
   EU Joint Research Centre (PVGIS, https://re.jrc.ec.europa.eu), 45.0° N 8.0° E, 250 m
-  (Piedmont, between Turin and Asti): each month is the most typical one of 2005–2016
+  (Piedmont, near Asti): each month is the most typical one of 2005–2016
   from the SARAH satellite irradiance (months of 2009–2014 were picked); hourly GHI, UTC;
 - ``NLD_Amsterdam062400_IWEC.epw``: the ASHRAE IWEC typical year (International Weather
   for Energy Calculations, https://www.ashrae.org, © 2001 ASHRAE) of Amsterdam Schiphol,
@@ -21,22 +21,24 @@ citable irradiation records reachable offline when this table was made:
   UTC+1).
 
 ``GHI_clear`` is pvlib's Ineichen–Perez clear-sky model with its bundled monthly Linke
-turbidity climatology (``Location.get_clearsky``), averaged over each hour. The table is
-what ``python benchmarks/sky_table.py`` prints (it downloads the wheel with pip and
-recomputes it; pvlib 0.16.1 was installed).
+turbidity climatology (``Location.get_clearsky``), averaged over each hour from 1-min
+values (PVGIS values taken as the hour centred on their UTC stamp, EPW values as the hour
+ending at theirs; the clear sky that correlates best with the hourly data is 10 min later
+and 5 min earlier respectively, and a monthly sum of whole days hardly depends on the
+convention). The table is what ``python benchmarks/sky_table.py`` prints (it downloads
+the wheel with pip and recomputes it; pvlib 0.16.1 was installed).
 
 **What it says and what it does not.** Each value is one month of one year, chosen as
 typical of its decade by the TMY method (temperature, humidity, wind and irradiation
-statistics), not a multi-year mean: Piedmont's December (1.024, a dry anticyclonic
-December 2011, clearer than the climatological turbidity assumes) and October (0.486)
+statistics), not a multi-year mean: Piedmont's December (1.024: the December 2011 picked
+came out clearer than the clear-sky model's climatological turbidity) and October (0.486)
 show how far one month can stray. 45° N 8° E is a Po-valley climate (winter fog and haze,
-summer thunderstorms), not the Rhône valley's or the Mediterranean coast's, which are
-sunnier; Amsterdam is maritime, close to Lille or Dunkirk. Between 45° N and 52.3° N
-:func:`clear_sky_index` interpolates linearly in latitude, which ignores longitude,
-altitude and the coast; south of 45° N (Provence, Corsica, 42–44° N) it holds the 45° N
-values, which understates their sun. A GHI ratio is used as the ratio of the tilted
-array's energy, which overstates winter PV on cloudy days (diffuse light gains less from
-the tilt than the beam).
+summer thunderstorms), not Lyon's, and the Mediterranean coast is sunnier; Amsterdam is
+maritime, close to Lille or Dunkirk. Between 45° N and 52.3° N :func:`clear_sky_index`
+interpolates linearly in latitude, which ignores longitude, altitude and the coast; south
+of 45° N (Provence, Corsica, 42–44° N) it holds the 45° N values, which understates their
+sun. A GHI ratio is used as the ratio of the tilted array's energy, which overstates
+winter PV on cloudy days (diffuse light gains less from the tilt than the beam).
 """
 
 from __future__ import annotations
