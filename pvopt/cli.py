@@ -99,8 +99,9 @@ def _parser() -> argparse.ArgumentParser:
         "--scenario",
         default="broken-clouds",
         metavar="NAME|FILE",
-        help="a built-in scenario (clear-summer, broken-clouds, winter, evening-peak) or a "
-        "scenario YAML file (default: broken-clouds)",
+        help="a built-in scenario (clear-summer, broken-clouds, winter, evening-peak; "
+        "seasonal: each day's sky drawn from its month's clear-sky index, for --days N "
+        "--from DATE) or a scenario YAML file (default: broken-clouds)",
     )
     sim.add_argument(
         "--config",

@@ -64,6 +64,7 @@ import math
 import operator
 import random
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
@@ -279,17 +280,35 @@ def _overcast_points(rng: random.Random, start: float, end: float) -> list[tuple
     return points
 
 
+#: How each sky's factor points are drawn.
+_POINTS = {
+    Sky.CLEAR: _clear_points,
+    Sky.BROKEN: _broken_points,
+    Sky.OVERCAST: _overcast_points,
+}
+
+
+@dataclass(frozen=True)
+class SkyPiece:
+    """A stretch ``[start, end)`` (POSIX seconds) of one sky, drawn from a stream of its
+    own seeded by ``seed`` (a seasonal run: a local day each, so that a day's clouds do
+    not depend on the days before it or on how long the run is)."""
+
+    sky: Sky
+    start: float
+    end: float
+    seed: str
+
+
 class CloudProcess:
-    """The seeded cloud factor ``k(t)`` (see the module docstring) over ``[start, end]``."""
+    """The seeded cloud factor ``k(t)`` (see the module docstring) over ``[start, end]``,
+    one sky throughout (:class:`DailyClouds`: skies that change from day to day)."""
+
+    sky: Sky | None  # None: pieces of several skies
 
     def __init__(self, sky: Sky, rng: random.Random, start: float, end: float) -> None:
         self.sky = sky
-        make = {
-            Sky.CLEAR: _clear_points,
-            Sky.BROKEN: _broken_points,
-            Sky.OVERCAST: _overcast_points,
-        }[sky]
-        points = make(rng, start, end)
+        points = _POINTS[sky](rng, start, end)
         self._k = Linear([p[0] for p in points], [p[1] for p in points])
 
     def factor(self, t: float) -> float:
@@ -300,6 +319,32 @@ class CloudProcess:
         """The factor at ``t0 + k·dt`` for ``k < n`` (``progression``: see
         :meth:`pvopt.sim.timeseries.Linear.sample`)."""
         return self._k.sample(t0, dt, n, progression)
+
+
+class DailyClouds(CloudProcess):
+    """The cloud factor of consecutive :class:`SkyPiece` (in time order, not overlapping):
+    each piece's points before its end, then the next piece's from its start (linear in
+    between: at night for pieces cut at local midnight); the last piece runs past its end
+    as a single sky does. :attr:`sky` is the pieces' sky when they all share one, else
+    None; :attr:`pieces` are the pieces."""
+
+    def __init__(self, pieces: Sequence[SkyPiece]) -> None:  # its own factor, no super()
+        if not pieces:
+            raise ValueError("a cloud process needs at least one piece")
+        times: list[float] = []
+        factors: list[float] = []
+        for i, piece in enumerate(pieces):
+            points = _POINTS[piece.sky](random.Random(piece.seed), piece.start, piece.end)
+            if i < len(pieces) - 1:
+                points = [p for p in points if p[0] < piece.end]
+            if times and points[0][0] <= times[-1]:
+                raise ValueError("cloud pieces must be in time order and not overlap")
+            times.extend(p[0] for p in points)
+            factors.extend(p[1] for p in points)
+        skies = {piece.sky for piece in pieces}
+        self.sky = skies.pop() if len(skies) == 1 else None
+        self.pieces = tuple(pieces)
+        self._k = Linear(times, factors)
 
 
 class PvPlant:

@@ -34,6 +34,13 @@ meter and 200 L tank unless said:
   when the oven, a kettle or the dishwasher join in (seeds 1–3), while the sun sets and
   after; tank at 47 °C. What it asks of a router: shed everything as the sun goes and
   buy nothing for the loads while the house peaks.
+- ``seasonal``: 5 January (``--from`` moves it), tank at 47 °C, and a seasonal sky
+  (:mod:`pvopt.sim.sky`): each local day's sky (clear, broken or overcast) is drawn from
+  its month's clear-sky index at the array's latitude (:mod:`pvopt.sim.climate`: two
+  typical meteorological years, PVGIS at 45° N and ASHRAE IWEC Amsterdam at 52.3° N), so
+  that ``--days 30`` of January is mostly grey and a month of July mostly sunny. Each
+  day's sky and clouds have their own seeded streams: a longer run starts with the same
+  days.
 
 A :class:`Scenario` carries everything a scenario file sets (:mod:`pvopt.sim.scenario_file`):
 the PV array and its clear-sky model, the base load (scale, profile, ripple, appliances,
@@ -83,6 +90,7 @@ from pvopt.sim.load import DEFAULT_PROFILE, BaseLoad
 from pvopt.sim.meter import LinkyMeter
 from pvopt.sim.pv import CloudProcess, PvModelChoice, PvPlant, PvSite, Sky
 from pvopt.sim.replay import RecordedDay, RecordedLoad, RecordedPv
+from pvopt.sim.sky import SeasonalSky, seasonal_clouds
 
 PARIS = ZoneInfo("Europe/Paris")
 #: The reference array: 4 kWc at 45° N.
@@ -149,7 +157,7 @@ class Scenario:
 
     name: str
     day: date
-    sky: Sky
+    sky: Sky | SeasonalSky
     tank_start_c: float
     description: str
     pv: PvSite = REFERENCE_PV
@@ -181,6 +189,13 @@ SCENARIOS: dict[str, Scenario] = {
             47.0,
             "18 March, spring sun, evening peak (car, heat pump, cooking)",
             base_load=BaseLoadParams(extra=EVENING_PEAK_LOADS),
+        ),
+        Scenario(
+            "seasonal",
+            date(2026, 1, 5),
+            SeasonalSky(),
+            47.0,
+            "each day's sky drawn from its month's clear-sky index at the array's latitude",
         ),
     )
 }
@@ -334,9 +349,21 @@ def build(
         plant = RecordedPv(recorded, pv or sc.pv)
         base = RecordedLoad(recorded, stream("base"), start, end, PARIS)
     else:
-        clouds = CloudProcess(sc.sky, stream("clouds"), start, end)
+        array = pv or sc.pv
+        clouds: CloudProcess
+        if isinstance(sc.sky, SeasonalSky):
+            latitude = sc.sky.latitude_deg
+            clouds = seasonal_clouds(
+                f"{seed}:{sc.name}",
+                array.latitude_deg if latitude is None else latitude,
+                start,
+                end,
+                PARIS,
+            )
+        else:
+            clouds = CloudProcess(sc.sky, stream("clouds"), start, end)
         model = pv_model or sc.pv_model
-        plant = PvPlant(pv or sc.pv, clouds, start, end, model=model)
+        plant = PvPlant(array, clouds, start, end, model=model)
         base = BaseLoad(
             stream("base"),
             start,

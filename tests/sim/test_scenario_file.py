@@ -212,7 +212,13 @@ def test_the_reference_documents_every_key() -> None:
 
 
 def test_every_built_in_resolves_and_a_path_loads_a_file(tmp_path: Path) -> None:
-    assert list(SCENARIOS) == ["clear-summer", "broken-clouds", "winter", "evening-peak"]
+    assert list(SCENARIOS) == [
+        "clear-summer",
+        "broken-clouds",
+        "winter",
+        "evening-peak",
+        "seasonal",
+    ]
     for name, scenario in SCENARIOS.items():
         resolved = resolve(name)
         assert resolved == dataclasses.replace(scenario, pv_model="auto")
@@ -221,7 +227,7 @@ def test_every_built_in_resolves_and_a_path_loads_a_file(tmp_path: Path) -> None
     path = tmp_path / "house.yml"
     path.write_text("day: 2026-07-01\nsky: overcast\n", encoding="utf-8")
     assert resolve(str(path)).day == date(2026, 7, 1)
-    with pytest.raises(ValueError, match="clear-summer, broken-clouds, winter, evening-peak"):
+    with pytest.raises(ValueError, match="winter, evening-peak, seasonal or the path"):
         resolve("sunny")
     with pytest.raises(ConfigFileError, match="cannot read the file"):
         resolve(str(tmp_path / "missing.yml"))
