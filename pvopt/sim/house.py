@@ -64,12 +64,13 @@ changes.
 from __future__ import annotations
 
 from array import array
+from bisect import bisect_left
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from itertools import accumulate, repeat
-from operator import add, sub
+from operator import add, attrgetter, itemgetter, sub
 from typing import Any
 
 from pvopt.equipment.dimmer import power_fraction
@@ -183,6 +184,32 @@ class Recording:
         """The step holding ``t`` (clamped to the recording)."""
         i = int((t - self.start) / self.step_s + 1e-9)
         return min(max(i, 0), self.steps)
+
+    def forget_before(self, t: float) -> None:
+        """Drop what was recorded before ``t`` (a long run graded day by day keeps only a
+        day or two in memory: ~110 MB a simulated day otherwise). The steps' arrays are cut
+        in place (the house keeps appending to the same arrays) and ``start`` moves to the
+        first step kept; the events before ``t`` go too, but for each load's last two
+        switches and last output change, which the grading of what follows looks back at.
+        """
+        n = min(max(int((t - self.start) / self.step_s + 1e-9), 0), self.steps)
+        if n == 0:
+            return
+        series: list[array[Any]] = [self.grid_w, self.pv_w, self.base_w, self.safe]
+        for table in (self.drawn_w, self.able, self.auto, self.tank_c):
+            series.extend(table.values())
+        for values in series:
+            del values[:n]
+        self.start += n * self.step_s
+        cut = self.start
+        del self.frames[: bisect_left(self.frames, cut, key=attrgetter("received_at"))]
+        for readings in self.probes.values():
+            del readings[: bisect_left(readings, cut, key=itemgetter(0))]
+        for switches in self.switches.values():
+            del switches[: max(bisect_left(switches, cut, key=attrgetter("time")) - 2, 0)]
+        for outputs in self.outputs.values():
+            del outputs[: max(bisect_left(outputs, cut, key=itemgetter(0)) - 1, 0)]
+        del self.safe_decisions[: bisect_left(self.safe_decisions, cut, key=itemgetter(0))]
 
     def config(self, name: str) -> EquipmentConfig:
         """The configuration of a load."""

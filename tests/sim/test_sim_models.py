@@ -25,11 +25,11 @@ from pvopt.equipment.model import (
 from pvopt.regulation.model import Mode, Output
 from pvopt.sim import kpi
 from pvopt.sim.equipment import Draw, HotWaterDraws, Tank, TankParams
-from pvopt.sim.house import Recording, Switch, regulated_automatically
+from pvopt.sim.house import House, Recording, Switch, regulated_automatically
 from pvopt.sim.load import BaseLoad
 from pvopt.sim.meter import LinkyMeter
 from pvopt.sim.pv import CloudProcess, PvPlant, Sky, clear_sky_w, sun
-from pvopt.sim.scenarios import PARIS, REFERENCE_PV, local_time
+from pvopt.sim.scenarios import PARIS, REFERENCE_PV, build, local_time, reference_site
 from pvopt.sim.timeseries import Linear, means, step_sum
 
 SUMMER = date(2026, 6, 21)
@@ -514,3 +514,35 @@ def test_only_the_regulation_s_own_choices_count_as_regulated(
 def test_means_average_each_slot_the_last_one_over_what_is_left() -> None:
     assert means([1.0, 2.0, 3.0, 4.0, 10.0], 2) == (1.5, 3.5, 10.0)
     assert means([], 300) == ()
+
+
+def test_a_run_that_forgets_its_past_records_the_same_future() -> None:
+    """A long run graded day by day drops what it graded (Recording.forget_before): the
+    steps and events kept, and everything recorded after, are those of a run that forgot
+    nothing (a broken-cloud day cut at 14:00: pump and plug switched before the cut
+    and after it)."""
+
+    def house() -> House:
+        return build("broken-clouds", 1, start_hour=10.0, end_hour=16.0, site=reference_site())
+
+    whole, forgetful = house(), house()
+    whole.run()
+    cut = forgetful.start + 4 * 3600.0
+    forgetful.run_until(cut + 1800.0)
+    forgetful.recording.forget_before(cut)
+    forgetful.run()
+    a, b = whole.recording, forgetful.recording
+    n = a.index(cut)
+    assert b.start == pytest.approx(cut) and b.steps == a.steps - n > 0
+    assert list(b.grid_w) == list(a.grid_w[n:])
+    for name in a.names:
+        assert list(b.drawn_w[name]) == list(a.drawn_w[name][n:]), name
+        assert list(b.auto[name]) == list(a.auto[name][n:]), name
+    assert list(b.tank_c["water_heater"]) == list(a.tank_c["water_heater"][n:])
+    assert b.frames == [f for f in a.frames if f.received_at >= cut]
+    for name in ("pool_pump", "plug"):
+        after = [s for s in a.switches[name] if s.time >= cut]
+        before = [s for s in a.switches[name] if s.time < cut][-2:]  # looked back at
+        assert after and b.switches[name] == before + after, name
+        assert b.output_at(name, cut + 1.0) == a.output_at(name, cut + 1.0), name
+    assert kpi.compute(b, cut, b.end).export_wh == kpi.compute(a, cut, a.end).export_wh
