@@ -446,9 +446,10 @@ def test_the_simulation_is_pure_standard_library_and_the_core_never_imports_it()
     # none of its network / process parts; matplotlib only where --plot draws. pvlib is
     # imported on demand (importlib) by the PV model when the `sim` extra is installed.
     io_std = {"socket", "ssl", "http", "urllib", "asyncio", "subprocess", "multiprocessing"}
-    # numpy (sim extra), imported on demand: the optimum's solver, and the measures of a
-    # run (vectors.py; kpi.py, yardstick.py, report.py, series.py fall back to step-by-step
-    # loops without it).
+    # numpy (sim extra), imported on demand: the optimum's solver, and the grading of a
+    # run (vectors.py; kpi.py, yardstick.py, report.py, series.py), never the house or its
+    # models (test_scenario_file: importing the simulator and building a house import no
+    # numpy).
     measures = ("vectors.py", "kpi.py", "yardstick.py", "report.py", "series.py")
     allowed: dict[str, tuple[str, ...] | None] = {
         "yaml": None,
