@@ -18,9 +18,10 @@ measure the regulation against the KPIs of ``research/peers.md`` §13–14:
 - :mod:`pvopt.sim.simulate`, :mod:`pvopt.sim.report`, :mod:`pvopt.sim.plot`:
   ``pvopt simulate``.
 
-Rules: standard library and PyYAML only; pvlib (the clear-sky model) and matplotlib
-(``--plot``) come with the optional ``sim`` extra and are imported only when used, so
-the simulator runs on a bare install; no network or process I/O; time is always passed
+Rules: standard library and PyYAML only; pvlib (the clear-sky model), numpy (grading a
+run: the KPIs, the yardstick, the report) and matplotlib (``--plot``) come with the
+optional ``sim`` extra and are imported only when used, so the house and its models
+run on a bare install; no network or process I/O; time is always passed
 in (POSIX seconds, UTC); every random process takes a seeded :class:`random.Random`, so
 the same seed gives the same run. The core never imports this package.
 """

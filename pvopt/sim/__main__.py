@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from pvopt.sim import kpi, scenarios
+from pvopt.sim import kpi, scenarios, vectors
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -23,6 +23,8 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [s for s in args.scenario if s not in scenarios.SCENARIOS]
     if unknown:
         parser.error(f"unknown scenario {', '.join(unknown)}")
+    if not vectors.available():  # the KPIs are computed with it
+        parser.error("numpy is missing: pip install 'pvopt[sim]'")
     site = scenarios.reference_site(temp_driven=not args.plain)
     for name in args.scenario or list(scenarios.SCENARIOS):
         began = time.process_time()

@@ -47,6 +47,7 @@ the step:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from operator import attrgetter
 from typing import TYPE_CHECKING
@@ -161,41 +162,16 @@ def _fmt(value: float | None) -> str:
     return "-" if value is None else f"{value:.1f}"
 
 
-def percentile(values: list[float], q: float) -> float | None:
-    """Nearest-rank percentile (``q`` in [0, 100]) of ``values``."""
-    if not values:
+def percentile(values: Sequence[float] | Floats, q: float) -> float | None:
+    """Nearest-rank percentile (``q`` in [0, 100]) of ``values``: the value of rank
+    ⌈n·q/100⌉ (at least 1) in ascending order."""
+    import numpy as np
+
+    if not len(values):
         return None
-    ordered = sorted(values)
-    rank = max(1, -(-len(ordered) * q // 100))  # ceil
-    return ordered[min(int(rank), len(ordered)) - 1]
-
-
-def _temperature_blocked(rec: Recording, name: str, start_i: int, end_i: int) -> list[bool]:
-    """Per step of the window: is this dimmer blocked by temp_max or the solar-full latch,
-    judged from the probe readings it published?"""
-    cfg = rec.config(name)
-    count = end_i - start_i
-    if not isinstance(cfg, TempDrivenVariablePowerConfig):
-        return [False] * count
-    readings = rec.probes.get(name, [])
-    blocked = [False] * count
-    latch = False
-    last: tuple[float, float] | None = None
-    j = 0
-    # replay the readings before the window to know the latch state
-    for i in range(start_i, end_i):
-        t = rec.start + i * rec.step_s
-        while j < len(readings) and readings[j][0] <= t:
-            last = readings[j]
-            celsius = last[1]
-            if celsius >= cfg.temp_max_c:
-                latch = True
-            elif celsius < cfg.temp_sol_min_c:
-                latch = False
-            j += 1
-        fresh = last is not None and t - last[0] <= cfg.probe_timeout_s
-        blocked[i - start_i] = fresh and latch
-    return blocked
+    rank = max(1, -(-len(values) * q // 100))  # ceil
+    k = min(int(rank), len(values)) - 1
+    return float(np.partition(np.asarray(values, dtype=np.float64), k)[k])
 
 
 def _switch_violations(
@@ -253,18 +229,12 @@ class _Integrals:
 def compute(
     source: House | Recording, start: float | None = None, end: float | None = None
 ) -> Kpis:
-    """The KPIs of ``[start, end)`` of a run (default: all of it).
-
-    With numpy (the ``sim`` extra) the steps are judged all at once, else one by one:
-    the same definitions, the same figures."""
+    """The KPIs of ``[start, end)`` of a run (default: all of it), computed over all its
+    steps and frames at once (numpy, from the ``sim`` extra)."""
     rec = source.recording if isinstance(source, House) else source
     start = rec.start if start is None else start
     end = rec.end if end is None else end
-    sums = (
-        _integrals_numpy(rec, start, end)
-        if vectors.available()
-        else _integrals_by_step(rec, start, end)
-    )
+    sums = _integrals(rec, start, end)
     pv_wh, base_wh, import_wh, export_wh = sums.pv_wh, sums.base_wh, sums.import_wh, sums.export_wh
     energies = sums.energies_wh
     diverted_wh = sum(energies.values())
@@ -305,131 +275,9 @@ def compute(
     )
 
 
-def _integrals_by_step(rec: Recording, start: float, end: float) -> _Integrals:
-    """The integrals of ``[start, end)``, step by step (without numpy)."""
-    i0, i1 = rec.index(start), rec.index(end)
-    dt_h = rec.step_s / 3600.0
-    reg = rec.site.regulation
-    target = reg.target_grid_w
-    grid = rec.grid_w[i0:i1]
-    pv_wh = sum(rec.pv_w[i0:i1]) * dt_h
-    base_wh = sum(rec.base_w[i0:i1]) * dt_h
-    import_wh = sum(g for g in grid if g > 0) * dt_h
-    export_wh = -sum(g for g in grid if g < 0) * dt_h
-    energies = {name: sum(rec.drawn_w[name][i0:i1]) * dt_h for name in rec.names}
-
-    # Headroom description of each load.
-    dimmers: list[tuple[list[float], float, list[int], list[int], list[bool]]] = []
-    onoffs: list[tuple[list[float], float, list[int], list[Switch], float]] = []
-    for name in rec.names:
-        cfg = rec.config(name)
-        drawn = list(rec.drawn_w[name][i0:i1])
-        auto = list(rec.auto[name][i0:i1])
-        if isinstance(cfg, VariablePowerConfig):
-            able = list(rec.able[name][i0:i1]) if name in rec.able else [1] * (i1 - i0)
-            dimmers.append(
-                (drawn, cfg.max_power_w, auto, able, _temperature_blocked(rec, name, i0, i1))
-            )
-        elif isinstance(cfg, ConstantPowerConfig | UnknownPowerConfig):
-            power = (
-                cfg.nominal_power_w
-                if isinstance(cfg, ConstantPowerConfig)
-                else cfg.expected_power_w
-            )
-            onoffs.append((drawn, power, auto, rec.switches[name], cfg.min_off_s))
-
-    safe = rec.safe[i0:i1]
-    missed_wh = 0.0
-    caused_wh = 0.0
-    since: list[float | None] = [None] * len(onoffs)
-    last_stop: list[float | None] = [None] * len(onoffs)
-    cursor = [0] * len(onoffs)
-    for k, g in enumerate(grid):
-        t = rec.start + (i0 + k) * rec.step_s
-        if g > 0:
-            regulated = 0.0
-            for drawn, _, auto, *_ in dimmers:
-                if auto[k]:
-                    regulated += drawn[k]
-            for drawn, _, auto, *_ in onoffs:
-                if auto[k]:
-                    regulated += drawn[k]
-            caused_wh += min(g, regulated) * dt_h
-        excess = target - g
-        for j, (_, power, _, switches, _) in enumerate(onoffs):
-            while cursor[j] < len(switches) and switches[cursor[j]].time <= t:
-                if not switches[cursor[j]].on:
-                    last_stop[j] = switches[cursor[j]].time
-                cursor[j] += 1
-            if excess >= power + reg.start_margin_w:
-                if since[j] is None:
-                    since[j] = t
-            else:
-                since[j] = None
-        if excess <= 0 or safe[k]:
-            continue
-        headroom = 0.0
-        for drawn, cap, auto, able, blocked in dimmers:
-            if auto[k] and able[k] and not blocked[k]:
-                headroom += max(cap - drawn[k], 0.0)
-        for j, (drawn, power, auto, _, min_off) in enumerate(onoffs):
-            began = since[j]
-            stop = last_stop[j]
-            if (
-                auto[k]
-                and drawn[k] == 0
-                and began is not None
-                and t - began >= reg.start_delay_s
-                and (stop is None or t - stop >= min_off)
-            ):
-                headroom += power
-        missed_wh += min(excess, headroom) * dt_h
-
-    errors = [abs(f.grid_w - target) for f in rec.frames if start <= f.received_at < end]
-    signed = [f.grid_w - target for f in rec.frames if start <= f.received_at < end]
-    bins: dict[int, list[float]] = {}
-    for f in rec.frames:
-        if start <= f.received_at < end:
-            bins.setdefault(int((f.received_at - start) // 10), []).append(f.grid_w)
-    averages = [abs(sum(v) / len(v) - target) for v in bins.values()]
-    trimming_dimmers = [
-        (rec.drawn_w[name], rec.auto[name], cfg.max_power_w)
-        for name in rec.names
-        if isinstance(cfg := rec.config(name), VariablePowerConfig)
-    ]
-    trimming: list[float] = []
-    for f in rec.frames:
-        if not start <= f.received_at < end:
-            continue
-        i = min(rec.index(f.measured_at - 0.5), rec.steps - 1)  # the middle of its mean
-        if any(auto[i] and 1.0 < drawn[i] < cap - 1.0 for drawn, auto, cap in trimming_dimmers):
-            trimming.append(abs(f.grid_w - target))
-
-    return _Integrals(
-        pv_wh,
-        base_wh,
-        import_wh,
-        export_wh,
-        energies,
-        missed_wh,
-        caused_wh,
-        _FrameErrors(
-            frames=len(errors),
-            p50_w=percentile(errors, 50),
-            p95_w=percentile(errors, 95),
-            mean_w=sum(signed) / len(signed) if signed else None,
-            p95_10s_w=percentile(averages, 95),
-            trimming_frames=len(trimming),
-            trimming_p50_w=percentile(trimming, 50),
-            trimming_p95_w=percentile(trimming, 95),
-        ),
-    )
-
-
-def _integrals_numpy(rec: Recording, start: float, end: float) -> _Integrals:
-    """The integrals of ``[start, end)``, every step at once: each step's terms are
-    computed with the arithmetic of :func:`_integrals_by_step` and added in its order
-    (the dimmers, then the on/off loads; the steps one after the other)."""
+def _integrals(rec: Recording, start: float, end: float) -> _Integrals:
+    """The integrals of ``[start, end)``, every step at once: each step's terms (the
+    dimmers', then the on/off loads') are added one step after the other."""
     import numpy as np
 
     i0, i1 = rec.index(start), rec.index(end)
@@ -450,7 +298,7 @@ def _integrals_numpy(rec: Recording, start: float, end: float) -> _Integrals:
         drawn = vectors.floats(rec.drawn_w[name])[i0:i1]
         auto = vectors.flags(rec.auto[name])[i0:i1]
         if isinstance(cfg, VariablePowerConfig):
-            free = auto & ~_temperature_blocked_numpy(rec, name, t)
+            free = auto & ~_temperature_blocked(rec, name, t)
             if name in rec.able:
                 free &= vectors.flags(rec.able[name])[i0:i1]
             room = np.where(free, np.maximum(cfg.max_power_w - drawn, 0.0), 0.0)
@@ -468,7 +316,7 @@ def _integrals_numpy(rec: Recording, start: float, end: float) -> _Integrals:
             since = t[np.maximum.accumulate(np.where(first, np.arange(len(t)), 0))]
             began = lasting & (t - since >= reg.start_delay_s)
             stops = [s.time for s in rec.switches[name] if not s.on]
-            rested = _past_min_off_numpy(stops, t, cfg.min_off_s)
+            rested = _past_min_off(stops, t, cfg.min_off_s)
             room = np.where(auto & (drawn == 0) & began & rested, power, 0.0)
             onoff_terms.append((np.where(auto, drawn, 0.0), room))
     regulated = np.zeros(len(t))
@@ -487,11 +335,11 @@ def _integrals_numpy(rec: Recording, start: float, end: float) -> _Integrals:
         energies_wh=energies,
         missed_wh=total(missed),
         caused_wh=total(caused),
-        errors=_frame_errors_numpy(rec, start, end),
+        errors=_frame_errors(rec, start, end),
     )
 
 
-def _past_min_off_numpy(stops: list[float], t: Floats, min_off_s: float) -> Flags:
+def _past_min_off(stops: list[float], t: Floats, min_off_s: float) -> Flags:
     """Per step at ``t``: no stop at or before it, or the last one ``min_off_s`` ago."""
     import numpy as np
 
@@ -503,9 +351,10 @@ def _past_min_off_numpy(stops: list[float], t: Floats, min_off_s: float) -> Flag
     return rested
 
 
-def _temperature_blocked_numpy(rec: Recording, name: str, t: Floats) -> Flags:
-    """:func:`_temperature_blocked` at the steps at ``t``: the latch replayed over the
-    published readings, then each step takes the last reading at or before it."""
+def _temperature_blocked(rec: Recording, name: str, t: Floats) -> Flags:
+    """Per step at ``t``: is this dimmer blocked by temp_max or the solar-full latch,
+    judged from the probe readings it published? The latch is replayed over the
+    readings, then each step takes the last reading at or before it (if fresh)."""
     import numpy as np
 
     cfg = rec.config(name)
@@ -527,8 +376,8 @@ def _temperature_blocked_numpy(rec: Recording, name: str, t: Floats) -> Flags:
     return fresh & np.asarray(latches, dtype=np.bool_)[last]
 
 
-def _frame_errors_numpy(rec: Recording, start: float, end: float) -> _FrameErrors:
-    """The frame figures of :func:`_integrals_by_step`, all frames at once."""
+def _frame_errors(rec: Recording, start: float, end: float) -> _FrameErrors:
+    """The frame figures of ``[start, end)`` (the module docstring), all frames at once."""
     import numpy as np
 
     target = rec.site.regulation.target_grid_w
@@ -564,25 +413,14 @@ def _frame_errors_numpy(rec: Recording, start: float, end: float) -> _FrameError
     trimming = errors[trimming_now]
     return _FrameErrors(
         frames=len(errors),
-        p50_w=_nearest_rank(errors, 50),
-        p95_w=_nearest_rank(errors, 95),
+        p50_w=percentile(errors, 50),
+        p95_w=percentile(errors, 95),
         mean_w=vectors.running_sum(grid - target) / len(grid) if len(grid) else None,
-        p95_10s_w=_nearest_rank(averages, 95),
+        p95_10s_w=percentile(averages, 95),
         trimming_frames=len(trimming),
-        trimming_p50_w=_nearest_rank(trimming, 50),
-        trimming_p95_w=_nearest_rank(trimming, 95),
+        trimming_p50_w=percentile(trimming, 50),
+        trimming_p95_w=percentile(trimming, 95),
     )
-
-
-def _nearest_rank(values: Floats, q: float) -> float | None:
-    """:func:`percentile` of an array (the same rank, found without sorting it all)."""
-    import numpy as np
-
-    if not len(values):
-        return None
-    rank = max(1, -(-len(values) * q // 100))
-    k = min(int(rank), len(values)) - 1
-    return float(np.partition(values, k)[k])
 
 
 def counter_balance(house: House) -> tuple[float, float]:

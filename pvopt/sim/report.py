@@ -143,30 +143,9 @@ def _offpeak_steps(rec: Recording, tz: ZoneInfo) -> list[tuple[int, int]]:
 
 
 def _offpeak_grid_wh(rec: Recording, tz: ZoneInfo) -> dict[str, float]:
-    """Per load, the grid energy it bought in the off-peak window (Wh)."""
-    if vectors.available():
-        return _offpeak_grid_numpy(rec, tz)
-    dt_h = rec.step_s / 3600.0
-    bought = dict.fromkeys(rec.names, 0.0)
-    drawn = [rec.drawn_w[name] for name in rec.names]
-    for i0, i1 in _offpeak_steps(rec, tz):
-        for i in range(i0, i1):
-            g = rec.grid_w[i]
-            if g <= 0:
-                continue
-            total = sum(d[i] for d in drawn)
-            if total <= 0:
-                continue
-            share = min(g, total) * dt_h / total
-            for name, d in zip(rec.names, drawn, strict=True):
-                if d[i] > 0:
-                    bought[name] += d[i] * share
-    return bought
-
-
-def _offpeak_grid_numpy(rec: Recording, tz: ZoneInfo) -> dict[str, float]:
-    """:func:`_offpeak_grid_wh`, every step at once: each step's share with the same
-    arithmetic, added in step order."""
+    """Per load, the grid energy it bought in the off-peak window (Wh): at each step,
+    ``min(import, Σ drawn)`` shared between the loads in proportion to what they drew,
+    computed over all steps at once and added in step order."""
     import numpy as np
 
     ranges = [np.arange(i0, i1) for i0, i1 in _offpeak_steps(rec, tz)]
@@ -186,12 +165,9 @@ def _offpeak_grid_numpy(rec: Recording, tz: ZoneInfo) -> dict[str, float]:
 
 def _below_h(rec: Recording, temps: Sequence[float], floor_c: float) -> float:
     """Hours the tank spent below ``floor_c``."""
-    if vectors.available():
-        import numpy as np
+    import numpy as np
 
-        below = int(np.count_nonzero(vectors.floats(temps) < floor_c))
-    else:
-        below = sum(1 for c in temps if c < floor_c)
+    below = int(np.count_nonzero(vectors.floats(temps) < floor_c))
     return below * rec.step_s / 3600.0
 
 

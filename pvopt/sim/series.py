@@ -22,7 +22,6 @@ from pvopt.sim import vectors
 from pvopt.sim.equipment import DimmerLoad
 from pvopt.sim.floor import SlotSeries
 from pvopt.sim.house import House
-from pvopt.sim.timeseries import means
 from pvopt.tariff import Tariff
 
 #: One row per this many seconds.
@@ -43,36 +42,12 @@ class MinuteSeries:
 
 
 def minute_series(house: House) -> MinuteSeries:
-    """The 1-minute means of a finished run (with numpy when it is there: the same
-    sums, in the same order)."""
-    rec = house.recording
-    per = max(round(MINUTE_S / rec.step_s), 1)
-    if vectors.available():
-        return _minute_series_numpy(house, per)
-    litres = [0.0] * -(-rec.steps // per)
-    for load in house.loads:
-        if isinstance(load, DimmerLoad) and load.tank is not None:
-            flows = load.tank.draws.sample(rec.start, rec.step_s, rec.steps)
-            for k, flow in enumerate(flows):
-                if flow:
-                    litres[k // per] += flow * rec.step_s / 60.0
-    return MinuteSeries(
-        start=rec.start,
-        pv_w=means(rec.pv_w, per),
-        household_w=means(rec.base_w, per),
-        hot_water_l=tuple(litres),
-        import_w=means([max(g, 0.0) for g in rec.grid_w], per),
-        export_w=means([max(-g, 0.0) for g in rec.grid_w], per),
-        loads_w={name: means(rec.drawn_w[name], per) for name in rec.names},
-    )
-
-
-def _minute_series_numpy(house: House, per: int) -> MinuteSeries:
-    """:func:`minute_series`, every minute at once: a minute's litres are added in step
-    order, a tank after the other."""
+    """The 1-minute means of a finished run, every minute at once: a minute's litres
+    are added in step order, a tank after the other."""
     import numpy as np
 
     rec = house.recording
+    per = max(round(MINUTE_S / rec.step_s), 1)
     grid = vectors.floats(rec.grid_w)
     litres = np.zeros(-(-rec.steps // per))
     for load in house.loads:

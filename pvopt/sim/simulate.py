@@ -22,7 +22,7 @@ from typing import TextIO
 from pvopt.equipment.model import SiteConfig
 from pvopt.regulation.core import Regulator
 from pvopt.regulation.policy import PolicyFactory
-from pvopt.sim import floor, report, scenarios, series, yardstick
+from pvopt.sim import floor, report, scenarios, series, vectors, yardstick
 from pvopt.sim.baseline import NoRegulation, OriginalRegulator
 from pvopt.sim.house import House, Recording
 from pvopt.sim.scenario_file import resolve
@@ -344,6 +344,8 @@ def _run(
 ) -> int:
     scenario, site, config_label = _inputs(options, settings_hc)
     tempo = _tempo(options)
+    if not vectors.available():  # before simulating: the grading needs it
+        raise SimulateError("pvopt simulate: numpy is missing: pip install 'pvopt[sim]'")
     try:
         optimum = options.optimum and floor.available()
         if options.optimum and not optimum:

@@ -4,13 +4,12 @@
 
 A simulated day is 432,000 steps of 0.2 s: judging it step by step in Python costs more
 than a second per controller and day, in numpy a few tens of milliseconds. numpy comes
-with the ``sim`` extra, like pvlib: it is imported on demand, never when
-:mod:`pvopt.sim` is imported, and without it the measures keep their step-by-step loops
-(the same figures, only slower) — :func:`available` says which.
+with the ``sim`` extra, like pvlib: the measures import it on demand, never when
+:mod:`pvopt.sim` is imported, so that the house and its models (and the daemons) never
+need it; grading a run does — :func:`available` says whether it can be graded here.
 
-Sums are taken in step order (:func:`running_sum`), as the loops add (and ``sum``, up to
-Python 3.11; from 3.12 it compensates): the figures are the same to the last bit, not
-merely to rounding.
+Sums are taken in step order (:func:`running_sum`), one term after the other: numpy's
+pairwise ``sum`` would change the last bits of the figures from one version to the next.
 """
 
 from __future__ import annotations
@@ -31,7 +30,7 @@ if TYPE_CHECKING:
 
 @cache
 def available() -> bool:
-    """Can the measures use numpy here (the ``sim`` extra)?"""
+    """Can a run be graded here (numpy, from the ``sim`` extra)?"""
     return importlib.util.find_spec("numpy") is not None
 
 
@@ -59,10 +58,9 @@ def flags(values: Sequence[int]) -> Flags:
 
 
 def running_sum(values: Floats) -> float:
-    """``values`` added one after the other to 0.0, as a Python loop adds them (and
-    ``sum`` up to Python 3.11): numpy's own ``sum`` pairs them and may differ in the
-    last bits. Zeros change no partial sum (from 0.0, a zero total is +0.0): they are
-    left out, most steps' terms are zero."""
+    """``values`` added one after the other to 0.0, as a Python loop adds them: numpy's
+    own ``sum`` pairs them and may differ in the last bits. Zeros change no partial sum
+    (from 0.0, a zero total is +0.0): they are left out, most steps' terms are zero."""
     import numpy as np
 
     terms = values[values != 0]

@@ -33,7 +33,6 @@ is not excused for the surplus it leaves on the grid meanwhile.
 
 from __future__ import annotations
 
-import bisect
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -202,29 +201,11 @@ def onoff_power_w(cfg: EquipmentConfig) -> float | None:
 
 def hot_water_shortfall_wh(house: House) -> list[float]:
     """Per step: the energy that would bring the hot water drawn up to ``temp_min``."""
-    if vectors.available():
-        return _hot_water_shortfall_numpy(house).tolist()  # type: ignore[no-any-return]
-    return _hot_water_shortfall_by_step(house)
+    return _hot_water_shortfall(house).tolist()  # type: ignore[no-any-return]
 
 
-def _hot_water_shortfall_by_step(house: House) -> list[float]:
-    rec = house.recording
-    shortfall = [0.0] * rec.steps
-    for load, name in zip(house.loads, rec.names, strict=True):
-        if not isinstance(load, DimmerLoad) or load.tank is None or name not in rec.tank_c:
-            continue
-        comfort_c = _comfort_c(rec.config(name))
-        temps = rec.tank_c[name]
-        flows = load.tank.draws.sample(rec.start, rec.step_s, rec.steps)
-        per_l_k = WATER_WH_PER_L_K * rec.step_s / 60.0
-        for k, flow in enumerate(flows):
-            if flow > 0 and temps[k] < comfort_c:
-                shortfall[k] += flow * per_l_k * (comfort_c - temps[k])
-    return shortfall
-
-
-def _hot_water_shortfall_numpy(house: House) -> Floats:
-    """:func:`hot_water_shortfall_wh`, every step at once (the same arithmetic)."""
+def _hot_water_shortfall(house: House) -> Floats:
+    """:func:`hot_water_shortfall_wh` as an array, computed over all steps at once."""
     import numpy as np
 
     rec = house.recording
@@ -260,9 +241,7 @@ class _OnOffSeries:
 
 def usable_export_w(rec: Recording) -> list[float]:
     """Per step: the part of the export some configured load could have taken."""
-    if vectors.available():
-        return _usable_export_numpy(rec).tolist()  # type: ignore[no-any-return]
-    return _usable_export_by_step(rec)
+    return _usable_export(rec).tolist()  # type: ignore[no-any-return]
 
 
 def _series(rec: Recording) -> tuple[list[_DimmerSeries], list[_OnOffSeries]]:
@@ -283,34 +262,9 @@ def _series(rec: Recording) -> tuple[list[_DimmerSeries], list[_OnOffSeries]]:
     return dimmers, onoffs
 
 
-def _usable_export_by_step(rec: Recording) -> list[float]:
-    dimmers, onoffs = _series(rec)
-    usable = [0.0] * rec.steps
-    for k, g in enumerate(rec.grid_w):
-        if g >= 0:
-            continue
-        export = -g
-        room = 0.0  # dimmer headroom
-        making_room = 0.0  # what the dimmers draw: they could give it up
-        for d in dimmers:
-            making_room += d.drawn_w[k]
-            if d.able[k] and (d.limit_c is None or d.tank_c[k] < d.limit_c):
-                room += max(d.max_power_w - d.drawn_w[k], 0.0)
-        t = rec.start + k * rec.step_s
-        for o in onoffs:
-            if o.drawn_w[k] > 0 or o.power_w > export + making_room:
-                continue
-            j = bisect.bisect_right(o.stops, t)
-            if j and t - o.stops[j - 1] < o.min_off_s:
-                continue  # held by its own min_off after a real stop
-            room += o.power_w
-        usable[k] = min(export, room)
-    return usable
-
-
-def _usable_export_numpy(rec: Recording) -> Floats:
-    """:func:`usable_export_w`, every step at once (the same arithmetic, the dimmers'
-    headroom added first, then the on/off loads')."""
+def _usable_export(rec: Recording) -> Floats:
+    """:func:`usable_export_w` as an array, computed over all steps at once (the
+    dimmers' headroom added first, then the on/off loads')."""
     import numpy as np
 
     dimmers, onoffs = _series(rec)
@@ -347,11 +301,10 @@ class DayYardstick:
 
 @dataclass(frozen=True)
 class _Steps:
-    """The per-step figures of a run, computed once and summed over windows (numpy
-    arrays when numpy is there)."""
+    """The per-step figures of a run, computed once and summed over windows."""
 
-    shortfall_wh: Sequence[float] | Floats
-    usable_w: Sequence[float] | Floats
+    shortfall_wh: Floats
+    usable_w: Floats
 
 
 @dataclass(frozen=True)
@@ -388,11 +341,9 @@ def run_shortfall_s(rec: Recording, tz: ZoneInfo, day: date) -> dict[str, float]
 
 def _steps_drawing(drawn_w: Sequence[float], i0: int, i1: int) -> int:
     """How many of the steps ``[i0, i1)`` drew power."""
-    if vectors.available():
-        import numpy as np
+    import numpy as np
 
-        return int(np.count_nonzero(vectors.floats(drawn_w)[i0:i1] > 0))
-    return sum(1 for w in drawn_w[i0:i1] if w > 0)
+    return int(np.count_nonzero(vectors.floats(drawn_w)[i0:i1] > 0))
 
 
 def _window(
@@ -406,11 +357,7 @@ def _window(
     """The yardstick of the steps ``[i0, i1)``."""
     rec = house.recording
     dearest = prices.dearest_eur_kwh
-    sums = (
-        _sums_numpy(rec, prices, tz, steps, i0, i1)
-        if vectors.available()
-        else _sums_by_step(rec, prices, tz, steps, i0, i1)
-    )
+    sums = _sums(rec, prices, tz, steps, i0, i1)
     penalty_eur = sums.shortfall_eur
     missed_s: dict[str, float] = {}
     missed_wh = 0.0
@@ -439,38 +386,12 @@ def _window(
     )
 
 
-def _sums_by_step(
+def _sums(
     rec: Recording, prices: PriceSeries, tz: ZoneInfo, steps: _Steps, i0: int, i1: int
 ) -> _Sums:
-    """The sums of the steps ``[i0, i1)``, one by one (without numpy)."""
-    dt_h = rec.step_s / 3600.0
-    dearest = prices.dearest_eur_kwh
-    import_eur = export_eur = penalty_eur = export_wh = usable_wh = 0.0
-    shortfall_wh = import_wh = 0.0
-    grid = rec.grid_w
-    for k in range(i0, i1):
-        g = grid[k]
-        if g > 0:
-            import_wh += g * dt_h
-            import_eur += (
-                g * dt_h / 1000.0 * prices.import_eur_kwh[prices.slot(rec.start + k * rec.step_s)]
-            )
-        elif g < 0:
-            export_eur -= g * dt_h / 1000.0 * prices.export_eur_kwh
-            export_wh -= g * dt_h
-            usable_wh += steps.usable_w[k] * dt_h
-        if steps.shortfall_wh[k]:
-            shortfall_wh += steps.shortfall_wh[k]
-            day = datetime.fromtimestamp(rec.start + k * rec.step_s, tz).date()
-            penalty_eur += steps.shortfall_wh[k] / 1000.0 * dearest.get(day, 0.0)
-    return _Sums(import_wh, import_eur, export_wh, export_eur, usable_wh, shortfall_wh, penalty_eur)
-
-
-def _sums_numpy(
-    rec: Recording, prices: PriceSeries, tz: ZoneInfo, steps: _Steps, i0: int, i1: int
-) -> _Sums:
-    """:func:`_sums_by_step`, every step at once: each step's terms with the same
-    arithmetic, added in step order."""
+    """The sums of the steps ``[i0, i1)``, every step at once: each step's terms (its
+    energy at the price of its slot, its shortfall at the dearest price of its local
+    day), added in step order."""
     import numpy as np
 
     dt_h = rec.step_s / 3600.0
@@ -481,8 +402,8 @@ def _sums_numpy(
     slots = np.minimum(slots, len(prices.import_eur_kwh) - 1)
     import_prices = np.asarray(prices.import_eur_kwh, dtype=np.float64)[slots]
     imported, exported = grid > 0, grid < 0
-    shortfall = np.asarray(steps.shortfall_wh, dtype=np.float64)[i0:i1]
-    usable = np.asarray(steps.usable_w, dtype=np.float64)[i0:i1]
+    shortfall = steps.shortfall_wh[i0:i1]
+    usable = steps.usable_w[i0:i1]
     # each step's day: the local midnights from the window's first day on
     first = datetime.fromtimestamp(rec.start + i0 * rec.step_s, tz).date()
     last = datetime.fromtimestamp(rec.start + max(i1 - 1, i0) * rec.step_s, tz).date()
@@ -503,9 +424,7 @@ def _sums_numpy(
 
 
 def _steps(house: House) -> _Steps:
-    if vectors.available():
-        return _Steps(_hot_water_shortfall_numpy(house), _usable_export_numpy(house.recording))
-    return _Steps(hot_water_shortfall_wh(house), usable_export_w(house.recording))
+    return _Steps(_hot_water_shortfall(house), _usable_export(house.recording))
 
 
 def measure(house: House, prices: PriceSeries, tz: ZoneInfo) -> Yardstick:

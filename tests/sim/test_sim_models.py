@@ -9,7 +9,7 @@ import math
 import random
 import sys
 from array import array
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -22,12 +22,12 @@ from pvopt.equipment.model import (
     TempDrivenVariablePowerConfig,
     VariablePowerConfig,
 )
-from pvopt.regulation.model import Mode, Output
+from pvopt.regulation.model import MeterSample, Mode, Output
 from pvopt.sim import kpi
 from pvopt.sim.equipment import Draw, HotWaterDraws, Tank, TankParams
 from pvopt.sim.house import House, Recording, Switch, regulated_automatically
 from pvopt.sim.load import BaseLoad
-from pvopt.sim.meter import LinkyMeter
+from pvopt.sim.meter import Frame, LinkyMeter
 from pvopt.sim.pv import CloudProcess, PvPlant, Sky, clear_sky_w, sun
 from pvopt.sim.scenarios import PARIS, REFERENCE_PV, build, local_time, reference_site
 from pvopt.sim.timeseries import Linear, means, step_sum
@@ -376,6 +376,39 @@ def test_missed_surplus_and_controller_import_follow_their_definitions() -> None
     assert kpi.compute(rec).missed_surplus_wh == 0
 
 
+def test_the_frame_errors_follow_their_definitions() -> None:
+    """|grid − target| over the frames received in the window (nearest rank), of their
+    10 s means, and over the trimming frames: a regulated dimmer between off and its cap
+    in the middle of the frame's mean."""
+    dimmer = VariablePowerConfig(
+        name="heater", id="heater", command=Command("scr/heater/in"), max_power_w=2000
+    )
+    rec = Recording(SiteConfig((dimmer,)), start=0.0, step_s=1.0, names=["heater"])
+    # 0–9 s exporting 520 W (error 500 W), then importing 300 W (error 320 W); the heater
+    # regulated while trimming until 20 s, forced after
+    steps = [(-520.0, 1000.0, 1)] * 10 + [(300.0, 200.0, 1)] * 10 + [(300.0, 200.0, 0)] * 10
+    for grid, drawn, auto in steps:
+        rec.grid_w.append(grid)
+        rec.base_w.append(400.0)
+        rec.pv_w.append(400.0 + drawn - grid)
+        rec.safe.append(0)
+        rec.drawn_w["heater"].append(drawn)
+        rec.auto["heater"].append(auto)
+    for k in range(30):  # a 1 s mean of step k, received 0.2 s after; the last one too late
+        sample = MeterSample(datetime.fromtimestamp(k + 1.0, UTC), max(int(steps[k][0]), 0))
+        rec.frames.append(Frame(k + 1.0, k + 1.2 if k < 29 else 30.0, steps[k][0], sample))
+    k = kpi.compute(rec)
+    assert k.frames == 29  # 10 × 500 W, 19 × 320 W
+    assert (k.error_p50_w, k.error_p95_w) == (320.0, 500.0)  # ranks 15 and 28 of 29
+    assert k.error_mean_w == pytest.approx((10 * -500 + 19 * 320) / 29)
+    # 10 s bins by reception: 9 × −520; −520 and 9 × 300 (mean 218); 10 × 300
+    assert k.error_10s_p95_w == 500.0
+    assert k.trimming_frames == 20
+    assert (k.error_trimming_p50_w, k.error_trimming_p95_w) == (320.0, 500.0)
+    assert kpi.percentile([3.0, 1.0, 2.0, 4.0], 50) == 2.0
+    assert kpi.percentile([], 95) is None
+
+
 def test_missed_surplus_leaves_out_what_the_rules_forbid_and_the_safe_state() -> None:
     """100 s exporting 1000 W beyond the target, nothing drawn but the pump from 40 s to
     65 s. A surplus the tank may not take (its probe at or above temp_max, until it reads
@@ -446,9 +479,10 @@ def test_the_simulation_is_pure_standard_library_and_the_core_never_imports_it()
     # none of its network / process parts; matplotlib only where --plot draws. pvlib is
     # imported on demand (importlib) by the PV model when the `sim` extra is installed.
     io_std = {"socket", "ssl", "http", "urllib", "asyncio", "subprocess", "multiprocessing"}
-    # numpy (sim extra), imported on demand: the optimum's solver, and the measures of a
-    # run (vectors.py; kpi.py, yardstick.py, report.py, series.py fall back to step-by-step
-    # loops without it).
+    # numpy (sim extra), imported on demand: the optimum's solver, and the grading of a
+    # run (vectors.py; kpi.py, yardstick.py, report.py, series.py), never the house or its
+    # models (test_scenario_file: importing the simulator and building a house import no
+    # numpy).
     measures = ("vectors.py", "kpi.py", "yardstick.py", "report.py", "series.py")
     allowed: dict[str, tuple[str, ...] | None] = {
         "yaml": None,
