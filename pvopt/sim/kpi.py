@@ -47,7 +47,8 @@ the step:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from operator import attrgetter
 from typing import TYPE_CHECKING
@@ -79,6 +80,17 @@ class LoadKpi:
 
 
 @dataclass(frozen=True)
+class FrameSamples:
+    """The frames of a window as its figures need them, kept so that the windows of a
+    long run (graded a day at a time) combine into exactly the figures of the whole."""
+
+    errors_w: Floats  # |g − T| of each frame, in reception order
+    signed_sum_w: float  # Σ (g − T), in reception order
+    averages_w: Floats  # |mean of each 10 s bin − T|
+    trimming_w: Floats  # the errors of the trimming frames
+
+
+@dataclass(frozen=True)
 class Kpis:
     """The KPIs of one window of a run (see the module docstring)."""
 
@@ -101,6 +113,7 @@ class Kpis:
     error_trimming_p95_w: float | None
     balance_error_wh: float
     loads: dict[str, LoadKpi] = field(default_factory=dict)
+    samples: FrameSamples | None = field(default=None, compare=False, repr=False)
 
     @property
     def self_consumed_wh(self) -> float:
@@ -210,6 +223,7 @@ class _FrameErrors:
     trimming_frames: int
     trimming_p50_w: float | None
     trimming_p95_w: float | None
+    samples: FrameSamples
 
 
 @dataclass(frozen=True)
@@ -272,6 +286,72 @@ def compute(
         error_trimming_p95_w=errors.trimming_p95_w,
         balance_error_wh=balance,
         loads=loads,
+        samples=errors.samples,
+    )
+
+
+def combine(parts: Sequence[Kpis]) -> Kpis:
+    """The KPIs of consecutive windows together (a long run is graded a day at a time):
+    energies and counts add up, the frame figures are those of all their frames (10 s
+    bins stay aligned when each window starts on a multiple of 10 s, as a local day
+    does)."""
+    import numpy as np
+
+    if not parts:
+        raise ValueError("no window to combine")
+    if any(p.samples is None for p in parts):
+        raise ValueError("a window without its frame samples cannot be combined")
+    samples = [p.samples for p in parts if p.samples is not None]
+    errors = _frame_figures(
+        FrameSamples(
+            errors_w=np.concatenate([f.errors_w for f in samples]),
+            signed_sum_w=math.fsum(f.signed_sum_w for f in samples),
+            averages_w=np.concatenate([f.averages_w for f in samples]),
+            trimming_w=np.concatenate([f.trimming_w for f in samples]),
+        )
+    )
+
+    def add(figure: Callable[[Kpis], float]) -> float:
+        return math.fsum(figure(p) for p in parts)
+
+    loads = {name: _combine_load([p.loads[name] for p in parts]) for name in parts[0].loads}
+    return Kpis(
+        start=parts[0].start,
+        end=parts[-1].end,
+        pv_wh=add(attrgetter("pv_wh")),
+        base_wh=add(attrgetter("base_wh")),
+        import_wh=add(attrgetter("import_wh")),
+        export_wh=add(attrgetter("export_wh")),
+        diverted_wh=add(attrgetter("diverted_wh")),
+        missed_surplus_wh=add(attrgetter("missed_surplus_wh")),
+        controller_import_wh=add(attrgetter("controller_import_wh")),
+        frames=errors.frames,
+        error_p50_w=errors.p50_w,
+        error_p95_w=errors.p95_w,
+        error_mean_w=errors.mean_w,
+        error_10s_p95_w=errors.p95_10s_w,
+        trimming_frames=errors.trimming_frames,
+        error_trimming_p50_w=errors.trimming_p50_w,
+        error_trimming_p95_w=errors.trimming_p95_w,
+        balance_error_wh=add(attrgetter("balance_error_wh")),
+        loads=loads,
+        samples=errors.samples,
+    )
+
+
+def _combine_load(parts: Sequence[LoadKpi]) -> LoadKpi:
+    def shortest(values: Sequence[float | None]) -> float | None:
+        known = [v for v in values if v is not None]
+        return min(known) if known else None
+
+    return LoadKpi(
+        name=parts[0].name,
+        energy_wh=math.fsum(p.energy_wh for p in parts),
+        starts=sum(p.starts for p in parts),
+        min_on_violations=sum(p.min_on_violations for p in parts),
+        min_off_violations=sum(p.min_off_violations for p in parts),
+        shortest_on_s=shortest([p.shortest_on_s for p in parts]),
+        shortest_off_s=shortest([p.shortest_off_s for p in parts]),
     )
 
 
@@ -411,15 +491,29 @@ def _frame_errors(rec: Recording, start: float, end: float) -> _FrameErrors:
             auto = vectors.flags(rec.auto[name])[middle]
             trimming_now |= auto & (drawn > 1.0) & (drawn < cfg.max_power_w - 1.0)
     trimming = errors[trimming_now]
+    return _frame_figures(
+        FrameSamples(
+            errors_w=errors,
+            signed_sum_w=vectors.running_sum(grid - target),
+            averages_w=averages,
+            trimming_w=trimming,
+        )
+    )
+
+
+def _frame_figures(samples: FrameSamples) -> _FrameErrors:
+    """The frame figures of a window's (or consecutive windows') frames."""
+    errors, trimming = samples.errors_w, samples.trimming_w
     return _FrameErrors(
         frames=len(errors),
         p50_w=percentile(errors, 50),
         p95_w=percentile(errors, 95),
-        mean_w=vectors.running_sum(grid - target) / len(grid) if len(grid) else None,
-        p95_10s_w=percentile(averages, 95),
+        mean_w=samples.signed_sum_w / len(errors) if len(errors) else None,
+        p95_10s_w=percentile(samples.averages_w, 95),
         trimming_frames=len(trimming),
         trimming_p50_w=percentile(trimming, 50),
         trimming_p95_w=percentile(trimming, 95),
+        samples=samples,
     )
 
 

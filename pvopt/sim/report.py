@@ -1,7 +1,9 @@
-"""The report of ``pvopt simulate``: one simulated day, several decision cores, one table.
+"""The report of ``pvopt simulate``: simulated days, several decision cores, one table.
 
 Every figure comes from :func:`pvopt.sim.kpi.compute` (definitions there) or from the
-recording itself, integrated over the house's 0.2 s steps:
+recording itself, integrated over the house's 0.2 s steps, a local day at a time (a long
+run forgets each day once graded) and added up (:func:`pvopt.sim.kpi.combine`,
+:func:`pvopt.sim.yardstick.total`):
 
 - ``pv_kwh``, ``exported_kwh``, ``imported_kwh``; ``consumption_kwh`` = household base
   load + everything the equipment drew; ``self_consumed_kwh`` = PV − exported and
@@ -36,6 +38,7 @@ The same keys appear in the text table and in ``--json``.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, time, timedelta
@@ -50,7 +53,7 @@ from pvopt.equipment.model import (
 from pvopt.sim import kpi, vectors
 from pvopt.sim.floor import Floor
 from pvopt.sim.house import House, Recording
-from pvopt.sim.yardstick import DayYardstick, Yardstick
+from pvopt.sim.yardstick import DayYardstick, PriceSeries, measure_day, total
 
 #: Comfort threshold of a tank heated by a plain dimmer (no temp_min configured), °C.
 COMFORT_MIN_C = 45.0
@@ -120,14 +123,14 @@ class RunReport:
     days: list[DayReport] = field(default_factory=list)
 
 
-def _offpeak_steps(rec: Recording, tz: ZoneInfo) -> list[tuple[int, int]]:
-    """Index ranges ``[i0, i1)`` of the steps inside the configured off-peak window."""
+def _offpeak_steps(rec: Recording, tz: ZoneInfo, i0: int, i1: int) -> list[tuple[int, int]]:
+    """Index ranges of the steps of ``[i0, i1)`` inside the configured off-peak window."""
     reg = rec.site.regulation
     start, end = reg.offpeak_start, reg.offpeak_end
     if start is None or end is None:
         return []
-    first = datetime.fromtimestamp(rec.start, tz).date() - timedelta(days=1)
-    last = datetime.fromtimestamp(rec.end, tz).date()
+    first = datetime.fromtimestamp(rec.start + i0 * rec.step_s, tz).date() - timedelta(days=1)
+    last = datetime.fromtimestamp(rec.start + i1 * rec.step_s, tz).date()
     ranges = []
     day = first
     while day <= last:
@@ -135,20 +138,22 @@ def _offpeak_steps(rec: Recording, tz: ZoneInfo) -> list[tuple[int, int]]:
         ends = datetime.combine(day if end > start else day + timedelta(days=1), end, tz)
         if end == start:
             ends = begins + timedelta(days=1)
-        i0, i1 = rec.index(begins.timestamp()), rec.index(ends.timestamp())
-        if i1 > i0:
-            ranges.append((i0, i1))
+        j0 = max(rec.index(begins.timestamp()), i0)
+        j1 = min(rec.index(ends.timestamp()), i1)
+        if j1 > j0:
+            ranges.append((j0, j1))
         day += timedelta(days=1)
     return ranges
 
 
-def _offpeak_grid_wh(rec: Recording, tz: ZoneInfo) -> dict[str, float]:
-    """Per load, the grid energy it bought in the off-peak window (Wh): at each step,
-    ``min(import, Σ drawn)`` shared between the loads in proportion to what they drew,
-    computed over all steps at once and added in step order."""
+def _offpeak_grid_wh(rec: Recording, tz: ZoneInfo, i0: int, i1: int) -> dict[str, float]:
+    """Per load, the grid energy it bought in the off-peak window during the steps
+    ``[i0, i1)`` (Wh): at each step, ``min(import, Σ drawn)``, shared between the loads in
+    proportion to what they drew, computed over all steps at once and added in step
+    order."""
     import numpy as np
 
-    ranges = [np.arange(i0, i1) for i0, i1 in _offpeak_steps(rec, tz)]
+    ranges = [np.arange(j0, j1) for j0, j1 in _offpeak_steps(rec, tz, i0, i1)]
     steps = np.concatenate(ranges) if ranges else np.zeros(0, dtype=np.int64)
     grid = vectors.floats(rec.grid_w)[steps]
     drawn = [vectors.floats(rec.drawn_w[name])[steps] for name in rec.names]
@@ -171,6 +176,44 @@ def _below_h(rec: Recording, temps: Sequence[float], floor_c: float) -> float:
     return below * rec.step_s / 3600.0
 
 
+@dataclass(frozen=True)
+class DayFigures:
+    """What one local day of a run adds to its report. A run is graded a day at a time
+    as it goes, so that a long one can forget each day once graded
+    (:meth:`pvopt.sim.house.Recording.forget_before`)."""
+
+    kpis: kpi.Kpis
+    yardstick: DayYardstick
+    offpeak_grid_wh: dict[str, float]  # per load
+    below_temp_min_h: dict[str, float]  # per load heating a tank
+    final_temp_c: dict[str, float]  # the same, at the day's end
+
+
+def day_figures(
+    house: House, prices: PriceSeries, tz: ZoneInfo, start: float, end: float
+) -> DayFigures:
+    """The figures of ``[start, end)``, a local day of the run (or the part of it the run
+    covers), still in the house's recording."""
+    rec = house.recording
+    i0, i1 = rec.index(start), rec.index(end)
+    below: dict[str, float] = {}
+    final: dict[str, float] = {}
+    for name in rec.names:
+        temps = rec.tank_c.get(name)
+        if temps and i1 > i0:
+            cfg = rec.config(name)
+            floor = cfg.temp_min_c if isinstance(cfg, TempDrivenVariablePowerConfig) else None
+            below[name] = _below_h(rec, temps[i0:i1], COMFORT_MIN_C if floor is None else floor)
+            final[name] = temps[i1 - 1]
+    return DayFigures(
+        kpis=kpi.compute(rec, start, end),
+        yardstick=measure_day(house, prices, tz, start, end),
+        offpeak_grid_wh=_offpeak_grid_wh(rec, tz, i0, i1),
+        below_temp_min_h=below,
+        final_temp_c=final,
+    )
+
+
 def day_report(day: DayYardstick) -> DayReport:
     """One day of a controller's run."""
     y = day.yardstick
@@ -186,36 +229,26 @@ def day_report(day: DayYardstick) -> DayReport:
     )
 
 
-def run_report(
-    controller: str,
-    house: House,
-    tz: ZoneInfo,
-    yard: Yardstick,
-    days: list[DayYardstick] | None = None,
-) -> RunReport:
-    """The figures of one finished run, with its yardstick (and each day's)."""
+def run_report(controller: str, house: House, days: Sequence[DayFigures]) -> RunReport:
+    """The figures of one finished run, from those of each of its days."""
     rec = house.recording
-    k = kpi.compute(house)
-    offpeak = _offpeak_grid_wh(rec, tz)
+    k = kpi.combine([d.kpis for d in days])
+    yard = total([d.yardstick for d in days])
     equipment = []
     for name in rec.names:
         cfg = rec.config(name)
         starts = None
         if isinstance(cfg, ConstantPowerConfig | UnknownPowerConfig):
             starts = k.loads[name].starts
-        below_h = final_c = None
-        temps = rec.tank_c.get(name)
-        if temps:
-            floor = cfg.temp_min_c if isinstance(cfg, TempDrivenVariablePowerConfig) else None
-            floor = COMFORT_MIN_C if floor is None else floor
-            below_h = _below_h(rec, temps, floor)
-            final_c = round(temps[-1], 1)
+        heats = [d for d in days if name in d.final_temp_c]
+        below_h = math.fsum(d.below_temp_min_h[name] for d in heats) if heats else None
+        final_c = round(heats[-1].final_temp_c[name], 1) if heats else None
         equipment.append(
             EquipmentReport(
                 name=name,
                 type=type(cfg).__name__.removesuffix("Config") + "Equipment",
                 energy_kwh=k.loads[name].energy_wh / 1000,
-                offpeak_grid_kwh=offpeak[name] / 1000,
+                offpeak_grid_kwh=math.fsum(d.offpeak_grid_wh[name] for d in days) / 1000,
                 starts=starts,
                 below_temp_min_h=below_h,
                 final_temp_c=final_c,
@@ -247,10 +280,10 @@ def run_report(
         controller_import_pct_diverted=k.controller_import_pct_diverted,
         grid_error_p50_w=k.error_p50_w,
         grid_error_p95_w=k.error_p95_w,
-        offpeak_grid_kwh=sum(offpeak.values()) / 1000,
+        offpeak_grid_kwh=math.fsum(math.fsum(d.offpeak_grid_wh.values()) for d in days) / 1000,
         balance_error_pct=k.balance_error_pct,
         equipment=equipment,
-        days=[day_report(d) for d in days or []],
+        days=[day_report(d.yardstick) for d in days],
     )
 
 

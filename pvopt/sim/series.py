@@ -12,9 +12,11 @@ steps, in W: ``Σ import_w × price / 60 000`` is the € paid.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import chain
+from operator import attrgetter
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -41,28 +43,61 @@ class MinuteSeries:
     loads_w: dict[str, tuple[float, ...]]  # per load, in priority order
 
 
-def minute_series(house: House) -> MinuteSeries:
-    """The 1-minute means of a finished run, every minute at once: a minute's litres
-    are added in step order, a tank after the other."""
+def minute_series(
+    house: House, start: float | None = None, end: float | None = None
+) -> MinuteSeries:
+    """The 1-minute means of ``[start, end)`` of a run (default: all it recorded), every
+    minute at once: a minute's litres are added in step order, a tank after the other.
+    ``start`` falls on a minute of the run (a local day's midnight does)."""
     import numpy as np
 
     rec = house.recording
+    i0 = 0 if start is None else rec.index(start)
+    i1 = rec.steps if end is None else rec.index(end)
+    t0 = rec.start + i0 * rec.step_s
+    n = i1 - i0
     per = max(round(MINUTE_S / rec.step_s), 1)
-    grid = vectors.floats(rec.grid_w)
-    litres = np.zeros(-(-rec.steps // per))
+    grid = vectors.floats(rec.grid_w)[i0:i1]
+    litres = np.zeros(-(-n // per))
     for load in house.loads:
         if isinstance(load, DimmerLoad) and load.tank is not None:
-            flows = np.asarray(load.tank.draws.sample(rec.start, rec.step_s, rec.steps))
+            flows = np.asarray(load.tank.draws.sample(t0, rec.step_s, n))
             drawn_l = np.where(flows != 0, flows * rec.step_s / 60.0, 0.0)
             litres = vectors.slot_sums(drawn_l, per, litres)
+
+    def means(values: Sequence[float]) -> tuple[float, ...]:
+        return vectors.means(vectors.floats(values)[i0:i1], per)
+
     return MinuteSeries(
-        start=rec.start,
-        pv_w=vectors.means(vectors.floats(rec.pv_w), per),
-        household_w=vectors.means(vectors.floats(rec.base_w), per),
+        start=t0,
+        pv_w=means(rec.pv_w),
+        household_w=means(rec.base_w),
         hot_water_l=tuple(litres.tolist()),
         import_w=vectors.means(np.where(grid > 0, grid, 0.0), per),
         export_w=vectors.means(np.where(-grid > 0, -grid, 0.0), per),
-        loads_w={name: vectors.means(vectors.floats(rec.drawn_w[name]), per) for name in rec.names},
+        loads_w={name: means(rec.drawn_w[name]) for name in rec.names},
+    )
+
+
+def joined(parts: Sequence[MinuteSeries]) -> MinuteSeries:
+    """Consecutive windows' minutes as one series (a long run keeps a day at a time)."""
+    if not parts:
+        raise ValueError("no minutes to join")
+
+    def cat(figure: Callable[[MinuteSeries], tuple[float, ...]]) -> tuple[float, ...]:
+        return tuple(chain.from_iterable(figure(p) for p in parts))
+
+    return MinuteSeries(
+        start=parts[0].start,
+        pv_w=cat(attrgetter("pv_w")),
+        household_w=cat(attrgetter("household_w")),
+        hot_water_l=cat(attrgetter("hot_water_l")),
+        import_w=cat(attrgetter("import_w")),
+        export_w=cat(attrgetter("export_w")),
+        loads_w={
+            name: tuple(chain.from_iterable(p.loads_w[name] for p in parts))
+            for name in parts[0].loads_w
+        },
     )
 
 

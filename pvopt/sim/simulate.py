@@ -16,10 +16,12 @@ import sys
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TextIO
+from zoneinfo import ZoneInfo
 
-from pvopt.equipment.model import SiteConfig
+from pvopt.equipment.model import MIDNIGHT, SiteConfig, local_instant
 from pvopt.regulation.core import Regulator
 from pvopt.regulation.policy import PolicyFactory
 from pvopt.sim import floor, report, scenarios, series, vectors, yardstick
@@ -170,7 +172,8 @@ def _compare_days(days: list[report.DayReport], runs: list[Run]) -> list[report.
 
 def run_controller(task: Task) -> Run:
     """One controller's day(s) and report, or the optimum's (in whichever process runs
-    it)."""
+    it). The run is graded a local day at a time as it goes; unless its recording is
+    kept (the plot), each day is then forgotten, so that a year fits in memory."""
     began = time.process_time()
     if task.policy is None:
         return _run_optimum(task, began)
@@ -181,37 +184,58 @@ def run_controller(task: Task) -> Run:
         end_hour=24.0 * task.days,
         controller=task.policy,
     )
-    _run_house(house, task)
+    if house.end is None:
+        raise ValueError("the house has no end")
     tz = scenarios.PARIS
-    tariff = _tariff(task)
     rec = house.recording
-    prices = yardstick.price_series(tariff, rec.start, rec.end)
-    total, days = yardstick.measure_days(house, prices, tz)
-    figures = report.run_report(task.controller, house, tz, total, days)
+    prices = yardstick.price_series(_tariff(task), house.start, house.end)
+    days: list[report.DayFigures] = []
+    minutes: list[series.MinuteSeries] = []
+    for start, end in _local_days(house.start, house.end, tz):
+        _run_house(house, task, end)
+        days.append(report.day_figures(house, prices, tz, start, end))
+        if task.keep_minutes:
+            minutes.append(series.minute_series(house, start, end))
+        if not task.keep_recording:
+            rec.forget_before(end - LOOKBACK_S)
     return Run(
         task.controller,
-        figures,
+        report.run_report(task.controller, house, days),
         rec if task.keep_recording else None,
         house.pv.model,
         time.process_time() - began,
-        minutes=series.minute_series(house) if task.keep_minutes else None,
+        minutes=series.joined(minutes) if minutes else None,
     )
 
 
+#: How much of a graded day a run keeps when it forgets it: what the grading of the next
+#: day looks back at (the step before it, for the heat the tanks gained) and a margin.
+LOOKBACK_S = 3600.0
 #: How often a run reports its progress, in simulated seconds.
 PROGRESS_STEP_S = 3600.0
 
 
-def _run_house(house: House, task: Task) -> None:
-    """Run the house to its end, an hour at a time, reporting progress."""
-    if house.end is None:
-        raise ValueError("the house has no end")
-    t, end = house.start, house.end
-    while t < end:
-        t = min(t + PROGRESS_STEP_S, end)
+def _local_days(start: float, end: float, tz: ZoneInfo) -> list[tuple[float, float]]:
+    """``[start, end)`` cut at each local midnight (POSIX s)."""
+    days = []
+    t = start
+    while t < end - 1e-6:
+        local = datetime.fromtimestamp(t, tz)
+        midnight = local_instant(local.date() + timedelta(days=1), MIDNIGHT, tz).timestamp()
+        days.append((t, min(midnight, end)))
+        t = min(midnight, end)
+    return days
+
+
+def _run_house(house: House, task: Task, until: float) -> None:
+    """Run the house to ``until``, an hour at a time, reporting the run's progress."""
+    assert house.end is not None
+    t = house.now
+    while t < until - 1e-6:
+        t = min(t + PROGRESS_STEP_S, until)
         house.run_until(t)
         if task.progress is not None:
-            task.progress(task.index, (t - house.start) / (end - house.start))
+            task.progress(task.index, (t - house.start) / (house.end - house.start))
 
 
 def _tariff(task: Task) -> Tariff:

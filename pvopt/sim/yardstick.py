@@ -34,7 +34,7 @@ is not excused for the surplus it leaves on the grid meanwhile.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -432,19 +432,46 @@ def measure(house: House, prices: PriceSeries, tz: ZoneInfo) -> Yardstick:
     return _window(house, prices, tz, _steps(house), 0, house.recording.steps)
 
 
-def measure_days(
-    house: House, prices: PriceSeries, tz: ZoneInfo
-) -> tuple[Yardstick, list[DayYardstick]]:
-    """The yardstick of a whole run, and of each local day in it (a partial first or last
-    day included)."""
+def measure_day(
+    house: House, prices: PriceSeries, tz: ZoneInfo, start: float, end: float
+) -> DayYardstick:
+    """The yardstick of ``[start, end)``, one local day of a run (or the part of it the
+    run covers), from what the house recorded: the day must still be in its recording,
+    with the step before it unless ``start`` is the run's start (the tank's heat gained
+    is counted from there)."""
     rec = house.recording
-    steps = _steps(house)
-    days: list[DayYardstick] = []
-    i0 = 0
-    while i0 < rec.steps:
-        local = datetime.fromtimestamp(rec.start + i0 * rec.step_s, tz)
-        midnight = local_instant(local.date() + timedelta(days=1), MIDNIGHT, tz).timestamp()
-        i1 = max(rec.index(midnight), i0 + 1)
-        days.append(DayYardstick(local.date(), _window(house, prices, tz, steps, i0, i1)))
-        i0 = i1
-    return _window(house, prices, tz, steps, 0, rec.steps), days
+    i0, i1 = rec.index(start), max(rec.index(end), rec.index(start) + 1)
+    day = datetime.fromtimestamp(start, tz).date()
+    return DayYardstick(day, _window(house, prices, tz, _steps(house), i0, i1))
+
+
+def total(days: Sequence[DayYardstick]) -> Yardstick:
+    """The yardstick of consecutive days together: every figure adds up (the heat gained
+    by the tanks too: each day counts it from where the day before left it)."""
+    missed_s: dict[str, float] = {}
+    for d in days:
+        for name, seconds in d.yardstick.comfort.run_shortfall_s.items():
+            missed_s[name] = missed_s.get(name, 0.0) + seconds
+
+    def add(figure: Callable[[Yardstick], float]) -> float:
+        return math.fsum(figure(d.yardstick) for d in days)
+
+    return Yardstick(
+        bill=Bill(
+            import_eur=add(lambda y: y.bill.import_eur),
+            export_eur=add(lambda y: y.bill.export_eur),
+            penalty_eur=add(lambda y: y.bill.penalty_eur),
+            stored_eur=add(lambda y: y.bill.stored_eur),
+        ),
+        comfort=Comfort(
+            hot_water_shortfall_wh=add(lambda y: y.comfort.hot_water_shortfall_wh),
+            run_shortfall_s=missed_s,
+            run_shortfall_wh=add(lambda y: y.comfort.run_shortfall_wh),
+            stored_wh=add(lambda y: y.comfort.stored_wh),
+        ),
+        export=ExportSplit(
+            export_wh=add(lambda y: y.export.export_wh),
+            usable_wh=add(lambda y: y.export.usable_wh),
+        ),
+        import_wh=add(lambda y: y.import_wh),
+    )

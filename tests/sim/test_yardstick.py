@@ -16,7 +16,7 @@ from pvopt.equipment.model import (
     VariablePowerConfig,
 )
 from pvopt.sim import scenarios
-from pvopt.sim.house import Recording, Switch
+from pvopt.sim.house import House, Recording, Switch
 from pvopt.sim.yardstick import (
     PriceSeries,
     measure,
@@ -171,4 +171,45 @@ def test_a_tempo_calendar_file_wins_over_the_generated_colours() -> None:
     blue = tariff_for(site, scenarios.PARIS, day, day, 1, {day: Colour.BLUE})
     assert price_series(blue, noon, noon + 60).import_eur_kwh[0] == (
         site.tariff.tempo_blue_hp_price_eur_kwh
+    )
+
+
+def test_a_run_graded_a_day_at_a_time_and_forgotten_reports_what_the_whole_does() -> None:
+    """A winter evening into the night (draws, off-peak heating from 22:00, midnight in
+    the middle), as ``pvopt simulate`` grades a long run: each local day once it is over,
+    then forgotten. The report is the very one of the same days graded on the whole
+    recording, and the figures are those of the whole run taken as one window."""
+    from pvopt.sim import kpi, report
+    from pvopt.sim.simulate import LOOKBACK_S
+
+    def house() -> House:
+        return scenarios.build("winter", 1, start_hour=20, end_hour=28)
+
+    whole, forgetful = house(), house()
+    start, end = whole.start, whole.start + 8 * 3600.0
+    midnight = start + 4 * 3600.0
+    prices = PriceSeries(start, 60.0, [0.2] * 240 + [0.15] * 240, 0.05, {})
+    tz = scenarios.PARIS
+    whole.run()
+    days = [
+        report.day_figures(whole, prices, tz, start, midnight),
+        report.day_figures(whole, prices, tz, midnight, end),
+    ]
+    forgetful.run_until(midnight)
+    graded = [report.day_figures(forgetful, prices, tz, start, midnight)]
+    forgetful.recording.forget_before(midnight - LOOKBACK_S)
+    forgetful.run()
+    graded.append(report.day_figures(forgetful, prices, tz, midnight, end))
+    assert forgetful.recording.start == pytest.approx(midnight - LOOKBACK_S)
+
+    figures = report.run_report("pvopt", forgetful, graded)
+    assert figures == report.run_report("pvopt", whole, days)
+    k, yard = kpi.compute(whole), measure(whole, prices, tz)
+    assert figures.offpeak_grid_kwh is not None and figures.offpeak_grid_kwh > 1.0
+    assert figures.imported_kwh == pytest.approx(k.import_wh / 1000, rel=1e-12)
+    assert figures.grid_error_p95_w == k.error_p95_w
+    assert figures.adjusted_eur == pytest.approx(yard.bill.adjusted_eur, rel=1e-12)
+    assert figures.stored_heat_kwh == pytest.approx(yard.comfort.stored_wh / 1000, rel=1e-12)
+    assert figures.hot_water_shortfall_kwh == pytest.approx(
+        yard.comfort.hot_water_shortfall_wh / 1000, rel=1e-12, abs=1e-12
     )
