@@ -471,9 +471,11 @@ def _tank(
     """The tank's temperatures, balance, thermostat bound, comfort slack and end."""
     import numpy as np
 
-    cap_c = max(tank.max_c, tank.initial_c)
-    lb = np.full(n + 1, -np.inf)
-    ub = np.full(n + 1, cap_c)
+    # float: a temp_max read as an int must not make the bounds an int array (the start
+    # 50.1 °C would be truncated to 50 and the problem come back infeasible).
+    cap_c = float(max(tank.max_c, tank.initial_c))
+    lb = np.full(n + 1, -np.inf, dtype=np.float64)
+    ub = np.full(n + 1, cap_c, dtype=np.float64)
     lb[0] = ub[0] = tank.initial_c
     if tank.end_c is not None:
         lb[n] = tank.end_c
