@@ -47,7 +47,12 @@ Sign convention, as in the house: ``grid = base + Σ loads − PV``, positive = 
   starts hotter may stay there). Comfort, soft: a slack ``s_t ≥ min_c − T_t``,
   ``s_t ≥ 0`` on each slot with a draw, ``shortfall_wh = Σ_t D_t·s_t`` (the heat the
   drawn water lacked to reach ``min_c``), priced at ``shortfall_eur_kwh`` in the
-  objective, so a day that starts cold stays feasible. End: ``T_n ≥ end_c`` when given.
+  objective, so a day that starts cold stays feasible (at ``shortfall_eur_kwh``, or per
+  slot at :attr:`DayProblem.shortfall_slot_eur_kwh` when the horizon spans days of
+  different prices). End: ``T_n ≥ end_c`` when given; and the heat the tank holds at the
+  end is worth :attr:`TankSpec.end_value_eur_kwh` per kWh, ``−value·C·(T_n − T_0)/1000``
+  in the objective (a terminal value: a tank ending colder pays for the heat it lost),
+  so a horizon need not force its end temperature to leave heat for what comes after.
 - On/off load: binary ``on_t``; start and stop indicators ``u_t, v_t ∈ [0, 1]`` with
   ``on_t − on_{t−1} = u_t − v_t`` (``on_{−1}``: its initial state). Minimum on and off
   times, ``L_on = ⌈min_on_s / slot_s⌉`` slots (likewise ``L_off``), in the "turn-on /
@@ -57,15 +62,18 @@ Sign convention, as in the house: ``grid = base + Σ loads − PV``, positive = 
   convex hull of the min-up/min-down polytope: a 1-min day that the aggregated form
   leaves at a 0.5–1.4 % gap after 60 s solves to 1e-4 in ~5 s), and it makes ``u``,
   ``v`` integral whenever ``on`` is, so they need no integrality. Run time:
-  ``Σ_{t < run_by_slot} on_t·slot_s ≥ run_s``. A load still inside its minimum on (off)
-  time at the start is held on (off) for the rest of it (:attr:`OnOffSpec.state_age_s`).
-- Objective: cost + shortfall penalty + a tie-break of :data:`TIE_BREAK_EUR_KWH` on each
-  kWh exported. With an export price of 0 (surplus given away) heating the tank or
-  running a load on the surplus costs the same as exporting it: the tie-break picks what
-  a router does, self-consumption, instead of an arbitrary vertex. It moves the optimum's
-  cost by at most ``TIE_BREAK_EUR_KWH × export`` (≈ 0.2 m€ for 20 kWh exported); the
-  reported ``cost_eur`` excludes it. Coefficients are scaled so the dearest price is 1
-  (solver tolerances then see the tie-break).
+  ``Σ_{t < run_by_slot} on_t·slot_s ≥ run_s``, and one such row per further window of
+  :attr:`OnOffSpec.runs` (a horizon of several days: each day's need). A load still
+  inside its minimum on (off) time at the start is held on (off) for the rest of it
+  (:attr:`OnOffSpec.state_age_s`).
+- Objective: cost + shortfall penalty − the tanks' terminal value + a tie-break of
+  :data:`TIE_BREAK_EUR_KWH` on each kWh exported. With an export price of 0 (surplus
+  given away) heating the tank or running a load on the surplus costs the same as
+  exporting it: the tie-break picks what a router does, self-consumption, instead of an
+  arbitrary vertex. It moves the optimum's cost by at most ``TIE_BREAK_EUR_KWH × export``
+  (≈ 0.2 m€ for 20 kWh exported); the reported ``cost_eur`` excludes it, and the
+  terminal value (reported as ``stored_eur``). Coefficients are scaled so the dearest
+  price is 1 (solver tolerances then see the tie-break).
 
 Caveats: the floor of slot means. Within a slot PV and load vary and a real router
 imports and exports in the same 5 minutes; on means they net out, so (the cost being
@@ -132,9 +140,16 @@ class TankSpec:
     max_c: float
     #: Litres drawn in each slot (one value per slot).
     draw_l: tuple[float, ...]
-    #: The tank must end the horizon at least this hot; None: no constraint. For a
-    #: one-day run pass ``initial_c``, so the optimum cannot win by emptying the tank.
+    #: The tank must end the horizon at least this hot; None: no constraint.
     end_c: float | None = None
+    #: What a kWh of heat gained by the tank over the horizon is worth, €/kWh (≥ 0): the
+    #: objective gets ``−end_value_eur_kwh × capacity_wh_per_k × (T_n − T_0) / 1000`` (a
+    #: tank ending colder than it started pays that much for the heat it lost). Pass the
+    #: grading's price of stored heat (:mod:`pvopt.sim.yardstick`: the run's cheapest
+    #: import price) so the optimum neither empties the tank at the end of its horizon
+    #: nor must refill it: it minimises the very adjusted cost it is compared on. 0: the
+    #: heat left at the end is worth nothing.
+    end_value_eur_kwh: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -146,6 +161,15 @@ class DimmerSpec:
     tank: TankSpec | None = None
     #: Energy it must get over the horizon (a dimmer without tank); None: none.
     min_energy_wh: float | None = None
+
+
+@dataclass(frozen=True)
+class RunNeed:
+    """A run time an on/off load must get within the slots ``[from_slot, by_slot)``."""
+
+    run_s: float
+    from_slot: int
+    by_slot: int
 
 
 @dataclass(frozen=True)
@@ -161,6 +185,9 @@ class OnOffSpec:
     run_s: float = 0.0
     #: The run time counts the slots before this index; None: the whole horizon.
     run_by_slot: int | None = None
+    #: Further run times, each over its own window of slots (a horizon of several days:
+    #: the next day's ``daily_run_time``).
+    runs: tuple[RunNeed, ...] = ()
     initially_on: bool = False
     #: How long it has been in its initial state at the start, s (min on/off hold
     #: across the start: a load on for 4 min with a 10 min minimum stays on 6 more).
@@ -183,6 +210,15 @@ class DayProblem:
     #: Price of each kWh of hot-water comfort shortfall (the caller passes the day's
     #: dearest import price).
     shortfall_eur_kwh: float = 0.0
+    #: The same price slot by slot, for a horizon over days of different prices (each
+    #: slot at its day's dearest import); None: ``shortfall_eur_kwh`` on every slot.
+    shortfall_slot_eur_kwh: tuple[float, ...] | None = None
+
+    def shortfall_prices_eur_kwh(self) -> tuple[float, ...]:
+        """The comfort shortfall's price on each slot."""
+        if self.shortfall_slot_eur_kwh is not None:
+            return self.shortfall_slot_eur_kwh
+        return (self.shortfall_eur_kwh,) * self.slots
 
     @property
     def slots(self) -> int:
@@ -237,13 +273,16 @@ class Schedule:
     tank_c: Mapping[str, tuple[float, ...]]
     #: Per tank (dimmer name): the heat the drawn water lacked to be at ``min_c``, Wh.
     shortfall_wh: Mapping[str, float]
-    #: The solver's proven lower bound on cost + penalty (+ tie-break), €.
+    #: The solver's proven lower bound on cost + penalty − stored (+ tie-break), €.
     bound_eur: float
     #: Relative gap between solution and bound (None for a problem without integers).
     mip_gap: float | None
     #: Wall time of the solver, s (building the model is not counted).
     solve_s: float
     size: ModelSize
+    #: The terminal value credited: Σ tanks ``end_value_eur_kwh × C × (T_n − T_0)``, €
+    #: (negative when the tanks end colder).
+    stored_eur: float = 0.0
 
     @property
     def solved(self) -> bool:
@@ -254,6 +293,12 @@ class Schedule:
     def total_eur(self) -> float:
         """Cost plus comfort penalty."""
         return self.cost_eur + self.penalty_eur
+
+    @property
+    def objective_eur(self) -> float:
+        """What the optimum minimised: cost + comfort penalty − the tanks' terminal
+        value (without the tie-break)."""
+        return self.total_eur - self.stored_eur
 
 
 # -- validation ------------------------------------------------------------------------
@@ -296,6 +341,8 @@ def _validate(problem: DayProblem) -> None:
     _series("import_eur_kwh", problem.import_eur_kwh, n)
     _series("export_eur_kwh", problem.export_eur_kwh, n)
     _non_negative("shortfall_eur_kwh", problem.shortfall_eur_kwh)
+    if problem.shortfall_slot_eur_kwh is not None:
+        _series("shortfall_slot_eur_kwh", problem.shortfall_slot_eur_kwh, n, non_negative=True)
     names = [d.name for d in problem.dimmers] + [o.name for o in problem.onoffs]
     if len(set(names)) != len(names) or not all(names):
         raise ValueError(f"load names must be unique and non-empty: {names}")
@@ -306,13 +353,24 @@ def _validate(problem: DayProblem) -> None:
         if d.tank is not None:
             _validate_tank(d.name, d.tank, n)
     for o in problem.onoffs:
-        _positive(f"{o.name}.power_w", o.power_w)
-        for what in ("min_on_s", "min_off_s", "run_s"):
-            _non_negative(f"{o.name}.{what}", getattr(o, what))
-        if math.isnan(o.state_age_s) or o.state_age_s < 0:
-            raise ValueError(f"{o.name}.state_age_s must be >= 0, got {o.state_age_s!r}")
-        if o.run_by_slot is not None and not 1 <= o.run_by_slot <= n:
-            raise ValueError(f"{o.name}.run_by_slot must be within 1–{n}, got {o.run_by_slot}")
+        _validate_onoff(o, n)
+
+
+def _validate_onoff(o: OnOffSpec, n: int) -> None:
+    _positive(f"{o.name}.power_w", o.power_w)
+    for what in ("min_on_s", "min_off_s", "run_s"):
+        _non_negative(f"{o.name}.{what}", getattr(o, what))
+    if math.isnan(o.state_age_s) or o.state_age_s < 0:
+        raise ValueError(f"{o.name}.state_age_s must be >= 0, got {o.state_age_s!r}")
+    if o.run_by_slot is not None and not 1 <= o.run_by_slot <= n:
+        raise ValueError(f"{o.name}.run_by_slot must be within 1–{n}, got {o.run_by_slot}")
+    for i, need in enumerate(o.runs):
+        _non_negative(f"{o.name}.runs[{i}].run_s", need.run_s)
+        if not 0 <= need.from_slot < need.by_slot <= n:
+            raise ValueError(
+                f"{o.name}.runs[{i}] must have 0 <= from_slot < by_slot <= {n}, "
+                f"got {need.from_slot}–{need.by_slot}"
+            )
 
 
 def _validate_tank(name: str, tank: TankSpec, n: int) -> None:
@@ -322,6 +380,7 @@ def _validate_tank(name: str, tank: TankSpec, n: int) -> None:
         _finite(f"{name}.tank.{what}", getattr(tank, what))
     if tank.end_c is not None:
         _finite(f"{name}.tank.end_c", tank.end_c)
+    _non_negative(f"{name}.tank.end_value_eur_kwh", tank.end_value_eur_kwh)
     if tank.min_c > tank.max_c:
         raise ValueError(f"{name}.tank: min_c {tank.min_c} > max_c {tank.max_c}")
     _series(f"{name}.tank.draw_l", tank.draw_l, n, non_negative=True)
@@ -401,6 +460,9 @@ class _Built:
     tanks: dict[str, _TankVars]
     onoff_on: dict[str, Ints]
     scale_eur: float  # € per objective unit
+    #: The objective's constant, €: the terminal value credits ``T_n`` alone, this adds
+    #: back ``+value·C·T_0`` (T_0 fixed) so that the bound is on ``… − value·C·ΔT``.
+    offset_eur: float = 0.0
 
 
 def _slots(seconds: float, slot_s: float) -> int:
@@ -445,6 +507,9 @@ def _build(p: DayProblem) -> _Built:
 
     dimmer_power: dict[str, Ints] = {}
     tanks: dict[str, _TankVars] = {}
+    # Objective units per Wh of comfort shortfall, slot by slot.
+    shortfall_per_wh = np.asarray(p.shortfall_prices_eur_kwh(), dtype=np.float64) / 1000
+    shortfall_per_wh /= per_w_slot
     for d in p.dimmers:
         power = m.variables(n, 0.0, d.max_power_w)
         dimmer_power[d.name] = power
@@ -453,8 +518,7 @@ def _build(p: DayProblem) -> _Built:
             row = m.constraints(1, d.min_energy_wh, np.inf)
             m.add(np.repeat(row, n), power, h)
         if d.tank is not None:
-            shortfall_per_wh = p.shortfall_eur_kwh / 1000 / per_w_slot  # objective units
-            tanks[d.name] = _tank(m, d.tank, power, n, h, shortfall_per_wh)
+            tanks[d.name] = _tank(m, d.tank, power, n, h, shortfall_per_wh, per_w_slot)
 
     onoff_on: dict[str, Ints] = {}
     for o in p.onoffs:
@@ -462,22 +526,39 @@ def _build(p: DayProblem) -> _Built:
         onoff_on[o.name] = on
         m.add(balance, on, -o.power_w)
 
-    return _Built(m, dimmer_power, tanks, onoff_on, per_w_slot)
+    offset_eur = sum(
+        d.tank.end_value_eur_kwh * d.tank.capacity_wh_per_k * d.tank.initial_c / 1000
+        for d in p.dimmers
+        if d.tank is not None
+    )
+    return _Built(m, dimmer_power, tanks, onoff_on, per_w_slot, offset_eur)
 
 
 def _tank(
-    m: _Model, tank: TankSpec, power: Ints, n: int, h: float, shortfall_per_wh: float
+    m: _Model,
+    tank: TankSpec,
+    power: Ints,
+    n: int,
+    h: float,
+    shortfall_per_wh: Floats,
+    per_w_slot: float,
 ) -> _TankVars:
-    """The tank's temperatures, balance, thermostat bound, comfort slack and end."""
+    """The tank's temperatures, balance, thermostat bound, comfort slack, end bound and
+    terminal value (``T_0`` is fixed: crediting ``T_n`` alone is crediting ``T_n − T_0``
+    up to a constant)."""
     import numpy as np
 
-    cap_c = max(tank.max_c, tank.initial_c)
-    lb = np.full(n + 1, -np.inf)
-    ub = np.full(n + 1, cap_c)
+    # float: a temp_max read as an int must not make the bounds an int array (the start
+    # 50.1 °C would be truncated to 50 and the problem come back infeasible).
+    cap_c = float(max(tank.max_c, tank.initial_c))
+    lb = np.full(n + 1, -np.inf, dtype=np.float64)
+    ub = np.full(n + 1, cap_c, dtype=np.float64)
     lb[0] = ub[0] = tank.initial_c
     if tank.end_c is not None:
         lb[n] = tank.end_c
-    temp = m.variables(n + 1, lb, ub)
+    cost = np.zeros(n + 1)
+    cost[n] = -tank.end_value_eur_kwh / 1000 * tank.capacity_wh_per_k / per_w_slot
+    temp = m.variables(n + 1, lb, ub, cost)
     draw = np.asarray(tank.draw_l, dtype=np.float64) * WATER_WH_PER_L_K  # D_t, Wh/K
     c = tank.capacity_wh_per_k
     loss = tank.loss_w_per_k * h
@@ -495,7 +576,8 @@ def _tank(
     m.add(rows, power, -h * beta)
     # Comfort: s_t + T_t ≥ min_c where water is drawn, s_t priced per Wh of shortfall.
     draw_slots = np.flatnonzero(draw > 0)
-    slack = m.variables(draw_slots.size, 0.0, np.inf, shortfall_per_wh * draw[draw_slots])
+    slack_cost = shortfall_per_wh[draw_slots] * draw[draw_slots]
+    slack = m.variables(draw_slots.size, 0.0, np.inf, slack_cost)
     rows = m.constraints(draw_slots.size, tank.min_c, np.inf)
     m.add(rows, slack, 1.0)
     m.add(rows, temp[draw_slots], 1.0)
@@ -535,10 +617,12 @@ def _onoff(m: _Model, o: OnOffSpec, n: int, slot_s: float) -> Ints:
         m.add(rows, on, sign)
         for lag in range(min(max(length, 1), n)):
             m.add(rows[lag:], indicator[: n - lag], 1.0)
-    if o.run_s > 0:
-        by = n if o.run_by_slot is None else o.run_by_slot
-        row = m.constraints(1, o.run_s / slot_s, np.inf)
-        m.add(np.repeat(row, by), on[:by], 1.0)
+    needs = [RunNeed(o.run_s, 0, n if o.run_by_slot is None else o.run_by_slot), *o.runs]
+    for need in needs:
+        if need.run_s > 0:
+            row = m.constraints(1, need.run_s / slot_s, np.inf)
+            window = on[need.from_slot : need.by_slot]
+            m.add(np.repeat(row, window.size), window, 1.0)
     return on
 
 
@@ -565,6 +649,7 @@ def _failed(
         mip_gap=None,
         solve_s=solve_s,
         size=size,
+        stored_eur=nan,
     )
 
 
@@ -624,7 +709,7 @@ def optimise(
         _schedule(problem, built, np.asarray(res.x, dtype=np.float64)),
         status=status,
         message=message,
-        bound_eur=float(bound) * built.scale_eur,
+        bound_eur=float(bound) * built.scale_eur + built.offset_eur,
         mip_gap=None if size.integers == 0 or res.mip_gap is None else float(res.mip_gap),
         solve_s=solve_s,
         size=size,
@@ -636,12 +721,21 @@ def _schedule(p: DayProblem, built: _Built, x: Floats) -> Schedule:
     solver's figures are filled in by the caller)."""
     import numpy as np
 
-    h = p.slot_s / 3600.0
     power: dict[str, Floats] = {}
     for d in p.dimmers:
         power[d.name] = np.clip(x[built.dimmer_power[d.name]], 0.0, d.max_power_w)
     for o in p.onoffs:
         power[o.name] = np.round(x[built.onoff_on[o.name]]) * o.power_w
+    temps = {name: x[tank.temp] for name, tank in built.tanks.items()}
+    return _figures(p, power, temps)
+
+
+def _figures(p: DayProblem, power: Mapping[str, Floats], temps: Mapping[str, Floats]) -> Schedule:
+    """The schedule of these powers and tank temperatures (slot starts and the end):
+    grid, cost, comfort shortfall and terminal value computed from them."""
+    import numpy as np
+
+    h = p.slot_s / 3600.0
     grid = np.asarray(p.base_w, dtype=np.float64) - np.asarray(p.pv_w, dtype=np.float64)
     for series in power.values():
         grid = grid + series
@@ -650,15 +744,19 @@ def _schedule(p: DayProblem, built: _Built, x: Floats) -> Schedule:
     cost = float(
         np.sum(np.asarray(p.import_eur_kwh) * imp - np.asarray(p.export_eur_kwh) * exp) * h / 1000
     )
-    tank_c: dict[str, tuple[float, ...]] = {}
+    shortfall_prices = np.asarray(p.shortfall_prices_eur_kwh(), dtype=np.float64)
     shortfall: dict[str, float] = {}
-    min_c = {d.name: d.tank.min_c for d in p.dimmers if d.tank is not None}
-    for name, tank in built.tanks.items():
-        temps = x[tank.temp]
-        tank_c[name] = tuple(float(v) for v in temps)
-        lack = np.maximum(min_c[name] - temps[tank.draw_slots], 0.0)
-        shortfall[name] = float(np.sum(tank.draw_wh_per_k * lack))
-    penalty = sum(shortfall.values()) * p.shortfall_eur_kwh / 1000
+    penalty = stored = 0.0
+    for d in p.dimmers:
+        if d.tank is None or d.name not in temps:
+            continue
+        t = temps[d.name]
+        draw = np.asarray(d.tank.draw_l, dtype=np.float64) * WATER_WH_PER_L_K
+        lack_wh = draw * np.maximum(d.tank.min_c - t[:-1], 0.0)
+        shortfall[d.name] = float(np.sum(lack_wh))
+        penalty += float(np.sum(lack_wh * shortfall_prices)) / 1000
+        heat_wh = d.tank.capacity_wh_per_k * (float(t[-1]) - float(t[0]))
+        stored += d.tank.end_value_eur_kwh * heat_wh / 1000
     return Schedule(
         status=SolveStatus.OPTIMAL,
         message="",
@@ -669,10 +767,132 @@ def _schedule(p: DayProblem, built: _Built, x: Floats) -> Schedule:
         export_wh=float(np.sum(exp) * h),
         grid_w=tuple(float(v) for v in grid),
         power_w={name: tuple(float(v) for v in series) for name, series in power.items()},
-        tank_c=tank_c,
+        tank_c={name: tuple(float(v) for v in series) for name, series in temps.items()},
         shortfall_wh=shortfall,
         bound_eur=math.nan,
         mip_gap=None,
         solve_s=math.nan,
         size=ModelSize(0, 0, 0, 0),
+        stored_eur=stored,
+    )
+
+
+def head(problem: DayProblem, schedule: Schedule, slots: int) -> tuple[DayProblem, Schedule]:
+    """The first ``slots`` slots of a problem and of its schedule, each figure recomputed
+    on them (a rolling horizon keeps the first day of a longer solve).
+
+    The problem's tanks keep their start, their end bound is dropped and their terminal
+    value kept (the schedule's ``stored_eur`` then values the heat gained by the head's
+    end); a run need whose window passes the head is dropped. The schedule keeps the
+    solver's status, message, bound, gap, time and size (those of the whole horizon).
+    """
+    import numpy as np
+
+    short = head_problem(problem, slots)
+    if not schedule.solved:
+        return short, schedule
+    power = {name: np.asarray(v[:slots]) for name, v in schedule.power_w.items()}
+    temps = {name: np.asarray(v[: slots + 1]) for name, v in schedule.tank_c.items()}
+    figures = _figures(short, power, temps)
+    return short, replace(
+        figures,
+        status=schedule.status,
+        message=schedule.message,
+        bound_eur=schedule.bound_eur,
+        mip_gap=schedule.mip_gap,
+        solve_s=schedule.solve_s,
+        size=schedule.size,
+    )
+
+
+def head_problem(problem: DayProblem, slots: int) -> DayProblem:
+    """The first ``slots`` slots of ``problem`` (see :func:`head`)."""
+    if not 1 <= slots <= problem.slots:
+        raise ValueError(f"slots must be within 1–{problem.slots}, got {slots}")
+
+    def cut(values: tuple[float, ...]) -> tuple[float, ...]:
+        return values[:slots]
+
+    dimmers = tuple(
+        d
+        if d.tank is None
+        else replace(d, tank=replace(d.tank, draw_l=cut(d.tank.draw_l), end_c=None))
+        for d in problem.dimmers
+    )
+    return replace(
+        problem,
+        pv_w=cut(problem.pv_w),
+        base_w=cut(problem.base_w),
+        import_eur_kwh=cut(problem.import_eur_kwh),
+        export_eur_kwh=cut(problem.export_eur_kwh),
+        dimmers=dimmers,
+        onoffs=tuple(_head_onoff(o, problem.slots, slots) for o in problem.onoffs),
+        shortfall_slot_eur_kwh=cut(problem.shortfall_prices_eur_kwh()),
+    )
+
+
+def chain(first: DayProblem, then: DayProblem) -> DayProblem:
+    """One horizon: ``first`` followed by ``then`` (same slot and loads, by name).
+
+    The tanks start as ``first``'s and end as ``then``'s (its end bound and terminal
+    value); their draws, the prices and the comfort shortfall's prices run on; an on/off
+    load starts as in ``first`` and keeps each problem's run needs over its own slots
+    (``then``'s shifted past ``first``). A dimmer's ``min_energy_wh`` becomes the sum.
+    """
+    if then.slot_s != first.slot_s:
+        raise ValueError(f"slot_s differ: {first.slot_s} then {then.slot_s}")
+    n = first.slots
+    later_dimmers = {d.name: d for d in then.dimmers}
+    later_onoffs = {o.name: o for o in then.onoffs}
+    if set(later_dimmers) != {d.name for d in first.dimmers} or set(later_onoffs) != {
+        o.name for o in first.onoffs
+    }:
+        raise ValueError("the two problems must have the same loads")
+    dimmers: list[DimmerSpec] = []
+    for d in first.dimmers:
+        nxt = later_dimmers[d.name]
+        energy = None
+        if d.min_energy_wh is not None or nxt.min_energy_wh is not None:
+            energy = (d.min_energy_wh or 0.0) + (nxt.min_energy_wh or 0.0)
+        tank = d.tank
+        if tank is not None:
+            if nxt.tank is None:
+                raise ValueError(f"{d.name}: a tank in one problem only")
+            tank = replace(
+                tank,
+                draw_l=tank.draw_l + nxt.tank.draw_l,
+                end_c=nxt.tank.end_c,
+                end_value_eur_kwh=nxt.tank.end_value_eur_kwh,
+            )
+        dimmers.append(replace(d, tank=tank, min_energy_wh=energy))
+    onoffs: list[OnOffSpec] = []
+    for o in first.onoffs:
+        later = later_onoffs[o.name]
+        shifted = [RunNeed(r.run_s, r.from_slot + n, r.by_slot + n) for r in later.runs]
+        if later.run_s > 0:
+            by = then.slots if later.run_by_slot is None else later.run_by_slot
+            shifted.insert(0, RunNeed(later.run_s, n, by + n))
+        onoffs.append(replace(o, runs=(*o.runs, *shifted)))
+    return DayProblem(
+        slot_s=first.slot_s,
+        pv_w=first.pv_w + then.pv_w,
+        base_w=first.base_w + then.base_w,
+        import_eur_kwh=first.import_eur_kwh + then.import_eur_kwh,
+        export_eur_kwh=first.export_eur_kwh + then.export_eur_kwh,
+        dimmers=tuple(dimmers),
+        onoffs=tuple(onoffs),
+        shortfall_eur_kwh=max(first.shortfall_eur_kwh, then.shortfall_eur_kwh),
+        shortfall_slot_eur_kwh=first.shortfall_prices_eur_kwh() + then.shortfall_prices_eur_kwh(),
+    )
+
+
+def _head_onoff(o: OnOffSpec, n: int, slots: int) -> OnOffSpec:
+    """The load's run needs that fit in the first ``slots`` of ``n``."""
+    by = n if o.run_by_slot is None else o.run_by_slot
+    fits = by <= slots
+    return replace(
+        o,
+        run_s=o.run_s if fits else 0.0,
+        run_by_slot=o.run_by_slot if fits else None,
+        runs=tuple(need for need in o.runs if need.by_slot <= slots),
     )

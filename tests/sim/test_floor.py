@@ -3,11 +3,16 @@ lived through, and no controller below it."""
 
 from __future__ import annotations
 
+import math
+from datetime import UTC, datetime
+
 import pytest
 
 from pvopt.cli import in_processes
 from pvopt.sim import floor, scenarios, yardstick
 from pvopt.sim.baseline import NoRegulation
+from pvopt.sim.equipment import WATER_WH_PER_L_K, DimmerLoad
+from pvopt.sim.optimum import DayProblem, DimmerSpec, OnOffSpec, Schedule, SolveStatus, TankSpec
 from pvopt.sim.simulate import Run, simulate
 
 pytest.importorskip("scipy")
@@ -34,8 +39,15 @@ def test_the_optimum_sees_the_day_the_controllers_saw() -> None:
     (day,) = best.days
     assert day.schedule.solved
     assert day.schedule.tank_c["water_heater"][0] == sc.tank_start_c
-    # the tank ends the day at least as hot as it started it
-    assert day.schedule.tank_c["water_heater"][-1] >= sc.tank_start_c - 1e-6
+    # the heat the tank gained is priced at the run's cheapest import price, as graded
+    temps = day.schedule.tank_c["water_heater"]
+    (tank,) = (load.tank for load in house.loads if isinstance(load, DimmerLoad) and load.tank)
+    gained_wh = tank.params.capacity_wh_per_k * (temps[-1] - temps[0])
+    minutes = round((rec.end - rec.start) / 60)
+    cheapest = min(
+        tariff.import_prices_eur_kwh(datetime.fromtimestamp(rec.start, UTC), 60, minutes)
+    )
+    assert day.stored_eur == pytest.approx(gained_wh / 1000 * cheapest)
 
 
 @pytest.fixture(scope="module", params=["winter", "evening-peak"])
@@ -78,3 +90,108 @@ def test_the_share_of_the_achievable_saving_follows_its_definition(
         )
     assert day_runs["optimum"].figures.achievable_pct == pytest.approx(100)
     assert day_runs["none"].figures.achievable_pct == pytest.approx(0)
+
+
+# -- the rolling horizon on days solvable by hand ----------------------------------------
+
+SLOT_S = 300.0
+H = SLOT_S / 3600.0
+DAY = 288
+C = 200 * WATER_WH_PER_L_K  # Wh/K
+
+
+def _day(
+    pv_w: tuple[float, ...],
+    import_eur_kwh: tuple[float, ...],
+    draw_l: tuple[float, ...],
+    value_eur_kwh: float,
+) -> DayProblem:
+    tank = TankSpec(
+        capacity_wh_per_k=C,
+        loss_w_per_k=0.0,
+        ambient_c=20.0,
+        cold_c=12.0,
+        initial_c=40.0,
+        min_c=50.0,
+        max_c=60.0,
+        draw_l=draw_l,
+        end_value_eur_kwh=value_eur_kwh,
+    )
+    n = len(pv_w)
+    return DayProblem(
+        slot_s=SLOT_S,
+        pv_w=pv_w,
+        base_w=(0.0,) * n,
+        import_eur_kwh=import_eur_kwh,
+        export_eur_kwh=(0.10,) * n,
+        dimmers=(DimmerSpec("water_heater", 2000.0, tank),),
+        shortfall_eur_kwh=1.0,
+    )
+
+
+def _sunny_then_dark() -> list[DayProblem]:
+    """Day 1: 2 kW of sun 11:00–13:00, power at 0.20, exports paid 0.10. Day 2: no sun,
+    80 L drawn at 07:00, power at 0.20 but 0.04 from 22:00 (the run's cheapest, so the
+    tank's terminal value). The tank starts day 1 at 40 °C; comfort 50 °C."""
+    sun = tuple(2000.0 if 11 * 12 <= i < 13 * 12 else 0.0 for i in range(DAY))
+    late = tuple(0.04 if i >= 22 * 12 else 0.20 for i in range(DAY))
+    draw = tuple(80.0 if i == 7 * 12 else 0.0 for i in range(DAY))
+    return [
+        _day(sun, (0.20,) * DAY, (0.0,) * DAY, 0.04),
+        _day((0.0,) * DAY, late, draw, 0.04),
+    ]
+
+
+def _roll(problems: list[DayProblem], lookahead_s: float) -> list[Schedule]:
+    schedules = [s for _, s in floor.rolling(problems.__getitem__, len(problems), lookahead_s)]
+    assert all(s.status is SolveStatus.OPTIMAL for s in schedules)
+    return schedules
+
+
+def test_the_floor_stores_a_sunny_days_surplus_for_the_next_dark_mornings_draw() -> None:
+    # Storing a kelvin of sun on day 1 costs its export, C × 0.10 = 23 m€; buying it on
+    # day 2 before the draw costs C × 0.20 = 47 m€; a kelvin short at the draw costs
+    # 80 L × 1.163 × 1.0 = 93 m€. So day 1 heats the tank from 40 to 50 °C exactly with
+    # its sun (more would be worth 0.04 €/kWh at the end, less than its export), and day
+    # 2 draws at 50 °C without buying. Alone, day 1 would export it all (0.04 < 0.10).
+    day1, day2 = _roll(_sunny_then_dark(), floor.LOOKAHEAD_S)
+    need_wh = C * (50.0 - 40.0)
+    assert sum(day1.power_w["water_heater"]) * H == pytest.approx(need_wh, abs=1e-2)
+    assert day1.import_wh == pytest.approx(0.0, abs=1e-2)
+    assert day1.tank_c["water_heater"][-1] == pytest.approx(50.0, abs=1e-6)
+    assert day1.cost_eur == pytest.approx(-0.10 * (4000.0 - need_wh) / 1000, abs=1e-6)
+    assert day1.stored_eur == pytest.approx(0.04 * need_wh / 1000, abs=1e-6)
+    # day 2 starts where day 1 ended and keeps the comfort without buying before the draw
+    assert day2.tank_c["water_heater"][0] == day1.tank_c["water_heater"][-1]
+    assert day2.shortfall_wh["water_heater"] == pytest.approx(0.0, abs=1e-2)
+    assert sum(day2.power_w["water_heater"][: 22 * 12]) == pytest.approx(0.0, abs=1e-2)
+    after = 12.0 + (50.0 - 12.0) * math.exp(-80.0 * WATER_WH_PER_L_K / C)
+    assert day2.tank_c["water_heater"][7 * 12 + 1] == pytest.approx(after, abs=1e-6)
+
+
+def test_without_lookahead_the_sunny_day_exports_and_the_dark_day_pays() -> None:
+    # The same two days solved one at a time (lookahead 0): what the lookahead is for.
+    day1, day2 = _roll(_sunny_then_dark(), 0.0)
+    assert day1.tank_c["water_heater"][-1] == pytest.approx(40.0, abs=1e-6)
+    assert sum(day2.power_w["water_heater"][: 7 * 12]) * H == pytest.approx(C * 10, abs=1e-2)
+
+
+def test_an_onoff_load_on_at_midnight_keeps_its_minimum_on_time_the_next_day() -> None:
+    # Day 1 (4 slots): the pump needs 1 slot, power is cheap in the last one only; its
+    # 20 min minimum on time is cut by the day's end, so it runs there. Day 2 (nothing
+    # needed, power dear) must keep it on 15 more minutes: it starts on since 5 min.
+    pump = OnOffSpec("pump", 1000.0, min_on_s=1200.0, run_s=SLOT_S, run_by_slot=4)
+    first = DayProblem(
+        SLOT_S, (0.0,) * 4, (0.0,) * 4, (0.3, 0.3, 0.3, 0.1), (0.0,) * 4, onoffs=(pump,)
+    )
+    then = DayProblem(
+        SLOT_S,
+        (0.0,) * 4,
+        (0.0,) * 4,
+        (0.3,) * 4,
+        (0.0,) * 4,
+        onoffs=(OnOffSpec("pump", 1000.0, min_on_s=1200.0),),
+    )
+    day1, day2 = _roll([first, then], 0.0)
+    assert day1.power_w["pump"] == (0.0, 0.0, 0.0, 1000.0)
+    assert day2.power_w["pump"] == (1000.0, 1000.0, 1000.0, 0.0)

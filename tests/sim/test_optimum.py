@@ -23,9 +23,12 @@ from pvopt.sim.optimum import (
     DayProblem,
     DimmerSpec,
     OnOffSpec,
+    RunNeed,
     Schedule,
     SolveStatus,
     TankSpec,
+    chain,
+    head,
     optimise,
 )
 
@@ -265,6 +268,61 @@ def test_the_tank_follows_the_simulators_tank() -> None:
     assert _wh(schedule.power_w["water_heater"]) > 0  # it did heat: the comparison bites
 
 
+# -- the tanks' terminal value ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value_eur_kwh", "heats"),
+    [pytest.param(0.10, True, id="worth more than exported"), pytest.param(0.04, False, id="less")],
+)
+def test_heat_left_in_the_tank_lowers_the_objective_by_exactly_its_value(
+    value_eur_kwh: float, heats: bool
+) -> None:
+    # 1 kW of surplus for 2 h, exported at 0.05 €/kWh or stored in a 40 °C tank (room for
+    # C × 20 K = 4.7 kWh) whose heat at the end is worth value_eur_kwh: above 0.05 every
+    # Wh goes in the tank and the objective is −value × 2 kWh; below, all is exported.
+    heater = DimmerSpec("water_heater", 2000.0, _tank(DAY, 40.0, end_value_eur_kwh=value_eur_kwh))
+    problem = _problem(DAY, _noon_sun(1000.0, 0.0), exp=0.05, dimmers=(heater,))
+    schedule = _solved(problem)
+    stored_wh = 2000.0 if heats else 0.0
+    assert schedule.tank_c["water_heater"][-1] == pytest.approx(40.0 + stored_wh / C, abs=ABS_C)
+    assert schedule.stored_eur == pytest.approx(value_eur_kwh * stored_wh / 1000, abs=ABS_EUR)
+    assert schedule.cost_eur == pytest.approx(-0.05 * (2000.0 - stored_wh) / 1000, abs=ABS_EUR)
+    expected = -max(value_eur_kwh, 0.05) * 2.0
+    assert schedule.objective_eur == pytest.approx(expected, abs=ABS_EUR)
+    assert schedule.bound_eur == pytest.approx(expected, abs=1e-4)
+
+
+def test_a_tank_ending_colder_pays_for_the_heat_it_lost_at_the_terminal_value() -> None:
+    # A 60 °C tank, 80 L drawn at 07:00, power at 0.30 €/kWh all day: the heat the draw
+    # took, C·(60 − 12)·(1 − e^{−D/C}), is not bought back (it is worth 0.10 at the end)
+    # and is charged at 0.10: stored_eur is that heat × −0.10.
+    draws = _series(DAY, 0.0, shower=(range(DRAW_SLOT, DRAW_SLOT + 1), 80.0))
+    spec = _tank(DAY, 60.0, draw_l=draws, end_value_eur_kwh=0.10)
+    problem = _problem(DAY, imp=0.30, dimmers=(DimmerSpec("water_heater", 2000.0, spec),))
+    schedule = _solved(problem)
+    taken_wh = C * (60.0 - 12.0) * -math.expm1(-80.0 * WATER_WH_PER_L_K / C)
+    assert _wh(schedule.power_w["water_heater"]) == pytest.approx(0.0, abs=ABS_WH)
+    assert schedule.stored_eur == pytest.approx(-0.10 * taken_wh / 1000, abs=ABS_EUR)
+    assert schedule.objective_eur == pytest.approx(0.10 * taken_wh / 1000, abs=ABS_EUR)
+
+
+def test_a_chained_horizon_keeps_each_days_run_time_and_prices() -> None:
+    # Two 4-slot "days": the pump needs 2 slots by slot 4 of each; power is cheap in
+    # slots 0–1 and 6–7 only. Chained, it runs in both windows, not 4 slots in one.
+    pump = OnOffSpec("pump", 1000.0, run_s=2 * SLOT_S, run_by_slot=4)
+    first = _problem(4, imp=(0.1, 0.1, 0.3, 0.3), onoffs=(pump,), shortfall_eur_kwh=0.3)
+    then = _problem(4, imp=(0.3, 0.3, 0.1, 0.1), onoffs=(pump,), shortfall_eur_kwh=0.5)
+    horizon = chain(first, then)
+    assert horizon.shortfall_prices_eur_kwh() == (0.3,) * 4 + (0.5,) * 4
+    schedule = _solved(horizon)
+    assert _on_slots(schedule, "pump") == [0, 1, 6, 7]
+    own, day = head(horizon, schedule, 4)
+    assert own.slots == 4 and own.onoffs[0].runs == ()
+    assert day.power_w["pump"] == (1000.0, 1000.0, 0.0, 0.0)
+    assert day.cost_eur == pytest.approx(0.1 * 2 * H, abs=ABS_EUR)
+
+
 # -- on/off loads ------------------------------------------------------------------------
 
 
@@ -444,6 +502,19 @@ def _with_tank(**kw: Any) -> DayProblem:
             id="run_by beyond the horizon",
         ),
         pytest.param(_with_tank(min_c=61.0), "min_c", id="min_c above max_c"),
+        pytest.param(
+            _with_tank(end_value_eur_kwh=-0.1), "end_value_eur_kwh", id="negative end value"
+        ),
+        pytest.param(
+            replace(_valid(), shortfall_slot_eur_kwh=(0.3,) * 3),
+            "shortfall_slot_eur_kwh has 3",
+            id="shortfall prices short",
+        ),
+        pytest.param(
+            replace(_valid(), onoffs=(OnOffSpec("p", 500.0, runs=(RunNeed(600.0, 2, 5),)),)),
+            r"runs\[0\]",
+            id="run window beyond the horizon",
+        ),
     ],
 )
 def test_a_malformed_problem_raises_value_error(problem: DayProblem, match: str) -> None:
