@@ -59,6 +59,7 @@ from pvopt.equipment.model import (
     VariablePowerConfig,
     local_instant,
 )
+from pvopt.sim import vectors
 from pvopt.sim.equipment import DimmerLoad
 from pvopt.sim.house import House
 from pvopt.sim.optimum import (
@@ -246,13 +247,6 @@ class Floor:
         return total
 
 
-def _means(samples: list[float], per_slot: int) -> tuple[float, ...]:
-    return tuple(
-        sum(samples[i : i + per_slot]) / len(samples[i : i + per_slot])
-        for i in range(0, len(samples), per_slot)
-    )
-
-
 def day_problem(
     house: House,
     tariff: Tariff,
@@ -268,8 +262,8 @@ def day_problem(
     terminal value, :attr:`~pvopt.sim.optimum.TankSpec.end_value_eur_kwh`)."""
     per_slot = round(slot_s / SAMPLE_S)
     n = slots * per_slot
-    pv = _means(house.pv.sample(start, SAMPLE_S, n), per_slot)
-    base = _means(house.base.sample(start, SAMPLE_S, n), per_slot)
+    pv = vectors.means(house.pv.sample(start, SAMPLE_S, n), per_slot)
+    base = vectors.means(house.base.sample(start, SAMPLE_S, n), per_slot)
     begins = datetime.fromtimestamp(start, UTC)
     prices = tuple(tariff.import_prices_eur_kwh(begins, slot_s, slots))
     day = datetime.fromtimestamp(start, tariff.tz).date()

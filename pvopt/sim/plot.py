@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from pvopt.sim.floor import SlotSeries
 from pvopt.sim.house import Recording
-from pvopt.sim.timeseries import means
+from pvopt.sim.vectors import means
 
 #: Width of the means plotted, seconds.
 BIN_S = 60.0

@@ -176,12 +176,3 @@ def step_sum(events: Sequence[tuple[float, float, float]]) -> Steps:
         level += changes[t]
         values.append(0.0 if abs(level) < 1e-9 else level)
     return Steps(times, values)
-
-
-def means(samples: Sequence[float], per_slot: int) -> tuple[float, ...]:
-    """The mean of each slot of ``per_slot`` consecutive samples, the last slot holding
-    what is left (each sum taken in sample order, as ``sum`` takes it)."""
-    return tuple(
-        sum(samples[i : i + per_slot]) / len(samples[i : i + per_slot])
-        for i in range(0, len(samples), per_slot)
-    )

@@ -83,10 +83,13 @@ def slot_sums(values: Floats, per_slot: int, before: Floats | None = None) -> Fl
     return sums
 
 
-def means(values: Floats, per_slot: int) -> tuple[float, ...]:
-    """:func:`pvopt.sim.timeseries.means` of an array, with the same sums (the slot
-    sums of :func:`slot_sums`) and the same divisions."""
+def means(values: Floats | Sequence[float], per_slot: int) -> tuple[float, ...]:
+    """The mean of each slot of ``per_slot`` consecutive values, the last slot holding
+    what is left; each slot's sum is taken in order (:func:`slot_sums`), as ``sum`` would
+    take it (the plot, ``--series`` and the optimum's slots all average so)."""
     import numpy as np
+
+    values = floats(values) if not isinstance(values, np.ndarray) else values
 
     counts = np.full(-(-len(values) // per_slot), float(per_slot))
     if len(values) % per_slot:

@@ -30,7 +30,8 @@ from pvopt.sim.load import BaseLoad
 from pvopt.sim.meter import Frame, LinkyMeter
 from pvopt.sim.pv import CloudProcess, PvPlant, Sky, clear_sky_w, sun
 from pvopt.sim.scenarios import PARIS, REFERENCE_PV, build, local_time, reference_site
-from pvopt.sim.timeseries import Linear, means, step_sum
+from pvopt.sim.timeseries import Linear, step_sum
+from pvopt.sim.vectors import means
 
 SUMMER = date(2026, 6, 21)
 WINTER = date(2026, 1, 15)
