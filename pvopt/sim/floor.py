@@ -73,7 +73,7 @@ from pvopt.sim.optimum import (
     head_problem,
     optimise,
 )
-from pvopt.sim.yardstick import COMFORT_DEFAULT_C, onoff_power_w
+from pvopt.sim.yardstick import comfort_c, onoff_power_w
 from pvopt.tariff import Tariff
 
 #: The optimum's slot, s: 5 min solves a day in seconds (the floor of slot means is a
@@ -325,10 +325,10 @@ def _dimmer(
     params = load.tank.params
     flows = load.tank.draws.sample(start, SAMPLE_S, n)
     litres = tuple(sum(flows[i : i + per_slot]) * SAMPLE_S / 60.0 for i in range(0, n, per_slot))
+    max_c = params.cut_c  # the thermostat's, or temp_max under a probe
     if isinstance(cfg, TempDrivenVariablePowerConfig):
-        min_c, max_c = cfg.temp_min_c, min(cfg.temp_max_c, params.cut_c)
-    else:
-        min_c, max_c = COMFORT_DEFAULT_C, params.cut_c
+        max_c = min(cfg.temp_max_c, max_c)
+    min_c = comfort_c(cfg)
     tank = TankSpec(
         capacity_wh_per_k=params.capacity_wh_per_k,
         loss_w_per_k=params.loss_w_per_k,

@@ -30,8 +30,9 @@ run forgets each day once graded) and added up (:func:`pvopt.sim.kpi.combine`,
   water completion, off-peak heating): at each step, ``min(import, Σ drawn)``, shared
   between the loads in proportion to what they drew;
 - per on/off equipment: ``starts``; per equipment heating a tank: ``below_temp_min_h``
-  (time the tank spent below ``temp_min`` — its configured one, or
-  :data:`COMFORT_MIN_C` for a plain dimmer) and ``final_temp_c``.
+  (time the tank spent below ``temp_min`` — its configured one, or the yardstick's
+  comfort temperature for a plain dimmer, :func:`pvopt.sim.yardstick.comfort_c`) and
+  ``final_temp_c``.
 
 The same keys appear in the text table and in ``--json``.
 """
@@ -47,16 +48,12 @@ from zoneinfo import ZoneInfo
 
 from pvopt.equipment.model import (
     ConstantPowerConfig,
-    TempDrivenVariablePowerConfig,
     UnknownPowerConfig,
 )
 from pvopt.sim import kpi, vectors
 from pvopt.sim.floor import Floor
 from pvopt.sim.house import House, Recording
-from pvopt.sim.yardstick import DayYardstick, PriceSeries, measure_day, total
-
-#: Comfort threshold of a tank heated by a plain dimmer (no temp_min configured), °C.
-COMFORT_MIN_C = 45.0
+from pvopt.sim.yardstick import DayYardstick, PriceSeries, comfort_c, measure_day, total
 
 
 @dataclass(frozen=True)
@@ -201,9 +198,7 @@ def day_figures(
     for name in rec.names:
         temps = rec.tank_c.get(name)
         if temps and i1 > i0:
-            cfg = rec.config(name)
-            floor = cfg.temp_min_c if isinstance(cfg, TempDrivenVariablePowerConfig) else None
-            below[name] = _below_h(rec, temps[i0:i1], COMFORT_MIN_C if floor is None else floor)
+            below[name] = _below_h(rec, temps[i0:i1], comfort_c(rec.config(name)))
             final[name] = temps[i1 - 1]
     return DayFigures(
         kpis=kpi.compute(rec, start, end),

@@ -182,7 +182,9 @@ class Yardstick:
     import_wh: float
 
 
-def _comfort_c(cfg: EquipmentConfig) -> float:
+def comfort_c(cfg: EquipmentConfig) -> float:
+    """The temperature the hot water of this load's tank should be drawn at: its
+    ``temp_min``, or :data:`COMFORT_DEFAULT_C` for a plain dimmer (no probe)."""
     return cfg.temp_min_c if isinstance(cfg, TempDrivenVariablePowerConfig) else COMFORT_DEFAULT_C
 
 
@@ -213,12 +215,12 @@ def _hot_water_shortfall(house: House) -> Floats:
     for load, name in zip(house.loads, rec.names, strict=True):
         if not isinstance(load, DimmerLoad) or load.tank is None or name not in rec.tank_c:
             continue
-        comfort_c = _comfort_c(rec.config(name))
+        wanted_c = comfort_c(rec.config(name))
         temps = vectors.floats(rec.tank_c[name])
         flows = np.asarray(load.tank.draws.sample(rec.start, rec.step_s, rec.steps))
         per_l_k = WATER_WH_PER_L_K * rec.step_s / 60.0
-        cold = (flows > 0) & (temps < comfort_c)
-        shortfall = shortfall + np.where(cold, flows * per_l_k * (comfort_c - temps), 0.0)
+        cold = (flows > 0) & (temps < wanted_c)
+        shortfall = shortfall + np.where(cold, flows * per_l_k * (wanted_c - temps), 0.0)
     return shortfall
 
 
