@@ -92,7 +92,8 @@ def average(
     weight = 1.0 - exp(-dt / tau_s) if tau_s > 0 else 1.0
     average_w += (budget_w - average_w) * weight
     budget.average_w = average_w
-    weight = 1.0 - exp(-dt / shortfall_tau_s) if shortfall_tau_s > 0 else 1.0
+    if shortfall_tau_s != tau_s:  # an off load averages both over start_delay: same weight
+        weight = 1.0 - exp(-dt / shortfall_tau_s) if shortfall_tau_s > 0 else 1.0
     budget.shortfall_avg_w += (shortfall - budget.shortfall_avg_w) * weight
     return average_w
 
