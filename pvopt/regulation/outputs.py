@@ -106,7 +106,10 @@ class Emitter:
         out: list[MqttCommand] = []
         resend_after = self._resend_after
         for state, memory in zip(self.loads, self._memory, strict=True):
-            payload = self._payload(state, memory).payload
+            cached = memory.payload
+            if cached is None or cached.power_w != state.power_w:
+                cached = self._payload(state, memory)  # the power moved: a new payload
+            payload = cached.payload
             last = memory.sent
             if (
                 force
