@@ -170,8 +170,7 @@ class Plant:
         sample = self.sample
         if sample is None:
             return None if self.last_eval is None else self.safe_decision(now, "stale meter data")
-        stale_after = self._stale_after
-        if not -stale_after < now - sample.time < stale_after:  # fresh(), without a call
+        if not self.fresh(sample, now):
             return self.safe_decision(now, "stale meter data")
         resend_at = self.emitter.resend_at
         if resend_at is not None and now < resend_at:

@@ -197,9 +197,12 @@ class OriginalRegulator(OnPlant):
     def _fixed(self, state: LoadState, now: datetime, offpeak: bool) -> tuple[float, str] | None:
         """(power, reason) of a load the walks leave alone this evaluation — manual mode,
         forced run, ``temp_max``, HC forcing, full — or None for a load they drive."""
-        state.manual.expire(now)
-        celsius = state.celsius(now)
+        control = state.manual
+        if control.forced_until is not None:  # only a timed mode expires
+            control.expire(now)
         temps = state.thresholds
+        # Only a temperature-driven load has thresholds, and a probe to read.
+        celsius = state.celsius(now) if temps is not None else None
         if temps is not None and celsius is not None:
             tank = state.tank
             if celsius >= temps.max_c:
@@ -210,11 +213,12 @@ class OriginalRegulator(OnPlant):
                 tank.grid_heat = True
             elif celsius >= temps.eco_c:
                 tank.grid_heat = False
-        if state.mode is Mode.OFF:
+        mode = control.mode
+        if mode is Mode.OFF:
             return 0.0, "off: manual"
         if temps is not None and celsius is not None and celsius >= temps.max_c:
             return 0.0, f"full: {celsius:.1f} °C ≥ temp_max {temps.max_c:g} °C"
-        if state.mode is not Mode.AUTO:
+        if mode is not Mode.AUTO:
             return self._manual(state)
         return self._auto_fixed(state, celsius, temps, offpeak)
 
