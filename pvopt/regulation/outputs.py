@@ -62,8 +62,10 @@ class Payload:
 
 @dataclass(slots=True)
 class LoadOutput:
-    """What the outputs remember of one load."""
+    """What the outputs remember of one load (and the load: the loops over them need no
+    zip with the loads)."""
 
+    state: LoadState
     sent: Sent | None = None
     payload: Payload | None = None
     output: Output | None = None  # the last one
@@ -78,7 +80,7 @@ class Emitter:
         self.loads = loads
         self.resend_interval_s = resend_interval_s
         self._resend_after = at_least(resend_interval_s)  # exactly resend_interval_s
-        self._memory = [LoadOutput() for _ in loads]
+        self._memory = [LoadOutput(state=state) for state in loads]
         self._resend_at: datetime | None = None  # the first periodic re-send due
         self._outputs: tuple[Output, ...] = ()  # the last ones
 
@@ -105,8 +107,12 @@ class Emitter:
             return ()  # nothing changed and nothing due: most ticks end here
         out: list[MqttCommand] = []
         resend_after = self._resend_after
-        for state, memory in zip(self.loads, self._memory, strict=True):
-            payload = self._payload(state, memory).payload
+        for memory in self._memory:
+            state = memory.state
+            cached = memory.payload
+            if cached is None or cached.power_w != state.power_w:
+                cached = self._payload(state, memory)  # the power moved: a new payload
+            payload = cached.payload
             last = memory.sent
             if (
                 force
@@ -132,7 +138,8 @@ class Emitter:
     def outputs(self) -> tuple[Output, ...]:
         """Each load's output, in priority order (the same objects while unchanged)."""
         changed = len(self._outputs) != len(self._memory)
-        for state, memory in zip(self.loads, self._memory, strict=True):
+        for memory in self._memory:
+            state = memory.state
             output = memory.output
             temperature = state.temperature
             if (
@@ -153,7 +160,10 @@ class Emitter:
     def _refresh(self, state: LoadState, memory: LoadOutput) -> bool:
         """Remake a load's output from its state if anything published (rounded) changed;
         True if so."""
-        percent = self._payload(state, memory).percent
+        cached = memory.payload
+        if cached is None or cached.power_w != state.power_w:
+            cached = self._payload(state, memory)  # the power moved: a new payload
+        percent = cached.percent
         temp = state.temperature.celsius if state.temperature else None
         power_w = round(state.power_w, 1)
         energy_wh = round(state.counters.energy_wh, 1)

@@ -180,13 +180,14 @@ def ruled(state: LoadState) -> bool:
 
 def plan(loads: Sequence[LoadState], calendar: Calendar, now: datetime, offpeak: bool) -> Plan:
     """The rules of every load: what they fix, and the caps of the auto dimmers."""
-    result = Plan()
+    fixed: dict[str, float] = {}
+    caps: dict[str, float] = {}
+    reasons: dict[str, str] = {}
     for state in loads:
-        name = state.name
-        fixed = rule(state, calendar, now, offpeak) if ruled(state) else None
-        if fixed is not None:
-            result.fixed[name] = fixed.power_w
-            result.reasons[name] = fixed.reason
+        ruling = rule(state, calendar, now, offpeak) if ruled(state) else None
+        if ruling is not None:
+            fixed[state.name] = ruling.power_w
+            reasons[state.name] = ruling.reason
         elif state.variable:
-            result.caps[name] = state.full_power_w
-    return result
+            caps[state.name] = state.full_power_w
+    return Plan(fixed=fixed, caps=caps, reasons=reasons)

@@ -18,10 +18,11 @@ took back from, importing; starts in general are reworked with prices.)
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
+from math import exp
 
 from pvopt.equipment.model import RegulationConfig
 from pvopt.regulation.rules import Plan, minutes
@@ -42,18 +43,6 @@ class Staged:
 
 
 @dataclass(frozen=True, slots=True)
-class Budget:
-    """What an on/off load could have, as its verdict needs it."""
-
-    now_w: float  # on this reading
-    average_w: float
-    shortfall_w: float  # averaged power it would import
-    averaged_s: float  # how long it has been averaged
-    since_switch_s: float | None
-    power_w: float
-
-
-@dataclass(frozen=True, slots=True)
 class Verdict:
     """Switch or not, and why."""
 
@@ -65,6 +54,20 @@ class Verdict:
 STAYS_ON = Verdict(switch=False, reason="on: surplus")
 
 
+def short_of(average_w: float, needed_w: float) -> Verdict:
+    """The verdict of an off load whose averaged budget is short of ``needed_w``."""
+    if average_w < 0:
+        return no_surplus(needed_w)
+    return Verdict(switch=False, reason=f"off: surplus {max(average_w, 0):.0f} W of {needed_w:.0f}")
+
+
+@lru_cache(maxsize=16)
+def no_surplus(needed_w: float) -> Verdict:
+    """The verdict of an off load whose averaged budget is below zero (every night), one
+    per power needed: the words of :func:`short_of`, made once."""
+    return Verdict(switch=False, reason=f"off: surplus 0 W of {needed_w:.0f}")
+
+
 def average(
     budget: BudgetAverage,
     budget_w: float,
@@ -72,23 +75,33 @@ def average(
     tau_s: float,
     shortfall_tau_s: float,
     now: datetime,
-) -> None:
+) -> float:
     """Average, since the last switch, the budget over ``tau_s`` and the shortfall (the
     part of the load's power that the budget does not cover: what it imports, or would)
-    over ``shortfall_tau_s``. A deep cloud shadow holds starts back for a while, which is
-    what broken clouds need."""
+    over ``shortfall_tau_s``; returns the budget's new average. A deep cloud shadow holds
+    starts back for a while, which is what broken clouds need."""
     last = budget.at
+    average_w = budget.average_w
     shortfall = max(power_w - budget_w, 0.0)
-    if budget.average_w is None or last is None:
+    budget.at = now
+    if average_w is None or last is None:
         budget.average_w, budget.since = budget_w, now
         budget.shortfall_avg_w = shortfall
-    else:
-        dt = (now - last).total_seconds()
-        weight = 1.0 - math.exp(-dt / tau_s) if tau_s > 0 else 1.0
-        budget.average_w += (budget_w - budget.average_w) * weight
-        weight = 1.0 - math.exp(-dt / shortfall_tau_s) if shortfall_tau_s > 0 else 1.0
-        budget.shortfall_avg_w += (shortfall - budget.shortfall_avg_w) * weight
-    budget.at = now
+        return budget_w
+    dt = (now - last).total_seconds()
+    weight = 1.0 - exp(-dt / tau_s) if tau_s > 0 else 1.0
+    average_w += (budget_w - average_w) * weight
+    budget.average_w = average_w
+    if shortfall_tau_s != tau_s:  # an off load averages both over start_delay: same weight
+        weight = 1.0 - exp(-dt / shortfall_tau_s) if shortfall_tau_s > 0 else 1.0
+    budget.shortfall_avg_w += (shortfall - budget.shortfall_avg_w) * weight
+    return average_w
+
+
+def averaged_s(budget: BudgetAverage, now: datetime) -> float:
+    """How long the budget has been averaged (since its last restart)."""
+    since = budget.since
+    return (now - since).total_seconds() if since else 0
 
 
 def covered_s(
@@ -105,58 +118,74 @@ def covered_s(
 
 
 def start_verdict(
-    b: Budget, covered: float | None, min_off_s: float, reg: RegulationConfig
+    state: LoadState,
+    budget_w: float,
+    average_w: float,
+    covered: float | None,
+    now: datetime,
+    reg: RegulationConfig,
 ) -> Verdict:
-    """Does an off load start? ``covered``: how long a freed power has covered it twice
-    over (None: no such power)."""
-    power = b.power_w
+    """Does an off load start? ``budget_w``: its budget on this reading, ``average_w``
+    its average (its shortfall averaged in ``state.budget``); ``covered``: how long a
+    freed power has covered it twice over (None: no such power). How long it has been
+    off, or averaged, is looked at only when the surplus would start it."""
+    power = state.onoff_power_w
     fast = covered is not None and covered >= FAST_START_S
     needed = power + reg.start_margin_w
     if covered is not None and not fast:
         return Verdict(
             switch=False,
-            reason=f"off: surplus {b.now_w / 1000:.1f} kW steady, starts in "
+            reason=f"off: surplus {budget_w / 1000:.1f} kW steady, starts in "
             f"{FAST_START_S - covered:.0f} s if it lasts",
         )
-    if not fast and (b.average_w < needed or b.now_w < power):
+    if not fast and (average_w < needed or budget_w < power):
+        return short_of(average_w, needed)
+    shortfall_w = state.budget.shortfall_avg_w
+    if not fast and shortfall_w > reg.start_max_import * power:
         return Verdict(
-            switch=False, reason=f"off: surplus {max(b.average_w, 0):.0f} W of {needed:.0f}"
+            switch=False, reason=f"off: surplus unsteady, would import {shortfall_w / power:.0%}"
         )
-    if not fast and b.shortfall_w > reg.start_max_import * power:
-        return Verdict(
-            switch=False, reason=f"off: surplus unsteady, would import {b.shortfall_w / power:.0%}"
-        )
-    since = b.since_switch_s
+    since = state.since_switch_s(now)
+    min_off_s = state.min_on_off_s[1]
     if since is not None and since < min_off_s:
         return Verdict(switch=False, reason=f"off: min-off {minutes(min_off_s - since)} left")
-    if not fast and b.averaged_s < reg.start_delay_s:
+    waited_s = averaged_s(state.budget, now)
+    if not fast and waited_s < reg.start_delay_s:
         return Verdict(
             switch=False,
-            reason=f"off: starts in {minutes(reg.start_delay_s - b.averaged_s)} if surplus lasts",
+            reason=f"off: starts in {minutes(reg.start_delay_s - waited_s)} if surplus lasts",
         )
     return Verdict(
-        switch=True, reason=f"on: surplus {b.now_w / 1000:.1f} kW steady" if fast else "on: surplus"
+        switch=True,
+        reason=f"on: surplus {budget_w / 1000:.1f} kW steady" if fast else "on: surplus",
     )
 
 
-def stop_verdict(b: Budget, min_on_s: float, reg: RegulationConfig) -> Verdict:
-    """Does an on load stop?"""
-    power = b.power_w
-    if b.average_w >= power and b.shortfall_w <= reg.stop_max_import * power:
+def stop_verdict(
+    state: LoadState, average_w: float, now: datetime, reg: RegulationConfig
+) -> Verdict:
+    """Does an on load stop? ``average_w``: its budget's average (its shortfall averaged
+    in ``state.budget``). How long it has been on, or averaged, is looked at only when
+    the surplus no longer covers it."""
+    power = state.onoff_power_w
+    shortfall_w = state.budget.shortfall_avg_w
+    if average_w >= power and shortfall_w <= reg.stop_max_import * power:
         return STAYS_ON
-    since = b.since_switch_s
+    since = state.since_switch_s(now)
+    min_on_s = state.min_on_off_s[0]
     if since is not None and since < min_on_s:
         return Verdict(switch=False, reason=f"on: min-on {minutes(min_on_s - since)} left")
-    if b.averaged_s < reg.stop_delay_s:
+    waited_s = averaged_s(state.budget, now)
+    if waited_s < reg.stop_delay_s:
         return Verdict(
             switch=False,
-            reason=f"on: stops in {minutes(reg.stop_delay_s - b.averaged_s)} if import lasts",
+            reason=f"on: stops in {minutes(reg.stop_delay_s - waited_s)} if import lasts",
         )
     return Verdict(
         switch=True,
         reason="off: not enough surplus"
-        if b.average_w < power
-        else f"off: imported {b.shortfall_w / power:.0%} of its power",
+        if average_w < power
+        else f"off: imported {shortfall_w / power:.0%} of its power",
     )
 
 
@@ -170,46 +199,40 @@ def stage(
 ) -> Staged | None:
     """Start or stop at most one on/off load (the first in priority order whose verdict
     says so). ``freed``: a dimmer was found drawing nothing within FAST_START_WINDOW_S."""
-    caps, fixed = plan.caps, plan.fixed
+    caps, fixed, reasons = plan.caps, plan.fixed, plan.reasons
+    start_tau_s, stop_tau_s = reg.start_delay_s, reg.stop_delay_s
     # The auto dimmers (the loads with a cap): the power they draw, and the power still
     # wanted up to their cap by those of higher priority than the load in hand.
     drawn = [s.power_w for s in loads if s.variable and s.name in caps]
     wanted: list[float] = []
     for state in loads:
         name = state.name
-        if state.variable:  # dimmers have no budget to average
-            state.budget.restart()
+        if state.variable:  # dimmers have no budget to average (theirs stays restarted)
             cap = caps.get(name)
             if cap is not None:
                 wanted.append(cap - state.power_w)
             continue
+        budget = state.budget
         if name in fixed:
-            state.budget.restart()
+            budget.restart()
             continue
         lower_var = sum(drawn[len(wanted) :])  # the lower-priority dimmers' power
         higher_want = sum(wanted)
         power = state.onoff_power_w
-        budget_w = -error_w + lower_var - higher_want + (power if state.on else 0.0)
-        tau = reg.stop_delay_s if state.on else reg.start_delay_s
-        average(state.budget, budget_w, power, tau, reg.start_delay_s, now)
-        assert state.budget.average_w is not None
-        b = Budget(
-            now_w=budget_w,
-            average_w=state.budget.average_w,
-            shortfall_w=state.budget.shortfall_avg_w,
-            averaged_s=(now - state.budget.since).total_seconds() if state.budget.since else 0,
-            since_switch_s=state.since_switch_s(now),
-            power_w=power,
+        on = state.power_w > 0
+        budget_w = -error_w + lower_var - higher_want + (power if on else 0.0)
+        average_w = average(
+            budget, budget_w, power, stop_tau_s if on else start_tau_s, start_tau_s, now
         )
-        min_on, min_off = state.min_on_off_s
-        if state.on:
-            verdict = stop_verdict(b, min_on, reg)
+        if on:
+            verdict = stop_verdict(state, average_w, now, reg)
         else:
-            covered = covered_s(state.budget, budget_w, power, now)
-            verdict = start_verdict(b, covered if freed else None, min_off, reg)
-        plan.reasons[name] = verdict.reason
+            covered = covered_s(budget, budget_w, power, now)
+            verdict = start_verdict(
+                state, budget_w, average_w, covered if freed else None, now, reg
+            )
+        reasons[name] = verdict.reason
         if verdict.switch:
-            starting = not state.on
-            state.switch(power if starting else 0.0, now)
-            return Staged(state=state, dimmers_w=-power if starting else power)
+            state.switch(0.0 if on else power, now)
+            return Staged(state=state, dimmers_w=power if on else -power)
     return None

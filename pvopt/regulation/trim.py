@@ -67,7 +67,10 @@ class DeadTime:
         a dimmer makes room for an on/off load, or power moves between two dimmers, the
         grid should not move, but a reading that predates the move cannot tell whether
         each load really did."""
-        return all(command.moved_w < SETTLE_IGNORE_W for command in self.inflight)
+        inflight = self.inflight
+        if not inflight:
+            return True  # most readings: nothing in flight
+        return all(command.moved_w < SETTLE_IGNORE_W for command in inflight)
 
     def record(self, now: datetime, moves_w: Sequence[float]) -> None:
         """The loads' changes of a decision (W, one per load)."""

@@ -106,12 +106,15 @@ from pvopt.equipment.model import (
     clock_text,
 )
 from pvopt.regulation.accounting import ClosedPeriod
+from pvopt.regulation.calendar import at_least
 from pvopt.regulation.model import Decision, MeterSample, Mode
 from pvopt.regulation.plant import OnPlant, Plant
 from pvopt.regulation.state import LoadState, Thresholds
 
 #: The original's ``EVALUATION_PERIOD``: evaluations at least this far apart (s).
 EVALUATION_PERIOD_S = 5.0
+#: EVALUATION_PERIOD_S as a duration a timedelta compares with exactly (see ``at_least``).
+EVALUATION_PERIOD = at_least(EVALUATION_PERIOD_S)
 #: The original's ``BALANCE_THRESHOLD``: no change within this of the target (W).
 BALANCE_THRESHOLD_W = 50.0
 #: The fork's gain: the error is multiplied by this before it is given to the equipment.
@@ -145,7 +148,7 @@ class OriginalRegulator(OnPlant):
         if shed is not None:
             return shed
         last = self._last_step
-        if last is None or (now - last).total_seconds() >= EVALUATION_PERIOD_S:
+        if last is None or now - last >= EVALUATION_PERIOD:
             self._last_step = now
             self._step(sample, now)
         grid_w = sample.grid_w
@@ -157,17 +160,18 @@ class OriginalRegulator(OnPlant):
     def _step(self, sample: MeterSample, now: datetime) -> None:
         """One evaluation of the original: HC forcing and fixed loads, then one walk."""
         offpeak = self.plant.calendar.offpeak(now, sample.offpeak)
-        before = {s.cfg.name: s.power_w for s in self.loads}
+        loads = self.plant.loads
+        before = [s.power_w for s in loads]
         reasons: dict[str, str] = {}
         walked: list[LoadState] = []
         fixed_names: set[str] = set()
-        for state in self.loads:
+        for state in loads:
             fixed = self._fixed(state, now, offpeak)
             if fixed is None:
                 walked.append(state)
                 continue
-            fixed_names.add(state.cfg.name)
-            power, reasons[state.cfg.name] = fixed
+            fixed_names.add(state.name)
+            power, reasons[state.name] = fixed
             state.set_fixed(power, now)
         error_w = sample.grid_w - self.cfg.target_grid_w
         in_band = abs(error_w) <= BALANCE_THRESHOLD_W
@@ -175,9 +179,9 @@ class OriginalRegulator(OnPlant):
             self._decrease_walk(walked, GAIN * error_w, now, reasons)
         elif error_w < -BALANCE_THRESHOLD_W:
             self._increase_walk(walked, -GAIN * error_w, now, reasons)
-        for state in self.loads:
-            name = state.cfg.name
-            delta = state.power_w - before[name]
+        for state, was_w in zip(loads, before, strict=True):
+            name = state.name
+            delta = state.power_w - was_w
             if name in fixed_names:
                 state.reason = reasons[name]
             elif abs(delta) >= 0.5:
@@ -193,9 +197,12 @@ class OriginalRegulator(OnPlant):
     def _fixed(self, state: LoadState, now: datetime, offpeak: bool) -> tuple[float, str] | None:
         """(power, reason) of a load the walks leave alone this evaluation — manual mode,
         forced run, ``temp_max``, HC forcing, full — or None for a load they drive."""
-        state.manual.expire(now)
-        celsius = state.celsius(now)
+        control = state.manual
+        if control.forced_until is not None:  # only a timed mode expires
+            control.expire(now)
         temps = state.thresholds
+        # Only a temperature-driven load has thresholds, and a probe to read.
+        celsius = state.celsius(now) if temps is not None else None
         if temps is not None and celsius is not None:
             tank = state.tank
             if celsius >= temps.max_c:
@@ -206,11 +213,12 @@ class OriginalRegulator(OnPlant):
                 tank.grid_heat = True
             elif celsius >= temps.eco_c:
                 tank.grid_heat = False
-        if state.mode is Mode.OFF:
+        mode = control.mode
+        if mode is Mode.OFF:
             return 0.0, "off: manual"
         if temps is not None and celsius is not None and celsius >= temps.max_c:
             return 0.0, f"full: {celsius:.1f} °C ≥ temp_max {temps.max_c:g} °C"
-        if state.mode is not Mode.AUTO:
+        if mode is not Mode.AUTO:
             return self._manual(state)
         return self._auto_fixed(state, celsius, temps, offpeak)
 
