@@ -80,7 +80,7 @@ class Plant:
         """A probe reading (never triggers an evaluation: power values would be old)."""
         state = self._by_id.get(load_id)
         if state is not None:
-            state.temperature = Reading(celsius, now)
+            state.temperature = Reading(celsius=celsius, at=now)
 
     def set_teleinfo_online(self, online: bool, now: datetime) -> Decision | None:
         """teleinfo's availability; ``offline`` sheds every load at once."""
