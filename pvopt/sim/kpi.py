@@ -188,8 +188,16 @@ def percentile(values: Sequence[float] | Floats, q: float) -> float | None:
 
 
 def _switch_violations(
-    switches: list[Switch], min_on: float, min_off: float, start: float, end: float
-) -> tuple[int, int, int, float | None, float | None]:
+    name: str,
+    energy_wh: float,
+    switches: list[Switch],
+    min_on: float,
+    min_off: float,
+    start: float,
+    end: float,
+) -> LoadKpi:
+    """An on/off load's figures: its starts in ``[start, end)`` and how its switches kept
+    its min on / min off (a switch is timed from the one before it, window or not)."""
     starts = on_viol = off_viol = 0
     shortest_on: float | None = None
     shortest_off: float | None = None
@@ -208,7 +216,15 @@ def _switch_violations(
             shortest_off = gap if shortest_off is None else min(shortest_off, gap)
             if gap < min_off - 1e-6:
                 off_viol += 1
-    return starts, on_viol, off_viol, shortest_on, shortest_off
+    return LoadKpi(
+        name=name,
+        energy_wh=energy_wh,
+        starts=starts,
+        min_on_violations=on_viol,
+        min_off_violations=off_viol,
+        shortest_on_s=shortest_on,
+        shortest_off_s=shortest_off,
+    )
 
 
 @dataclass(frozen=True)
@@ -249,30 +265,29 @@ def compute(
     start = rec.start if start is None else start
     end = rec.end if end is None else end
     sums = _integrals(rec, start, end)
-    pv_wh, base_wh, import_wh, export_wh = sums.pv_wh, sums.base_wh, sums.import_wh, sums.export_wh
-    energies = sums.energies_wh
-    diverted_wh = sum(energies.values())
-    errors = sums.errors
-
     loads: dict[str, LoadKpi] = {}
     for name in rec.names:
         cfg = rec.config(name)
+        energy_wh = sums.energies_wh[name]
         if isinstance(cfg, ConstantPowerConfig | UnknownPowerConfig):
-            s, on_v, off_v, short_on, short_off = _switch_violations(
-                rec.switches[name], cfg.min_on_s, cfg.min_off_s, start, end
+            loads[name] = _switch_violations(
+                name, energy_wh, rec.switches[name], cfg.min_on_s, cfg.min_off_s, start, end
             )
-            loads[name] = LoadKpi(name, energies[name], s, on_v, off_v, short_on, short_off)
         else:
-            loads[name] = LoadKpi(name, energies[name])
+            loads[name] = LoadKpi(name=name, energy_wh=energy_wh)
+    return _kpis(start, end, sums, loads)
 
-    balance = pv_wh + import_wh - (base_wh + diverted_wh + export_wh)
+
+def _kpis(start: float, end: float, sums: _Integrals, loads: dict[str, LoadKpi]) -> Kpis:
+    diverted_wh = sum(sums.energies_wh.values())
+    errors = sums.errors
     return Kpis(
         start=start,
         end=end,
-        pv_wh=pv_wh,
-        base_wh=base_wh,
-        import_wh=import_wh,
-        export_wh=export_wh,
+        pv_wh=sums.pv_wh,
+        base_wh=sums.base_wh,
+        import_wh=sums.import_wh,
+        export_wh=sums.export_wh,
         diverted_wh=diverted_wh,
         missed_surplus_wh=sums.missed_wh,
         controller_import_wh=sums.caused_wh,
@@ -284,7 +299,9 @@ def compute(
         trimming_frames=errors.trimming_frames,
         error_trimming_p50_w=errors.trimming_p50_w,
         error_trimming_p95_w=errors.trimming_p95_w,
-        balance_error_wh=balance,
+        balance_error_wh=sums.pv_wh
+        + sums.import_wh
+        - (sums.base_wh + diverted_wh + sums.export_wh),
         loads=loads,
         samples=errors.samples,
     )
@@ -315,28 +332,17 @@ def combine(parts: Sequence[Kpis]) -> Kpis:
         return math.fsum(figure(p) for p in parts)
 
     loads = {name: _combine_load([p.loads[name] for p in parts]) for name in parts[0].loads}
-    return Kpis(
-        start=parts[0].start,
-        end=parts[-1].end,
+    sums = _Integrals(
         pv_wh=add(attrgetter("pv_wh")),
         base_wh=add(attrgetter("base_wh")),
         import_wh=add(attrgetter("import_wh")),
         export_wh=add(attrgetter("export_wh")),
-        diverted_wh=add(attrgetter("diverted_wh")),
-        missed_surplus_wh=add(attrgetter("missed_surplus_wh")),
-        controller_import_wh=add(attrgetter("controller_import_wh")),
-        frames=errors.frames,
-        error_p50_w=errors.p50_w,
-        error_p95_w=errors.p95_w,
-        error_mean_w=errors.mean_w,
-        error_10s_p95_w=errors.p95_10s_w,
-        trimming_frames=errors.trimming_frames,
-        error_trimming_p50_w=errors.trimming_p50_w,
-        error_trimming_p95_w=errors.trimming_p95_w,
-        balance_error_wh=add(attrgetter("balance_error_wh")),
-        loads=loads,
-        samples=errors.samples,
+        energies_wh={name: load.energy_wh for name, load in loads.items()},
+        missed_wh=add(attrgetter("missed_surplus_wh")),
+        caused_wh=add(attrgetter("controller_import_wh")),
+        errors=errors,
     )
+    return _kpis(parts[0].start, parts[-1].end, sums, loads)
 
 
 def _combine_load(parts: Sequence[LoadKpi]) -> LoadKpi:
