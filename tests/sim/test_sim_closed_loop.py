@@ -198,8 +198,10 @@ def test_on_off_loads_start_at_most_6_times_a_day(
     starts = {name: load.starts for name, load in k.loads.items() if name in ("pool_pump", "plug")}
     _print(f"{day}: starts {starts}")
     assert all(n <= 6 for n in starts.values())
-    # ...and they do start where the sun leaves a surplus (none in winter)
-    assert all((n == 0) if day == "winter" else (n >= 1) for n in starts.values())
+    # ...and they do start where the sun leaves a surplus: none on a winter day (~3 kWh
+    # of PV: winter, and the seasonal sky's 5 January), some on the others (20 kWh +)
+    sunny = k.pv_wh >= 10_000
+    assert all((n >= 1) if sunny else (n == 0) for n in starts.values())
 
 
 @pytest.mark.parametrize("day", DAYS)
