@@ -37,9 +37,10 @@ import random
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from itertools import accumulate, repeat
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from pvopt.sim.timeseries import Steps, step_sum
+from pvopt.sim.timeseries import Run, Steps, step_sum
 
 #: Specific heat of water per litre, J/(L·K) and Wh/(L·K).
 WATER_J_PER_L_K = 4186.8
@@ -135,10 +136,18 @@ class HotWaterDraws:
         """The flows at ``t0 + k·dt`` for ``k < n`` (one pass: faster than n calls)."""
         return self._flow.sample(t0, dt, n)
 
-    def runs(self, t0: float, dt: float, n: int) -> list[tuple[int, float]]:
-        """Where the flow at ``t0 + k·dt`` (``k < n``) changes: ``(k, flow)``, ``k = 0``
-        first (see :meth:`pvopt.sim.timeseries.Steps.runs`)."""
+    def runs(self, t0: float, dt: float, n: int) -> list[Run]:
+        """Where the flow at ``t0 + k·dt`` (``k < n``) changes (L/min), ``k = 0`` first
+        (see :meth:`pvopt.sim.timeseries.Steps.runs`)."""
         return self._flow.runs(t0, dt, n)
+
+
+class Relaxation(NamedTuple):
+    """A tank holding a heat input and a flow relaxes exponentially towards ``T∞``."""
+
+    rate_per_s: float  # λ
+    equilibrium_c: float  # T∞
+    draw_w_per_k: float  # D: the draw's conductance
 
 
 class Tank:
@@ -162,18 +171,22 @@ class Tank:
         self.closes: list[float] = []  # times it closed again
         self._capacity_j_per_k = params.capacity_wh_per_k * 3600.0
 
-    def _relaxation(self, heat_w: float, flow_l_min: float) -> tuple[float, float, float]:
-        """``(λ in 1/s, T∞ in °C, D in W/K)`` holding ``heat_w`` and ``flow_l_min`` (see the
-        module docstring); ``λ = 0`` (no loss, no draw): no equilibrium, ``T∞`` is 0."""
+    def _relaxation(self, heat_w: float, flow_l_min: float) -> Relaxation:
+        """How the tank relaxes holding ``heat_w`` and ``flow_l_min`` (see the module
+        docstring); ``rate = 0`` (no loss, no draw): no equilibrium, ``T∞`` is 0."""
         p = self.params
         draw_w_per_k = flow_l_min / 60.0 * WATER_J_PER_L_K if flow_l_min else 0.0
         conductance = p.loss_w_per_k + draw_w_per_k
         if conductance <= 0.0:
-            return 0.0, 0.0, draw_w_per_k
+            return Relaxation(rate_per_s=0.0, equilibrium_c=0.0, draw_w_per_k=draw_w_per_k)
         equilibrium = (heat_w + p.loss_w_per_k * p.ambient_c + draw_w_per_k * p.cold_c) / (
             conductance
         )
-        return conductance / self._capacity_j_per_k, equilibrium, draw_w_per_k
+        return Relaxation(
+            rate_per_s=conductance / self._capacity_j_per_k,
+            equilibrium_c=equilibrium,
+            draw_w_per_k=draw_w_per_k,
+        )
 
     def temperature_after(self, seconds: float, heat_w: float, flow_l_min: float = 0.0) -> float:
         """The temperature ``seconds`` from now holding ``heat_w`` and ``flow_l_min`` (the

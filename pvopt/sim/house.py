@@ -71,7 +71,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from itertools import accumulate, repeat
 from operator import add, attrgetter, itemgetter, sub
-from typing import Any
+from typing import Any, NamedTuple
 
 from pvopt.equipment.dimmer import power_fraction
 from pvopt.equipment.model import (
@@ -88,6 +88,7 @@ from pvopt.sim.equipment import DimmerLoad, SimLoad, Tank
 from pvopt.sim.load import BaseLoad
 from pvopt.sim.meter import Frame, LinkyMeter
 from pvopt.sim.pv import PvPlant
+from pvopt.sim.timeseries import Run
 
 #: PV and base load are sampled this many steps at a time (10 min: one pass is much
 #: faster than one call per step); a chunk's end ends a segment.
@@ -225,6 +226,14 @@ class Recording:
         return last
 
 
+class Segment(NamedTuple):
+    """Steps from ``first`` during which every load's power is constant."""
+
+    first: int  # its first step
+    drawn_j: float  # the loads' energy at that step, J
+    drawn_w: float  # their total power, W
+
+
 class _Chunk:
     """PV and base load sampled for ``n`` steps from step ``first``, and what the meter's
     averages need: base − PV per step from ``origin`` (up to a window before ``first``)
@@ -253,7 +262,7 @@ class _Heated:
         rec.able[name] = array("b")
         self.able = _Runs(rec.able[name], 1 if tank.closed else 0, 0)
         self.flow = 0.0
-        self.run: list[tuple[int, float]] = []  # the chunk's flow runs (step in the chunk)
+        self.run: list[Run] = []  # the chunk's flow runs (step in the chunk)
         self.next_change = 0  # index in run of the next change
 
 
@@ -320,7 +329,7 @@ class House:
         self._window_steps = int(meter.window_s / step_s) + 3
         self._tail: list[float] = []
         self._drawn_j = 0.0
-        self._segments: list[tuple[int, float, float]] = []  # first step, J there, Σ drawn W
+        self._segments: list[Segment] = []
 
     def _record_by_runs(self, names: list[str]) -> None:
         """The per-step series recorded run by run (see _Runs) across calls of run_until;
@@ -453,8 +462,8 @@ class House:
                 changed.add(h.i)
             run = h.run
             j = k - chunk.first
-            while h.next_change < len(run) and run[h.next_change][0] <= j:
-                h.flow = run[h.next_change][1]
+            while h.next_change < len(run) and run[h.next_change].step <= j:
+                h.flow = run[h.next_change].value
                 h.next_change += 1
         if changed:
             self._refresh_drawn(sorted(changed), k)
@@ -467,7 +476,7 @@ class House:
             end = min(end, self._first_step_at(self._pending[0][0]))
         for h in self._heated:
             if h.next_change < len(h.run):
-                end = min(end, chunk.first + h.run[h.next_change][0])
+                end = min(end, chunk.first + h.run[h.next_change].step)
         for h in self._heated:
             steps = h.tank.steps_to_switch(self.step_s, end - k, self._drawn[h.i], h.flow)
             if steps is not None:
@@ -482,8 +491,8 @@ class House:
         end = self._horizon(chunk, k, stop)
         power = sum(self._drawn, 0.0)
         segments = self._segments
-        segments.append((k, self._drawn_j, power))
-        while len(segments) > 1 and segments[1][0] <= k - self._window_steps:
+        segments.append(Segment(first=k, drawn_j=self._drawn_j, drawn_w=power))
+        while len(segments) > 1 and segments[1].first <= k - self._window_steps:
             del segments[0]
         end = self._events(chunk, k, end)
         self._physics(chunk, k, end, power)
@@ -503,10 +512,10 @@ class House:
             k = top if k > top else k  # (conditionals: cheaper than min() in this hot path)
             h = int((since - start) / dt)
             n = len(segments) - 1
-            while n > 0 and segments[n][0] > k:  # in an earlier segment of the window
+            while n > 0 and segments[n].first > k:  # in an earlier segment of the window
                 n -= 1
             first, joules, power = segments[n]
-            while n > 0 and segments[n][0] > h:
+            while n > 0 and segments[n].first > h:
                 n -= 1
             first_h, joules_h, power_h = segments[n]
             j, i = k - origin, h - origin

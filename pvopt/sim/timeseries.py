@@ -13,6 +13,7 @@ import itertools
 from bisect import bisect_right
 from collections.abc import Sequence
 from itertools import accumulate, repeat
+from typing import NamedTuple
 
 
 class Linear:
@@ -106,6 +107,13 @@ def _steps_before(t0: float, dt: float, k: int, n: int, limit: float) -> int:
     return j
 
 
+class Run(NamedTuple):
+    """A run of equal values in a sampled series: its first step and its value."""
+
+    step: int
+    value: float
+
+
 class Steps:
     """A piecewise-constant function: ``values[i]`` from ``times[i]`` until ``times[i+1]``,
     ``before`` earlier than ``times[0]``."""
@@ -141,22 +149,21 @@ class Steps:
             out.extend([value] * (end - k))
         return out
 
-    def runs(self, t0: float, dt: float, n: int) -> list[tuple[int, float]]:
-        """Where the values at ``t0 + k·dt`` (``k < n``) change: ``(k, value)`` for the
-        first step of each run of equal values, ``k = 0`` first (an empty list if
-        ``n ≤ 0``)."""
+    def runs(self, t0: float, dt: float, n: int) -> list[Run]:
+        """Where the values at ``t0 + k·dt`` (``k < n``) change: the first step of each
+        run of equal values and its value, ``k = 0`` first (an empty list if ``n ≤ 0``)."""
         times, values = self.times, self.values
         count = len(times)
         i = bisect_right(times, t0) - 1
-        out: list[tuple[int, float]] = []
+        out: list[Run] = []
         k = 0
         while k < n:
             t = t0 + k * dt
             while i + 1 < count and times[i + 1] <= t:
                 i += 1
             value = self.before if i < 0 else values[i]
-            if not out or out[-1][1] != value:
-                out.append((k, value))
+            if not out or out[-1].value != value:
+                out.append(Run(step=k, value=value))
             k = n if i + 1 >= count else _steps_before(t0, dt, k, n, times[i + 1])
         return out
 
