@@ -70,7 +70,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from itertools import accumulate, repeat
-from operator import add, attrgetter, itemgetter, sub
+from operator import add, attrgetter, sub
 from typing import Any, NamedTuple
 
 from pvopt.equipment.dimmer import power_fraction
@@ -129,6 +129,38 @@ class _Runs:
             self.since = k
 
 
+class OutputChange(NamedTuple):
+    """What a decision gave a load, when it changed."""
+
+    time: float  # POSIX s
+    power_w: float
+    on: bool
+    reason: str
+
+
+class ProbeReading(NamedTuple):
+    """A tank probe's reading as published to the controller."""
+
+    time: float  # POSIX s
+    celsius: float
+
+
+class SafeDecision(NamedTuple):
+    """A decision taken in the safe state (inputs not trusted), and why."""
+
+    time: float  # POSIX s
+    reason: str
+
+
+class Command(NamedTuple):
+    """A command on its way to a load: it takes effect at ``at``."""
+
+    at: float  # POSIX s
+    load: int  # its index in the house's loads
+    power_w: float
+    on: bool
+
+
 @dataclass(frozen=True)
 class Switch:
     """An on/off load switched by a decision."""
@@ -157,11 +189,11 @@ class Recording:
     auto: dict[str, array[int]] = field(default_factory=dict)
     tank_c: dict[str, array[float]] = field(default_factory=dict)
     frames: list[Frame] = field(default_factory=list)
-    probes: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
+    probes: dict[str, list[ProbeReading]] = field(default_factory=dict)
     switches: dict[str, list[Switch]] = field(default_factory=dict)
-    outputs: dict[str, list[tuple[float, float, bool, str]]] = field(default_factory=dict)
+    outputs: dict[str, list[OutputChange]] = field(default_factory=dict)
     decisions: int = 0
-    safe_decisions: list[tuple[float, str]] = field(default_factory=list)
+    safe_decisions: list[SafeDecision] = field(default_factory=list)
     command_mismatches: int = 0
 
     def __post_init__(self) -> None:
@@ -203,24 +235,25 @@ class Recording:
             del values[:n]
         self.start += n * self.step_s
         cut = self.start
+        by_time = attrgetter("time")
         del self.frames[: bisect_left(self.frames, cut, key=attrgetter("received_at"))]
         for readings in self.probes.values():
-            del readings[: bisect_left(readings, cut, key=itemgetter(0))]
+            del readings[: bisect_left(readings, cut, key=by_time)]
         for switches in self.switches.values():
-            del switches[: max(bisect_left(switches, cut, key=attrgetter("time")) - 2, 0)]
+            del switches[: max(bisect_left(switches, cut, key=by_time) - 2, 0)]
         for outputs in self.outputs.values():
-            del outputs[: max(bisect_left(outputs, cut, key=itemgetter(0)) - 1, 0)]
-        del self.safe_decisions[: bisect_left(self.safe_decisions, cut, key=itemgetter(0))]
+            del outputs[: max(bisect_left(outputs, cut, key=by_time) - 1, 0)]
+        del self.safe_decisions[: bisect_left(self.safe_decisions, cut, key=by_time)]
 
     def config(self, name: str) -> EquipmentConfig:
         """The configuration of a load."""
         return next(c for c in self.site.equipment if c.name == name)
 
-    def output_at(self, name: str, t: float) -> tuple[float, float, bool, str] | None:
+    def output_at(self, name: str, t: float) -> OutputChange | None:
         """The last output change of a load at or before ``t``."""
         last = None
         for entry in self.outputs[name]:
-            if entry[0] > t:
+            if entry.time > t:
                 break
             last = entry
         return last
@@ -309,7 +342,7 @@ class House:
         self._tick_now = datetime.fromtimestamp(self._next_tick, UTC) if exact else None
         self._tick_step = timedelta(seconds=tick_s)
         self._next_probe = start + 0.05  # a first reading before the first frame
-        self._pending: deque[tuple[float, int, float, bool]] = deque()
+        self._pending: deque[Command] = deque()
         self._auto = [1] * len(self.loads)
         self._safe = 0
         self._last_out: list[Output | None] = [None] * len(self.loads)  # the last that changed
@@ -451,7 +484,7 @@ class House:
         pending = self._pending
         limit = self.start + k * self.step_s + 1e-9
         changed: set[int] = set()
-        while pending and pending[0][0] <= limit:
+        while pending and pending[0].at <= limit:
             _, i, power_w, on = pending.popleft()
             self.loads[i].command(power_w, on)
             changed.add(i)
@@ -473,7 +506,7 @@ class House:
         command already decided takes effect, a flow changes or a thermostat acts."""
         end = stop
         if self._pending:
-            end = min(end, self._first_step_at(self._pending[0][0]))
+            end = min(end, self._first_step_at(self._pending[0].at))
         for h in self._heated:
             if h.next_change < len(h.run):
                 end = min(end, chunk.first + h.run[h.next_change].step)
@@ -598,7 +631,7 @@ class House:
             celsius = h.load.probe_c(after_s, h.flow)
             if celsius is not None:
                 self.regulator.set_temperature(h.load.id, celsius, now)
-                self.recording.probes[h.name].append((at, celsius))
+                self.recording.probes[h.name].append(ProbeReading(time=at, celsius=celsius))
 
     def _physics(self, chunk: _Chunk, k: int, end: int, power: float) -> None:
         """Steps ``k`` to ``end`` (excluded) at constant powers and flows: the grid power
@@ -627,7 +660,7 @@ class House:
         safe = 1 if decision.safe else 0
         if safe != self._safe:
             if safe:
-                rec.safe_decisions.append((at, decision.reason))
+                rec.safe_decisions.append(SafeDecision(time=at, reason=decision.reason))
             self._safe = safe
             self._safe_run.set(safe, self._step_of(at) + 1)
         sent = self._sent
@@ -677,7 +710,9 @@ class House:
             self._auto[i] = auto
             self._auto_runs[i].set(auto, self._step_of(at) + 1)
         if was is None or (was.power_w, was.on, was.reason) != (out.power_w, out.on, out.reason):
-            rec.outputs[out.name].append((at, out.power_w, out.on, out.reason))
+            rec.outputs[out.name].append(
+                OutputChange(time=at, power_w=out.power_w, on=out.on, reason=out.reason)
+            )
             switched = was.on != out.on if was is not None else out.on
             if switched and not self.loads[i].variable:
                 rec.switches[out.name].append(Switch(at, out.on, decision.safe, out.reason))
@@ -685,7 +720,9 @@ class House:
         if self._last_cmd[i] == commanded:
             return False
         self._last_cmd[i] = commanded
-        self._pending.append((at + self.actuation_delay_s, i, out.power_w, out.on))
+        self._pending.append(
+            Command(at=at + self.actuation_delay_s, load=i, power_w=out.power_w, on=out.on)
+        )
         return True
 
     def _agrees(self, i: int, out: Output) -> bool:
