@@ -73,7 +73,7 @@ from pvopt.sim.optimum import (
     head_problem,
     optimise,
 )
-from pvopt.sim.yardstick import comfort_c, onoff_power_w
+from pvopt.sim.yardstick import comfort_c, local_days, onoff_power_w
 from pvopt.tariff import Tariff
 
 #: The optimum's slot, s: 5 min solves a day in seconds (the floor of slot means is a
@@ -373,13 +373,7 @@ def floor(
     }
     minutes = max(1, round((end - start) / 60.0))
     cheapest = min(tariff.import_prices_eur_kwh(datetime.fromtimestamp(start, UTC), 60.0, minutes))
-    spans: list[tuple[float, float]] = []
-    t = start
-    while t < end - 1e-6:
-        local = datetime.fromtimestamp(t, tz)
-        midnight = local_instant(local.date() + timedelta(days=1), MIDNIGHT, tz).timestamp()
-        spans.append((t, min(midnight, end)))
-        t = spans[-1][1]
+    spans = local_days(start, end, tz)
 
     def problem(i: int) -> DayProblem:
         begin, stop = spans[i]

@@ -16,12 +16,10 @@ import sys
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TextIO
-from zoneinfo import ZoneInfo
 
-from pvopt.equipment.model import MIDNIGHT, SiteConfig, local_instant
+from pvopt.equipment.model import SiteConfig
 from pvopt.regulation.core import Regulator
 from pvopt.regulation.policy import PolicyFactory
 from pvopt.sim import floor, report, scenarios, series, vectors, yardstick
@@ -191,7 +189,7 @@ def run_controller(task: Task) -> Run:
     prices = yardstick.price_series(_tariff(task), house.start, house.end)
     days: list[report.DayFigures] = []
     minutes: list[series.MinuteSeries] = []
-    for start, end in _local_days(house.start, house.end, tz):
+    for start, end in yardstick.local_days(house.start, house.end, tz):
         _run_house(house, task, end)
         days.append(report.day_figures(house, prices, tz, start, end))
         if task.keep_minutes:
@@ -213,18 +211,6 @@ def run_controller(task: Task) -> Run:
 LOOKBACK_S = 3600.0
 #: How often a run reports its progress, in simulated seconds.
 PROGRESS_STEP_S = 3600.0
-
-
-def _local_days(start: float, end: float, tz: ZoneInfo) -> list[tuple[float, float]]:
-    """``[start, end)`` cut at each local midnight (POSIX s)."""
-    days = []
-    t = start
-    while t < end - 1e-6:
-        local = datetime.fromtimestamp(t, tz)
-        midnight = local_instant(local.date() + timedelta(days=1), MIDNIGHT, tz).timestamp()
-        days.append((t, min(midnight, end)))
-        t = min(midnight, end)
-    return days
 
 
 def _run_house(house: House, task: Task, until: float) -> None:

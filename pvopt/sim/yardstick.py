@@ -37,7 +37,7 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 from zoneinfo import ZoneInfo
 
 from pvopt.equipment.model import (
@@ -432,6 +432,26 @@ def _steps(house: House) -> _Steps:
 def measure(house: House, prices: PriceSeries, tz: ZoneInfo) -> Yardstick:
     """The yardstick of a whole run (see the module docstring)."""
     return _window(house, prices, tz, _steps(house), 0, house.recording.steps)
+
+
+class DaySpan(NamedTuple):
+    """A local day of a run, or the part of it the run covers (POSIX s)."""
+
+    start: float
+    end: float
+
+
+def local_days(start: float, end: float, tz: ZoneInfo) -> list[DaySpan]:
+    """``[start, end)`` cut at each local midnight: the days a run is graded by, and the
+    optimum solved by."""
+    days: list[DaySpan] = []
+    t = start
+    while t < end - 1e-6:
+        local = datetime.fromtimestamp(t, tz)
+        midnight = local_instant(local.date() + timedelta(days=1), MIDNIGHT, tz).timestamp()
+        days.append(DaySpan(start=t, end=min(midnight, end)))
+        t = days[-1].end
+    return days
 
 
 def measure_day(
