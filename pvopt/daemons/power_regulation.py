@@ -16,8 +16,9 @@ are paired as a fallback for a publisher without ``tic/frame``), ``scr/<id>/temp
 ``scr/<id>/control``, ``regulation/control``, ``pvopt/teleinfo/status``, and the optional PV
 forecast ``regulation/forecast`` (kept and shown in the status; no decision uses it yet).
 MQTT out: device commands (QoS 1, not retained unless configured), ``regulation/status``
-JSON each evaluation, ``pvopt/regulation/status`` online/offline, and with ``HA_DISCOVERY``
-the Home Assistant discovery configs (:mod:`pvopt.homeassistant`).
+JSON each evaluation, ``pvopt/regulation/status`` online/offline, with ``HA_DISCOVERY``
+the Home Assistant discovery configs (:mod:`pvopt.homeassistant`), and with
+``FORECAST_OPENMETEO=on`` the Open-Meteo forecast (:mod:`pvopt.io.openmeteo`, retained).
 InfluxDB: a ``regulation`` point per evaluation and an ``equipment`` point per load,
 through the same writer and spool as teleinfo.
 """
@@ -589,6 +590,20 @@ def run(config_path: Path, settings: Settings, dry_run: bool) -> int:
     )
     mqtt.start()
     writer.start()
+    openmeteo = settings.forecast.openmeteo
+    if openmeteo is not None:
+        from pvopt.io.openmeteo import OpenMeteoPublisher
+
+        OpenMeteoPublisher(
+            openmeteo,
+            lambda document: mqtt.publish(topics.FORECAST, document, qos=1, retain=True),
+            stop,
+        ).start()
+        _LOG.info(
+            "Open-Meteo forecast every %g h from %s",
+            openmeteo.interval_s / 3600,
+            openmeteo.base_url,
+        )
     code = 0
     try:
         daemon.run(stop, Heartbeat(Notifier.from_environ()))
