@@ -124,18 +124,23 @@ def summary(
     forecast: PvForecast | None, now: datetime, tz: tzinfo, max_age_s: float
 ) -> dict[str, object] | None:
     """The status's ``forecast``: ``None`` without one; else its issue time, slot count,
-    whether it is stale, and the energy (Wh) expected today and tomorrow (local days,
-    ``None`` when unknown)."""
+    whether it is stale, and the energy (Wh, to 0.1) expected today and tomorrow (local
+    days, ``None`` when unknown)."""
     if forecast is None:
         return None
     today = now.astimezone(tz).date()
     bounds = [_local_midnight(today + timedelta(days=n), tz) for n in range(3)]
+
+    def day_wh(n: int) -> float | None:
+        energy = expected_energy_wh(forecast, bounds[n], bounds[n + 1], now, max_age_s)
+        return None if energy is None else round(energy, 1)
+
     return {
         "issued": forecast.issued.isoformat(),
         "slots": len(forecast.slots),
         "stale": forecast.stale(now, max_age_s),
-        "energy_today_wh": expected_energy_wh(forecast, bounds[0], bounds[1], now, max_age_s),
-        "energy_tomorrow_wh": expected_energy_wh(forecast, bounds[1], bounds[2], now, max_age_s),
+        "energy_today_wh": day_wh(0),
+        "energy_tomorrow_wh": day_wh(1),
     }
 
 

@@ -29,7 +29,7 @@ def test_a_retained_forecast_is_received_at_start_and_shown_in_the_status(
 ) -> None:
     config_path = tmp_path / "equipment_config.yml"
     config_path.write_text(CONFIG)
-    issued = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
+    issued = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)  # as isoformat shows it
     forecast = PvForecast(
         issued, tuple(Slot(issued + timedelta(hours=n), 3600.0, 250.0) for n in range(72))
     )

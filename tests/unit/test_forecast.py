@@ -156,6 +156,15 @@ def test_today_and_tomorrow_are_local_days_on_a_dst_day() -> None:
     assert summary(None, now, PARIS, DAY_S) is None
 
 
+def test_the_status_shows_a_day_to_the_tenth_of_a_wh() -> None:
+    first = datetime(2026, 12, 6, 22, 0, 0, 300_000, tzinfo=UTC)  # slots on a fraction of a s
+    forecast = hourly(first, [500.0] * 30)
+    tomorrow = datetime(2026, 12, 6, 23, tzinfo=UTC), datetime(2026, 12, 7, 23, tzinfo=UTC)
+    assert forecast.energy_wh(*tomorrow) != 12_000.0  # the float sum is not exact
+    shown = summary(forecast, first, PARIS, DAY_S)
+    assert shown is not None and shown["energy_tomorrow_wh"] == 12_000.0
+
+
 def test_open_meteo_irradiance_becomes_power_over_the_preceding_quarter_hour() -> None:
     t0 = int(datetime(2026, 12, 7, 12, tzinfo=UTC).timestamp())
     answer = {
@@ -211,7 +220,8 @@ def test_the_regulation_keeps_a_valid_forecast_and_shows_it_in_its_status(
     daemon = RegulationDaemon(SITE, Settings(state_dir=tmp_path), cast(Any, out), None, True)
     handler = daemon.subscriptions()["regulation/forecast"]
     now = datetime.now(UTC)
-    good = hourly(now - timedelta(hours=1), [500.0] * 72)
+    # Slots on fractional seconds: the day's sum is not exact in floats, the status's is.
+    good = hourly(now - timedelta(hours=1, microseconds=1), [500.0] * 72)
     handler("regulation/forecast", good.to_json().encode())
     handler("regulation/forecast", b'{"issued": "soon", "slots": []}')  # refused, loses nothing
     assert "ignored: regulation/forecast: issued 'soon'" in caplog.text
