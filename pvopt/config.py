@@ -49,6 +49,33 @@ class InfluxSettings:
 
 
 @dataclass(frozen=True)
+class OpenMeteoSettings:
+    """The built-in Open-Meteo client (``FORECAST_OPENMETEO=on``): where the panels are,
+    how they face, what they produce (docs/design.md §3)."""
+
+    latitude: float
+    longitude: float
+    peak_w: float
+    #: Degrees from horizontal (0 flat, 90 vertical).
+    tilt_deg: float = 30.0
+    #: Open-Meteo's convention: 0 south, −90 east, 90 west, ±180 north.
+    azimuth_deg: float = 0.0
+    #: AC output over the STC rating × irradiance/1000 (losses, temperature, soiling).
+    performance_ratio: float = 0.85
+    inverter_w: float | None = None
+    base_url: str = "https://api.open-meteo.com"
+    interval_s: float = 3 * 3600.0
+
+
+@dataclass(frozen=True)
+class ForecastSettings:
+    """The PV forecast: how old it may be, and the optional Open-Meteo client."""
+
+    max_age_s: float = 24 * 3600.0
+    openmeteo: OpenMeteoSettings | None = None
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything the daemons take from the environment."""
 
@@ -64,6 +91,7 @@ class Settings:
     tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("Europe/Paris"))
     ha_discovery: bool = False
     ha_discovery_prefix: str = "homeassistant"
+    forecast: ForecastSettings = field(default_factory=ForecastSettings)
 
 
 def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
@@ -77,6 +105,57 @@ def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -
     if not low <= value <= high:
         raise ConfigError(f"{name}: expected a number from {low} to {high}, got {value}")
     return value
+
+
+def _opt_float(env: Mapping[str, str], name: str, low: float, high: float) -> float | None:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name}: expected a number, got {raw!r}") from None
+    if not low <= value <= high:  # False for NaN
+        raise ConfigError(f"{name}: expected a number from {low:g} to {high:g}, got {raw}")
+    return value
+
+
+def _float(env: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
+    value = _opt_float(env, name, low, high)
+    return default if value is None else value
+
+
+def _required(env: Mapping[str, str], name: str, low: float, high: float, why: str) -> float:
+    value = _opt_float(env, name, low, high)
+    if value is None:
+        raise ConfigError(f"{name}: required {why}")
+    return value
+
+
+def _forecast(env: Mapping[str, str]) -> ForecastSettings:
+    max_age_h = _float(env, "FORECAST_MAX_AGE_H", 24.0, 1.0, 168.0)
+    if not _bool(env, "FORECAST_OPENMETEO", False):
+        return ForecastSettings(max_age_h * 3600.0)
+    why = "with FORECAST_OPENMETEO=on"
+    url = _str(env, "FORECAST_OPENMETEO_URL", "https://api.open-meteo.com").rstrip("/")
+    if not url.startswith(("https://", "http://")):
+        raise ConfigError(f"FORECAST_OPENMETEO_URL: expected an http(s):// URL, got {url!r}")
+    interval_h = _float(env, "FORECAST_OPENMETEO_INTERVAL_H", 3.0, 1.0, 24.0)
+    tilt = _float(env, "FORECAST_TILT", 30.0, 0.0, 90.0)
+    azimuth = _float(env, "FORECAST_AZIMUTH", 0.0, -180.0, 180.0)
+    ratio = _float(env, "FORECAST_PERFORMANCE_RATIO", 0.85, 0.1, 1.0)
+    openmeteo = OpenMeteoSettings(
+        latitude=_required(env, "FORECAST_LATITUDE", -90.0, 90.0, why),
+        longitude=_required(env, "FORECAST_LONGITUDE", -180.0, 180.0, why),
+        peak_w=_required(env, "FORECAST_PEAK_W", 1.0, 100_000.0, why),
+        tilt_deg=tilt,
+        azimuth_deg=azimuth,
+        performance_ratio=ratio,
+        inverter_w=_opt_float(env, "FORECAST_INVERTER_W", 1.0, 100_000.0),
+        base_url=url,
+        interval_s=interval_h * 3600.0,
+    )
+    return ForecastSettings(max_age_h * 3600.0, openmeteo)
 
 
 def _str(env: Mapping[str, str], name: str, default: str) -> str:
@@ -187,4 +266,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         tz=tz,
         ha_discovery=_bool(env, "HA_DISCOVERY", False),
         ha_discovery_prefix=_topic_prefix(env, "HA_DISCOVERY_PREFIX", "homeassistant"),
+        forecast=_forecast(env),
     )

@@ -23,6 +23,8 @@ REGULATION_STATUS = "pvopt/regulation/status"
 DECISION = "regulation/status"
 #: Force / unforce an equipment by name (JSON).
 REGULATION_CONTROL = "regulation/control"
+#: The expected PV power, slot by slot (JSON, retained; :mod:`pvopt.forecast`).
+FORECAST = "regulation/forecast"
 #: Per equipment: probe readings (°C) and manual controls (``ON``, ``OFF``, ``AUTO``…).
 SCR_TEMPERATURES = "scr/+/temperature"
 SCR_CONTROLS = "scr/+/control"

@@ -13,10 +13,12 @@ timeout) is not acted on. Any exit, an unexpected error included, sends every lo
 
 MQTT in: ``tic/frame`` (SINSTS and SINSTI of one frame; ``tic/SINSTS`` + ``tic/SINSTI``
 are paired as a fallback for a publisher without ``tic/frame``), ``scr/<id>/temperature``,
-``scr/<id>/control``, ``regulation/control``, ``pvopt/teleinfo/status``.
+``scr/<id>/control``, ``regulation/control``, ``pvopt/teleinfo/status``, and the optional PV
+forecast ``regulation/forecast`` (kept and shown in the status; no decision uses it yet).
 MQTT out: device commands (QoS 1, not retained unless configured), ``regulation/status``
-JSON each evaluation, ``pvopt/regulation/status`` online/offline, and with ``HA_DISCOVERY``
-the Home Assistant discovery configs (:mod:`pvopt.homeassistant`).
+JSON each evaluation, ``pvopt/regulation/status`` online/offline, with ``HA_DISCOVERY``
+the Home Assistant discovery configs (:mod:`pvopt.homeassistant`), and with
+``FORECAST_OPENMETEO=on`` the Open-Meteo forecast (:mod:`pvopt.io.openmeteo`, retained).
 InfluxDB: a ``regulation`` point per evaluation and an ``equipment`` point per load,
 through the same writer and spool as teleinfo.
 """
@@ -36,7 +38,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pvopt import homeassistant, topics
+from pvopt import forecast, homeassistant, topics
 from pvopt.config import Settings
 from pvopt.daemons.wiring import announce_discovery, stop_on_signals
 from pvopt.equipment.model import SiteConfig
@@ -86,8 +88,11 @@ Event = Callable[[datetime], Decision | None]
 Item = MeterSample | Event
 
 
-def status_document(decision: Decision) -> dict[str, object]:
-    """The ``regulation/status`` JSON of one decision."""
+def status_document(
+    decision: Decision, forecast_summary: dict[str, object] | None = None
+) -> dict[str, object]:
+    """The ``regulation/status`` JSON of one decision (``forecast``: the PV forecast's
+    :func:`pvopt.forecast.summary`, ``null`` without one)."""
     return {
         "time": decision.time.isoformat(),
         "grid_power_w": decision.grid_w,
@@ -110,6 +115,7 @@ def status_document(decision: Decision) -> dict[str, object]:
             }
             for o in decision.outputs
         ],
+        "forecast": forecast_summary,
     }
 
 
@@ -192,6 +198,9 @@ class RegulationDaemon:
         dry_run: bool,
     ) -> None:
         self.site = site
+        self.settings = settings
+        #: The newest valid PV forecast (main thread); no decision uses it yet.
+        self.forecast: forecast.PvForecast | None = None
         self.regulator: Policy = Regulator(site, settings.tz)
         self.mqtt = mqtt
         self.writer = writer
@@ -219,6 +228,7 @@ class RegulationDaemon:
             topics.SCR_CONTROLS: self._on_scr_control,
             topics.REGULATION_CONTROL: self._on_regulation_control,
             topics.TELEINFO_STATUS: self._on_teleinfo_status,
+            topics.FORECAST: self._on_forecast,
         }
 
     def connected(self) -> None:
@@ -330,6 +340,20 @@ class RegulationDaemon:
         def act() -> None:
             online = parse_availability(topic, payload)
             self._queue(lambda now: self.regulator.set_teleinfo_online(online, now))
+
+        self._guard(topic, act)
+
+    def _on_forecast(self, topic: str, payload: bytes) -> None:
+        def act() -> None:
+            received = forecast.parse_forecast(payload, datetime.now(UTC))
+
+            def event(now: datetime) -> None:
+                self.forecast = received
+
+            _LOG.info(
+                "PV forecast issued %s: %d slots", received.issued.isoformat(), len(received.slots)
+            )
+            self._queue(event)
 
         self._guard(topic, act)
 
@@ -473,7 +497,13 @@ class RegulationDaemon:
             return  # a re-send only: no new status
         self._last_status = decision
         if self.mqtt is not None:
-            document = json.dumps(status_document(decision), allow_nan=False)
+            summary = forecast.summary(
+                self.forecast,
+                decision.time,
+                self.settings.tz,
+                self.settings.forecast.max_age_s,
+            )
+            document = json.dumps(status_document(decision, summary), allow_nan=False)
             self.mqtt.publish(topics.DECISION, document)
         if self.writer is not None:
             for point in decision_points(decision):
@@ -560,6 +590,20 @@ def run(config_path: Path, settings: Settings, dry_run: bool) -> int:
     )
     mqtt.start()
     writer.start()
+    openmeteo = settings.forecast.openmeteo
+    if openmeteo is not None:
+        from pvopt.io.openmeteo import OpenMeteoPublisher
+
+        OpenMeteoPublisher(
+            openmeteo,
+            lambda document: mqtt.publish(topics.FORECAST, document, qos=1, retain=True),
+            stop,
+        ).start()
+        _LOG.info(
+            "Open-Meteo forecast every %g h from %s",
+            openmeteo.interval_s / 3600,
+            openmeteo.base_url,
+        )
     code = 0
     try:
         daemon.run(stop, Heartbeat(Notifier.from_environ()))

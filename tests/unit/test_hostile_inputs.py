@@ -56,6 +56,7 @@ TOPICS = [
     "scr/99/control",
     "regulation/control",
     "pvopt/teleinfo/status",
+    "regulation/forecast",
 ]
 
 

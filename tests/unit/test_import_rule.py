@@ -15,6 +15,7 @@ PURE = [
     "sim",
     "points.py",
     "tariff.py",
+    "forecast.py",
     "config.py",
     "topics.py",
     "homeassistant.py",
@@ -26,12 +27,14 @@ FORBIDDEN = {
     "serial",
     "requests",
     "socket",
+    "urllib.request",
+    "http.client",
     "asyncio",
     "pvopt.io",
     "pvopt.daemons",
 }
 #: Adapters are the only importers of the I/O libraries.
-IO_LIBS = {"paho", "influxdb", "serial"}
+IO_LIBS = {"paho", "influxdb", "serial", "urllib.request", "http.client"}
 
 
 def _imports(path: Path) -> set[str]:
