@@ -135,7 +135,7 @@ def _required(env: Mapping[str, str], name: str, low: float, high: float, why: s
 def _forecast(env: Mapping[str, str]) -> ForecastSettings:
     max_age_h = _float(env, "FORECAST_MAX_AGE_H", 24.0, 1.0, 168.0)
     if not _bool(env, "FORECAST_OPENMETEO", False):
-        return ForecastSettings(max_age_h * 3600.0)
+        return ForecastSettings(max_age_s=max_age_h * 3600.0)
     why = "with FORECAST_OPENMETEO=on"
     url = _str(env, "FORECAST_OPENMETEO_URL", "https://api.open-meteo.com").rstrip("/")
     if not url.startswith(("https://", "http://")):
@@ -155,7 +155,7 @@ def _forecast(env: Mapping[str, str]) -> ForecastSettings:
         base_url=url,
         interval_s=interval_h * 3600.0,
     )
-    return ForecastSettings(max_age_h * 3600.0, openmeteo)
+    return ForecastSettings(max_age_s=max_age_h * 3600.0, openmeteo=openmeteo)
 
 
 def _str(env: Mapping[str, str], name: str, default: str) -> str:

@@ -144,6 +144,31 @@ def summary(
     }
 
 
+@dataclass
+class SummaryCache:
+    """The status's ``forecast`` field as last computed: what it says changes only with a
+    new forecast, a new local day or the forecast going stale, so the status of each meter
+    frame need not add up the slots again."""
+
+    forecast: PvForecast | None = None
+    day: date | None = None
+    stale: bool = False
+    document: dict[str, object] | None = None
+
+    def summary(
+        self, forecast: PvForecast | None, now: datetime, tz: tzinfo, max_age_s: float
+    ) -> dict[str, object] | None:
+        """:func:`summary`, recomputed only when it can have changed."""
+        if forecast is None:
+            return None
+        day = now.astimezone(tz).date()
+        stale = forecast.stale(now, max_age_s)
+        if forecast is not self.forecast or day != self.day or stale != self.stale:
+            self.forecast, self.day, self.stale = forecast, day, stale
+            self.document = summary(forecast, now, tz, max_age_s)
+        return self.document
+
+
 def _instant(where: str, value: object) -> datetime:
     if not isinstance(value, str) or len(value) > 40:
         raise InputError(f"{TOPIC_NAME}: {where} must be an ISO-8601 date and time")
@@ -191,9 +216,11 @@ def parse_forecast(payload: bytes, received: datetime) -> PvForecast:
                 f"{TOPIC_NAME}: {where} must be an object (start, duration_s, power_w)"
             )
         slot = Slot(
-            _instant(f"{where}.start", item.get("start")),
-            _number(f"{where}.duration_s", item.get("duration_s"), limits.duration_s, "s"),
-            _number(f"{where}.power_w", item.get("power_w"), limits.power_w, "W"),
+            start=_instant(f"{where}.start", item.get("start")),
+            duration_s=_number(
+                f"{where}.duration_s", item.get("duration_s"), limits.duration_s, "s"
+            ),
+            power_w=_number(f"{where}.power_w", item.get("power_w"), limits.power_w, "W"),
         )
         if slot.start < received - limits.past or slot.end > received + limits.future:
             raise InputError(
@@ -206,7 +233,7 @@ def parse_forecast(payload: bytes, received: datetime) -> PvForecast:
                 "(slots must be in time order, without overlap)"
             )
         slots.append(slot)
-    return PvForecast(issued, tuple(slots))
+    return PvForecast(issued=issued, slots=tuple(slots))
 
 
 #: Open-Meteo's 15-minute radiation is the mean over the 15 minutes before each time.
@@ -247,6 +274,6 @@ def from_openmeteo(
         except (OverflowError, OSError, ValueError):
             raise InputError(f"open-meteo: bad time {str(stamp)[:20]}") from None
         power = min(cap, peak_w * max(0.0, irradiance) / 1000.0 * performance_ratio)
-        slots.append(Slot(start, OPENMETEO_STEP_S, round(power, 1)))
+        slots.append(Slot(start=start, duration_s=OPENMETEO_STEP_S, power_w=round(power, 1)))
     slots.sort(key=lambda slot: slot.start)
-    return PvForecast(issued.astimezone(UTC), tuple(slots))
+    return PvForecast(issued=issued.astimezone(UTC), slots=tuple(slots))

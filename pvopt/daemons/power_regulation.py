@@ -201,6 +201,7 @@ class RegulationDaemon:
         self.settings = settings
         #: The newest valid PV forecast (main thread); no decision uses it yet.
         self.forecast: forecast.PvForecast | None = None
+        self._forecast_summary = forecast.SummaryCache()
         self.regulator: Policy = Regulator(site, settings.tz)
         self.mqtt = mqtt
         self.writer = writer
@@ -497,7 +498,7 @@ class RegulationDaemon:
             return  # a re-send only: no new status
         self._last_status = decision
         if self.mqtt is not None:
-            summary = forecast.summary(
+            summary = self._forecast_summary.summary(
                 self.forecast,
                 decision.time,
                 self.settings.tz,

@@ -44,17 +44,6 @@ def minutes(seconds: float) -> str:
     return f"{seconds:.0f} s"
 
 
-def min_energy_wh(state: LoadState) -> float | None:
-    """The ``min_energy`` a dimmer must get per period (None: no such need)."""
-    return state.min_energy_wh
-
-
-def energy_done(state: LoadState) -> bool:
-    """Has the load had its ``min_energy`` this period?"""
-    target = min_energy_wh(state)
-    return target is not None and state.counters.period_energy_wh >= target
-
-
 def update_latches(state: LoadState, celsius: float | None, t: Thresholds | None) -> None:
     """The tank's latches: full from ``temp_max`` until below ``temp_sol_min``; grid
     heating from below ``temp_min`` until ``temp_eco``."""

@@ -617,7 +617,14 @@ def _onoff(m: _Model, o: OnOffSpec, n: int, slot_s: float) -> Ints:
         m.add(rows, on, sign)
         for lag in range(min(max(length, 1), n)):
             m.add(rows[lag:], indicator[: n - lag], 1.0)
-    needs = [RunNeed(o.run_s, 0, n if o.run_by_slot is None else o.run_by_slot), *o.runs]
+    needs = [
+        RunNeed(
+            run_s=o.run_s,
+            from_slot=0,
+            by_slot=n if o.run_by_slot is None else o.run_by_slot,
+        ),
+        *o.runs,
+    ]
     for need in needs:
         if need.run_s > 0:
             row = m.constraints(1, need.run_s / slot_s, np.inf)
@@ -868,10 +875,13 @@ def chain(first: DayProblem, then: DayProblem) -> DayProblem:
     onoffs: list[OnOffSpec] = []
     for o in first.onoffs:
         later = later_onoffs[o.name]
-        shifted = [RunNeed(r.run_s, r.from_slot + n, r.by_slot + n) for r in later.runs]
+        shifted = [
+            RunNeed(run_s=r.run_s, from_slot=r.from_slot + n, by_slot=r.by_slot + n)
+            for r in later.runs
+        ]
         if later.run_s > 0:
             by = then.slots if later.run_by_slot is None else later.run_by_slot
-            shifted.insert(0, RunNeed(later.run_s, n, by + n))
+            shifted.insert(0, RunNeed(run_s=later.run_s, from_slot=n, by_slot=by + n))
         onoffs.append(replace(o, runs=(*o.runs, *shifted)))
     return DayProblem(
         slot_s=first.slot_s,

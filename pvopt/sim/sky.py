@@ -116,6 +116,10 @@ def seasonal_clouds(
         following = day + timedelta(days=1)
         next_midnight = datetime.combine(following, datetime.min.time(), tz).timestamp()
         sky = day_sky(seed, day, latitude_deg)
-        pieces.append(SkyPiece(sky, midnight, next_midnight, f"{seed}:clouds:{day.isoformat()}"))
+        pieces.append(
+            SkyPiece(
+                sky=sky, start=midnight, end=next_midnight, seed=f"{seed}:clouds:{day.isoformat()}"
+            )
+        )
         day = following
     return DailyClouds(pieces)

@@ -201,13 +201,9 @@ def onoff_power_w(cfg: EquipmentConfig) -> float | None:
     return None
 
 
-def hot_water_shortfall_wh(house: House) -> list[float]:
-    """Per step: the energy that would bring the hot water drawn up to ``temp_min``."""
-    return _hot_water_shortfall(house).tolist()  # type: ignore[no-any-return]
-
-
 def _hot_water_shortfall(house: House) -> Floats:
-    """:func:`hot_water_shortfall_wh` as an array, computed over all steps at once."""
+    """Per step (Wh): the energy that would bring the hot water drawn up to its comfort
+    temperature (:func:`comfort_c`), computed over all steps at once."""
     import numpy as np
 
     rec = house.recording
@@ -381,7 +377,12 @@ def _window(
             stored_wh += load.tank.params.capacity_wh_per_k * (temps[i1 - 1] - before)
     cheapest = min(prices.import_eur_kwh, default=0.0)
     return Yardstick(
-        bill=Bill(sums.import_eur, sums.export_eur, penalty_eur, stored_wh / 1000.0 * cheapest),
+        bill=Bill(
+            import_eur=sums.import_eur,
+            export_eur=sums.export_eur,
+            penalty_eur=penalty_eur,
+            stored_eur=stored_wh / 1000.0 * cheapest,
+        ),
         comfort=Comfort(sums.shortfall_wh, missed_s, missed_wh, stored_wh),
         export=ExportSplit(sums.export_wh, sums.usable_wh),
         import_wh=sums.import_wh,
@@ -464,7 +465,7 @@ def measure_day(
     rec = house.recording
     i0, i1 = rec.index(start), max(rec.index(end), rec.index(start) + 1)
     day = datetime.fromtimestamp(start, tz).date()
-    return DayYardstick(day, _window(house, prices, tz, _steps(house), i0, i1))
+    return DayYardstick(day=day, yardstick=_window(house, prices, tz, _steps(house), i0, i1))
 
 
 def total(days: Sequence[DayYardstick]) -> Yardstick:

@@ -16,6 +16,7 @@ from pvopt.equipment.loader import parse_site_config
 from pvopt.forecast import (
     PvForecast,
     Slot,
+    SummaryCache,
     expected_energy_wh,
     from_openmeteo,
     parse_forecast,
@@ -154,6 +155,27 @@ def test_today_and_tomorrow_are_local_days_on_a_dst_day() -> None:
     assert later["stale"] is True
     assert later["energy_today_wh"] is None and later["energy_tomorrow_wh"] is None
     assert summary(None, now, PARIS, DAY_S) is None
+
+
+def test_the_status_recomputes_its_summary_only_when_it_can_change() -> None:
+    """Each frame's status shows the summary: kept while the forecast, the local day and
+    its staleness stay, recomputed (and the same as :func:`summary`) when one changes."""
+    first = datetime(2026, 3, 28, 23, tzinfo=UTC)
+    forecast, newer = hourly(first, [100.0] * 47), hourly(first, [200.0] * 47)
+    cache = SummaryCache()
+    now = datetime(2026, 3, 29, 6, tzinfo=UTC)
+    shown = cache.summary(forecast, now, PARIS, DAY_S)
+    assert shown == summary(forecast, now, PARIS, DAY_S)
+    assert cache.summary(forecast, now + timedelta(hours=1), PARIS, DAY_S) is shown
+    for when, which in (
+        (now, newer),  # a new forecast
+        (datetime(2026, 3, 29, 22, 30, tzinfo=UTC), newer),  # the next local day
+        (first + timedelta(days=1, seconds=1), newer),  # gone stale
+    ):
+        again = cache.summary(which, when, PARIS, DAY_S)
+        assert again is not shown and again == summary(which, when, PARIS, DAY_S)
+        shown = again
+    assert cache.summary(None, now, PARIS, DAY_S) is None
 
 
 def test_the_status_shows_a_day_to_the_tenth_of_a_wh() -> None:
