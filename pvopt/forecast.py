@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
+from pvopt.equipment.model import MIDNIGHT, local_instant
 from pvopt.regulation.inputs import InputError, is_number, load_json, within
 from pvopt.topics import FORECAST as TOPIC_NAME
 
@@ -116,12 +118,8 @@ def expected_energy_wh(
     return forecast.energy_wh(start, end)
 
 
-def _local_midnight(day: date, tz: tzinfo) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
-
-
 def summary(
-    forecast: PvForecast | None, now: datetime, tz: tzinfo, max_age_s: float
+    forecast: PvForecast | None, now: datetime, tz: ZoneInfo, max_age_s: float
 ) -> dict[str, object] | None:
     """The status's ``forecast``: ``None`` without one; else its issue time, slot count,
     whether it is stale, and the energy (Wh, to 0.1) expected today and tomorrow (local
@@ -129,7 +127,7 @@ def summary(
     if forecast is None:
         return None
     today = now.astimezone(tz).date()
-    bounds = [_local_midnight(today + timedelta(days=n), tz) for n in range(3)]
+    bounds = [local_instant(today + timedelta(days=n), MIDNIGHT, tz) for n in range(3)]
 
     def day_wh(n: int) -> float | None:
         energy = expected_energy_wh(forecast, bounds[n], bounds[n + 1], now, max_age_s)
@@ -156,7 +154,7 @@ class SummaryCache:
     document: dict[str, object] | None = None
 
     def summary(
-        self, forecast: PvForecast | None, now: datetime, tz: tzinfo, max_age_s: float
+        self, forecast: PvForecast | None, now: datetime, tz: ZoneInfo, max_age_s: float
     ) -> dict[str, object] | None:
         """:func:`summary`, recomputed only when it can have changed."""
         if forecast is None:

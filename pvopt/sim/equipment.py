@@ -40,7 +40,7 @@ from itertools import accumulate, repeat
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from pvopt.sim.timeseries import Run, Steps, step_sum
+from pvopt.sim.timeseries import LevelChange, Steps, step_sum
 
 #: Specific heat of water per litre, J/(L·K) and Wh/(L·K).
 WATER_J_PER_L_K = 4186.8
@@ -136,7 +136,7 @@ class HotWaterDraws:
         """The flows at ``t0 + k·dt`` for ``k < n`` (one pass: faster than n calls)."""
         return self._flow.sample(t0, dt, n)
 
-    def runs(self, t0: float, dt: float, n: int) -> list[Run]:
+    def runs(self, t0: float, dt: float, n: int) -> list[LevelChange]:
         """Where the flow at ``t0 + k·dt`` (``k < n``) changes (L/min), ``k = 0`` first
         (see :meth:`pvopt.sim.timeseries.Steps.runs`)."""
         return self._flow.runs(t0, dt, n)

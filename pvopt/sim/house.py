@@ -88,7 +88,7 @@ from pvopt.sim.equipment import DimmerLoad, SimLoad, Tank
 from pvopt.sim.load import BaseLoad
 from pvopt.sim.meter import Frame, LinkyMeter
 from pvopt.sim.pv import PvPlant
-from pvopt.sim.timeseries import Run
+from pvopt.sim.timeseries import LevelChange
 
 #: PV and base load are sampled this many steps at a time (10 min: one pass is much
 #: faster than one call per step); a chunk's end ends a segment.
@@ -295,7 +295,7 @@ class _Heated:
         rec.able[name] = array("b")
         self.able = _Runs(rec.able[name], 1 if tank.closed else 0, 0)
         self.flow = 0.0
-        self.run: list[Run] = []  # the chunk's flow runs (step in the chunk)
+        self.run: list[LevelChange] = []  # the chunk's flow runs (step in the chunk)
         self.next_change = 0  # index in run of the next change
 
 

@@ -107,8 +107,9 @@ def _steps_before(t0: float, dt: float, k: int, n: int, limit: float) -> int:
     return j
 
 
-class Run(NamedTuple):
-    """A run of equal values in a sampled series: its first step and its value."""
+class LevelChange(NamedTuple):
+    """Where a sampled series takes a new value: the first step of a run of equal values,
+    and that value."""
 
     step: int
     value: float
@@ -149,13 +150,13 @@ class Steps:
             out.extend([value] * (end - k))
         return out
 
-    def runs(self, t0: float, dt: float, n: int) -> list[Run]:
+    def runs(self, t0: float, dt: float, n: int) -> list[LevelChange]:
         """Where the values at ``t0 + k·dt`` (``k < n``) change: the first step of each
         run of equal values and its value, ``k = 0`` first (an empty list if ``n ≤ 0``)."""
         times, values = self.times, self.values
         count = len(times)
         i = bisect_right(times, t0) - 1
-        out: list[Run] = []
+        out: list[LevelChange] = []
         k = 0
         while k < n:
             t = t0 + k * dt
@@ -163,7 +164,7 @@ class Steps:
                 i += 1
             value = self.before if i < 0 else values[i]
             if not out or out[-1].value != value:
-                out.append(Run(step=k, value=value))
+                out.append(LevelChange(step=k, value=value))
             k = n if i + 1 >= count else _steps_before(t0, dt, k, n, times[i + 1])
         return out
 
