@@ -268,13 +268,18 @@ class TimerWindow:
     def bounds(self, day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
         """The instants (UTC) it switches on and off on local ``day`` (see
         :func:`local_instant`)."""
-        on = local_instant(day, self.start, tz)
-        if self.end == MIDNIGHT:
-            return on, local_instant(day + timedelta(days=1), MIDNIGHT, tz)
-        return on, local_instant(day, self.end, tz)
+        return local_instant(day, self.start, tz), local_end(day, self.end, tz)
 
     def __str__(self) -> str:
         return f"{clock_text(self.start)}–{clock_text(self.end)}"
+
+
+def local_end(day: date, clock: time, tz: ZoneInfo) -> datetime:
+    """The instant (UTC) local ``day`` reaches ``clock`` as an end: a ``latest_end`` or a
+    timer's end, 00:00 being the midnight that ends the day (24:00)."""
+    if clock == MIDNIGHT:
+        return local_instant(day + timedelta(days=1), MIDNIGHT, tz)
+    return local_instant(day, clock, tz)
 
 
 def timer_window(

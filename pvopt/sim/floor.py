@@ -49,7 +49,7 @@ from __future__ import annotations
 import importlib.util
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 
 from pvopt.equipment.model import (
     MIDNIGHT,
@@ -57,6 +57,7 @@ from pvopt.equipment.model import (
     TempDrivenVariablePowerConfig,
     UnknownPowerConfig,
     VariablePowerConfig,
+    local_end,
     local_instant,
 )
 from pvopt.sim import vectors
@@ -304,8 +305,7 @@ def _need(
         return 0.0, None
     local = datetime.fromtimestamp(start, tariff.tz)
     midnight = local_instant(local.date(), MIDNIGHT, tariff.tz).timestamp()
-    end_day = local.date() + timedelta(days=1) if cfg.latest_end == MIDNIGHT else local.date()
-    deadline = local_instant(end_day, cfg.latest_end, tariff.tz).timestamp()
+    deadline = local_end(local.date(), cfg.latest_end, tariff.tz).timestamp()
     if start > midnight + 1e-6 or deadline > start + slots * slot_s + 1e-6:
         return 0.0, None
     return cfg.daily_run_s, round((deadline - start) / slot_s)

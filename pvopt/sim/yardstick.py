@@ -48,6 +48,7 @@ from pvopt.equipment.model import (
     TempDrivenVariablePowerConfig,
     UnknownPowerConfig,
     VariablePowerConfig,
+    local_end,
     local_instant,
 )
 from pvopt.sim import vectors
@@ -328,8 +329,7 @@ def run_shortfall_s(rec: Recording, tz: ZoneInfo, day: date) -> dict[str, float]
         if not isinstance(cfg, ConstantPowerConfig | UnknownPowerConfig) or cfg.daily_run_s <= 0:
             continue
         begins = local_instant(day, MIDNIGHT, tz).timestamp()
-        end_day = day + timedelta(days=1) if cfg.latest_end == MIDNIGHT else day
-        ends = local_instant(end_day, cfg.latest_end, tz).timestamp()
+        ends = local_end(day, cfg.latest_end, tz).timestamp()
         if begins < rec.start - 1e-6 or ends > rec.end + 1e-6:
             continue
         ran_s = _steps_drawing(rec.drawn_w[name], rec.index(begins), rec.index(ends)) * rec.step_s
