@@ -133,17 +133,19 @@ def _required(env: Mapping[str, str], name: str, low: float, high: float, why: s
 
 
 def _forecast(env: Mapping[str, str]) -> ForecastSettings:
-    max_age_h = _float(env, "FORECAST_MAX_AGE_H", 24.0, 1.0, 168.0)
+    max_age_h = _float(env, "FORECAST_MAX_AGE_H", ForecastSettings.max_age_s / 3600.0, 1.0, 168.0)
     if not _bool(env, "FORECAST_OPENMETEO", False):
         return ForecastSettings(max_age_s=max_age_h * 3600.0)
     why = "with FORECAST_OPENMETEO=on"
-    url = _str(env, "FORECAST_OPENMETEO_URL", "https://api.open-meteo.com").rstrip("/")
+    url = _str(env, "FORECAST_OPENMETEO_URL", OpenMeteoSettings.base_url).rstrip("/")
     if not url.startswith(("https://", "http://")):
         raise ConfigError(f"FORECAST_OPENMETEO_URL: expected an http(s):// URL, got {url!r}")
-    interval_h = _float(env, "FORECAST_OPENMETEO_INTERVAL_H", 3.0, 1.0, 24.0)
-    tilt = _float(env, "FORECAST_TILT", 30.0, 0.0, 90.0)
-    azimuth = _float(env, "FORECAST_AZIMUTH", 0.0, -180.0, 180.0)
-    ratio = _float(env, "FORECAST_PERFORMANCE_RATIO", 0.85, 0.1, 1.0)
+    interval_h = _float(
+        env, "FORECAST_OPENMETEO_INTERVAL_H", OpenMeteoSettings.interval_s / 3600.0, 1.0, 24.0
+    )
+    tilt = _float(env, "FORECAST_TILT", OpenMeteoSettings.tilt_deg, 0.0, 90.0)
+    azimuth = _float(env, "FORECAST_AZIMUTH", OpenMeteoSettings.azimuth_deg, -180.0, 180.0)
+    ratio = _float(env, "FORECAST_PERFORMANCE_RATIO", OpenMeteoSettings.performance_ratio, 0.1, 1.0)
     openmeteo = OpenMeteoSettings(
         latitude=_required(env, "FORECAST_LATITUDE", -90.0, 90.0, why),
         longitude=_required(env, "FORECAST_LONGITUDE", -180.0, 180.0, why),
