@@ -110,15 +110,24 @@ def simulate(
     The runs are independent (each builds its own house from the seed): ``run_map`` may
     run them in parallel, the figures are the same to the last digit.
     """
-    tasks = [
-        Task(name, scenario, site, seed, days, policy, keep_recordings)
-        for name, policy in CONTROLLERS
-    ]
+    cores: list[tuple[str, PolicyFactory | None]] = list(CONTROLLERS)
     if optimum:
-        tasks.append(Task("optimum", scenario, site, seed, days, None, keep_recordings))
+        cores.append(("optimum", None))
     tasks = [
-        replace(task, index=i, progress=progress, keep_minutes=keep_minutes, tempo=tempo)
-        for i, task in enumerate(tasks)
+        Task(
+            controller=name,
+            scenario=scenario,
+            site=site,
+            seed=seed,
+            days=days,
+            policy=policy,
+            keep_recording=keep_recordings,
+            index=i,
+            progress=progress,
+            keep_minutes=keep_minutes,
+            tempo=tempo,
+        )
+        for i, (name, policy) in enumerate(cores)
     ]
     runs = list(run_map(run_controller, tasks))
     return compare(runs)
@@ -197,11 +206,11 @@ def run_controller(task: Task) -> Run:
         if not task.keep_recording:
             rec.forget_before(end - LOOKBACK_S)
     return Run(
-        task.controller,
-        report.run_report(task.controller, house, days),
-        rec if task.keep_recording else None,
-        house.pv.model,
-        time.process_time() - began,
+        controller=task.controller,
+        figures=report.run_report(task.controller, house, days),
+        recording=rec if task.keep_recording else None,
+        pv_model=house.pv.model,
+        cpu_s=time.process_time() - began,
         minutes=series.joined(minutes) if minutes else None,
     )
 
@@ -252,13 +261,14 @@ def _run_optimum(task: Task, began: float) -> Run:
     if not best.solved:
         statuses = ", ".join(f"{d.day}: {d.schedule.message}" for d in best.days)
         raise SimulateError(f"pvopt simulate: the optimum could not be computed ({statuses})")
+    keep = task.keep_recording or task.keep_minutes
     return Run(
-        task.controller,
-        report.floor_report(best),
-        None,
-        house.pv.model,
-        time.process_time() - began,
-        floor.slot_series(best, start) if task.keep_recording or task.keep_minutes else None,
+        controller=task.controller,
+        figures=report.floor_report(best),
+        recording=None,
+        pv_model=house.pv.model,
+        cpu_s=time.process_time() - began,
+        schedule=floor.slot_series(best, start) if keep else None,
     )
 
 
