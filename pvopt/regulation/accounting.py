@@ -1,5 +1,6 @@
 """Energy accounting: each load's commanded power integrated into its counters (today's,
-and its ``min_energy`` period's), saved across restarts.
+and its ``min_energy`` period's), and an on/off load's time on today (its
+``daily_run_time`` need), saved across restarts.
 
 The counters count what the loads were commanded, not what the meter saw: they are what
 ``min_energy`` and the status report, and the regulation's only memory of a day.
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeGuard
 
-from pvopt.regulation.calendar import Calendar
+from pvopt.regulation.calendar import DAY_S, Calendar
 from pvopt.regulation.inputs import LIMITS, is_number, within
 from pvopt.regulation.state import LoadState
 
@@ -31,8 +32,9 @@ class ClosedPeriod:
 def account(
     loads: Sequence[LoadState], calendar: Calendar, last: datetime | None, now: datetime
 ) -> list[ClosedPeriod]:
-    """Add each load's power since ``last`` (the previous accounting) to its counters;
-    a new day or period starts at 0. Returns the periods that ended."""
+    """Add each load's power since ``last`` (the previous accounting) to its counters,
+    and the time an on/off load was on to its run time; a new day or period starts at 0.
+    Returns the periods that ended."""
     today = calendar.today(now)
     seconds = (now - last).total_seconds() if last is not None and now > last else 0.0
     closed: list[ClosedPeriod] = []
@@ -47,8 +49,11 @@ def account(
         if counters.day != today:
             counters.day = today
             counters.energy_wh = 0.0
+            counters.run_s = 0.0
         else:
             counters.energy_wh += added
+            if added and not state.variable:
+                counters.run_s += seconds
         start = counters.period_start
         if start is not period and start != period:  # the same object while it lasts
             if start is not None:
@@ -71,6 +76,7 @@ def export_counters(loads: Sequence[LoadState]) -> dict[str, dict[str, object]]:
         s.cfg.name: {
             "day": s.counters.day.isoformat() if s.counters.day else None,
             "energy_wh": round(s.counters.energy_wh, 3),
+            "run_s": round(s.counters.run_s, 3),
             "period_start": (
                 s.counters.period_start.isoformat() if s.counters.period_start else None
             ),
@@ -84,7 +90,8 @@ def export_counters(loads: Sequence[LoadState]) -> dict[str, dict[str, object]]:
 def restore_counters(loads: Sequence[LoadState], data: dict[str, dict[str, object]]) -> None:
     """Restore what :func:`export_counters` saved, into counters already accounted to
     now: a saved day or period that is not the current one is ignored, and so is any
-    value that is not a plausible counter."""
+    value that is not a plausible counter (a file saved before run times were counted has
+    none: today's run time stays 0)."""
     for state in loads:
         saved = data.get(state.cfg.name)
         if not isinstance(saved, dict):
@@ -92,8 +99,12 @@ def restore_counters(loads: Sequence[LoadState], data: dict[str, dict[str, objec
         counters = state.counters
         energy, period_energy = saved.get("energy_wh"), saved.get("period_energy_wh")
         day = counters.day.isoformat() if counters.day else None
-        if saved.get("day") == day and _counter(energy):
+        same_day = saved.get("day") == day
+        if same_day and _counter(energy):
             counters.energy_wh = float(energy)
+        run = saved.get("run_s")
+        if same_day and _counter(run) and within(run, (0.0, DAY_S + 3600.0)):  # 25 h: DST
+            counters.run_s = float(run)
         start = counters.period_start.isoformat() if counters.period_start else None
         if saved.get("period_start") == start and _counter(period_energy):
             counters.period_energy_wh = float(period_energy)

@@ -1,5 +1,5 @@
-"""The site's local time as the regulation needs it: the day, the off-peak window and the
-``min_energy`` periods.
+"""The site's local time as the regulation needs it: the day, the off-peak window, the
+``min_energy`` periods and the day's ``latest_end`` deadlines.
 
 Frames come about 50 times a minute and each evaluation asks several times: the answers
 are remembered (the minute in progress, the period in progress), which never changes them.
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from pvopt.equipment.model import RegulationConfig
+from pvopt.equipment.model import RegulationConfig, local_end
 
 #: A day, the default length of a period.
 DAY_S = 86_400.0
@@ -59,6 +59,14 @@ class Minute:
     offpeak: bool  # within an HH:MM off-peak window
 
 
+@dataclass(frozen=True, slots=True)
+class Deadline:
+    """A ``latest_end`` on one local day, and the instant (UTC) it falls on."""
+
+    day: date
+    at: datetime
+
+
 class Calendar:
     """Local day, off-peak window and periods of one site."""
 
@@ -76,6 +84,7 @@ class Calendar:
             and not (start.second or start.microsecond or end.second or end.microsecond)
         )
         self._periods: dict[float, Period] = {}  # period_s → the last one asked for
+        self._deadlines: dict[time, Deadline] = {}  # latest_end → the last one asked for
         self._minute: Minute | None = None
 
     def today(self, now: datetime) -> date:
@@ -116,6 +125,17 @@ class Calendar:
         known = Period(local_start=begins, start=begins.astimezone(UTC), end=ends.astimezone(UTC))
         self._periods[period_s] = known
         return known
+
+    def deadline(self, now: datetime, latest_end: time) -> datetime:
+        """Today's ``latest_end`` (UTC): the first instant the local clock shows it, 00:00
+        being the midnight that ends the local day (remembered for the day)."""
+        day = self.minute(now).day
+        known = self._deadlines.get(latest_end)
+        if known is not None and known.day == day:
+            return known.at
+        at = local_end(day, latest_end, self.tz)
+        self._deadlines[latest_end] = Deadline(day=day, at=at)
+        return at
 
     def offpeak(self, now: datetime, meter_says: bool | None) -> bool:
         """Off-peak now? The meter's tariff wins where it sends one; else the window."""

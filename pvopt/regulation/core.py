@@ -14,8 +14,8 @@ One evaluation per meter frame, a pipeline of the modules named for what they de
    one frame late): they are not acted upon, so the loop never corrects the same error
    twice.
 3. **Rules** (:mod:`~pvopt.regulation.rules`, on the :mod:`~pvopt.regulation.calendar`):
-   manual modes, temperature limits, off-peak grid heating and completion fix some loads
-   and cap the dimmers.
+   manual modes, temperature limits, off-peak grid heating and completion, and the
+   on/off loads' daily run time fix some loads and cap the dimmers.
 4. **Probing** (:mod:`~pvopt.regulation.probing`): on a settled reading, did the last
    changes show on the meter? A dimmer that draws nothing (thermostat cut) is released;
    an unknown-power load learns its power.
@@ -140,11 +140,14 @@ class Regulator(OnPlant):
         self.cuts.follow(steps, grid_w, settled, switched, testing, steady)
 
     def _set_reasons(self, plan: Plan) -> None:
-        reasons = plan.reasons
+        """Each load's reason: its rule's or staging's (a note added: a run time missed
+        today), or the trim's for a dimmer neither fixed."""
+        reasons, notes = plan.reasons, plan.notes
         for state in self.plant.loads:
             reason = reasons.get(state.name)
             if reason is not None:
-                state.reason = reason
+                note = notes.get(state.name) if notes else None
+                state.reason = f"{reason}; {note}" if note else reason
             elif state.variable:
                 power_w = state.power_w
                 state.reason = f"trim {power_w:.0f} W" if power_w > 0 else "off: no surplus"

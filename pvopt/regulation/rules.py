@@ -3,18 +3,29 @@ evaluation, and the caps of the dimmers left to the trim loop.
 
 In order, the first rule that applies wins: manual OFF; ``temp_max`` (whatever the mode);
 manual ON; a forced run; off-peak grid heating below ``temp_min`` (up to ``temp_eco``);
-the off-peak completion of a ``min_energy`` shortfall; full (solar heating re-arms below
-``temp_sol_min``); ``min_energy`` done; a thermostat cut. A dimmer no rule fixes is
-regulated up to its cap; an on/off load no rule fixes is staged.
+the off-peak completion of a ``min_energy`` shortfall; an on/off load's
+``daily_run_time`` need; full (solar heating re-arms below ``temp_sol_min``);
+``min_energy`` done; a thermostat cut. A dimmer no rule fixes is regulated up to its
+cap; an on/off load no rule fixes is staged. Safety sheds (stale data, teleinfo offline)
+come before any rule (:mod:`~pvopt.regulation.plant`).
+
+The run-time need (:func:`run_need`) starts an on/off load at the latest start that
+still gets the run time it lacks today by ``latest_end`` (a margin of 2 % and a minute),
+and holds it on until that run is done: whatever ran on surplus before counts, so the
+sun has the day first and a sunny day needs no grid. Without a price forecast the
+latest start is also the cheapest choice that leaves the sun first; placing the run in
+a cheaper tariff period is left for later. Past ``latest_end`` the day's shortfall is
+lost: the load is no longer forced, and its reason says how much it missed until local
+midnight (:func:`missed`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
-from pvopt.equipment.model import VariablePowerConfig
+from pvopt.equipment.model import MIDNIGHT, VariablePowerConfig, clock_text
 from pvopt.regulation.calendar import Calendar
 from pvopt.regulation.model import Mode
 from pvopt.regulation.state import LoadState, Thresholds
@@ -27,6 +38,7 @@ class Plan:
     fixed: dict[str, float] = field(default_factory=dict)  # name → power, not regulated
     caps: dict[str, float] = field(default_factory=dict)  # name → cap of auto dimmers
     reasons: dict[str, str] = field(default_factory=dict)  # name → why
+    notes: dict[str, str] = field(default_factory=dict)  # name → added to its reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +54,26 @@ def minutes(seconds: float) -> str:
     if seconds >= 90:
         return f"{seconds / 60:.0f} min"
     return f"{seconds:.0f} s"
+
+
+#: The run-time need's margin: the run left, 2 % longer and a minute more, ends by
+#: ``latest_end`` (``completion`` allows 5 %: a dimmer's power varies, a pump's does not).
+RUN_MARGIN = 1.02
+RUN_MARGIN_S = 60.0
+
+
+def duration(seconds: float) -> str:
+    """A duration for a reason: ``1 h 40`` (``4 h``) from an hour, else as
+    :func:`minutes`."""
+    if seconds < 3600:
+        return minutes(seconds)
+    hours, mins = divmod(round(seconds / 60), 60)
+    return f"{hours} h {mins:02d}" if mins else f"{hours} h"
+
+
+def clock(end: time) -> str:
+    """``latest_end`` for a reason: ``20:00``, or ``midnight`` for 00:00."""
+    return "midnight" if end == MIDNIGHT else clock_text(end)
 
 
 def update_latches(state: LoadState, celsius: float | None, t: Thresholds | None) -> None:
@@ -81,6 +113,47 @@ def completion(state: LoadState, calendar: Calendar, now: datetime, offpeak: boo
     return f"off-peak completion: {short_wh:.0f} Wh short"
 
 
+def run_need(state: LoadState, calendar: Calendar, now: datetime) -> Fixed | None:
+    """An on/off load's ``daily_run_time``: on from the latest start that still gets the
+    run it lacks today by ``latest_end``, held on until that run is done (as it runs, the
+    latest start moves no closer: only the hold keeps it on). A load already on is kept
+    on from ``min_off`` earlier: stopped, it could not restart in time. None: no need
+    now (met, not yet due, or past ``latest_end``), left to staging."""
+    end = state.latest_end
+    if end is None:
+        return None
+    need = state.need
+    left_s = state.daily_run_s - state.counters.run_s
+    deadline = calendar.deadline(now, end)
+    if left_s <= 0 or now >= deadline:
+        need.until = None
+        return None
+    if need.until != deadline:  # not held yet (or held for another day's need)
+        lead_s = left_s * RUN_MARGIN + RUN_MARGIN_S
+        if state.on:
+            lead_s += state.min_on_off_s[1]
+        if now < deadline - timedelta(seconds=lead_s):
+            need.until = None
+            return None
+        need.until = deadline
+    return Fixed(
+        power_w=state.onoff_power_w,
+        reason=f"run time: {duration(left_s)} left by {clock(end)}",
+    )
+
+
+def missed(state: LoadState, calendar: Calendar, now: datetime) -> str | None:
+    """What an on/off load lacked of its ``daily_run_time`` at ``latest_end``, said from
+    then until local midnight (its run time starts afresh); None otherwise."""
+    end = state.latest_end
+    if end is None:
+        return None
+    left_s = state.daily_run_s - state.counters.run_s
+    if left_s <= 0 or now < calendar.deadline(now, end):
+        return None
+    return f"run time: {duration(left_s)} short at {clock(end)}"
+
+
 def manual(state: LoadState, now: datetime) -> Fixed | None:
     """Manual ON, or a forced run (an on/off load runs when forced to half its power or
     more); None in AUTO."""
@@ -106,7 +179,8 @@ def automatic(
     celsius: float | None,
     t: Thresholds | None,
 ) -> Fixed | None:
-    """The rules of a load in AUTO (below ``temp_max``); None: left to the regulation."""
+    """The rules of a dimmer in AUTO (below ``temp_max``); None: left to the regulation.
+    (An on/off load's only rule in AUTO is its run-time need, :func:`run_need`.)"""
     tank = state.tank
     if tank.grid_heat and offpeak and celsius is not None and t is not None:
         return Fixed(
@@ -153,25 +227,31 @@ def rule(state: LoadState, calendar: Calendar, now: datetime, offpeak: bool) -> 
         return Fixed(power_w=0.0, reason=f"full: {celsius:.1f} °C ≥ temp_max {t.max_c:g} °C")
     if mode is not Mode.AUTO:
         return manual(state, now)
+    if state.latest_end is not None:  # an on/off load: the dimmers' rules do not apply
+        return run_need(state, calendar, now)
     return automatic(state, calendar, now, offpeak, celsius, t)
 
 
 def ruled(state: LoadState) -> bool:
-    """Could a rule fix this load? Not one in AUTO without temperatures, ``min_energy``
-    or a thermostat cut (most on/off loads, plain dimmers): :func:`rule` would say None."""
+    """Could a rule fix this load? Not one in AUTO without temperatures, ``min_energy``,
+    ``daily_run_time`` or a thermostat cut (opportunistic on/off loads, plain dimmers):
+    :func:`rule` would say None."""
     return (
         state.manual.mode is not Mode.AUTO
         or state.thresholds is not None
         or state.min_energy_wh is not None
+        or state.latest_end is not None
         or state.cut.until is not None
     )
 
 
 def plan(loads: Sequence[LoadState], calendar: Calendar, now: datetime, offpeak: bool) -> Plan:
-    """The rules of every load: what they fix, and the caps of the auto dimmers."""
+    """The rules of every load: what they fix, the caps of the auto dimmers, and the
+    notes of on/off loads left to staging that missed their run time today."""
     fixed: dict[str, float] = {}
     caps: dict[str, float] = {}
     reasons: dict[str, str] = {}
+    notes: dict[str, str] = {}
     for state in loads:
         ruling = rule(state, calendar, now, offpeak) if ruled(state) else None
         if ruling is not None:
@@ -179,4 +259,6 @@ def plan(loads: Sequence[LoadState], calendar: Calendar, now: datetime, offpeak:
             reasons[state.name] = ruling.reason
         elif state.variable:
             caps[state.name] = state.full_power_w
-    return Plan(fixed=fixed, caps=caps, reasons=reasons)
+        elif state.latest_end is not None and (note := missed(state, calendar, now)):
+            notes[state.name] = note
+    return Plan(fixed=fixed, caps=caps, reasons=reasons, notes=notes)

@@ -2,7 +2,9 @@
 state grouped in typed records by the concern that owns it.
 
 - :class:`ManualControl`: the mode a user set (``scr/<id>/control``, ``regulation/control``);
-- :class:`EnergyCounters`: today's energy and the ``min_energy`` period's (accounting);
+- :class:`EnergyCounters`: today's energy and run time, the ``min_energy`` period's
+  energy (accounting);
+- :class:`RunNeed`: an on/off load held on to get its ``daily_run_time`` (rules);
 - :class:`TankState`: the temperature latches and the user's threshold overrides (rules);
 - :class:`BudgetAverage`: the averaged power an on/off load could have (staging);
 - :class:`CutDetection`: whether a dimmer is suspected of, or found, drawing nothing
@@ -15,7 +17,7 @@ What the outputs remember (the last payload sent, caches) lives with the outputs
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, time
 
 from pvopt.equipment.model import (
     ConstantPowerConfig,
@@ -63,10 +65,11 @@ class ManualControl:
 @dataclass(slots=True)
 class EnergyCounters:
     """Energy from the commanded power: today's (local day) and the ``min_energy``
-    period's."""
+    period's; and today's run time of an on/off load (its ``daily_run_time`` need)."""
 
     day: date | None = None
     energy_wh: float = 0.0
+    run_s: float = 0.0  # seconds commanded on since local midnight (on/off loads)
     period_start: datetime | None = None  # local time
     period_energy_wh: float = 0.0
 
@@ -79,6 +82,15 @@ class TankState:
     grid_heat: bool = False  # below temp_min, until temp_eco
     # "min", "eco", "max" → °C; set through LoadState.override (its thresholds follow)
     overrides: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class RunNeed:
+    """An on/off load held on by its ``daily_run_time`` need: once started for it, it
+    stays on until the need is met or ``until`` (the day's ``latest_end``) passes, since
+    the run that is left keeps the latest start just ahead of the clock."""
+
+    until: datetime | None = None  # held on for the need due then (None: not held)
 
 
 @dataclass(slots=True)
@@ -120,6 +132,7 @@ class LoadState:
     manual: ManualControl = field(default_factory=ManualControl)
     counters: EnergyCounters = field(default_factory=EnergyCounters)
     tank: TankState = field(default_factory=TankState)
+    need: RunNeed = field(default_factory=RunNeed)
     budget: BudgetAverage = field(default_factory=BudgetAverage)
     cut: CutDetection = field(default_factory=CutDetection)
     # Derived once from the (frozen) configuration: read several times per evaluation.
@@ -129,6 +142,8 @@ class LoadState:
     min_power_w: float = field(init=False)  # a dimmer's min_power (0 for on/off loads)
     min_energy_wh: float | None = field(init=False)  # a dimmer's min_energy per period
     period_s: float = field(init=False)  # its min_energy period (a day for on/off loads)
+    daily_run_s: float = field(init=False)  # an on/off load's daily_run_time (0: none)
+    latest_end: time | None = field(init=False)  # … due by then (None: no daily run)
     #: A temperature-driven load's temperatures, overrides applied (else None); kept
     #: up to date by :meth:`override`.
     thresholds: Thresholds | None = field(init=False)
@@ -150,6 +165,11 @@ class LoadState:
         self.min_power_w = dimmer.min_power_w if dimmer is not None else 0.0
         self.min_energy_wh = dimmer.min_energy_wh if dimmer is not None else None
         self.period_s = dimmer.period_s if dimmer is not None else DAY_S
+        self.daily_run_s = 0.0
+        self.latest_end = None
+        if isinstance(cfg, ConstantPowerConfig | UnknownPowerConfig) and cfg.daily_run_s > 0:
+            self.daily_run_s = cfg.daily_run_s
+            self.latest_end = cfg.latest_end
         self._max_power_w = dimmer.max_power_w if dimmer is not None else None
         self._probe_timeout_s = (
             cfg.probe_timeout_s if isinstance(cfg, TempDrivenVariablePowerConfig) else None
@@ -195,6 +215,11 @@ class LoadState:
     def energy_wh(self) -> float:
         """Today's energy, from the commanded power."""
         return self.counters.energy_wh
+
+    @property
+    def run_s(self) -> float:
+        """Today's run time (s), from the commanded state (on/off loads)."""
+        return self.counters.run_s
 
     @property
     def onoff_power_w(self) -> float:

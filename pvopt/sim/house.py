@@ -99,12 +99,13 @@ INFINITY = float("inf")
 
 
 def regulated_automatically(out: Output) -> bool:
-    """True when the regulation (not a manual mode, a forced run, off-peak grid heating
-    or a plain timer, as ``none``'s pool pump) decides this load's power."""
+    """True when the regulation (not a manual mode, a forced run, off-peak grid heating,
+    a run-time need's grid run or a plain timer, as ``none``'s pool pump) decides this
+    load's power."""
     return (
         out.mode is Mode.AUTO
         and not out.forced
-        and not out.reason.startswith(("off-peak", "forced", "on: manual", "timer:"))
+        and not out.reason.startswith(("off-peak", "forced", "on: manual", "timer:", "run time:"))
     )
 
 

@@ -487,16 +487,16 @@ def test_the_timer_follows_the_wall_clock_on_dst_days(day: date, hours: int) -> 
     assert on[0] == _local(day, 16).astimezone(UTC)
 
 
-def test_pvopt_and_the_original_ignore_the_daily_run_time_for_now() -> None:
-    """At 17:00 with nothing to divert, the pool pump of 4 h by 20:00 stays off under pvopt
-    and the original algorithm (it starts on surplus only; a later change completes its run
-    time)."""
-    for controller in (Regulator, OriginalRegulator):
+def test_pvopt_completes_the_daily_run_time_but_the_original_does_not() -> None:
+    """At 17:00 with nothing to divert, the pool pump of 4 h by 20:00 (none of it run yet)
+    is past its latest start: pvopt runs it from the grid, the original algorithm (which
+    never knew of run times) leaves it off."""
+    for controller, on in ((Regulator, True), (OriginalRegulator, False)):
         core = controller(_timer_site(), PARIS)
         start = _local(MAY_DAY, 17).astimezone(UTC)
         for n in range(120):
             decision = _frame(core, start + timedelta(seconds=5 * n), 400.0)  # importing
-            assert not _output(decision, "pool_pump").on, controller
+            assert _output(decision, "pool_pump").on is on, controller
 
 
 # -- a full reference day with each controller ------------------------------------------------
