@@ -108,6 +108,13 @@ class VariablePowerConfig(EquipmentConfig):
         default=Curve.PHASE_ANGLE,
         choices=tuple(c.value for c in Curve),
     )
+    yields: bool = option(
+        "yields",
+        "gives way to lower-priority on/off loads once its own need is met (a water heater "
+        "at or above temp_eco, no min_energy short this period): its power counts in their "
+        "budget, so one may start and take it; false: strict priority, it never gives way",
+        default=True,
+    )
 
 
 @dataclass(frozen=True, kw_only=True)

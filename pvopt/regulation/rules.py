@@ -6,8 +6,9 @@ manual ON; a forced run; off-peak grid heating below ``temp_min`` (up to ``temp_
 the off-peak completion of a ``min_energy`` shortfall; an on/off load's
 ``daily_run_time`` need; full (solar heating re-arms below ``temp_sol_min``);
 ``min_energy`` done; a thermostat cut. A dimmer no rule fixes is regulated up to its
-cap; an on/off load no rule fixes is staged. Safety sheds (stale data, teleinfo offline)
-come before any rule (:mod:`~pvopt.regulation.plant`).
+cap, and gives way to lower-priority on/off loads once its need is met
+(:func:`need_met`); an on/off load no rule fixes is staged. Safety sheds (stale data,
+teleinfo offline) come before any rule (:mod:`~pvopt.regulation.plant`).
 
 The run-time need (:func:`run_need`) starts an on/off load at the latest start that
 still gets the run time it lacks today by ``latest_end`` (a margin of 2 % and a minute),
@@ -39,6 +40,8 @@ class Plan:
     caps: dict[str, float] = field(default_factory=dict)  # name → cap of auto dimmers
     reasons: dict[str, str] = field(default_factory=dict)  # name → why
     notes: dict[str, str] = field(default_factory=dict)  # name → added to its reason
+    #: auto dimmers whose need is met and that may give way to on/off loads (staging)
+    yielding: set[str] = field(default_factory=set)
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,6 +235,24 @@ def rule(state: LoadState, calendar: Calendar, now: datetime, offpeak: bool) -> 
     return automatic(state, calendar, now, offpeak, celsius, t)
 
 
+def need_met(state: LoadState, now: datetime) -> bool:
+    """May this auto dimmer give way to a lower-priority on/off load (``yields``, the
+    default)? Only once its own need is met "enough": a water heater at or above
+    ``temp_eco`` (what off-peak heating would bring it to; a silent probe is unknown,
+    not met), and no ``min_energy`` still short this period; a plain dimmer has no need.
+    Below it, strict priority: the surplus is the dimmer's first."""
+    cfg = state.cfg
+    if not isinstance(cfg, VariablePowerConfig) or not cfg.yields:
+        return False
+    t = state.thresholds
+    if t is not None:
+        celsius = state.celsius(now)
+        if celsius is None or celsius < t.eco_c:
+            return False
+    target = state.min_energy_wh
+    return target is None or state.counters.period_energy_wh >= target
+
+
 def ruled(state: LoadState) -> bool:
     """Could a rule fix this load? Not one in AUTO without temperatures, ``min_energy``,
     ``daily_run_time`` or a thermostat cut (opportunistic on/off loads, plain dimmers):
@@ -252,6 +273,7 @@ def plan(loads: Sequence[LoadState], calendar: Calendar, now: datetime, offpeak:
     caps: dict[str, float] = {}
     reasons: dict[str, str] = {}
     notes: dict[str, str] = {}
+    yielding: set[str] = set()
     for state in loads:
         ruling = rule(state, calendar, now, offpeak) if ruled(state) else None
         if ruling is not None:
@@ -259,6 +281,8 @@ def plan(loads: Sequence[LoadState], calendar: Calendar, now: datetime, offpeak:
             reasons[state.name] = ruling.reason
         elif state.variable:
             caps[state.name] = state.full_power_w
+            if need_met(state, now):
+                yielding.add(state.name)
         elif state.latest_end is not None and (note := missed(state, calendar, now)):
             notes[state.name] = note
-    return Plan(fixed=fixed, caps=caps, reasons=reasons, notes=notes)
+    return Plan(fixed=fixed, caps=caps, reasons=reasons, notes=notes, yielding=yielding)

@@ -1,13 +1,23 @@
 """Staging of on/off loads: which one starts or stops, at most one per decision.
 
 An on/off load starts when the power it could have (its *budget*: export beyond the
-target, plus what lower-priority dimmers take, minus what higher-priority dimmers still
-want) exceeds its power plus ``start_margin`` for ``start_delay``, and recent shadows
-would not have left more than ``start_max_import`` of its power uncovered; it stops when
-that falls below its power for ``stop_delay`` or once it imports more than
-``stop_max_import`` of its power; min on / min off hold. The budget is averaged
-(exponentially, over ``start_delay`` while off and ``stop_delay`` while on): a passing
-cloud neither starts nor stops anything, a lasting surplus or deficit does.
+target, plus what lower-priority dimmers take, plus what higher-priority dimmers whose
+need is met take, minus what the other higher-priority dimmers still want) exceeds its
+power plus ``start_margin`` for ``start_delay``, and recent shadows would not have left
+more than ``start_max_import`` of its power uncovered; it stops when that falls below its
+power for ``stop_delay`` or once it imports more than ``stop_max_import`` of its power;
+min on / min off hold. The budget is averaged (exponentially, over ``start_delay`` while
+off and ``stop_delay`` while on): a passing cloud neither starts nor stops anything, a
+lasting surplus or deficit does.
+
+Priority decides who gets a scarce surplus; it never leaves surplus on the grid. A
+higher-priority dimmer gives way once its own need is met (``Plan.yielding``, see
+:func:`~pvopt.regulation.rules.need_met`: a water heater at or above ``temp_eco``, no
+``min_energy`` short; ``yields: false`` never): a water heater at its cap with 550 W
+exported no longer keeps a 750 W pump off, the pump starts and the trim loop takes its
+power from the heater in the same decision (:class:`Staged`). Below its need, the dimmer
+keeps strict priority, and an on/off load started on its power stops once the need
+returns (after ``stop_delay``, min on holding).
 
 Power a dimmer found drawing nothing gave up (a thermostat cut) is no passing sun: for
 ``FAST_START_WINDOW_S`` an on/off load it covers ``FAST_START_FACTOR`` times over for
@@ -199,28 +209,30 @@ def stage(
 ) -> Staged | None:
     """Start or stop at most one on/off load (the first in priority order whose verdict
     says so). ``freed``: a dimmer was found drawing nothing within FAST_START_WINDOW_S."""
-    caps, fixed, reasons = plan.caps, plan.fixed, plan.reasons
+    caps, fixed, reasons, yielding = plan.caps, plan.fixed, plan.reasons, plan.yielding
     start_tau_s, stop_tau_s = reg.start_delay_s, reg.stop_delay_s
-    # The auto dimmers (the loads with a cap): the power they draw, and the power still
-    # wanted up to their cap by those of higher priority than the load in hand.
+    # The auto dimmers (the loads with a cap): the power they draw, and what those of
+    # higher priority than the load in hand leave it: the power a yielding one draws, or
+    # minus the power another still wants up to its cap.
     drawn = [s.power_w for s in loads if s.variable and s.name in caps]
-    wanted: list[float] = []
+    higher: list[float] = []
     for state in loads:
         name = state.name
         if state.variable:  # dimmers have no budget to average (theirs stays restarted)
             cap = caps.get(name)
             if cap is not None:
-                wanted.append(cap - state.power_w)
+                power_w = state.power_w
+                higher.append(power_w if name in yielding else power_w - cap)
             continue
         budget = state.budget
         if name in fixed:
             budget.restart()
             continue
-        lower_var = sum(drawn[len(wanted) :])  # the lower-priority dimmers' power
-        higher_want = sum(wanted)
+        lower_var = sum(drawn[len(higher) :])  # the lower-priority dimmers' power
+        higher_left = sum(higher)
         power = state.onoff_power_w
         on = state.power_w > 0
-        budget_w = -error_w + lower_var - higher_want + (power if on else 0.0)
+        budget_w = -error_w + lower_var + higher_left + (power if on else 0.0)
         average_w = average(
             budget, budget_w, power, stop_tau_s if on else start_tau_s, start_tau_s, now
         )

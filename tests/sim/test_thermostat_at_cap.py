@@ -23,6 +23,7 @@ from pvopt.equipment.model import (
     ConstantPowerConfig,
     SiteConfig,
     TempDrivenVariablePowerConfig,
+    VariablePowerConfig,
 )
 from pvopt.sim import kpi
 from pvopt.sim.equipment import DimmerLoad
@@ -37,9 +38,15 @@ WATCH_S = 120.0
 def _site(radiator: bool, probe: bool) -> SiteConfig:
     """The reference heater (and radiator), then an 800 W pump. With a probe, the heater's
     temp_max (70 °C) is above its tank's own thermostat (65 °C): the probe still reads
-    below temp_max when the thermostat opens."""
+    below temp_max when the thermostat opens. The radiator never yields (``yields:
+    false``): the hand-over to the next dimmer is what is watched, not the pump starting
+    on the radiator's power, which a plain dimmer that yields allows (issue 15)."""
     reference = reference_site(temp_driven=probe, radiator=radiator, onoff_loads=False)
     heater, *others = reference.equipment
+    others = [
+        replace(other, yields=False) if isinstance(other, VariablePowerConfig) else other
+        for other in others
+    ]
     if isinstance(heater, TempDrivenVariablePowerConfig):
         heater = replace(heater, temp_sol_min_c=60, temp_max_c=70)
     pump = ConstantPowerConfig(

@@ -329,8 +329,8 @@ ERRORS = {
     "unknown key, nothing close": (
         HEATER + "    colour: blue\n",
         "equipment_config.yml:10: equipment[0].colour: unknown key; expected one of type, name, "
-        "id, max_power, min_power, min_energy, period, dimmer_curve, temp_min, temp_eco, "
-        "temp_sol_min, temp_max, probe_timeout, preset, topic, payload_on, payload_off, "
+        "id, max_power, min_power, min_energy, period, dimmer_curve, yields, temp_min, "
+        "temp_eco, temp_sol_min, temp_max, probe_timeout, preset, topic, payload_on, payload_off, "
         "payload_percent, qos, retain",
     ),
     "missing key": (
@@ -847,8 +847,8 @@ DAILY_RUN_ERRORS = {
     "unknown key on a dimmer": (
         HEATER + "    daily_run_time: 3600\n",
         "equipment_config.yml:10: equipment[0].daily_run_time: unknown key; expected one of "
-        "type, name, id, max_power, min_power, min_energy, period, dimmer_curve, temp_min, "
-        "temp_eco, temp_sol_min, temp_max, probe_timeout, preset, topic, payload_on, "
+        "type, name, id, max_power, min_power, min_energy, period, dimmer_curve, yields, "
+        "temp_min, temp_eco, temp_sol_min, temp_max, probe_timeout, preset, topic, payload_on, "
         "payload_off, payload_percent, qos, retain",
     ),
 }
@@ -882,3 +882,19 @@ def test_the_templates_pool_pump_needs_4_h_by_20_00() -> None:
     dehumidifier = next(e for e in site.equipment if e.name == "dehumidifier")
     assert isinstance(dehumidifier, UnknownPowerConfig)
     assert dehumidifier.daily_run_s == 0 and dehumidifier.timer_window() is None
+
+
+def test_a_bad_yields_exits_2_naming_the_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``yields`` (dimmers only, default true) is true or false; said wrong, exit 2."""
+    assert isinstance(heater := parse(HEATER).equipment[0], VariablePowerConfig)
+    assert heater.yields
+    never = parse(HEATER + "    yields: false\n").equipment[0]
+    assert isinstance(never, VariablePowerConfig) and not never.yields
+    path = tmp_path / "equipment_config.yml"
+    path.write_text(HEATER + "    yields: sometimes\n", "utf-8")
+    assert main(["check-config", str(path)]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"{path}:10: equipment[0].yields: expected true or false, got 'sometimes'"
+    ]

@@ -182,10 +182,11 @@ def test_an_on_off_load_starts_after_its_delay_and_the_dimmer_makes_room_at_once
     assert heater_.power_w == pytest.approx(3000 - 500 - 800 - 20, abs=11)
 
 
-def test_a_higher_priority_dimmer_takes_power_from_a_lower_on_off_load() -> None:
+def test_a_higher_priority_dimmer_that_never_yields_takes_power_from_a_lower_on_off_load() -> None:
+    """``yields: false``: strict priority (a plain dimmer would give way, having no need)."""
     house = House(
         regulator(
-            dimmer("heater", 2400),
+            dimmer("heater", 2400, yields=False),
             plug("pump", 800, min_on_s=0),
             start_delay_s=0,
             stop_delay_s=20,
@@ -281,9 +282,12 @@ def _output(decision: Decision, name: str) -> Output:
 def test_a_thermostat_cut_at_the_cap_is_found_and_the_pump_starts_within_a_minute() -> None:
     """Issue 12: at its cap a heater's command never changes, so the trim cannot reveal a
     cut; the export jump makes it a suspect, two "is it drawing?" tests confirm it, and
-    the freed 2.8 kW, steady, start the pump behind it (start_delay 600 s, not waited)."""
+    the freed 2.8 kW, steady, start the pump behind it (start_delay 600 s, not waited).
+    The heater never yields: a yielding one would have let the pump start on its power."""
     house = House(
-        regulator(dimmer("water_heater", 2400), plug("pool_pump", 800)), pv_w=3170, base_w=400
+        regulator(dimmer("water_heater", 2400, yields=False), plug("pool_pump", 800)),
+        pv_w=3170,
+        base_w=400,
     )
     house.run(60)
     assert house.regulator.load("water_heater").power_w == 2400  # at its cap, 350 W spare
