@@ -37,6 +37,7 @@ from pvopt.equipment.model import SiteConfig
 from pvopt.regulation import rules, staging, trim
 from pvopt.regulation.model import Decision, MeterSample
 from pvopt.regulation.plant import OnPlant, Plant
+from pvopt.regulation.prices import Prices
 from pvopt.regulation.probing import CutDetector
 from pvopt.regulation.rules import Plan
 from pvopt.regulation.staging import Staged
@@ -50,6 +51,7 @@ class Regulator(OnPlant):
         self.cfg = site.regulation
         self.dead_time = trim.DeadTime(self.cfg.settle_time_s)
         self.cuts = CutDetector(self.plant.loads, self.plant.by_name, self.cfg.thermostat_probe_s)
+        self.prices = Prices(site.tariff, self.plant.calendar, tz)
 
     def _shed(self) -> None:
         """Every load was shed: the checks in progress and the averages mean nothing."""
@@ -73,8 +75,8 @@ class Regulator(OnPlant):
         # were already there.
         pending_w = self.dead_time.pending_w(now)
         settled = self.dead_time.settled()
-        offpeak = plant.calendar.offpeak(now, sample.offpeak)
-        plan = rules.plan(plant.loads, plant.calendar, now, offpeak)
+        prices = self.prices.view(now, sample.tariff)
+        plan = rules.plan(plant.loads, plant.calendar, now, prices)
         change = self.cuts.observe(error_w)
         swap_w = self.cuts.judge(grid_w, now, plan, change) if settled else 0.0
         testing = swap_w != 0.0

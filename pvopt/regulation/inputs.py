@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import TypeGuard
 
 from pvopt.regulation.model import MeterSample, Mode
-from pvopt.tic.tariff import tariff_offpeak
+from pvopt.tic.tariff import meter_tariff
 
 
 class InputError(ValueError):
@@ -97,7 +97,7 @@ def sample_from_frame(payload: bytes, received: datetime) -> MeterSample:
             f"{LIMITS.meter_va[0]} to {LIMITS.meter_va[1]}"
         )
     return MeterSample(
-        min(_frame_time(doc) or received, received), drawn, injected, tariff_offpeak(values)
+        min(_frame_time(doc) or received, received), drawn, injected, meter_tariff(values)
     )
 
 

@@ -13,20 +13,30 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
 
+from pvopt.tic.tariff import MeterTariff
+
 
 @dataclass(frozen=True, slots=True)
 class MeterSample:
-    """SINSTS and SINSTI of one meter frame (VA, used as W), and the tariff if sent."""
+    """SINSTS and SINSTI of one meter frame (VA, used as W), and what the same frame says
+    of the tariff (PTEC / LTARF / NTARF / STGE / DEMAIN; None: nothing, as from a
+    publisher of ``tic/SINSTS`` alone)."""
 
     time: datetime
     import_va: int
     export_va: int = 0
-    offpeak: bool | None = None  # from PTEC / LTARF / NTARF when the meter sends them
+    tariff: MeterTariff | None = None
 
     @property
     def grid_w(self) -> float:
         """Grid power, positive = import."""
         return float(self.import_va - self.export_va)
+
+    @property
+    def offpeak(self) -> bool | None:
+        """Off-peak, as the meter says (None: it does not)."""
+        tariff = self.tariff
+        return None if tariff is None else tariff.offpeak
 
 
 class Mode(Enum):

@@ -29,6 +29,7 @@ from datetime import datetime, time, timedelta
 from pvopt.equipment.model import MIDNIGHT, VariablePowerConfig, clock_text
 from pvopt.regulation.calendar import Calendar
 from pvopt.regulation.model import Mode
+from pvopt.regulation.prices import PriceView
 from pvopt.regulation.state import LoadState, Thresholds
 
 
@@ -116,11 +117,15 @@ def completion(state: LoadState, calendar: Calendar, now: datetime, offpeak: boo
     return f"off-peak completion: {short_wh:.0f} Wh short"
 
 
-def run_need(state: LoadState, calendar: Calendar, now: datetime) -> Fixed | None:
+def run_need(
+    state: LoadState, calendar: Calendar, now: datetime, prices: PriceView
+) -> Fixed | None:
     """An on/off load's ``daily_run_time``: on from the latest start that still gets the
     run it lacks today by ``latest_end``, held on until that run is done (as it runs, the
     latest start moves no closer: only the hold keeps it on). A load already on is kept
-    on from ``min_off`` earlier: stopped, it could not restart in time. None: no need
+    on from ``min_off`` earlier: stopped, it could not restart in time. In an off-peak
+    window followed by dear peak hours (a red Tempo day) before ``latest_end``, the run is
+    bought in the window instead, as late in it as still ends it there. None: no need
     now (met, not yet due, or past ``latest_end``), left to staging."""
     end = state.latest_end
     if end is None:
@@ -131,10 +136,21 @@ def run_need(state: LoadState, calendar: Calendar, now: datetime) -> Fixed | Non
     if left_s <= 0 or now >= deadline:
         need.until = None
         return None
+    lead_s = left_s * RUN_MARGIN + RUN_MARGIN_S
+    if state.on:
+        lead_s += state.min_on_off_s[1]
+    dear = prices.dear_from
+    if (
+        dear is not None
+        and dear < deadline
+        and (need.until == dear or now >= dear - timedelta(seconds=lead_s))
+    ):
+        need.until = dear
+        return Fixed(
+            power_w=state.onoff_power_w,
+            reason=f"run time: {duration(left_s)} left, off-peak: {prices.dear_why}",
+        )
     if need.until != deadline:  # not held yet (or held for another day's need)
-        lead_s = left_s * RUN_MARGIN + RUN_MARGIN_S
-        if state.on:
-            lead_s += state.min_on_off_s[1]
         if now < deadline - timedelta(seconds=lead_s):
             need.until = None
             return None
@@ -174,22 +190,42 @@ def manual(state: LoadState, now: datetime) -> Fixed | None:
     return Fixed(power_w=power, reason=f"forced {power:.0f} W{left}")
 
 
+def grid_heating(
+    state: LoadState, prices: PriceView, celsius: float | None, t: Thresholds | None
+) -> Fixed | None:
+    """Off-peak grid heating of a water heater: up to ``temp_max`` before dear peak hours
+    (unless full since it last reached it), else from below ``temp_min`` up to
+    ``temp_eco``; None: neither."""
+    if celsius is None or t is None:
+        return None
+    tank = state.tank
+    if prices.dear_from is not None and not tank.solar_full:
+        return Fixed(
+            power_w=state.full_power_w,
+            reason=f"heating off-peak: {prices.dear_why}, {celsius:.1f} °C, up to {t.max_c:g} °C",
+        )
+    if tank.grid_heat:
+        return Fixed(
+            power_w=state.full_power_w,
+            reason=f"off-peak heating: {celsius:.1f} °C, up to {t.eco_c:g} °C",
+        )
+    return None
+
+
 def automatic(
     state: LoadState,
     calendar: Calendar,
     now: datetime,
-    offpeak: bool,
+    prices: PriceView,
     celsius: float | None,
     t: Thresholds | None,
 ) -> Fixed | None:
     """The rules of a dimmer in AUTO (below ``temp_max``); None: left to the regulation.
     (An on/off load's only rule in AUTO is its run-time need, :func:`run_need`.)"""
     tank = state.tank
-    if tank.grid_heat and offpeak and celsius is not None and t is not None:
-        return Fixed(
-            power_w=state.full_power_w,
-            reason=f"off-peak heating: {celsius:.1f} °C, up to {t.eco_c:g} °C",
-        )
+    offpeak = prices.offpeak
+    if offpeak and (heating := grid_heating(state, prices, celsius, t)) is not None:
+        return heating
     target = state.min_energy_wh
     if (
         target is not None
@@ -213,7 +249,7 @@ def automatic(
     return None
 
 
-def rule(state: LoadState, calendar: Calendar, now: datetime, offpeak: bool) -> Fixed | None:
+def rule(state: LoadState, calendar: Calendar, now: datetime, prices: PriceView) -> Fixed | None:
     """The first rule that fixes this load now (see the module docstring), or None."""
     control = state.manual
     if control.forced_until is not None:
@@ -231,8 +267,8 @@ def rule(state: LoadState, calendar: Calendar, now: datetime, offpeak: bool) -> 
     if mode is not Mode.AUTO:
         return manual(state, now)
     if state.latest_end is not None:  # an on/off load: the dimmers' rules do not apply
-        return run_need(state, calendar, now)
-    return automatic(state, calendar, now, offpeak, celsius, t)
+        return run_need(state, calendar, now, prices)
+    return automatic(state, calendar, now, prices, celsius, t)
 
 
 def need_met(state: LoadState, now: datetime) -> bool:
@@ -266,7 +302,7 @@ def ruled(state: LoadState) -> bool:
     )
 
 
-def plan(loads: Sequence[LoadState], calendar: Calendar, now: datetime, offpeak: bool) -> Plan:
+def plan(loads: Sequence[LoadState], calendar: Calendar, now: datetime, prices: PriceView) -> Plan:
     """The rules of every load: what they fix, the caps of the auto dimmers, and the
     notes of on/off loads left to staging that missed their run time today."""
     fixed: dict[str, float] = {}
@@ -275,7 +311,7 @@ def plan(loads: Sequence[LoadState], calendar: Calendar, now: datetime, offpeak:
     notes: dict[str, str] = {}
     yielding: set[str] = set()
     for state in loads:
-        ruling = rule(state, calendar, now, offpeak) if ruled(state) else None
+        ruling = rule(state, calendar, now, prices) if ruled(state) else None
         if ruling is not None:
             fixed[state.name] = ruling.power_w
             reasons[state.name] = ruling.reason

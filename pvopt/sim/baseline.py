@@ -158,8 +158,10 @@ class OriginalRegulator(OnPlant):
         self._completed[period.state.cfg.name].append(period.energy_wh)
 
     def _step(self, sample: MeterSample, now: datetime) -> None:
-        """One evaluation of the original: HC forcing and fixed loads, then one walk."""
-        offpeak = self.plant.calendar.offpeak(now, sample.offpeak)
+        """One evaluation of the original: HC forcing and fixed loads, then one walk. Its
+        off-peak is its HC_START_TIME–HC_END_TIME window alone (it never read the meter's
+        tariff)."""
+        offpeak = self.plant.calendar.offpeak(now, None)
         loads = self.plant.loads
         before = [s.power_w for s in loads]
         reasons: dict[str, str] = {}
@@ -433,8 +435,9 @@ class NoRegulation(OnPlant):
             wiring.closed = None
 
     def evaluate(self, sample: MeterSample, now: datetime) -> Decision:
-        """The water heater on its off-peak contactor, on/off loads with a daily run time
-        on their timer, everything else off; the frame's stale-data safety still applies
+        """The water heater on its off-peak contactor (driven by the meter's tariff, as
+        a Linky's relay is; on a base contract, the HC window), on/off loads with a daily
+        run time on their timer, everything else off; the frame's stale-data safety still applies
         (manual modes are ignored: no router). A load is given its power only when its
         contactor or timer changes."""
         shed = self.plant.admit(sample, now)

@@ -13,8 +13,12 @@
 - **Energy registers**: import and export energies integrated from the instantaneous
   grid power, like the meter's EAIT/EAST indexes — independent of the frames.
 
-A frame carries ``MeterSample(time=received, import_va, export_va)``: the daemon stamps a
-sample with the time it receives it, and so does the simulation.
+A frame carries ``MeterSample(time=received, import_va, export_va, tariff)``: the daemon
+stamps a sample with the time it receives it, and so does the simulation. Given the
+run's :class:`~pvopt.tariff.Tariff`, the frame also says what a standard-mode Linky's
+LTARF / NTARF / STGE say (:class:`TariffLabels`): off-peak or not, today's Tempo colour,
+and tomorrow's once announced (from 11:00, when RTE's colour reaches the meter), or the
+EJP mobile peak.
 
 Two ways to feed it. :meth:`LinkyMeter.integrate` takes the grid power one step at a time
 and measures the frames falling in the step. The house, which knows its grid power as a
@@ -31,10 +35,51 @@ from __future__ import annotations
 import random
 from collections import deque
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time, timedelta
 from typing import NamedTuple
 
+from pvopt.equipment.model import Contract
 from pvopt.regulation.model import MeterSample
+from pvopt.tariff import MeterTariff, Tariff
+
+#: When tomorrow's Tempo colour reaches the meter (RTE announces it late in the morning).
+TEMPO_ANNOUNCED = time(11, 0)
+
+
+class TariffLabels:
+    """What the meter's tariff labels say at an instant, from the run's tariff and its
+    colour calendars (the same minute after minute: remembered for the minute)."""
+
+    def __init__(self, tariff: Tariff) -> None:
+        self.tariff = tariff
+        self._until = -1.0
+        self._from = 0.0
+        self._said = MeterTariff()
+
+    def at(self, t: float) -> MeterTariff:
+        """The labels at POSIX second ``t``."""
+        if self._from <= t < self._until:
+            return self._said
+        start = t - t % 60.0  # tariff boundaries are whole local minutes
+        self._from, self._until = start, start + 60.0
+        tariff = self.tariff
+        instant = datetime.fromtimestamp(start, UTC)
+        state = tariff.at(instant)
+        contract = tariff.config.contract
+        tomorrow = None
+        if contract is Contract.TEMPO and tariff.tempo_calendar is not None:
+            day = tariff.tempo_day(instant)
+            announced = datetime.combine(day, TEMPO_ANNOUNCED, tariff.tz)
+            if instant >= announced:
+                tomorrow = tariff.tempo_calendar.colour(day + timedelta(days=1))
+        self._said = MeterTariff(
+            period=state.period,
+            offpeak=None if contract is Contract.BASE else state.offpeak,  # LTARF "BASE"
+            colour_today=state.colour,
+            colour_tomorrow=tomorrow,
+            ejp_peak=state.period == "PM" if contract is Contract.EJP else None,
+        )
+        return self._said
 
 
 class Frame(NamedTuple):
@@ -58,8 +103,10 @@ class LinkyMeter:
         jitter_s: float = 0.15,
         window_s: float = 1.0,
         max_delay_s: float | None = None,
+        labels: TariffLabels | None = None,
     ) -> None:
         self.rng = rng
+        self.labels = labels
         self.period_s = period_s
         self.jitter_s = jitter_s
         self.window_s = window_s
@@ -137,8 +184,12 @@ class LinkyMeter:
         floor = self._last_received + 1e-3
         received = floor if received < floor else received
         self._last_received = received
+        labels = self.labels
         sample = MeterSample(
-            datetime.fromtimestamp(received, UTC), mean if mean > 0 else 0, -mean if mean < 0 else 0
+            datetime.fromtimestamp(received, UTC),
+            mean if mean > 0 else 0,
+            -mean if mean < 0 else 0,
+            None if labels is None else labels.at(measured),
         )
         self.pending.append(Frame(measured, received, float(mean), sample))
 

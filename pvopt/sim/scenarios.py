@@ -87,10 +87,11 @@ from pvopt.sim.equipment import (
 )
 from pvopt.sim.house import House
 from pvopt.sim.load import DEFAULT_PROFILE, BaseLoad
-from pvopt.sim.meter import LinkyMeter
+from pvopt.sim.meter import LinkyMeter, TariffLabels
 from pvopt.sim.pv import CloudProcess, PvModelChoice, PvPlant, PvSite, Sky
 from pvopt.sim.replay import RecordedDay, RecordedLoad, RecordedPv
 from pvopt.sim.sky import SeasonalSky, seasonal_clouds
+from pvopt.tariff import Tariff
 
 PARIS = ZoneInfo("Europe/Paris")
 #: The reference array: 4 kWc at 45° N.
@@ -308,6 +309,7 @@ def build(
     pv: PvSite | None = None,
     controller: PolicyFactory = Regulator,
     pv_model: PvModelChoice | None = None,
+    tariff: Tariff | None = None,
     **house: float,
 ) -> House:
     """A house for ``scenario`` from ``start_hour`` to ``end_hour`` (local time on the
@@ -323,7 +325,8 @@ def build(
     ``UnknownPowerEquipment`` drawing its expected power. ``controller`` makes the
     policy: pvopt's :class:`Regulator` by default, or another
     :class:`~pvopt.regulation.policy.Policy` (the original system's algorithm, no
-    regulation)."""
+    regulation). With ``tariff`` (its colour calendars those of the run), the meter's
+    frames say what its tariff labels would (:class:`~pvopt.sim.meter.TariffLabels`)."""
     sc = SCENARIOS[scenario] if isinstance(scenario, str) else scenario
     site = site or reference_site()
     start = local_time(sc.day, start_hour)
@@ -405,6 +408,7 @@ def build(
         jitter_s=m.jitter_s,
         window_s=m.window_s,
         max_delay_s=m.max_delay_s,
+        labels=None if tariff is None else TariffLabels(tariff),
     )
     regulator = controller(site, PARIS)
     return House(regulator, plant, base, loads, meter, start, end=end, **house)

@@ -184,18 +184,20 @@ def run_controller(task: Task) -> Run:
     began = time.process_time()
     if task.policy is None:
         return _run_optimum(task, began)
+    tariff = _tariff(task)
     house = scenarios.build(
         task.scenario,
         task.seed,
         site=task.site,
         end_hour=24.0 * task.days,
         controller=task.policy,
+        tariff=tariff,
     )
     if house.end is None:
         raise ValueError("the house has no end")
     tz = scenarios.PARIS
     rec = house.recording
-    prices = yardstick.price_series(_tariff(task), house.start, house.end)
+    prices = yardstick.price_series(tariff, house.start, house.end)
     days: list[report.DayFigures] = []
     minutes: list[series.MinuteSeries] = []
     for start, end in yardstick.local_days(house.start, house.end, tz):

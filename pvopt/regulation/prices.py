@@ -1,0 +1,150 @@
+"""What electricity costs now and in the next peak hours, as the regulation sees it.
+
+Built on :class:`pvopt.tariff.Tariff` (the ``tariff:`` section) and updated by what the
+meter says (:class:`~pvopt.tic.tariff.MeterTariff`: off-peak or not, today's and
+tomorrow's Tempo colours). Pure: time is an argument.
+
+- **Off-peak** (grid heating, completions): the meter's word where it gives one; else the
+  contract's schedule (Tempo 22:00–06:00, HP/HC the configured hours); on a ``base``
+  contract, where every hour costs the same, the regulation's own window
+  (``offpeak_start``–``offpeak_end``), as in the original system (a base meter's
+  "TH.." is not taken as "never off-peak").
+- **A dear day ahead**: in an off-peak window, is the import price of the peak hours that
+  follow it at least :data:`DEAR_RATIO` times the price now? On Tempo, the night before
+  a red day (0.73 €/kWh against 0.16): what the house needs in those hours is better
+  bought now. The colour of the coming day is the meter's (STGE, DEMAIN: known from late
+  morning the day before); not known, no day is taken as dear.
+
+Answers are remembered for the minute (the tariff changes on whole local minutes) and
+the meter's labels (which change a few times a day).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Final
+from zoneinfo import ZoneInfo
+
+from pvopt.equipment.model import Contract, TariffConfig
+from pvopt.regulation.calendar import Calendar
+from pvopt.tariff import Tariff
+from pvopt.tic.tariff import Colour, MeterTariff
+
+#: The next peak hours are "dear" from this many times the price now: a red Tempo day
+#: (4.5× its night), an EJP mobile peak; not HP against HC (1.35×) nor a white day.
+DEAR_RATIO: Final = 2.0
+
+
+@dataclass(frozen=True, slots=True)
+class PriceView:
+    """The tariff at one instant, for the rules."""
+
+    offpeak: bool
+    import_price_eur_kwh: float
+    #: In an off-peak window followed by dear peak hours: when the window ends (UTC),
+    #: else None.
+    dear_from: datetime | None
+    #: Why those peak hours are dear ("red day tomorrow"), "" when they are not.
+    dear_why: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class _Known:
+    """A view, valid for one minute and one set of meter labels."""
+
+    start: datetime
+    end: datetime
+    meter: MeterTariff | None
+    view: PriceView
+
+
+class Prices:
+    """The regulation's view of the tariff (see the module docstring)."""
+
+    def __init__(self, config: TariffConfig, calendar: Calendar, tz: ZoneInfo) -> None:
+        self.config = config
+        self.calendar = calendar
+        self.tz = tz
+        self.tariff = Tariff(config, tz)
+        self._known: _Known | None = None
+        self._with_meter: tuple[object, Tariff] | None = None
+
+    def view(self, now: datetime, meter: MeterTariff | None) -> PriceView:
+        """The tariff at ``now`` with what the meter says."""
+        known = self._known
+        if known is not None and known.start <= now < known.end and known.meter == meter:
+            return known.view
+        minute = self.calendar.minute(now)
+        view = self._view(minute.start, meter)
+        self._known = _Known(start=minute.start, end=minute.end, meter=meter, view=view)
+        return view
+
+    def _view(self, now: datetime, meter: MeterTariff | None) -> PriceView:
+        config = self.config
+        said = meter if meter is not None else MeterTariff()
+        if config.contract is Contract.BASE:
+            state = self.tariff.at(now)
+            # A meter with HP/HC labels knows better than a section left at its default;
+            # a base meter's "not off-peak" means no off-peak at all: the window.
+            meter_says = None if said.period == "BASE" else said.offpeak
+            return PriceView(
+                offpeak=self.calendar.offpeak(now, meter_says),
+                import_price_eur_kwh=state.import_price_eur_kwh,
+                dear_from=None,
+            )
+        tariff = self._tariff(now, said)
+        state = tariff.at(now, said)
+        if not state.offpeak:
+            return PriceView(
+                offpeak=False, import_price_eur_kwh=state.import_price_eur_kwh, dear_from=None
+            )
+        ends = self._offpeak_end(now, tariff)
+        dear_from, why = None, ""
+        if ends is not None:
+            # The meter speaks of now, not of the peak hours: the schedule and the
+            # colours it announced price them.
+            later = tariff.at(ends)
+            if later.import_price_eur_kwh >= DEAR_RATIO * state.import_price_eur_kwh:
+                dear_from = ends
+                why = _why(later.colour, ends.astimezone(self.tz))
+        return PriceView(
+            offpeak=True,
+            import_price_eur_kwh=state.import_price_eur_kwh,
+            dear_from=dear_from,
+            dear_why=why,
+        )
+
+    def _tariff(self, now: datetime, meter: MeterTariff) -> Tariff:
+        """The tariff with the meter's colours of today and tomorrow in its calendar
+        (remade when they or the Tempo day change)."""
+        if meter.colour_today is None and meter.colour_tomorrow is None:
+            return self.tariff
+        key = (self.tariff.tempo_day(now), meter.colour_today, meter.colour_tomorrow)
+        cached = self._with_meter
+        if cached is None or cached[0] != key:
+            cached = (key, self.tariff.with_meter(now, meter))
+            self._with_meter = cached
+        return cached[1]
+
+    def _offpeak_end(self, now: datetime, tariff: Tariff) -> datetime | None:
+        """The end (UTC) of the off-peak window holding ``now`` by the schedule; None
+        when the schedule does not have ``now`` off-peak (the meter said so alone)."""
+        local = now.astimezone(self.tz)
+        clock = local.time()
+        for window in tariff.offpeak_windows:
+            start, end = window.start, window.end
+            inside = start <= clock < end if start < end else (clock >= start or clock < end)
+            if not inside:
+                continue
+            day = local.date()
+            if end <= clock:
+                day += timedelta(days=1)
+            return datetime.combine(day, end, self.tz).astimezone(now.tzinfo)
+        return None
+
+
+def _why(colour: Colour | None, ends: datetime) -> str:
+    """Why the peak hours from ``ends`` (local) are dear, for a reason."""
+    what = "red day" if colour is Colour.RED else "dear hours"
+    return f"{what} from {ends:%H:%M}"
