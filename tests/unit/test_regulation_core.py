@@ -429,7 +429,12 @@ def test_off_peak_grid_heating_below_temp_min_up_to_temp_eco() -> None:
     # the meter's own tariff wins over the configured window
     reg.set_temperature("heater", 40.0, later)
     day = later + timedelta(seconds=3)
-    assert reg.evaluate(MeterSample(day, 800, 0, tariff=MeterTariff(offpeak=False)), day).outputs[0].power_w == 0
+    assert (
+        reg.evaluate(MeterSample(day, 800, 0, tariff=MeterTariff(offpeak=False)), day)
+        .outputs[0]
+        .power_w
+        == 0
+    )
 
 
 def test_a_silent_probe_is_not_cold_no_grid_heating() -> None:

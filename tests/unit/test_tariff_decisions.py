@@ -1,0 +1,196 @@
+"""The tariff in the regulation's decisions: whose off-peak hours, and what a red Tempo day
+changes. The meter says the colours (STGE: today's, and tomorrow's once announced); the
+night before a red day fills the tank to temp_max and buys the pool pump's run time, and
+the red day's peak hours never heat from the grid."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from pvopt.equipment.model import (
+    Command,
+    ConstantPowerConfig,
+    Contract,
+    RegulationConfig,
+    SiteConfig,
+    TariffConfig,
+    TempDrivenVariablePowerConfig,
+)
+from pvopt.regulation.calendar import Calendar
+from pvopt.regulation.core import Regulator
+from pvopt.regulation.model import MeterSample
+from pvopt.regulation.prices import Prices
+from pvopt.tic.tariff import Colour, MeterTariff
+
+PARIS = ZoneInfo("Europe/Paris")
+WHITE_DAY = date(2026, 1, 14)  # a Wednesday ...
+RED_DAY = date(2026, 1, 15)  # ... and a red Thursday
+TEMPO = TariffConfig(contract=Contract.TEMPO)
+HC = RegulationConfig(offpeak_start=time(2, 5), offpeak_end=time(6, 50))
+
+
+def at(day: date, hour: int, minute: int = 0) -> datetime:
+    return datetime.combine(day, time(hour, minute), tzinfo=PARIS)
+
+
+def said(instant: datetime) -> MeterTariff:
+    """What a Linky on Tempo says: off-peak 22:00-06:00; the Tempo day from 06:00 on the
+    14th is white, the one from 06:00 on the 15th red, announced at 11:00 the day before."""
+    local = instant.astimezone(PARIS)
+    offpeak = not time(6) <= local.time() < time(22)
+    tempo_day = (local - timedelta(hours=6)).date()
+    today = Colour.RED if tempo_day == RED_DAY else Colour.WHITE
+    announced = local >= datetime.combine(tempo_day, time(11), PARIS)
+    tomorrow = (
+        (Colour.RED if tempo_day + timedelta(days=1) == RED_DAY else Colour.BLUE)
+        if (announced)
+        else None
+    )
+    return MeterTariff(offpeak=offpeak, colour_today=today, colour_tomorrow=tomorrow)
+
+
+def prices(tariff: TariffConfig = TEMPO, regulation: RegulationConfig = HC) -> Prices:
+    return Prices(tariff, Calendar(regulation, PARIS), PARIS)
+
+
+# -- whose off-peak ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("hour", "offpeak"), [(21, False), (22, True), (3, True), (6, False), (6.5, False)]
+)
+def test_without_labels_tempo_is_off_peak_on_its_own_hours_not_on_hc_start_end(
+    hour: float, offpeak: bool
+) -> None:
+    instant = at(WHITE_DAY, int(hour), int(hour % 1 * 60))
+    assert prices().view(instant, None).offpeak is offpeak
+
+
+def test_the_meter_wins_over_the_schedule() -> None:
+    assert prices().view(at(WHITE_DAY, 12), MeterTariff(offpeak=True)).offpeak is True
+
+
+def test_a_base_contract_heats_in_the_regulation_window_even_if_the_meter_says_base() -> None:
+    base = prices(TariffConfig())
+    assert base.view(at(WHITE_DAY, 3), MeterTariff(period="BASE", offpeak=False)).offpeak
+    assert not base.view(at(WHITE_DAY, 1), MeterTariff(period="BASE", offpeak=False)).offpeak
+    # a meter with HP/HC labels knows the contract better than a section left at base
+    assert base.view(at(WHITE_DAY, 23), MeterTariff(period="HC", offpeak=True)).offpeak
+
+
+# -- a dear day ahead -------------------------------------------------------------------------
+
+
+def test_the_night_before_a_red_day_is_followed_by_dear_hours_from_06_00() -> None:
+    view = prices().view(at(WHITE_DAY, 23), said(at(WHITE_DAY, 23)))
+    assert view.dear_from == at(RED_DAY, 6)
+    assert view.dear_why == "red day from 06:00"
+    after_midnight = at(RED_DAY, 2)
+    assert prices().view(after_midnight, said(after_midnight)).dear_from == at(RED_DAY, 6)
+
+
+@pytest.mark.parametrize(
+    "meter",
+    [
+        None,  # no colours: nothing is known to be dear
+        MeterTariff(offpeak=True, colour_today=Colour.WHITE, colour_tomorrow=Colour.WHITE),
+        MeterTariff(offpeak=True, colour_today=Colour.BLUE, colour_tomorrow=None),
+    ],
+)
+def test_no_dear_hours_without_a_red_day_announced(meter: MeterTariff | None) -> None:
+    assert prices().view(at(WHITE_DAY, 23), meter).dear_from is None
+
+
+def test_peak_hours_are_never_off_peak_nor_dear() -> None:
+    view = prices().view(at(RED_DAY, 9), said(at(RED_DAY, 9)))
+    assert (view.offpeak, view.dear_from) == (False, None)
+
+
+# -- the decisions, hour by hour ----------------------------------------------------------------
+
+HEATER = TempDrivenVariablePowerConfig(
+    name="water_heater",
+    id="0",
+    command=Command("scr/0/in"),
+    max_power_w=2400,
+    temp_min_c=45,
+    temp_eco_c=50,
+    temp_sol_min_c=55,
+    temp_max_c=60,
+)
+PUMP = ConstantPowerConfig(
+    name="pool_pump",
+    id="pool",
+    command=Command("shellies/pool/relay/0/command"),
+    nominal_power_w=750,
+    min_on_s=1800,
+    min_off_s=600,
+    daily_run_s=4 * 3600,
+    latest_end=time(20, 0),
+)
+
+
+class Night:
+    """A house without sun: 400 W of its own, the heater heating the tank 1 K every
+    6 minutes at full power, cooling 1 K an hour; a meter reading every 30 s."""
+
+    def __init__(self, celsius: float) -> None:
+        site = SiteConfig(equipment=(HEATER, PUMP), regulation=HC, tariff=TEMPO)
+        self.regulator = Regulator(site, PARIS)
+        self.celsius = celsius
+        self.warmest_c = celsius
+        self.log: list[tuple[datetime, float, float, str, str]] = []
+
+    def run(self, start: datetime, end: datetime) -> None:
+        now, step = start, timedelta(seconds=30)
+        heater = self.regulator.load("water_heater")
+        pump = self.regulator.load("pool_pump")
+        assert heater is not None and pump is not None
+        while now < end:
+            self.regulator.set_temperature("0", self.celsius, now)  # scr/0/temperature
+            grid_w = 400 + heater.power_w + pump.power_w
+            d = self.regulator.evaluate(MeterSample(now, int(grid_w), 0, said(now)), now)
+            heater_out, pump_out = d.outputs
+            self.log.append(
+                (now, heater_out.power_w, pump_out.power_w, heater_out.reason, pump_out.reason)
+            )
+            self.celsius += heater_out.power_w / 2400 / 12 - 1 / 120
+            self.warmest_c = max(self.warmest_c, self.celsius)
+            now += step
+
+
+def test_the_night_before_a_red_day_fills_the_tank_to_temp_max_and_buys_the_pump_run() -> None:
+    house = Night(celsius=52.0)  # above temp_eco: an ordinary night would not heat
+    house.run(at(WHITE_DAY, 21, 30), at(RED_DAY, 6))
+    first_heat = next(row for row in house.log if row[1] > 0)
+    assert first_heat[0] == at(WHITE_DAY, 22)  # the off-peak hours, not HC_START_TIME
+    assert first_heat[3] == "heating off-peak: red day from 06:00, 51.5 °C, up to 60 °C"
+    assert house.warmest_c >= 60.0 and house.celsius > 58.0  # full when the red day begins
+    runs = [row for row in house.log if row[2] > 0]
+    # the pump's day starts at midnight: its 4 h as late in the night as still end by 06:00
+    assert runs[0][0] == at(RED_DAY, 1, 54) + timedelta(seconds=30)
+    assert runs[0][4] == "run time: 4 h left, off-peak: red day from 06:00"
+    assert len(runs) * 30 >= 4 * 3600
+
+
+def test_a_red_day_never_heats_from_the_grid_in_its_peak_hours() -> None:
+    house = Night(celsius=44.0)  # below temp_min all day: off-peak hours would heat
+    house.run(at(RED_DAY, 6), at(RED_DAY, 22))  # 06:00-06:50 is in HC_START-HC_END
+    peak = [row for row in house.log if row[0] < at(RED_DAY, 22)]
+    assert peak and all(row[1] == 0 for row in peak), {row[3] for row in peak if row[1]}
+    # no run bought by the red night (none was told of it): the pump's latest start
+    # still runs it by 20:00, priced as the grading prices a missed run
+    assert any(row[2] > 0 for row in peak)
+
+
+def test_an_ordinary_night_heats_from_temp_min_to_temp_eco_only() -> None:
+    house = Night(celsius=44.0)
+    house.run(at(date(2026, 1, 12), 21, 30), at(date(2026, 1, 13), 6))
+    heated = [row for row in house.log if row[1] > 0]
+    assert heated[0][0] == at(date(2026, 1, 12), 22)
+    assert heated[0][3] == "off-peak heating: 43.5 °C, up to 50 °C"
+    assert 50.0 <= house.warmest_c < 51.0
+    assert not any(row[2] > 0 for row in house.log)  # the pump waits for the day
