@@ -14,7 +14,7 @@ timeout) is not acted on. Any exit, an unexpected error included, sends every lo
 MQTT in: ``tic/frame`` (SINSTS and SINSTI of one frame; ``tic/SINSTS`` + ``tic/SINSTI``
 are paired as a fallback for a publisher without ``tic/frame``), ``scr/<id>/temperature``,
 ``scr/<id>/control``, ``regulation/control``, ``pvopt/teleinfo/status``, and the optional PV
-forecast ``regulation/forecast`` (kept and shown in the status; no decision uses it yet).
+forecast ``regulation/forecast`` (shown in the status; the off-peak heating reads it).
 MQTT out: device commands (QoS 1, not retained unless configured), ``regulation/status``
 JSON each evaluation, ``pvopt/regulation/status`` online/offline, with ``HA_DISCOVERY``
 the Home Assistant discovery configs (:mod:`pvopt.homeassistant`), and with
@@ -199,7 +199,8 @@ class RegulationDaemon:
     ) -> None:
         self.site = site
         self.settings = settings
-        #: The newest valid PV forecast (main thread); no decision uses it yet.
+        #: The newest valid PV forecast (main thread), for the status; the regulation
+        #: has its own copy (``set_forecast``).
         self.forecast: forecast.PvForecast | None = None
         self._forecast_summary = forecast.SummaryCache()
         self.regulator: Policy = Regulator(site, settings.tz)
@@ -350,6 +351,7 @@ class RegulationDaemon:
 
             def event(now: datetime) -> None:
                 self.forecast = received
+                self.regulator.set_forecast(received, self.settings.forecast.max_age_s)
 
             _LOG.info(
                 "PV forecast issued %s: %d slots", received.issued.isoformat(), len(received.slots)

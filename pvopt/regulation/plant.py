@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from pvopt.equipment.model import SiteConfig
+from pvopt.forecast import PvForecast
 from pvopt.regulation import accounting
 from pvopt.regulation.calendar import Calendar, beyond
 from pvopt.regulation.inputs import Control
@@ -62,6 +63,9 @@ class Plant:
         self.last_eval: datetime | None = None  # the counters are accounted up to then
         self.safe = False
         self.safe_reason = ""
+        #: The newest PV forecast and how long it may be relied on (None: none received).
+        self.forecast: PvForecast | None = None
+        self.forecast_max_age_s = 0.0
         self._on_shed = on_shed
         self._on_resume = on_resume
         self._on_period_closed = on_period_closed
@@ -271,6 +275,10 @@ class OnPlant:
     def set_temperature(self, load_id: str, celsius: float, now: datetime) -> None:
         """A probe reading."""
         self.plant.set_temperature(load_id, celsius, now)
+
+    def set_forecast(self, forecast: PvForecast, max_age_s: float) -> None:
+        """The newest valid PV forecast, relied on until ``max_age_s`` after its issue."""
+        self.plant.forecast, self.plant.forecast_max_age_s = forecast, max_age_s
 
     def set_teleinfo_online(self, online: bool, now: datetime) -> Decision | None:
         """teleinfo's availability; ``offline`` sheds every load at once."""

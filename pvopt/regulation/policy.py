@@ -15,6 +15,7 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from pvopt.equipment.model import SiteConfig
+from pvopt.forecast import PvForecast
 from pvopt.regulation.inputs import Control
 from pvopt.regulation.model import Decision, MeterSample
 
@@ -42,6 +43,10 @@ class Policy(Protocol):
 
     def set_temperature(self, load_id: str, celsius: float, now: datetime) -> None:
         """A probe reading."""
+        ...
+
+    def set_forecast(self, forecast: PvForecast, max_age_s: float) -> None:
+        """The newest valid PV forecast (pvopt's regulation reads it; the others do not)."""
         ...
 
     def set_teleinfo_online(self, online: bool, now: datetime) -> Decision | None:

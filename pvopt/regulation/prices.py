@@ -45,6 +45,8 @@ class PriceView:
     #: In an off-peak window followed by dear peak hours: when the window ends (UTC),
     #: else None.
     dear_from: datetime | None
+    #: When the off-peak window in progress ends by the schedule (UTC; None: not in one).
+    offpeak_until: datetime | None = None
     #: Why those peak hours are dear ("red day tomorrow"), "" when they are not.
     dear_why: str = ""
 
@@ -88,10 +90,12 @@ class Prices:
             # A meter with HP/HC labels knows better than a section left at its default;
             # a base meter's "not off-peak" means no off-peak at all: the window.
             meter_says = None if said.period == "BASE" else said.offpeak
+            offpeak = self.calendar.offpeak(now, meter_says)
             return PriceView(
-                offpeak=self.calendar.offpeak(now, meter_says),
+                offpeak=offpeak,
                 import_price_eur_kwh=state.import_price_eur_kwh,
                 dear_from=None,
+                offpeak_until=self.calendar.window_end(now) if offpeak else None,
             )
         tariff = self._tariff(now, said)
         state = tariff.at(now, said)
@@ -113,6 +117,7 @@ class Prices:
             import_price_eur_kwh=state.import_price_eur_kwh,
             dear_from=dear_from,
             dear_why=why,
+            offpeak_until=ends,
         )
 
     def _tariff(self, now: datetime, meter: MeterTariff) -> Tariff:

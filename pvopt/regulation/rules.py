@@ -190,12 +190,28 @@ def manual(state: LoadState, now: datetime) -> Fixed | None:
     return Fixed(power_w=power, reason=f"forced {power:.0f} W{left}")
 
 
+#: The coming day's sun: the PV forecast from the end of the off-peak night, this long.
+SUN_DAY = timedelta(hours=14)
+#: The sun is expected to heat the tank when the forecast brings this many hours of the
+#: heater's full power (a house's own use, forecast errors and clouds leave it less).
+SUN_HEATS_H = 2.0
+#: Above ``temp_min``, what the off-peak heating keeps for the morning's draws when the
+#: sun is expected to bring the rest.
+MORNING_MARGIN_K = 3.0
+
+
 def grid_heating(
-    state: LoadState, prices: PriceView, celsius: float | None, t: Thresholds | None
+    state: LoadState,
+    prices: PriceView,
+    celsius: float | None,
+    t: Thresholds | None,
+    sun_wh: float | None,
 ) -> Fixed | None:
     """Off-peak grid heating of a water heater: up to ``temp_max`` before dear peak hours
     (unless full since it last reached it), else from below ``temp_min`` up to
-    ``temp_eco``; None: neither."""
+    ``temp_eco``, or only up to ``temp_min`` + :data:`MORNING_MARGIN_K` when the PV
+    forecast expects the coming day's sun to bring the rest (``sun_wh``: None, unknown:
+    up to ``temp_eco``); None: neither."""
     if celsius is None or t is None:
         return None
     tank = state.tank
@@ -204,12 +220,21 @@ def grid_heating(
             power_w=state.full_power_w,
             reason=f"heating off-peak: {prices.dear_why}, {celsius:.1f} °C, up to {t.max_c:g} °C",
         )
-    if tank.grid_heat:
+    if not tank.grid_heat:
+        return None
+    margin_c = t.min_c + MORNING_MARGIN_K
+    if sun_wh is not None and sun_wh >= state.full_power_w * SUN_HEATS_H and margin_c < t.eco_c:
+        if celsius >= margin_c:
+            return None
         return Fixed(
             power_w=state.full_power_w,
-            reason=f"off-peak heating: {celsius:.1f} °C, up to {t.eco_c:g} °C",
+            reason=f"off-peak heating: {celsius:.1f} °C, up to {margin_c:g} °C, "
+            f"sun expected: {sun_wh / 1000:.1f} kWh",
         )
-    return None
+    return Fixed(
+        power_w=state.full_power_w,
+        reason=f"off-peak heating: {celsius:.1f} °C, up to {t.eco_c:g} °C",
+    )
 
 
 def automatic(
@@ -219,12 +244,13 @@ def automatic(
     prices: PriceView,
     celsius: float | None,
     t: Thresholds | None,
+    sun_wh: float | None,
 ) -> Fixed | None:
     """The rules of a dimmer in AUTO (below ``temp_max``); None: left to the regulation.
     (An on/off load's only rule in AUTO is its run-time need, :func:`run_need`.)"""
     tank = state.tank
     offpeak = prices.offpeak
-    if offpeak and (heating := grid_heating(state, prices, celsius, t)) is not None:
+    if offpeak and (heating := grid_heating(state, prices, celsius, t, sun_wh)) is not None:
         return heating
     target = state.min_energy_wh
     if (
@@ -249,7 +275,13 @@ def automatic(
     return None
 
 
-def rule(state: LoadState, calendar: Calendar, now: datetime, prices: PriceView) -> Fixed | None:
+def rule(
+    state: LoadState,
+    calendar: Calendar,
+    now: datetime,
+    prices: PriceView,
+    sun_wh: float | None = None,
+) -> Fixed | None:
     """The first rule that fixes this load now (see the module docstring), or None."""
     control = state.manual
     if control.forced_until is not None:
@@ -268,7 +300,7 @@ def rule(state: LoadState, calendar: Calendar, now: datetime, prices: PriceView)
         return manual(state, now)
     if state.latest_end is not None:  # an on/off load: the dimmers' rules do not apply
         return run_need(state, calendar, now, prices)
-    return automatic(state, calendar, now, prices, celsius, t)
+    return automatic(state, calendar, now, prices, celsius, t, sun_wh)
 
 
 def need_met(state: LoadState, now: datetime) -> bool:
@@ -302,7 +334,13 @@ def ruled(state: LoadState) -> bool:
     )
 
 
-def plan(loads: Sequence[LoadState], calendar: Calendar, now: datetime, prices: PriceView) -> Plan:
+def plan(
+    loads: Sequence[LoadState],
+    calendar: Calendar,
+    now: datetime,
+    prices: PriceView,
+    sun_wh: float | None = None,
+) -> Plan:
     """The rules of every load: what they fix, the caps of the auto dimmers, and the
     notes of on/off loads left to staging that missed their run time today."""
     fixed: dict[str, float] = {}
@@ -311,7 +349,7 @@ def plan(loads: Sequence[LoadState], calendar: Calendar, now: datetime, prices: 
     notes: dict[str, str] = {}
     yielding: set[str] = set()
     for state in loads:
-        ruling = rule(state, calendar, now, prices) if ruled(state) else None
+        ruling = rule(state, calendar, now, prices, sun_wh) if ruled(state) else None
         if ruling is not None:
             fixed[state.name] = ruling.power_w
             reasons[state.name] = ruling.reason

@@ -5,7 +5,8 @@ the red day's peak hours never heat from the grid."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+import math
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -19,6 +20,7 @@ from pvopt.equipment.model import (
     TariffConfig,
     TempDrivenVariablePowerConfig,
 )
+from pvopt.forecast import PvForecast, Slot
 from pvopt.regulation.calendar import Calendar
 from pvopt.regulation.core import Regulator
 from pvopt.regulation.model import MeterSample
@@ -194,3 +196,43 @@ def test_an_ordinary_night_heats_from_temp_min_to_temp_eco_only() -> None:
     assert heated[0][3] == "off-peak heating: 43.5 °C, up to 50 °C"
     assert 50.0 <= house.warmest_c < 51.0
     assert not any(row[2] > 0 for row in house.log)  # the pump waits for the day
+
+
+# -- tomorrow's sun -----------------------------------------------------------------------------
+
+
+def sunny(day: date, peak_w: float, issued: datetime) -> PvForecast:
+    """A forecast of ``day`` in 15-minute slots, as Open-Meteo's: a sine from 08:00 to
+    18:00 peaking at ``peak_w``, 0 W the rest of the day."""
+    slots = []
+    for n in range(96):
+        start = at(day, 0) + timedelta(minutes=15 * n)
+        daylight = n - 32  # slots since 08:00
+        power_w = peak_w * math.sin(math.pi * (daylight + 0.5) / 40) if 0 <= daylight < 40 else 0.0
+        slots.append(Slot(start=start.astimezone(UTC), duration_s=900, power_w=power_w))
+    return PvForecast(issued=issued.astimezone(UTC), slots=tuple(slots))
+
+
+@pytest.mark.parametrize(
+    ("peak_w", "age_h", "warmest_c", "reason"),
+    [
+        # 6 kW peak: ~38 kWh expected, the sun heats the tank: keep 3 K for the morning
+        (6000.0, 2, (48.0, 49.0), "off-peak heating: 43.5 °C, up to 48 °C, sun expected: 38.2 kWh"),
+        # 600 W peak: 3.8 kWh, less than 2 h of the heater: as without a forecast
+        (600.0, 2, (50.0, 51.0), "off-peak heating: 43.5 °C, up to 50 °C"),
+        # a sunny forecast 30 h old is stale (FORECAST_MAX_AGE_H 24): unknown, not sun
+        (6000.0, 30, (50.0, 51.0), "off-peak heating: 43.5 °C, up to 50 °C"),
+    ],
+)
+def test_the_off_peak_top_up_leaves_room_for_the_sun_a_forecast_expects(
+    peak_w: float, age_h: float, warmest_c: tuple[float, float], reason: str
+) -> None:
+    night = date(2026, 4, 14)
+    house = Night(celsius=44.0)
+    issued = at(night, 21) - timedelta(hours=age_h)
+    house.regulator.set_forecast(sunny(night + timedelta(days=1), peak_w, issued), 24 * 3600.0)
+    house.run(at(night, 21, 30), at(night + timedelta(days=1), 6))
+    heated = [row for row in house.log if row[1] > 0]
+    assert heated[0][3] == reason
+    low, high = warmest_c
+    assert low <= house.warmest_c < high
