@@ -17,6 +17,7 @@ from pvopt.regulation.inputs import (
     sample_from_frame,
 )
 from pvopt.regulation.model import Mode
+from pvopt.tic.tariff import Colour
 
 NOW = datetime(2026, 6, 14, 12, tzinfo=UTC)
 
@@ -42,6 +43,18 @@ def test_a_frame_gives_sinsts_and_sinsti_of_the_same_instant() -> None:
 def test_a_historic_frame_uses_papp_and_ptec() -> None:
     sample = sample_from_frame(_frame(PAPP=2830, PTEC="HCJB"), NOW)
     assert (sample.grid_w, sample.offpeak) == (2830.0, True)
+
+
+def test_a_frame_tells_the_regulation_the_tempo_colours_of_today_and_tomorrow() -> None:
+    # STGE bits 24-25: today (1 blue), bits 26-27: tomorrow (3 red)
+    stge = f"{(1 << 24) | (3 << 26):08X}"
+    sample = sample_from_frame(_frame(SINSTS=400, LTARF="HC  BLEU", STGE=stge), NOW)
+    assert sample.tariff is not None
+    assert (sample.offpeak, sample.tariff.colour_today, sample.tariff.colour_tomorrow) == (
+        True,
+        Colour.BLUE,
+        Colour.RED,
+    )
 
 
 @pytest.mark.parametrize(
