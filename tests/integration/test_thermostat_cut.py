@@ -11,18 +11,14 @@ started: 2.5 kW went to the grid for as long as the test ran.
 
 from __future__ import annotations
 
-import random
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from pvopt.equipment.dimmer import Curve, power_fraction
-from pvopt.tic.encoder import linky_standard_frame
-
 from .conftest import DaemonFactory, FrameStreamer, Mosquitto, PtyPort, Subscriber
+from .house import PUMP_W, House
 
 pytestmark = pytest.mark.integration
 
@@ -31,57 +27,8 @@ equipment:
   - {name: water_heater, type: VariablePowerEquipment, id: 1, max_power: 2400}
   - {name: pool_pump, type: ConstantPowerEquipment, id: 2, nominal_power: 800}
 """
-PUMP_W = 800.0
 FRAME_S = 1.0
 WATCH_S = 75.0
-
-
-class House:
-    """The devices and the meter. The test's loop applies the commands and samples the
-    grid every 20 ms; each frame shows the mean of the second before the previous one."""
-
-    def __init__(self) -> None:
-        self.rng = random.Random(12)
-        self.heater_w = 0.0
-        self.pump_on = False
-        self.cut = False
-        self.base_w = 400.0
-        self.pv_w = 3000.0
-        self._lock = threading.Lock()
-        self._sum = 0.0
-        self._n = 0
-        self._shown = 0.0
-
-    def grid_w(self) -> float:
-        heater = 0.0 if self.cut else self.heater_w
-        return self.base_w + heater + (PUMP_W if self.pump_on else 0.0) - self.pv_w
-
-    def sample(self) -> float:
-        with self._lock:
-            grid = self.grid_w()
-            self._sum += grid
-            self._n += 1
-        return grid
-
-    def frame(self, i: int) -> bytes:
-        with self._lock:
-            shown, self._shown = self._shown, self._sum / self._n if self._n else self.grid_w()
-            self._sum, self._n = 0.0, 0
-            self.base_w = self.rng.uniform(350, 470)
-            self.pv_w = 3000 + self.rng.uniform(-50, 50)
-        return linky_standard_frame(
-            date=f"E2606151530{i % 60:02d}",
-            sinsts_va=max(int(shown), 0),
-            sinsti_va=max(int(-shown), 0),
-            eait_wh=1000 + i,
-            erq_varh=(1, 2, 3, 4),
-        )
-
-    def obey(self, topic: str, payload: str) -> None:
-        if topic == "scr/1/in":
-            self.heater_w = 2400 * power_fraction(float(payload) / 100, Curve.PHASE_ANGLE)
-        elif topic == "wifi_plug/2/in":
-            self.pump_on = payload == "1"
 
 
 def test_the_pump_starts_within_60_s_of_a_thermostat_cut_at_the_cap(

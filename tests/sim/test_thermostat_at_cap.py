@@ -14,77 +14,17 @@ thermostat (it opens about 100 s later), then 2 minutes watched from the cut.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import pytest
+from heater_and_pump import PUMP_W, at_cap, water_heater
 
-from pvopt.equipment.model import (
-    Command,
-    ConstantPowerConfig,
-    SiteConfig,
-    TempDrivenVariablePowerConfig,
-    VariablePowerConfig,
-)
+from pvopt.regulation.staging import FAST_START_S
 from pvopt.sim import kpi
-from pvopt.sim.equipment import DimmerLoad
 from pvopt.sim.house import House
-from pvopt.sim.pv import PvSite
-from pvopt.sim.scenarios import HEATER_W, RADIATOR_W, build, reference_site
+from pvopt.sim.scenarios import HEATER_W, RADIATOR_W
 
-PUMP_W = 800.0
 WATCH_S = 120.0
-
-
-def _site(radiator: bool, probe: bool) -> SiteConfig:
-    """The reference heater (and radiator), then an 800 W pump. With a probe, the heater's
-    temp_max (70 °C) is above its tank's own thermostat (65 °C): the probe still reads
-    below temp_max when the thermostat opens. The radiator never yields (``yields:
-    false``): the hand-over to the next dimmer is what is watched, not the pump starting
-    on the radiator's power, which a plain dimmer that yields allows (issue 15)."""
-    reference = reference_site(temp_driven=probe, radiator=radiator, onoff_loads=False)
-    heater, *others = reference.equipment
-    others = [
-        replace(other, yields=False) if isinstance(other, VariablePowerConfig) else other
-        for other in others
-    ]
-    if isinstance(heater, TempDrivenVariablePowerConfig):
-        heater = replace(heater, temp_sol_min_c=60, temp_max_c=70)
-    pump = ConstantPowerConfig(
-        name="pool_pump",
-        id="pool_pump",
-        command=Command("plug/pool_pump/in"),
-        nominal_power_w=PUMP_W,
-        min_on_s=600,
-        min_off_s=600,
-    )
-    return replace(reference, equipment=(heater, *others, pump))
-
-
-def _house(
-    spare_w: float, radiator: bool = False, probe: bool = False, tank_c: float = 64.7
-) -> House:
-    """The heater at its cap with ``spare_w`` more surplus (taken by the radiator if any,
-    exported otherwise) from the first seconds on."""
-    house = build(
-        "clear-summer",
-        start_hour=13.0,
-        end_hour=13.25,
-        site=_site(radiator, probe),
-        appliances=False,
-        hot_water=False,
-        tank_start_c=tank_c,
-        pv=PvSite(peak_w=6000.0),
-    )
-    t = house.start + 100
-    surplus = house.pv.power_w(t) - house.base.power_w(t)
-    house.base.add(house.start, house.end, surplus - HEATER_W - spare_w, "leaves the spare")
-    return house
-
-
-def _heater(house: House) -> DimmerLoad:
-    heater = house.loads[0]
-    assert isinstance(heater, DimmerLoad) and heater.tank is not None
-    return heater
 
 
 @dataclass
@@ -95,6 +35,7 @@ class Cut:
     share_w: float  # what the heater drew just before
     verdict_s: float | None  # to the first "full: thermostat cut"
     pump_s: float | None  # to the pump's start
+    pump_reason: str | None  # why it started
     radiator_w: float  # drawn 20 s after the cut (0 without a radiator)
     export_wh: float  # beyond the target, over WATCH_S
     import_wh: float
@@ -102,7 +43,7 @@ class Cut:
 
 
 def _after_cut(house: House) -> Cut:
-    tank = _heater(house).tank
+    tank = water_heater(house).tank
     assert tank is not None
     while not tank.cuts and house.now < house.start + 600:
         house.run_until(house.now + 5)
@@ -114,7 +55,7 @@ def _after_cut(house: House) -> Cut:
     verdict = next(
         (t - at for t, _, _, r in outputs if t > at and r == "full: thermostat cut"), None
     )
-    pump = next((s.time - at for s in rec.switches["pool_pump"] if s.on and s.time > at), None)
+    start = next((s for s in rec.switches["pool_pump"] if s.on and s.time > at), None)
     reasons: list[str] = []
     for t, _, _, reason in outputs:
         if t > at and (not reasons or reasons[-1] != reason):
@@ -125,7 +66,8 @@ def _after_cut(house: House) -> Cut:
         at=at,
         share_w=rec.drawn_w["water_heater"][rec.index(at - 1)],
         verdict_s=verdict,
-        pump_s=pump,
+        pump_s=None if start is None else start.time - at,
+        pump_reason=None if start is None else start.reason,
         radiator_w=radiator[rec.index(at + 20)] if radiator is not None else 0.0,
         export_wh=response.excess_export_wh,
         import_wh=response.import_wh,
@@ -134,15 +76,25 @@ def _after_cut(house: House) -> Cut:
 
 
 CASES = [
-    pytest.param(spare, radiator, id=f"spare-{spare:.0f}W{'-radiator' if radiator else ''}")
+    pytest.param(spare, radiator, True, id=f"spare-{spare:.0f}W{'-radiator' if radiator else ''}")
     for spare in (150.0, 600.0, 1500.0)
     for radiator in (False, True)
+] + [
+    pytest.param(spare, False, False, id=f"spare-{spare:.0f}W-never-yields")
+    for spare in (150.0, 1500.0)
 ]
 
 
-@pytest.mark.parametrize(("spare_w", "radiator"), CASES)
-def test_a_cut_at_the_cap_is_found_and_its_share_goes_on(spare_w: float, radiator: bool) -> None:
-    cut = _after_cut(_house(spare_w, radiator))
+@pytest.mark.parametrize(("spare_w", "radiator", "heater_yields"), CASES)
+def test_a_cut_at_the_cap_is_found_and_its_share_goes_on(
+    spare_w: float, radiator: bool, heater_yields: bool
+) -> None:
+    """A heater that yields (a plain dimmer has no need of its own) already counted in
+    the pump's budget before the cut, which then covered the pump twice over for longer
+    than FAST_START_S: the pump starts at the verdict. One that never yields (``yields:
+    false``) frees its power as the export shows: the pump starts FAST_START_S after that.
+    Either way within 60 s, not after the averaged start_delay (600 s)."""
+    cut = _after_cut(at_cap(spare_w, radiator, heater_yields=heater_yields))
     free_w = HEATER_W + spare_w  # what the heater and the spare leave once it is cut
     left_w = free_w - (RADIATOR_W if radiator else 0.0)  # beyond the radiator's cap
     pump = "off" if cut.pump_s is None else f"after {cut.pump_s:.1f} s"
@@ -161,6 +113,10 @@ def test_a_cut_at_the_cap_is_found_and_its_share_goes_on(spare_w: float, radiato
         assert cut.radiator_w >= min(RADIATOR_W, free_w) - 60
     if left_w >= 2 * PUMP_W:
         assert cut.pump_s is not None and cut.pump_s <= 60
+        # the fast start on the freed power, not the averaged start_delay (600 s)
+        assert cut.pump_reason is not None and cut.pump_reason.endswith("kW steady")
+        if not heater_yields:  # 30 s from the export showing on the meter
+            assert FAST_START_S <= cut.pump_s <= FAST_START_S + 5
         # At most what 60 s of waiting allow: the whole surplus left for 60 s, then what
         # the pump leaves of it.
         allowed_wh = (60 * left_w + (WATCH_S - 60) * (left_w - PUMP_W)) / 3600
@@ -172,7 +128,7 @@ def test_a_cut_at_the_cap_is_found_and_its_share_goes_on(spare_w: float, radiato
 def test_a_cut_below_temp_max_with_a_probe_is_found_the_same_way() -> None:
     """A temperature-driven heater whose probe still reads below its temp_max (70 °C)
     when the tank's own thermostat (65 °C) opens: the same verdict, the same hand-over."""
-    cut = _after_cut(_house(600.0, probe=True))
+    cut = _after_cut(at_cap(600.0, probe=True))
     assert cut.verdict_s is not None and cut.pump_s is not None
     print(f"\nwith a probe: verdict after {cut.verdict_s:.1f} s, pump after {cut.pump_s:.1f} s")
     assert cut.verdict_s <= 20 and cut.pump_s <= 60
@@ -183,7 +139,7 @@ def test_the_sun_rising_under_a_heater_at_its_cap_that_draws_is_no_cut(sun_w: fl
     """The control: the export jumps by 1 or 2 kW (a load of the house ends, as a cloud
     leaving would look) while the heater, far from its thermostat, really draws. 2 kW
     could be the heater: it is tested; neither is a verdict, neither imports."""
-    house = _house(150.0 + sun_w, tank_c=40.0)
+    house = at_cap(150.0 + sun_w, tank_c=40.0)
     step = house.start + 120
     house.base.add(house.start, step, sun_w, "ends: the sun rises")  # 150 W spare until then
     house.run_until(step + WATCH_S)
