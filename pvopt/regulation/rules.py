@@ -30,7 +30,7 @@ from pvopt.equipment.model import MIDNIGHT, VariablePowerConfig, clock_text
 from pvopt.regulation.calendar import Calendar
 from pvopt.regulation.model import Mode
 from pvopt.regulation.prices import PriceView
-from pvopt.regulation.state import LoadState, Thresholds
+from pvopt.regulation.state import LoadState, TankState, Thresholds
 
 
 @dataclass(slots=True)
@@ -118,15 +118,20 @@ def completion(state: LoadState, calendar: Calendar, now: datetime, offpeak: boo
 
 
 def run_need(
-    state: LoadState, calendar: Calendar, now: datetime, prices: PriceView
+    state: LoadState,
+    calendar: Calendar,
+    now: datetime,
+    prices: PriceView,
+    sun_wh: float | None = None,
 ) -> Fixed | None:
     """An on/off load's ``daily_run_time``: on from the latest start that still gets the
     run it lacks today by ``latest_end``, held on until that run is done (as it runs, the
     latest start moves no closer: only the hold keeps it on). A load already on is kept
     on from ``min_off`` earlier: stopped, it could not restart in time. In an off-peak
     window followed by dear peak hours (a red Tempo day) before ``latest_end``, the run is
-    bought in the window instead, as late in it as still ends it there. None: no need
-    now (met, not yet due, or past ``latest_end``), left to staging."""
+    bought in the window instead, as late in it as still ends it there, less what the PV
+    forecast's coming day is expected to give it (:data:`SUN_SHARE` of ``sun_wh``). None:
+    no need now (met, not yet due, or past ``latest_end``), left to staging."""
     end = state.latest_end
     if end is None:
         return None
@@ -140,16 +145,18 @@ def run_need(
     if state.on:
         lead_s += state.min_on_off_s[1]
     dear = prices.dear_from
-    if (
-        dear is not None
-        and dear < deadline
-        and (need.until == dear or now >= dear - timedelta(seconds=lead_s))
-    ):
-        need.until = dear
-        return Fixed(
-            power_w=state.onoff_power_w,
-            reason=f"run time: {duration(left_s)} left, off-peak: {prices.dear_why}",
-        )
+    if dear is not None and dear < deadline:
+        sun_s = 0.0 if sun_wh is None else sun_wh * SUN_SHARE / state.onoff_power_w * 3600.0
+        night_s = left_s - sun_s
+        night_lead_s = lead_s - sun_s * RUN_MARGIN
+        if night_s > 0 and (need.until == dear or now >= dear - timedelta(seconds=night_lead_s)):
+            need.until = dear
+            return Fixed(
+                power_w=state.onoff_power_w,
+                reason=f"run time: {duration(night_s)} to buy, off-peak: {prices.dear_why}",
+            )
+        if need.until == dear:
+            need.until = None
     if need.until != deadline:  # not held yet (or held for another day's need)
         if now < deadline - timedelta(seconds=lead_s):
             need.until = None
@@ -190,6 +197,9 @@ def manual(state: LoadState, now: datetime) -> Fixed | None:
     return Fixed(power_w=power, reason=f"forced {power:.0f} W{left}")
 
 
+#: The share of the coming day's forecast PV an on/off load's run time counts on (the
+#: house, the water heater and the clouds take the rest).
+SUN_SHARE = 0.25
 #: The coming day's sun: the PV forecast from the end of the off-peak night, this long.
 SUN_DAY = timedelta(hours=14)
 #: The sun is expected to heat the tank when the forecast brings this many hours of the
@@ -200,6 +210,38 @@ SUN_HEATS_H = 2.0
 MORNING_MARGIN_K = 3.0
 
 
+@dataclass(frozen=True, slots=True)
+class HeatTarget:
+    """How far the off-peak hours heat a tank from the grid, and why."""
+
+    celsius: float
+    why: str  # "off-peak heating:" or "heating off-peak: red day from 06:00,"
+    sun_wh: float | None  # the sun the forecast expects, when it lowered the target
+
+
+def heat_target(
+    tank: TankState, prices: PriceView, t: Thresholds, sun_wh: float | None, heater_w: float
+) -> HeatTarget | None:
+    """Before dear peak hours, ``temp_max`` (unless full since it last reached it), or
+    only ``temp_eco`` when the PV forecast expects the coming day's sun to bring the
+    rest (``sun_wh``: at least :data:`SUN_HEATS_H` of the heater's power; None, unknown:
+    no). Else, from below ``temp_min``, ``temp_eco``, or only ``temp_min`` +
+    :data:`MORNING_MARGIN_K` when the sun is expected. None: no grid heating."""
+    sunny = sun_wh if sun_wh is not None and sun_wh >= heater_w * SUN_HEATS_H else None
+    if prices.dear_from is not None:
+        dear = f"heating off-peak: {prices.dear_why},"
+        if sunny is not None:
+            return HeatTarget(celsius=t.eco_c, why=dear, sun_wh=sunny)
+        if not tank.solar_full:
+            return HeatTarget(celsius=t.max_c, why=dear, sun_wh=None)
+    if not tank.grid_heat:
+        return None
+    margin_c = t.min_c + MORNING_MARGIN_K
+    if sunny is not None and margin_c < t.eco_c:
+        return HeatTarget(celsius=margin_c, why="off-peak heating:", sun_wh=sunny)
+    return HeatTarget(celsius=t.eco_c, why="off-peak heating:", sun_wh=None)
+
+
 def grid_heating(
     state: LoadState,
     prices: PriceView,
@@ -207,33 +249,17 @@ def grid_heating(
     t: Thresholds | None,
     sun_wh: float | None,
 ) -> Fixed | None:
-    """Off-peak grid heating of a water heater: up to ``temp_max`` before dear peak hours
-    (unless full since it last reached it), else from below ``temp_min`` up to
-    ``temp_eco``, or only up to ``temp_min`` + :data:`MORNING_MARGIN_K` when the PV
-    forecast expects the coming day's sun to bring the rest (``sun_wh``: None, unknown:
-    up to ``temp_eco``); None: neither."""
+    """Off-peak grid heating of a water heater at full power up to its
+    :func:`heat_target`; None: none now."""
     if celsius is None or t is None:
         return None
-    tank = state.tank
-    if prices.dear_from is not None and not tank.solar_full:
-        return Fixed(
-            power_w=state.full_power_w,
-            reason=f"heating off-peak: {prices.dear_why}, {celsius:.1f} °C, up to {t.max_c:g} °C",
-        )
-    if not tank.grid_heat:
+    target = heat_target(state.tank, prices, t, sun_wh, state.full_power_w)
+    if target is None or celsius >= target.celsius:
         return None
-    margin_c = t.min_c + MORNING_MARGIN_K
-    if sun_wh is not None and sun_wh >= state.full_power_w * SUN_HEATS_H and margin_c < t.eco_c:
-        if celsius >= margin_c:
-            return None
-        return Fixed(
-            power_w=state.full_power_w,
-            reason=f"off-peak heating: {celsius:.1f} °C, up to {margin_c:g} °C, "
-            f"sun expected: {sun_wh / 1000:.1f} kWh",
-        )
+    sun = "" if target.sun_wh is None else f", sun expected: {target.sun_wh / 1000:.1f} kWh"
     return Fixed(
         power_w=state.full_power_w,
-        reason=f"off-peak heating: {celsius:.1f} °C, up to {t.eco_c:g} °C",
+        reason=f"{target.why} {celsius:.1f} °C, up to {target.celsius:g} °C{sun}",
     )
 
 
@@ -299,7 +325,7 @@ def rule(
     if mode is not Mode.AUTO:
         return manual(state, now)
     if state.latest_end is not None:  # an on/off load: the dimmers' rules do not apply
-        return run_need(state, calendar, now, prices)
+        return run_need(state, calendar, now, prices, sun_wh)
     return automatic(state, calendar, now, prices, celsius, t, sun_wh)
 
 

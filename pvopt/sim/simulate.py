@@ -19,11 +19,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TextIO
 
+from pvopt.config import ForecastSettings
 from pvopt.equipment.model import SiteConfig
 from pvopt.regulation.core import Regulator
 from pvopt.regulation.policy import PolicyFactory
 from pvopt.sim import floor, report, scenarios, series, vectors, yardstick
 from pvopt.sim.baseline import NoRegulation, OriginalRegulator
+from pvopt.sim.dayahead import DayAhead
 from pvopt.sim.house import House, Recording
 from pvopt.sim.scenario_file import resolve
 from pvopt.tariff import Colour, Tariff
@@ -200,7 +202,9 @@ def run_controller(task: Task) -> Run:
     prices = yardstick.price_series(tariff, house.start, house.end)
     days: list[report.DayFigures] = []
     minutes: list[series.MinuteSeries] = []
+    forecasts = DayAhead(house.pv, house.start, house.end, f"{task.seed}", tz)
     for start, end in yardstick.local_days(house.start, house.end, tz):
+        house.regulator.set_forecast(forecasts.issued_at(start), ForecastSettings.max_age_s)
         _run_house(house, task, end)
         days.append(report.day_figures(house, prices, tz, start, end))
         if task.keep_minutes:

@@ -496,9 +496,11 @@ def test_the_simulation_is_pure_standard_library_and_the_core_never_imports_it()
             if name.startswith("pvopt"):
                 # pvopt.config: `pvopt simulate` reads the off-peak window like the daemons;
                 # pvopt.schema: scenario files and recordings are read like the equipment's;
-                # pvopt.tariff: what the household pays (the yardstick)
+                # pvopt.tariff: what the household pays (the yardstick);
+                # pvopt.forecast: the day-ahead PV forecast the regulation is given
                 allowed_pvopt = (
                     "pvopt.tariff",
+                    "pvopt.forecast",
                     "pvopt.sim",
                     "pvopt.regulation",
                     "pvopt.equipment",

@@ -174,7 +174,7 @@ def test_the_night_before_a_red_day_fills_the_tank_to_temp_max_and_buys_the_pump
     runs = [row for row in house.log if row[2] > 0]
     # the pump's day starts at midnight: its 4 h as late in the night as still end by 06:00
     assert runs[0][0] == at(RED_DAY, 1, 54) + timedelta(seconds=30)
-    assert runs[0][4] == "run time: 4 h left, off-peak: red day from 06:00"
+    assert runs[0][4] == "run time: 4 h to buy, off-peak: red day from 06:00"
     assert len(runs) * 30 >= 4 * 3600
 
 
@@ -236,3 +236,22 @@ def test_the_off_peak_top_up_leaves_room_for_the_sun_a_forecast_expects(
     assert heated[0][3] == reason
     low, high = warmest_c
     assert low <= house.warmest_c < high
+
+
+def test_before_a_sunny_red_day_the_night_leaves_the_sun_its_share() -> None:
+    """A forecast of 6.4 kWh for the red day (a 1 kW peak; 2 h of the heater would be
+    4.8 kWh): the tank is heated only to temp_eco, and the pump buys at night only what a
+    quarter of that sun would not give it: 4 h less 1.6 kWh / 750 W = 1 h 53."""
+    house = Night(celsius=47.0)
+    issued = at(WHITE_DAY, 18)
+    house.regulator.set_forecast(sunny(RED_DAY, 1000.0, issued), 24 * 3600.0)
+    house.run(at(WHITE_DAY, 21, 30), at(RED_DAY, 6))
+    heated = [row for row in house.log if row[1] > 0]
+    assert heated[0][3] == (
+        "heating off-peak: red day from 06:00, 46.5 °C, up to 50 °C, sun expected: 6.4 kWh"
+    )
+    assert 50.0 <= house.warmest_c < 51.0
+    runs = [row for row in house.log if row[2] > 0]
+    assert runs[0][4] == "run time: 1 h 53 to buy, off-peak: red day from 06:00"
+    assert 1.85 * 3600 <= len(runs) * 30 < 2.0 * 3600
+    assert runs[-1][0] < at(RED_DAY, 6)
