@@ -12,8 +12,8 @@ lasting surplus or deficit does.
 
 Priority decides who gets a scarce surplus; it never leaves surplus on the grid. A
 higher-priority dimmer gives way once its own need is met (``Plan.yielding``, see
-:func:`~pvopt.regulation.rules.need_met`: a water heater at or above ``temp_eco``, no
-``min_energy`` short; ``yields: false`` never): a water heater at its cap with 550 W
+:func:`~pvopt.regulation.rules.need_met`: a water heater from ``temp_eco`` until
+``YIELD_HYSTERESIS_K`` below it, no ``min_energy`` short; ``yields: false`` never): a water heater at its cap with 550 W
 exported no longer keeps a 750 W pump off, the pump starts and the trim loop takes its
 power from the heater in the same decision (:class:`Staged`). Below its need, the dimmer
 keeps strict priority, and an on/off load started on its power stops once the need
