@@ -103,6 +103,10 @@ class BudgetAverage:
     at: datetime | None = None  # last update
     since: datetime | None = None  # first update of this average
     covered_since: datetime | None = None  # covered FAST_START_FACTOR times over since
+    #: Shadows (kept across switches): did the last reading cover the load's power, and
+    #: when did a reading last fall short of it after one that covered it.
+    covering: bool = False
+    shadow_at: datetime | None = None
 
     def restart(self) -> None:
         """Forget the average (a switch, a shed): the other direction averages afresh."""

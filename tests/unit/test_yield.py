@@ -22,6 +22,7 @@ from pvopt.equipment.model import (
 )
 from pvopt.regulation.core import Regulator
 from pvopt.regulation.model import Decision, MeterSample
+from pvopt.regulation.staging import FAST_START_S
 
 T0 = datetime(2026, 6, 14, 10, 0, tzinfo=UTC)
 PARIS = ZoneInfo("Europe/Paris")
@@ -93,16 +94,15 @@ class House:
 
 def test_a_heater_at_its_cap_above_temp_eco_gives_way_to_the_pump_in_the_same_decision() -> None:
     house = House(regulator(), celsius=52.0)
-    house.run(30)
+    house.run(20)
     assert house.powers(-1) == (HEATER_W, 0.0)  # the heater at its cap, 480 W exported
     house.run(20 * 60)
     start = next(i for i, (_, _, d) in enumerate(house.history) if d.outputs[1].on)
     started_s, grid_w, decision = house.history[start]
-    # within its start rules: the budget (480 W exported + the heater's 2.4 kW) averaged
-    # over start_delay, not at once
-    delay_s = house.regulator.cfg.start_delay_s
-    assert delay_s <= started_s < delay_s + 30
-    assert decision.outputs[1].reason == "on: surplus"
+    # within its start rules: the budget (480 W exported + the heater's 2.4 kW) covers it
+    # twice over, steady, with no shadow: it starts once that has lasted FAST_START_S
+    assert FAST_START_S <= started_s < FAST_START_S + 5
+    assert decision.outputs[1].reason == "on: surplus 2.9 kW steady"
     # the same decision trims the heater: by the pump's power, less the export it takes
     heater_before, _ = house.powers(start - 1)
     heater_after, pump_after = house.powers(start)
