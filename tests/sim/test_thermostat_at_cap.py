@@ -38,11 +38,14 @@ WATCH_S = 120.0
 def _site(radiator: bool, probe: bool) -> SiteConfig:
     """The reference heater (and radiator), then an 800 W pump. With a probe, the heater's
     temp_max (70 °C) is above its tank's own thermostat (65 °C): the probe still reads
-    below temp_max when the thermostat opens. The radiator never yields (``yields:
-    false``): the hand-over to the next dimmer is what is watched, not the pump starting
-    on the radiator's power, which a plain dimmer that yields allows (issue 15)."""
+    below temp_max when the thermostat opens. The dimmers never yield (``yields:
+    false``): the hand-over at the cut is what is watched, not the pump starting on a
+    heater's or the radiator's power, clear and steady, which a dimmer that yields allows
+    within FAST_START_S (issue 15)."""
     reference = reference_site(temp_driven=probe, radiator=radiator, onoff_loads=False)
     heater, *others = reference.equipment
+    assert isinstance(heater, VariablePowerConfig)
+    heater = replace(heater, yields=False)
     others = [
         replace(other, yields=False) if isinstance(other, VariablePowerConfig) else other
         for other in others
