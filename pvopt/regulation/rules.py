@@ -80,12 +80,26 @@ def clock(end: time) -> str:
     return "midnight" if end == MIDNIGHT else clock_text(end)
 
 
+#: A water heater whose need is met (``temp_eco`` reached) keeps giving way to on/off
+#: loads until this far below ``temp_eco``: a tank hovering at ``temp_eco`` does not
+#: toggle between giving way and strict priority, stopping a load it let start.
+YIELD_HYSTERESIS_K = 2.0
+
+
 def update_latches(state: LoadState, celsius: float | None, t: Thresholds | None) -> None:
     """The tank's latches: full from ``temp_max`` until below ``temp_sol_min``; grid
-    heating from below ``temp_min`` until ``temp_eco``."""
-    if t is None or celsius is None:
+    heating from below ``temp_min`` until ``temp_eco``; need met from ``temp_eco`` until
+    below ``temp_eco`` − YIELD_HYSTERESIS_K (a silent probe: not met)."""
+    if t is None:
         return
     tank = state.tank
+    if celsius is None:
+        tank.need_met = False
+        return
+    if celsius >= t.eco_c:
+        tank.need_met = True
+    elif celsius < t.eco_c - YIELD_HYSTERESIS_K:
+        tank.need_met = False
     if celsius >= t.max_c:
         tank.solar_full = True
     elif celsius < t.sol_min_c:
@@ -329,20 +343,19 @@ def rule(
     return automatic(state, calendar, now, prices, celsius, t, sun_wh)
 
 
-def need_met(state: LoadState, now: datetime) -> bool:
+def need_met(state: LoadState) -> bool:
     """May this auto dimmer give way to a lower-priority on/off load (``yields``, the
-    default)? Only once its own need is met "enough": a water heater at or above
-    ``temp_eco`` (what off-peak heating would bring it to; a silent probe is unknown,
-    not met), and no ``min_energy`` still short this period; a plain dimmer has no need.
-    Below it, strict priority: the surplus is the dimmer's first."""
+    default)? Only once its own need is met "enough": a water heater that reached
+    ``temp_eco`` (what off-peak heating would bring it to) and has not cooled
+    YIELD_HYSTERESIS_K below it since (the tank's latch, :func:`update_latches`; a
+    silent probe is unknown, not met), and no ``min_energy`` still short this period; a
+    plain dimmer has no need. Below it, strict priority: the surplus is the dimmer's
+    first."""
     cfg = state.cfg
     if not isinstance(cfg, VariablePowerConfig) or not cfg.yields:
         return False
-    t = state.thresholds
-    if t is not None:
-        celsius = state.celsius(now)
-        if celsius is None or celsius < t.eco_c:
-            return False
+    if state.thresholds is not None and not state.tank.need_met:
+        return False
     target = state.min_energy_wh
     return target is None or state.counters.period_energy_wh >= target
 
@@ -381,7 +394,7 @@ def plan(
             reasons[state.name] = ruling.reason
         elif state.variable:
             caps[state.name] = state.full_power_w
-            if need_met(state, now):
+            if need_met(state):
                 yielding.add(state.name)
         elif state.latest_end is not None and (note := missed(state, calendar, now)):
             notes[state.name] = note

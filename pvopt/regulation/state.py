@@ -80,6 +80,7 @@ class TankState:
 
     solar_full: bool = False  # temp_max reached, until temp_sol_min
     grid_heat: bool = False  # below temp_min, until temp_eco
+    need_met: bool = False  # temp_eco reached, until YIELD_HYSTERESIS_K below (rules)
     # "min", "eco", "max" → °C; set through LoadState.override (its thresholds follow)
     overrides: dict[str, float] = field(default_factory=dict)
 
@@ -102,6 +103,10 @@ class BudgetAverage:
     at: datetime | None = None  # last update
     since: datetime | None = None  # first update of this average
     covered_since: datetime | None = None  # covered FAST_START_FACTOR times over since
+    #: Shadows (kept across switches): did the last reading cover the load's power, and
+    #: when did a reading last fall short of it after one that covered it.
+    covering: bool = False
+    shadow_at: datetime | None = None
 
     def restart(self) -> None:
         """Forget the average (a switch, a shed): the other direction averages afresh."""

@@ -76,25 +76,19 @@ def _after_cut(house: House) -> Cut:
 
 
 CASES = [
-    pytest.param(spare, radiator, True, id=f"spare-{spare:.0f}W{'-radiator' if radiator else ''}")
+    pytest.param(spare, radiator, id=f"spare-{spare:.0f}W{'-radiator' if radiator else ''}")
     for spare in (150.0, 600.0, 1500.0)
     for radiator in (False, True)
-] + [
-    pytest.param(spare, False, False, id=f"spare-{spare:.0f}W-never-yields")
-    for spare in (150.0, 1500.0)
 ]
 
 
-@pytest.mark.parametrize(("spare_w", "radiator", "heater_yields"), CASES)
-def test_a_cut_at_the_cap_is_found_and_its_share_goes_on(
-    spare_w: float, radiator: bool, heater_yields: bool
-) -> None:
-    """A heater that yields (a plain dimmer has no need of its own) already counted in
-    the pump's budget before the cut, which then covered the pump twice over for longer
-    than FAST_START_S: the pump starts at the verdict. One that never yields (``yields:
-    false``) frees its power as the export shows: the pump starts FAST_START_S after that.
-    Either way within 60 s, not after the averaged start_delay (600 s)."""
-    cut = _after_cut(at_cap(spare_w, radiator, heater_yields=heater_yields))
+@pytest.mark.parametrize(("spare_w", "radiator"), CASES)
+def test_a_cut_at_the_cap_is_found_and_its_share_goes_on(spare_w: float, radiator: bool) -> None:
+    """A heater that never yields (``yields: false``; one that yields gives the pump its
+    power before any cut, see test_yield_closed_loop) frees its power as the export
+    shows: the pump starts FAST_START_S after that, within 60 s, not after the averaged
+    start_delay (600 s)."""
+    cut = _after_cut(at_cap(spare_w, radiator, heater_yields=False))
     free_w = HEATER_W + spare_w  # what the heater and the spare leave once it is cut
     left_w = free_w - (RADIATOR_W if radiator else 0.0)  # beyond the radiator's cap
     pump = "off" if cut.pump_s is None else f"after {cut.pump_s:.1f} s"
@@ -115,7 +109,7 @@ def test_a_cut_at_the_cap_is_found_and_its_share_goes_on(
         assert cut.pump_s is not None and cut.pump_s <= 60
         # the fast start on the freed power, not the averaged start_delay (600 s)
         assert cut.pump_reason is not None and cut.pump_reason.endswith("kW steady")
-        if not heater_yields:  # 30 s from the export showing on the meter
+        if not radiator:  # 30 s from the export showing on the meter
             assert FAST_START_S <= cut.pump_s <= FAST_START_S + 5
         # At most what 60 s of waiting allow: the whole surplus left for 60 s, then what
         # the pump leaves of it.
@@ -128,7 +122,7 @@ def test_a_cut_at_the_cap_is_found_and_its_share_goes_on(
 def test_a_cut_below_temp_max_with_a_probe_is_found_the_same_way() -> None:
     """A temperature-driven heater whose probe still reads below its temp_max (70 °C)
     when the tank's own thermostat (65 °C) opens: the same verdict, the same hand-over."""
-    cut = _after_cut(at_cap(600.0, probe=True))
+    cut = _after_cut(at_cap(600.0, probe=True, heater_yields=False))
     assert cut.verdict_s is not None and cut.pump_s is not None
     print(f"\nwith a probe: verdict after {cut.verdict_s:.1f} s, pump after {cut.pump_s:.1f} s")
     assert cut.verdict_s <= 20 and cut.pump_s <= 60
@@ -139,7 +133,7 @@ def test_the_sun_rising_under_a_heater_at_its_cap_that_draws_is_no_cut(sun_w: fl
     """The control: the export jumps by 1 or 2 kW (a load of the house ends, as a cloud
     leaving would look) while the heater, far from its thermostat, really draws. 2 kW
     could be the heater: it is tested; neither is a verdict, neither imports."""
-    house = at_cap(150.0 + sun_w, tank_c=40.0)
+    house = at_cap(150.0 + sun_w, tank_c=40.0, heater_yields=False)
     step = house.start + 120
     house.base.add(house.start, step, sun_w, "ends: the sun rises")  # 150 W spare until then
     house.run_until(step + WATCH_S)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import pytest
 from heater_and_pump import PUMP_W, at_cap
 
+from pvopt.regulation.staging import FAST_START_S
 from pvopt.sim.house import House
 from pvopt.sim.scenarios import HEATER_W
 
@@ -42,13 +43,12 @@ def test_the_pump_starts_on_a_heater_at_its_cap_above_temp_eco_trimmed_in_the_sa
     assert len(starts) == 1, starts
     start = starts[0].time
     assert rec.drawn_w["water_heater"][rec.index(start - 5)] == HEATER_W
-    assert _mean_grid(house, house.start + 60, start - 5) == pytest.approx(-SPARE_W, abs=40)
-    # t ≈ 10 min: the pump starts on its averaged budget (480 W + the heater's 2.4 kW),
-    # after start_delay and not before
+    # t ≈ 30 s: the pump's budget (480 W + the heater's 2.4 kW) covers it twice over on
+    # every reading, no shadow: it starts FAST_START_S after that, not after start_delay
     after_s = start - house.start
     print(f"\npump on after {after_s:.1f} s: {starts[0].reason}")
-    assert cfg.start_delay_s <= after_s <= cfg.start_delay_s + 30
-    assert starts[0].reason == "on: surplus"
+    assert FAST_START_S <= after_s <= FAST_START_S + 15 < cfg.start_delay_s
+    assert starts[0].reason == "on: surplus 2.8 kW steady"
     # ...and the same decision lowers the heater by the pump's power, less the export the
     # trim takes in that decision
     same = [c for c in rec.outputs["water_heater"] if c.time == start]

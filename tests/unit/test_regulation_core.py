@@ -26,6 +26,7 @@ from pvopt.equipment.model import (
 )
 from pvopt.regulation.core import Regulator
 from pvopt.regulation.model import Decision, MeterSample, Mode, Output
+from pvopt.regulation.staging import FAST_START_S
 from pvopt.tic.tariff import MeterTariff
 
 T0 = datetime(2026, 6, 14, 10, 0, tzinfo=UTC)
@@ -173,7 +174,7 @@ def test_an_on_off_load_starts_after_its_delay_and_the_dimmer_makes_room_at_once
     )
     house.run(10)
     assert not house.regulator.load("pump").on
-    assert house.regulator.load("pump").reason.startswith("off: starts in")
+    assert "starts in 20 s" in house.regulator.load("pump").reason
     house.run(30)
     pump, heater_ = house.regulator.loads
     assert pump.on
@@ -312,7 +313,9 @@ def test_the_sun_rising_under_a_heater_at_its_cap_is_no_thermostat_cut(sun_w: fl
     """The control: the export jumps but the heater really draws. A 1 kW jump cannot be
     the heater's 2.4 kW; a 2 kW one could, so it is tested, and it answers."""
     house = House(
-        regulator(dimmer("water_heater", 2400), plug("pool_pump", 800)), pv_w=3170, base_w=400
+        regulator(dimmer("water_heater", 2400, yields=False), plug("pool_pump", 800)),
+        pv_w=3170,
+        base_w=400,
     )
     house.run(60)
     rise = house.t
@@ -325,15 +328,35 @@ def test_the_sun_rising_under_a_heater_at_its_cap_is_no_thermostat_cut(sun_w: fl
     assert max(g for t, g, _ in house.history if t > rise) <= 0  # never an import
 
 
-def test_without_a_load_stopping_by_itself_a_steady_surplus_still_waits_start_delay() -> None:
-    """The fast start is for power freed by a load's own rule; the same surplus from the
-    sun alone (a cloud passing for good) waits ``start_delay`` as before."""
-    house = House(regulator(plug("pool_pump", 800), start_delay_s=120), pv_w=500, base_w=400)
+def test_a_clear_steady_surplus_starts_a_load_within_seconds_whatever_freed_it() -> None:
+    """The sun alone (a cloud passing for good, from a morning short of the pump): a
+    budget that covers it twice over on every reading for FAST_START_S, with no shadow on
+    it within FAST_START_CLEAR_S, is evidence enough; start_delay is not waited."""
+    house = House(regulator(plug("pool_pump", 800)), pv_w=500, base_w=400)
     house.run(30)
     house.pv_w = 3000
     start = house.t
-    house.run(600)
-    assert 120 <= _first(house, start, "pool_pump", lambda o: o.on) <= 600
+    house.run(60)
+    assert FAST_START_S <= _first(house, start, "pool_pump", lambda o: o.on) <= FAST_START_S + 5
+    reasons = [_output(d, "pool_pump").reason for t, _, d in house.history if t > start]
+    assert "on: surplus 2.6 kW steady" in reasons
+
+
+def test_a_clear_surplus_after_a_shadow_waits_start_delay() -> None:
+    """The same surplus, a shadow having fallen on it (a budget that covered the pump,
+    then did not) less than FAST_START_CLEAR_S before: broken clouds, the averaged wait
+    decides (``start_delay``, here 10 min), and the reason says why."""
+    house = House(regulator(plug("pool_pump", 800)), pv_w=1400, base_w=400)
+    house.run(20)  # 1 kW: covers the pump, not twice
+    house.pv_w = 1000  # a shadow
+    house.run(20)
+    house.pv_w = 3000
+    start = house.t
+    house.run(15 * 60)
+    started = _first(house, start, "pool_pump", lambda o: o.on)
+    assert 9 * 60 <= started <= 15 * 60
+    waiting = [_output(d, "pool_pump").reason for t, _, d in house.history if start + 60 < t]
+    assert waiting[0].startswith("off: shadow 79 s ago, starts in 8 min")
 
 
 def test_a_dimmer_that_stays_cut_is_retried_after_1_then_2_then_4_minutes() -> None:
