@@ -47,8 +47,10 @@ class PriceView:
     dear_from: datetime | None
     #: When the off-peak window in progress ends by the schedule (UTC; None: not in one).
     offpeak_until: datetime | None = None
-    #: Why those peak hours are dear ("red day tomorrow"), "" when they are not.
+    #: Why those peak hours are dear ("red day from 06:00"), "" when they are not.
     dear_why: str = ""
+    #: The dear hours' price over the price now (1 when not dear).
+    dear_ratio: float = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +106,7 @@ class Prices:
                 offpeak=False, import_price_eur_kwh=state.import_price_eur_kwh, dear_from=None
             )
         ends = self._offpeak_end(now, tariff)
-        dear_from, why = None, ""
+        dear_from, why, ratio = None, "", 1.0
         if ends is not None:
             # The meter speaks of now, not of the peak hours: the schedule and the
             # colours it announced price them.
@@ -112,11 +114,13 @@ class Prices:
             if later.import_price_eur_kwh >= DEAR_RATIO * state.import_price_eur_kwh:
                 dear_from = ends
                 why = _why(later.colour, ends.astimezone(self.tz))
+                ratio = later.import_price_eur_kwh / state.import_price_eur_kwh
         return PriceView(
             offpeak=True,
             import_price_eur_kwh=state.import_price_eur_kwh,
             dear_from=dear_from,
             dear_why=why,
+            dear_ratio=ratio,
             offpeak_until=ends,
         )
 

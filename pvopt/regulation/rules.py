@@ -144,7 +144,8 @@ def run_need(
     on from ``min_off`` earlier: stopped, it could not restart in time. In an off-peak
     window followed by dear peak hours (a red Tempo day) before ``latest_end``, the run is
     bought in the window instead, as late in it as still ends it there, less what the PV
-    forecast's coming day is expected to give it (:data:`SUN_SHARE` of ``sun_wh``). None:
+    forecast's coming day is expected to give it (:data:`SUN_SHARE` of ``sun_wh``, over
+    the dear hours' price ratio: a shortfall would cost that much more). None:
     no need now (met, not yet due, or past ``latest_end``), left to staging."""
     end = state.latest_end
     if end is None:
@@ -160,7 +161,9 @@ def run_need(
         lead_s += state.min_on_off_s[1]
     dear = prices.dear_from
     if dear is not None and dear < deadline:
-        sun_s = 0.0 if sun_wh is None else sun_wh * SUN_SHARE / state.onoff_power_w * 3600.0
+        # A shortfall would cost dear_ratio times the night: count only that much less sun.
+        counted_wh = 0.0 if sun_wh is None else sun_wh * SUN_SHARE / prices.dear_ratio
+        sun_s = counted_wh / state.onoff_power_w * 3600.0
         night_s = left_s - sun_s
         night_lead_s = lead_s - sun_s * RUN_MARGIN
         if night_s > 0 and (need.until == dear or now >= dear - timedelta(seconds=night_lead_s)):
@@ -238,11 +241,15 @@ def heat_target(
 ) -> HeatTarget | None:
     """Before dear peak hours, ``temp_max`` (unless full since it last reached it), or
     only ``temp_eco`` when the PV forecast expects the coming day's sun to bring the
-    rest (``sun_wh``: at least :data:`SUN_HEATS_H` of the heater's power; None, unknown:
-    no). Else, from below ``temp_min``, ``temp_eco``, or only ``temp_min`` +
-    :data:`MORNING_MARGIN_K` when the sun is expected. None: no grid heating."""
+    rest (``sun_wh``: at least :data:`SUN_HEATS_H` of the heater's power times the dear
+    hours' price ratio; None, unknown: no). Else, from below ``temp_min``, ``temp_eco``,
+    or only ``temp_min`` + :data:`MORNING_MARGIN_K` when the sun is expected. None: no
+    grid heating."""
     sunny = sun_wh if sun_wh is not None and sun_wh >= heater_w * SUN_HEATS_H else None
     if prices.dear_from is not None:
+        # hot water short in dear hours costs dear_ratio times the night: as much more sun
+        needed_wh = heater_w * SUN_HEATS_H * prices.dear_ratio
+        sunny = sun_wh if sun_wh is not None and sun_wh >= needed_wh else None
         dear = f"heating off-peak: {prices.dear_why},"
         if sunny is not None:
             return HeatTarget(celsius=t.eco_c, why=dear, sun_wh=sunny)

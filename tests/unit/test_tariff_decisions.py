@@ -239,19 +239,31 @@ def test_the_off_peak_top_up_leaves_room_for_the_sun_a_forecast_expects(
 
 
 def test_before_a_sunny_red_day_the_night_leaves_the_sun_its_share() -> None:
-    """A forecast of 6.4 kWh for the red day (a 1 kW peak; 2 h of the heater would be
-    4.8 kWh): the tank is heated only to temp_eco, and the pump buys at night only what a
-    quarter of that sun would not give it: 4 h less 1.6 kWh / 750 W = 1 h 53."""
+    """A forecast of 25.5 kWh for the red day (a 4 kW peak). A shortfall in its peak
+    hours would cost 4.75 times the night (0.7295 against 0.1536 €/kWh), so the sun
+    counts for that much less: the tank is heated only to temp_eco (25.5 kWh ≥ 2 h of the
+    heater × 4.75 = 22.8 kWh), and the pump buys at night what a quarter of that sun,
+    over 4.75, would not give it: 4 h less 1.34 kWh / 750 W = 2 h 13."""
     house = Night(celsius=47.0)
     issued = at(WHITE_DAY, 18)
-    house.regulator.set_forecast(sunny(RED_DAY, 1000.0, issued), 24 * 3600.0)
+    house.regulator.set_forecast(sunny(RED_DAY, 4000.0, issued), 24 * 3600.0)
     house.run(at(WHITE_DAY, 21, 30), at(RED_DAY, 6))
     heated = [row for row in house.log if row[1] > 0]
     assert heated[0][3] == (
-        "heating off-peak: red day from 06:00, 46.5 °C, up to 50 °C, sun expected: 6.4 kWh"
+        "heating off-peak: red day from 06:00, 46.5 °C, up to 50 °C, sun expected: 25.5 kWh"
     )
     assert 50.0 <= house.warmest_c < 51.0
     runs = [row for row in house.log if row[2] > 0]
-    assert runs[0][4] == "run time: 1 h 53 to buy, off-peak: red day from 06:00"
-    assert 1.85 * 3600 <= len(runs) * 30 < 2.0 * 3600
+    assert runs[0][4] == "run time: 2 h 13 to buy, off-peak: red day from 06:00"
+    assert 2.2 * 3600 <= len(runs) * 30 < 2.35 * 3600
     assert runs[-1][0] < at(RED_DAY, 6)
+
+
+def test_before_a_red_day_a_forecast_of_little_sun_changes_nothing() -> None:
+    """6.4 kWh forecast (a 1 kW peak): not enough to risk the red day's hot water."""
+    house = Night(celsius=47.0)
+    house.regulator.set_forecast(sunny(RED_DAY, 1000.0, at(WHITE_DAY, 18)), 24 * 3600.0)
+    house.run(at(WHITE_DAY, 21, 30), at(RED_DAY, 6))
+    heated = [row for row in house.log if row[1] > 0]
+    assert heated[0][3] == "heating off-peak: red day from 06:00, 46.5 °C, up to 60 °C"
+    assert house.warmest_c >= 60.0
