@@ -88,7 +88,9 @@ class Regulator(OnPlant):
         staged: Staged | None = None
         delta_w = swap_w  # change of the dimmers' total
         if not testing and not held:
-            delta_w = trim.correction_w(error_w + pending_w, self.cfg)
+            # a run bought from the grid leaves a heater short of its need the sun it had
+            shift_w = rules.bought_w(plant.loads, plan)
+            delta_w = trim.correction_w(error_w - shift_w + pending_w, self.cfg)
             if settled:  # one switch per settle window, decided on a reading that shows all
                 staged = staging.stage(
                     plant.loads,

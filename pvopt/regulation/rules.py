@@ -43,6 +43,9 @@ class Plan:
     notes: dict[str, str] = field(default_factory=dict)  # name → added to its reason
     #: auto dimmers whose need is met and that may give way to on/off loads (staging)
     yielding: set[str] = field(default_factory=set)
+    #: on/off loads fixed on by their run-time need: what the sun did not give them is
+    #: bought, so they never take the sun from a water heater short of its need
+    bought: set[str] = field(default_factory=set)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +54,8 @@ class Fixed:
 
     power_w: float
     reason: str
+    #: An on/off load run for its run-time need: the grid pays for it (:attr:`Plan.bought`).
+    bought: bool = False
 
 
 def minutes(seconds: float) -> str:
@@ -171,6 +176,7 @@ def run_need(
             return Fixed(
                 power_w=state.onoff_power_w,
                 reason=f"run time: {duration(night_s)} to buy, off-peak: {prices.dear_why}",
+                bought=True,
             )
         if need.until == dear:
             need.until = None
@@ -182,6 +188,7 @@ def run_need(
     return Fixed(
         power_w=state.onoff_power_w,
         reason=f"run time: {duration(left_s)} left by {clock(end)}",
+        bought=True,
     )
 
 
@@ -367,6 +374,25 @@ def need_met(state: LoadState) -> bool:
     return target is None or state.counters.period_energy_wh >= target
 
 
+def bought_w(loads: Sequence[LoadState], plan: Plan) -> float:
+    """The power of the loads run for their run-time need (already on) that a
+    higher-priority water heater short of its need (an auto dimmer with a probe, not
+    yielding) would otherwise lose its sun to: the trim loop lets the grid carry it, so
+    the heater keeps the sun it had and the run is bought, as it would be anyway."""
+    if not plan.bought:
+        return 0.0
+    short = False
+    total_w = 0.0
+    for state in loads:
+        name = state.name
+        if state.variable:
+            if name in plan.caps and name not in plan.yielding and state.thresholds is not None:
+                short = True
+        elif short and name in plan.bought and state.power_w > 0:
+            total_w += state.power_w
+    return total_w
+
+
 def ruled(state: LoadState) -> bool:
     """Could a rule fix this load? Not one in AUTO without temperatures, ``min_energy``,
     ``daily_run_time`` or a thermostat cut (opportunistic on/off loads, plain dimmers):
@@ -394,15 +420,25 @@ def plan(
     reasons: dict[str, str] = {}
     notes: dict[str, str] = {}
     yielding: set[str] = set()
+    bought: set[str] = set()
     for state in loads:
         ruling = rule(state, calendar, now, prices, sun_wh) if ruled(state) else None
         if ruling is not None:
             fixed[state.name] = ruling.power_w
             reasons[state.name] = ruling.reason
+            if ruling.bought:
+                bought.add(state.name)
         elif state.variable:
             caps[state.name] = state.full_power_w
             if need_met(state):
                 yielding.add(state.name)
         elif state.latest_end is not None and (note := missed(state, calendar, now)):
             notes[state.name] = note
-    return Plan(fixed=fixed, caps=caps, reasons=reasons, notes=notes, yielding=yielding)
+    return Plan(
+        fixed=fixed,
+        caps=caps,
+        reasons=reasons,
+        notes=notes,
+        yielding=yielding,
+        bought=bought,
+    )
