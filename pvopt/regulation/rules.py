@@ -229,9 +229,45 @@ SUN_DAY = timedelta(hours=14)
 #: The sun is expected to heat the tank when the forecast brings this many hours of the
 #: heater's full power (a house's own use, forecast errors and clouds leave it less).
 SUN_HEATS_H = 2.0
-#: Above ``temp_min``, what the off-peak heating keeps for the morning's draws when the
-#: sun is expected to bring the rest.
-MORNING_MARGIN_K = 3.0
+#: Above the largest fall of the tank on the last mornings (:func:`watch_morning`), what
+#: the off-peak heating keeps above ``temp_min`` when the sun is expected to bring the rest.
+MORNING_MARGIN_K = 1.0
+#: How many mornings are remembered, and how long one is watched at most.
+MORNINGS = 7
+MORNING_WATCH = timedelta(hours=8)
+
+
+def watch_morning(state: LoadState, celsius: float | None, offpeak: bool, now: datetime) -> None:
+    """Learn how far the morning's draws take the tank: from the end of each off-peak
+    night, the fall to its lowest until it warms again by 1 K (the sun) or
+    :data:`MORNING_WATCH` passes; the last :data:`MORNINGS` falls are kept. A silent probe
+    abandons the morning."""
+    watch = state.tank.morning
+    if offpeak:
+        watch.night, watch.since = True, None
+        return
+    if celsius is None:
+        watch.night, watch.since = False, None
+        return
+    if watch.night:
+        watch.night, watch.since = False, now
+        watch.start_c = watch.low_c = celsius
+        return
+    if watch.since is None:
+        return
+    watch.low_c = min(watch.low_c, celsius)
+    if celsius >= watch.low_c + 1.0 or now - watch.since >= MORNING_WATCH:
+        watch.drops_k.append(watch.start_c - watch.low_c)
+        del watch.drops_k[:-MORNINGS]
+        watch.since = None
+
+
+def morning_margin_k(state: LoadState) -> float | None:
+    """What the off-peak heating keeps above ``temp_min`` for the morning: the largest
+    fall of the last mornings and :data:`MORNING_MARGIN_K`; None before a morning is
+    known."""
+    drops = state.tank.morning.drops_k
+    return max(drops) + MORNING_MARGIN_K if drops else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,14 +280,19 @@ class HeatTarget:
 
 
 def heat_target(
-    tank: TankState, prices: PriceView, t: Thresholds, sun_wh: float | None, heater_w: float
+    tank: TankState,
+    prices: PriceView,
+    t: Thresholds,
+    sun_wh: float | None,
+    heater_w: float,
+    margin_k: float | None,
 ) -> HeatTarget | None:
     """Before dear peak hours, ``temp_max`` (unless full since it last reached it), or
     only ``temp_eco`` when the PV forecast expects the coming day's sun to bring the
     rest (``sun_wh``: at least :data:`SUN_HEATS_H` of the heater's power times the dear
     hours' price ratio; None, unknown: no). Else, from below ``temp_min``, ``temp_eco``,
-    or only ``temp_min`` + :data:`MORNING_MARGIN_K` when the sun is expected. None: no
-    grid heating."""
+    or only ``temp_min`` + ``margin_k`` (:func:`morning_margin_k`; None, no morning known
+    yet: no) when the sun is expected. None: no grid heating."""
     sunny = sun_wh if sun_wh is not None and sun_wh >= heater_w * SUN_HEATS_H else None
     if prices.dear_from is not None:
         # hot water short in dear hours costs dear_ratio times the night: as much more sun
@@ -264,8 +305,8 @@ def heat_target(
             return HeatTarget(celsius=t.max_c, why=dear, sun_wh=None)
     if not tank.grid_heat:
         return None
-    margin_c = t.min_c + MORNING_MARGIN_K
-    if sunny is not None and margin_c < t.eco_c:
+    if sunny is not None and margin_k is not None and t.min_c + margin_k < t.eco_c:
+        margin_c = round(t.min_c + margin_k, 1)
         return HeatTarget(celsius=margin_c, why="off-peak heating:", sun_wh=sunny)
     return HeatTarget(celsius=t.eco_c, why="off-peak heating:", sun_wh=None)
 
@@ -281,7 +322,8 @@ def grid_heating(
     :func:`heat_target`; None: none now."""
     if celsius is None or t is None:
         return None
-    target = heat_target(state.tank, prices, t, sun_wh, state.full_power_w)
+    margin_k = morning_margin_k(state)
+    target = heat_target(state.tank, prices, t, sun_wh, state.full_power_w, margin_k)
     if target is None or celsius >= target.celsius:
         return None
     sun = "" if target.sun_wh is None else f", sun expected: {target.sun_wh / 1000:.1f} kWh"
@@ -345,6 +387,7 @@ def rule(
     if t is not None:  # a temperature-driven load
         celsius = state.celsius(now)
         update_latches(state, celsius, t)
+        watch_morning(state, celsius, prices.offpeak, now)
     mode = control.mode
     if mode is Mode.OFF:
         return Fixed(power_w=0.0, reason="off: manual")

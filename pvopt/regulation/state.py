@@ -75,6 +75,19 @@ class EnergyCounters:
 
 
 @dataclass(slots=True)
+class MorningWatch:
+    """How far the tank fell each morning, from the end of the off-peak night to its
+    lowest before it heated again (the morning's draws): what a night's top-up must
+    leave above ``temp_min`` (rules.watch_morning)."""
+
+    night: bool = False  # in an off-peak window: the next morning will be watched
+    since: datetime | None = None  # watching since the night ended
+    start_c: float = 0.0
+    low_c: float = 0.0
+    drops_k: list[float] = field(default_factory=list)  # the last mornings', oldest first
+
+
+@dataclass(slots=True)
 class TankState:
     """The temperature latches of a temperature-driven load, and the user's overrides."""
 
@@ -83,6 +96,7 @@ class TankState:
     need_met: bool = False  # temp_eco reached, until YIELD_HYSTERESIS_K below (rules)
     # "min", "eco", "max" → °C; set through LoadState.override (its thresholds follow)
     overrides: dict[str, float] = field(default_factory=dict)
+    morning: MorningWatch = field(default_factory=MorningWatch)
 
 
 @dataclass(slots=True)

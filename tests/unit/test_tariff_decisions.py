@@ -214,28 +214,54 @@ def sunny(day: date, peak_w: float, issued: datetime) -> PvForecast:
 
 
 @pytest.mark.parametrize(
-    ("peak_w", "age_h", "warmest_c", "reason"),
+    ("peak_w", "age_h", "mornings", "warmest_c", "reason"),
     [
-        # 6 kW peak: ~38 kWh expected, the sun heats the tank: keep 3 K for the morning
-        (6000.0, 2, (48.0, 49.0), "off-peak heating: 43.5 °C, up to 48 °C, sun expected: 38.2 kWh"),
+        # 6 kW peak: ~38 kWh expected, the sun heats the tank: keep for the morning what
+        # the last mornings took (2 K at most) and 1 K
+        (6000.0, 2, [1.0, 2.0], (48.0, 49.0), "up to 48 °C, sun expected: 38.2 kWh"),
+        # no morning watched yet: what the morning takes is not known
+        (6000.0, 2, [], (50.0, 51.0), "up to 50 °C"),
+        # mornings that took 5 K: nothing to leave to the sun
+        (6000.0, 2, [5.0], (50.0, 51.0), "up to 50 °C"),
         # 600 W peak: 3.8 kWh, less than 2 h of the heater: as without a forecast
-        (600.0, 2, (50.0, 51.0), "off-peak heating: 43.5 °C, up to 50 °C"),
+        (600.0, 2, [2.0], (50.0, 51.0), "up to 50 °C"),
         # a sunny forecast 30 h old is stale (FORECAST_MAX_AGE_H 24): unknown, not sun
-        (6000.0, 30, (50.0, 51.0), "off-peak heating: 43.5 °C, up to 50 °C"),
+        (6000.0, 30, [2.0], (50.0, 51.0), "up to 50 °C"),
     ],
 )
 def test_the_off_peak_top_up_leaves_room_for_the_sun_a_forecast_expects(
-    peak_w: float, age_h: float, warmest_c: tuple[float, float], reason: str
+    peak_w: float, age_h: float, mornings: list[float], warmest_c: tuple[float, float], reason: str
 ) -> None:
     night = date(2026, 4, 14)
     house = Night(celsius=44.0)
+    heater = house.regulator.load("water_heater")
+    assert heater is not None
+    heater.tank.morning.drops_k = mornings
     issued = at(night, 21) - timedelta(hours=age_h)
     house.regulator.set_forecast(sunny(night + timedelta(days=1), peak_w, issued), 24 * 3600.0)
     house.run(at(night, 21, 30), at(night + timedelta(days=1), 6))
     heated = [row for row in house.log if row[1] > 0]
-    assert heated[0][3] == reason
+    assert heated[0][3] == f"off-peak heating: 43.5 °C, {reason}"
     low, high = warmest_c
     assert low <= house.warmest_c < high
+
+
+def test_each_morning_the_tank_s_fall_until_the_sun_is_learnt() -> None:
+    """From the end of the off-peak night to the tank's lowest before it warms again by
+    1 K: the fall the morning's draws took, the last seven kept."""
+    regulator = Regulator(SiteConfig(equipment=(HEATER,), regulation=HC, tariff=TEMPO), PARIS)
+    heater = regulator.load("water_heater")
+    assert heater is not None
+    day = date(2026, 4, 15)
+    readings = [(5, 50.0), (6, 50.0), (7, 46.0), (8, 45.5), (9, 46.0), (10, 46.8), (11, 52.0)]
+    # 05:00 off-peak; 06:00 the night ends at 50 °C; the draws take it to 45.5 °C
+    for hour, celsius in readings:
+        now = at(day, hour)
+        regulator.set_temperature("0", celsius, now)
+        regulator.evaluate(MeterSample(now, 400, 0, said(now)), now)
+        if hour == 9:
+            assert heater.tank.morning.drops_k == []  # 0.5 K warmer: still the morning
+    assert heater.tank.morning.drops_k == [4.5]  # 1.3 K warmer at 10:00: the sun
 
 
 def test_before_a_sunny_red_day_the_night_leaves_the_sun_its_share() -> None:
