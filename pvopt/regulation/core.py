@@ -33,7 +33,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from pvopt.equipment.model import SiteConfig
+from pvopt.equipment.model import MIDNIGHT, SiteConfig, local_end
 from pvopt.forecast import PvForecast, expected_energy_wh
 from pvopt.regulation import rules, staging, trim
 from pvopt.regulation.model import Decision, MeterSample
@@ -53,7 +53,7 @@ class Regulator(OnPlant):
         self.dead_time = trim.DeadTime(self.cfg.settle_time_s)
         self.cuts = CutDetector(self.plant.loads, self.plant.by_name, self.cfg.thermostat_probe_s)
         self.prices = Prices(site.tariff, self.plant.calendar, tz)
-        self._sun: tuple[tuple[datetime, PvForecast], float | None] | None = None
+        self._sun_known: tuple[tuple[datetime, PvForecast], rules.Sun] | None = None
 
     def _shed(self) -> None:
         """Every load was shed: the checks in progress and the averages mean nothing."""
@@ -78,8 +78,8 @@ class Regulator(OnPlant):
         pending_w = self.dead_time.pending_w(now)
         settled = self.dead_time.settled()
         prices = self.prices.view(now, sample.tariff)
-        sun_wh = self._sun_ahead_wh(now, prices.offpeak_until)
-        plan = rules.plan(plant.loads, plant.calendar, now, prices, sun_wh)
+        sun = self._sun(now, prices.offpeak_until)
+        plan = rules.plan(plant.loads, plant.calendar, now, prices, sun)
         change = self.cuts.observe(error_w)
         swap_w = self.cuts.judge(grid_w, now, plan, change) if settled else 0.0
         testing = swap_w != 0.0
@@ -109,26 +109,27 @@ class Regulator(OnPlant):
         self._set_reasons(plan)
         return plant.decision(now, grid_w, plant.surplus_w(grid_w))
 
-    def _sun_ahead_wh(self, now: datetime, offpeak_until: datetime | None) -> float | None:
-        """In an off-peak window: the PV energy the forecast expects over the day that
-        follows it (:data:`rules.SUN_DAY`); None without a window or a usable forecast
-        (remembered for the minute)."""
+    def _sun(self, now: datetime, offpeak_until: datetime | None) -> rules.Sun:
+        """What the PV forecast expects: over the day after the off-peak window in
+        progress (:data:`rules.SUN_DAY`), and from now to local midnight (None: no
+        window, or no usable forecast; remembered for the minute)."""
         forecast = self.plant.forecast
-        if offpeak_until is None or forecast is None:
-            return None
-        minute = self.plant.calendar.minute(now).start
-        known = self._sun
-        if known is not None and known[0] == (minute, forecast):
+        if forecast is None:
+            return rules.NO_SUN
+        minute = self.plant.calendar.minute(now)
+        known = self._sun_known
+        if known is not None and known[0] == (minute.start, forecast):
             return known[1]
-        sun_wh = expected_energy_wh(
-            forecast,
-            offpeak_until,
-            offpeak_until + rules.SUN_DAY,
-            now,
-            self.plant.forecast_max_age_s,
-        )
-        self._sun = ((minute, forecast), sun_wh)
-        return sun_wh
+        max_age_s = self.plant.forecast_max_age_s
+        ahead_wh = None
+        if offpeak_until is not None:
+            ends = offpeak_until + rules.SUN_DAY
+            ahead_wh = expected_energy_wh(forecast, offpeak_until, ends, now, max_age_s)
+        midnight = local_end(minute.day, MIDNIGHT, self.plant.tz)
+        left_wh = expected_energy_wh(forecast, minute.start, midnight, now, max_age_s)
+        sun = rules.Sun(ahead_wh=ahead_wh, left_today_wh=left_wh)
+        self._sun_known = ((minute.start, forecast), sun)
+        return sun
 
     def _apply_fixed(self, plan: Plan, delta_w: float, now: datetime) -> float:
         """Loads fixed by a mode or a limit take their power now, safety limits included;

@@ -400,19 +400,24 @@ def rule(
     return automatic(state, calendar, now, prices, celsius, t, sun_wh)
 
 
-def need_met(state: LoadState) -> bool:
+def need_met(state: LoadState, sun_left_wh: float | None = None) -> bool:
     """May this auto dimmer give way to a lower-priority on/off load (``yields``, the
     default)? Only once its own need is met "enough": a water heater that reached
     ``temp_eco`` (what off-peak heating would bring it to) and has not cooled
     YIELD_HYSTERESIS_K below it since (the tank's latch, :func:`update_latches`; a
-    silent probe is unknown, not met), and no ``min_energy`` still short this period; a
-    plain dimmer has no need. Below it, strict priority: the surplus is the dimmer's
-    first."""
+    silent probe is unknown, not met), and, with a PV forecast (``sun_left_wh``: what it
+    expects from now to midnight), while the day's sun left can still bring it
+    :data:`SUN_HEATS_H` of its full power (else the evening's draws would find a tank
+    that gave its sun away); and no ``min_energy`` still short this period; a plain
+    dimmer has no need. Below it, strict priority: the surplus is the dimmer's first."""
     cfg = state.cfg
     if not isinstance(cfg, VariablePowerConfig) or not cfg.yields:
         return False
-    if state.thresholds is not None and not state.tank.need_met:
-        return False
+    if state.thresholds is not None:
+        if not state.tank.need_met:
+            return False
+        if sun_left_wh is not None and sun_left_wh < state.full_power_w * SUN_HEATS_H:
+            return False
     target = state.min_energy_wh
     return target is None or state.counters.period_energy_wh >= target
 
@@ -449,12 +454,23 @@ def ruled(state: LoadState) -> bool:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Sun:
+    """What the PV forecast expects (Wh; None: unknown, never 0)."""
+
+    ahead_wh: float | None  # the day after the off-peak window in progress (SUN_DAY)
+    left_today_wh: float | None  # from now to local midnight
+
+
+NO_SUN = Sun(ahead_wh=None, left_today_wh=None)
+
+
 def plan(
     loads: Sequence[LoadState],
     calendar: Calendar,
     now: datetime,
     prices: PriceView,
-    sun_wh: float | None = None,
+    sun: Sun = NO_SUN,
 ) -> Plan:
     """The rules of every load: what they fix, the caps of the auto dimmers, and the
     notes of on/off loads left to staging that missed their run time today."""
@@ -465,7 +481,7 @@ def plan(
     yielding: set[str] = set()
     bought: set[str] = set()
     for state in loads:
-        ruling = rule(state, calendar, now, prices, sun_wh) if ruled(state) else None
+        ruling = rule(state, calendar, now, prices, sun.ahead_wh) if ruled(state) else None
         if ruling is not None:
             fixed[state.name] = ruling.power_w
             reasons[state.name] = ruling.reason
@@ -473,7 +489,7 @@ def plan(
                 bought.add(state.name)
         elif state.variable:
             caps[state.name] = state.full_power_w
-            if need_met(state):
+            if need_met(state, sun.left_today_wh):
                 yielding.add(state.name)
         elif state.latest_end is not None and (note := missed(state, calendar, now)):
             notes[state.name] = note
