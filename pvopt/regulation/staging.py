@@ -16,7 +16,10 @@ left more than ``start_max_import`` of its power uncovered. It stops when the av
 budget falls below its power for ``stop_delay`` or once it imports more than
 ``stop_max_import`` of its power; min on / min off hold. The budget is averaged
 (exponentially, over ``start_delay`` while off and ``stop_delay`` while on): a passing
-cloud neither starts nor stops anything, a lasting surplus or deficit does.
+cloud neither starts nor stops anything, a lasting surplus or deficit does. Each time
+staging stopped the load for want of surplus in the last hour, its next averaged start
+waits ``start_delay`` once more (:func:`recent_stops`): a load the clouds keep stopping
+tries less and less often, so it never flaps.
 
 Priority decides who gets a scarce surplus; it never leaves surplus on the grid. A
 higher-priority dimmer gives way once its own need is met (``Plan.yielding``, see
@@ -188,16 +191,30 @@ def start_verdict(
     if since is not None and since < min_off_s:
         return Verdict(switch=False, reason=f"off: min-off {minutes(min_off_s - since)} left")
     waited_s = averaged_s(state.budget, now)
-    if not fast and waited_s < reg.start_delay_s:
+    wait_s = reg.start_delay_s * (1 + recent_stops(state.budget, now))
+    if not fast and waited_s < wait_s:
         return steady or Verdict(
             switch=False,
-            reason=f"off: {shadowed}starts in {minutes(reg.start_delay_s - waited_s)} "
-            "if surplus lasts",
+            reason=f"off: {shadowed}starts in {minutes(wait_s - waited_s)} if surplus lasts",
         )
     return Verdict(
         switch=True,
         reason=f"on: surplus {budget_w / 1000:.1f} kW steady" if fast else "on: surplus",
     )
+
+
+#: How long staging remembers that it stopped a load for want of surplus.
+RESTART_MEMORY_S = 3600.0
+
+
+def recent_stops(budget: BudgetAverage, now: datetime) -> int:
+    """How many times staging stopped the load for want of surplus in the last
+    RESTART_MEMORY_S: its next start waits start_delay once more for each (a load that
+    the clouds keep stopping tries less and less often, so it never flaps)."""
+    stops = budget.stops
+    while stops and (now - stops[0]).total_seconds() > RESTART_MEMORY_S:
+        del stops[0]
+    return len(stops)
 
 
 def stop_verdict(
@@ -272,6 +289,8 @@ def stage(
             verdict = start_verdict(state, budget_w, average_w, covered, freed, now, reg)
         reasons[name] = verdict.reason
         if verdict.switch:
+            if on:
+                budget.stops.append(now)
             state.switch(0.0 if on else power, now)
             return Staged(state=state, dimmers_w=power if on else -power)
     return None

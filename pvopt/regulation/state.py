@@ -121,6 +121,9 @@ class BudgetAverage:
     #: when did a reading last fall short of it after one that covered it.
     covering: bool = False
     shadow_at: datetime | None = None
+    #: When staging stopped the load for want of surplus (the last hour's, oldest first):
+    #: each makes the next start wait start_delay longer (staging.RESTART_MEMORY_S).
+    stops: list[datetime] = field(default_factory=list)
 
     def restart(self) -> None:
         """Forget the average (a switch, a shed): the other direction averages afresh."""
