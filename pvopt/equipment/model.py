@@ -111,7 +111,8 @@ class VariablePowerConfig(EquipmentConfig):
     yields: bool = option(
         "yields",
         "gives way to lower-priority on/off loads once its own need is met (a water heater "
-        "at or above temp_eco, no min_energy short this period): its power counts in their "
+        "from temp_eco + 2 K until below temp_eco, and with a PV forecast while the day's sun left "
+        "brings 2 h of its power; no min_energy short this period): its power counts in their "
         "budget, so one may start and take it; false: strict priority, it never gives way",
         default=True,
     )

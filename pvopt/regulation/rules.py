@@ -93,17 +93,17 @@ YIELD_HYSTERESIS_K = 2.0
 
 def update_latches(state: LoadState, celsius: float | None, t: Thresholds | None) -> None:
     """The tank's latches: full from ``temp_max`` until below ``temp_sol_min``; grid
-    heating from below ``temp_min`` until ``temp_eco``; need met from ``temp_eco`` until
-    below ``temp_eco`` − YIELD_HYSTERESIS_K (a silent probe: not met)."""
+    heating from below ``temp_min`` until ``temp_eco``; need met from ``temp_eco`` +
+    YIELD_HYSTERESIS_K until below ``temp_eco`` (a silent probe: not met)."""
     if t is None:
         return
     tank = state.tank
     if celsius is None:
         tank.need_met = False
         return
-    if celsius >= t.eco_c:
+    if celsius >= t.eco_c + YIELD_HYSTERESIS_K:
         tank.need_met = True
-    elif celsius < t.eco_c - YIELD_HYSTERESIS_K:
+    elif celsius < t.eco_c:
         tank.need_met = False
     if celsius >= t.max_c:
         tank.solar_full = True
@@ -403,8 +403,8 @@ def rule(
 def need_met(state: LoadState, sun_left_wh: float | None = None) -> bool:
     """May this auto dimmer give way to a lower-priority on/off load (``yields``, the
     default)? Only once its own need is met "enough": a water heater that reached
-    ``temp_eco`` (what off-peak heating would bring it to) and has not cooled
-    YIELD_HYSTERESIS_K below it since (the tank's latch, :func:`update_latches`; a
+    ``temp_eco`` (what off-peak heating would bring it to) + YIELD_HYSTERESIS_K and has
+    not cooled below ``temp_eco`` since (the tank's latch, :func:`update_latches`; a
     silent probe is unknown, not met), and, with a PV forecast (``sun_left_wh``: what it
     expects from now to midnight), while the day's sun left can still bring it
     :data:`SUN_HEATS_H` of its full power (else the evening's draws would find a tank

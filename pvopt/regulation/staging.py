@@ -23,14 +23,15 @@ tries less and less often, so it never flaps.
 
 Priority decides who gets a scarce surplus; it never leaves surplus on the grid. A
 higher-priority dimmer gives way once its own need is met (``Plan.yielding``, see
-:func:`~pvopt.regulation.rules.need_met`: a water heater from ``temp_eco`` until
-``YIELD_HYSTERESIS_K`` below it, no ``min_energy`` short; ``yields: false`` never): a
-water heater at its cap with 550 W exported no longer keeps a 750 W pump off, the pump
-starts and the trim loop takes its power from the heater in the same decision
-(:class:`Staged`). Below its need, the dimmer keeps strict priority, and an on/off load
-started on its power stops once the need returns (after ``stop_delay``, min on
-holding). A heater re-armed below ``temp_sol_min`` after temp_max is still above
-``temp_eco``: it gives way to the load that its freed power started, which runs on.
+:func:`~pvopt.regulation.rules.need_met`: a water heater from ``temp_eco`` +
+``YIELD_HYSTERESIS_K`` until below ``temp_eco``, no ``min_energy`` short; ``yields:
+false`` never): a water heater at its cap with 550 W exported no longer keeps a 750 W
+pump off, the pump starts and the trim loop takes its power from the heater in the
+same decision (:class:`Staged`). Below its need, the dimmer keeps strict priority,
+and an on/off load started on its power stops once the need returns (after
+``stop_delay``, min on holding). A heater re-armed below ``temp_sol_min`` after
+temp_max is still above ``temp_eco``: it gives way to the load that its freed power
+started, which runs on.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Priority decides who gets a scarce surplus; it never leaves surplus on the grid
-(issue #15): a water heater at its cap whose tank is at or above temp_eco gives way to a
+(issue #15): a water heater at its cap whose tank is at or above temp_eco + 2 K gives way to a
 lower-priority pump, which starts on the export plus the heater's power, the heater
 making room in the same decision; below temp_eco, or with ``yields: false``, strict
 priority keeps the pump off."""
@@ -93,7 +93,7 @@ class House:
 
 
 def test_a_heater_at_its_cap_above_temp_eco_gives_way_to_the_pump_in_the_same_decision() -> None:
-    house = House(regulator(), celsius=52.0)
+    house = House(regulator(), celsius=52.5)
     house.run(20)
     assert house.powers(-1) == (HEATER_W, 0.0)  # the heater at its cap, 480 W exported
     house.run(20 * 60)
@@ -129,7 +129,7 @@ def test_a_heater_below_its_need_keeps_strict_priority(celsius: float | None) ->
 
 
 def test_a_heater_that_never_yields_keeps_the_pump_off() -> None:
-    house = House(regulator(yields=False), celsius=52.0)
+    house = House(regulator(yields=False), celsius=52.5)
     house.run(30 * 60)
     assert not any(d.outputs[1].on for _, _, d in house.history)
     assert house.powers(-1) == (HEATER_W, 0.0)
@@ -141,19 +141,19 @@ def pump_starts(house: House) -> int:
     return sum(1 for before, now in pairwise(on) if now and not before)
 
 
-def test_a_tank_hovering_just_below_temp_eco_keeps_giving_way() -> None:
-    """The need met is a latch: from temp_eco until YIELD_HYSTERESIS_K (2 K) below it. A
-    tank that a draw takes to 49.2 °C keeps giving way, the pump it let start runs on;
-    at 47.9 °C the heater takes its strict priority back and the pump stops (min on
-    held, its budget averaged over stop_delay), once."""
-    house = House(regulator(), celsius=50.5)
+def test_a_tank_hovering_around_temp_eco_keeps_giving_way() -> None:
+    """The need met is a latch: from temp_eco + YIELD_HYSTERESIS_K (52 °C) until below
+    temp_eco. A tank that a draw takes to 50.2 °C keeps giving way, the pump it let start
+    runs on; at 49.9 °C the heater takes its strict priority back and the pump stops (min
+    on held, its budget averaged over stop_delay), once."""
+    house = House(regulator(), celsius=52.5)
     house.run(700)
     assert house.powers(-1)[1] == PUMP_W
-    house.celsius = 49.2
+    house.celsius = 50.2
     house.run(30 * 60)
     assert pump_starts(house) == 1
     assert all(d.outputs[1].on for t, _, d in house.history if t > 700)
-    house.celsius = 47.9
+    house.celsius = 49.9
     house.run(5 * 60)
     assert house.powers(-1) == (HEATER_W, 0.0)
     assert pump_starts(house) == 1
@@ -162,15 +162,21 @@ def test_a_tank_hovering_just_below_temp_eco_keeps_giving_way() -> None:
     assert 700 + 30 * 60 + stop_delay_s <= stop < 700 + 30 * 60 + 2 * stop_delay_s  # averaged
 
 
+def test_a_tank_that_just_reached_temp_eco_does_not_give_way_yet() -> None:
+    house = House(regulator(), celsius=51.0)
+    house.run(30 * 60)
+    assert not any(d.outputs[1].on for _, _, d in house.history)
+
+
 def test_a_probe_back_from_silence_below_temp_eco_has_no_need_met() -> None:
     """A silent probe is unknown, not met: the latch falls, and a probe that comes back
-    at 49 °C (within the hysteresis) must see temp_eco again before the heater gives
-    way."""
-    house = House(regulator(), celsius=50.5, pv_w=BASE_W)  # dawn: nothing to give way
+    at 51 °C (within the hysteresis) must see temp_eco + 2 K again before the heater
+    gives way."""
+    house = House(regulator(), celsius=52.5, pv_w=BASE_W)  # dawn: nothing to give way
     house.run(60)
     house.celsius = None
     house.run(15 * 60)  # past the probe's timeout
-    house.celsius = 49.0
+    house.celsius = 51.0
     house.pv_w = BASE_W + HEATER_W + EXPORT_W
     house.run(60 * 60)  # the shadow of the dawn, averaged, has long passed
     assert not any(d.outputs[1].on for _, _, d in house.history)
@@ -182,7 +188,7 @@ def test_a_start_on_a_yielding_heater_overshoots_no_more_than_the_trim_of_its_ex
     start is the trim's own, correcting the export the heater at its cap had left (this
     house's meter is a full frame late, the dead-time model assumes half), the same as
     after a plain step of that export with the heater below its cap."""
-    house = House(regulator(), celsius=52.0)
+    house = House(regulator(), celsius=52.5)
     house.run(20 * 60)
     started_s = next(t for t, _, d in house.history if d.outputs[1].on)
     start_peak_w = max(g for t, g, _ in house.history if t > started_s)
