@@ -20,6 +20,7 @@ Time is an argument: nothing here reads a clock.
 from __future__ import annotations
 
 import json
+from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -85,10 +86,15 @@ class PvForecast:
         caller's question: see :func:`expected_energy_wh`."""
         if end < start:
             raise ValueError(f"the interval ends ({end}) before it starts ({start})")
-        if not self.slots or start < self.slots[0].start or end > self.slots[-1].end:
+        slots = self.slots
+        if not slots or start < slots[0].start or end > slots[-1].end:
             return None
         total = 0.0
-        for slot in self.slots:
+        # slots are in order without overlap: from the last one starting at or before start
+        first = max(bisect_right(slots, start, key=_slot_start) - 1, 0)
+        for slot in slots[first:]:
+            if slot.start >= end:
+                break
             overlap_s = (min(end, slot.end) - max(start, slot.start)).total_seconds()
             if overlap_s > 0:
                 total += slot.power_w * overlap_s / 3600.0
@@ -106,6 +112,10 @@ class PvForecast:
             },
             allow_nan=False,
         )
+
+
+def _slot_start(slot: Slot) -> datetime:
+    return slot.start
 
 
 def expected_energy_wh(
