@@ -47,6 +47,8 @@ class PriceView:
     dear_from: datetime | None
     #: When the off-peak window in progress ends by the schedule (UTC; None: not in one).
     offpeak_until: datetime | None = None
+    #: In an off-peak window: the price of the peak hours after it over the price now.
+    peak_ratio: float = 1.0
     #: Why those peak hours are dear ("red day from 06:00"), "" when they are not.
     dear_why: str = ""
     #: The dear hours' price over the price now (1 when not dear).
@@ -106,11 +108,12 @@ class Prices:
                 offpeak=False, import_price_eur_kwh=state.import_price_eur_kwh, dear_from=None
             )
         ends = self._offpeak_end(now, tariff)
-        dear_from, why, ratio = None, "", 1.0
+        dear_from, why, ratio, peak_ratio = None, "", 1.0, 1.0
         if ends is not None:
             # The meter speaks of now, not of the peak hours: the schedule and the
             # colours it announced price them.
             later = tariff.at(ends)
+            peak_ratio = later.import_price_eur_kwh / state.import_price_eur_kwh
             if later.import_price_eur_kwh >= DEAR_RATIO * state.import_price_eur_kwh:
                 dear_from = ends
                 why = _why(later.colour, ends.astimezone(self.tz))
@@ -122,6 +125,7 @@ class Prices:
             dear_why=why,
             dear_ratio=ratio,
             offpeak_until=ends,
+            peak_ratio=peak_ratio,
         )
 
     def _tariff(self, now: datetime, meter: MeterTariff) -> Tariff:

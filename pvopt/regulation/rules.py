@@ -164,10 +164,16 @@ def run_need(
     lead_s = left_s * RUN_MARGIN + RUN_MARGIN_S
     if state.on:
         lead_s += state.min_on_off_s[1]
-    dear = prices.dear_from
+    # Off-peak now, dearer later: buy now what the sun will not give. Before dear hours
+    # whatever the forecast; before merely dearer ones only with a forecast (without,
+    # the day's sun comes first).
+    dear, ratio, why = prices.dear_from, prices.dear_ratio, prices.dear_why
+    if dear is None and sun_wh is not None and prices.peak_ratio > 1.0:
+        dear, ratio = prices.offpeak_until, prices.peak_ratio
+        why = f"{sun_wh / 1000:.1f} kWh of sun expected"
     if dear is not None and dear < deadline:
-        # A shortfall would cost dear_ratio times the night: count only that much less sun.
-        counted_wh = 0.0 if sun_wh is None else sun_wh * SUN_SHARE / prices.dear_ratio
+        # A shortfall would cost ratio times the night: count only that much less sun.
+        counted_wh = 0.0 if sun_wh is None else sun_wh * SUN_SHARE / ratio
         sun_s = counted_wh / state.onoff_power_w * 3600.0
         night_s = left_s - sun_s
         night_lead_s = lead_s - sun_s * RUN_MARGIN
@@ -175,7 +181,7 @@ def run_need(
             need.until = dear
             return Fixed(
                 power_w=state.onoff_power_w,
-                reason=f"run time: {duration(night_s)} to buy, off-peak: {prices.dear_why}",
+                reason=f"run time: {duration(night_s)} to buy, off-peak: {why}",
                 bought=True,
             )
         if need.until == dear:

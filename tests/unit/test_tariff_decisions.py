@@ -293,3 +293,32 @@ def test_before_a_red_day_a_forecast_of_little_sun_changes_nothing() -> None:
     heated = [row for row in house.log if row[1] > 0]
     assert heated[0][3] == "heating off-peak: red day from 06:00, 46.5 °C, up to 60 °C"
     assert house.warmest_c >= 60.0
+
+
+@pytest.mark.parametrize(
+    ("peak_w", "bought_h"),
+    [
+        (470.0, (3.0, 3.3)),  # 3.0 kWh: a quarter of it, over 1.077, covers 56 min
+        (6000.0, (0.0, 0.0)),  # 38 kWh: the sun will run it
+        (None, (0.0, 0.0)),  # no forecast: the day's sun comes first
+    ],
+)
+def test_an_ordinary_night_buys_the_run_a_forecast_of_little_sun_leaves_short(
+    peak_w: float | None, bought_h: tuple[float, float]
+) -> None:
+    """Off-peak at 0.1536 €/kWh (a white night), then a blue day's peak hours at 0.1654
+    (1.077×): with a forecast the pump buys at night what the counted sun will not give
+    it; without one, or with plenty of sun, it waits for the day."""
+    night = date(2026, 1, 12)
+    house = Night(celsius=55.0)
+    if peak_w is not None:
+        forecast = sunny(night + timedelta(days=1), peak_w, at(night, 18))
+        house.regulator.set_forecast(forecast, 24 * 3600.0)
+    house.run(at(night, 21, 30), at(night + timedelta(days=1), 6))
+    runs = [row for row in house.log if row[2] > 0]
+    low, high = bought_h
+    assert low * 3600 <= len(runs) * 30 <= high * 3600
+    if runs:
+        assert runs[0][4].startswith("run time: 3 h 04 ")
+        assert runs[0][4].endswith("to buy, off-peak: 3.0 kWh of sun expected")
+        assert runs[-1][0] < at(night + timedelta(days=1), 6)
