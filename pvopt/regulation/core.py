@@ -53,7 +53,8 @@ class Regulator(OnPlant):
         self.dead_time = trim.DeadTime(self.cfg.settle_time_s)
         self.cuts = CutDetector(self.plant.loads, self.plant.by_name, self.cfg.thermostat_probe_s)
         self.prices = Prices(site.tariff, self.plant.calendar, tz)
-        self._sun_known: tuple[tuple[datetime, PvForecast], rules.Sun] | None = None
+        self._sun_known: tuple[tuple[datetime, PvForecast, bool], rules.Sun] | None = None
+        self._heaters = [s for s in self.plant.loads if s.thresholds is not None]
 
     def _shed(self) -> None:
         """Every load was shed: the checks in progress and the averages mean nothing."""
@@ -111,24 +112,28 @@ class Regulator(OnPlant):
 
     def _sun(self, now: datetime, offpeak_until: datetime | None) -> rules.Sun:
         """What the PV forecast expects: over the day after the off-peak window in
-        progress (:data:`rules.SUN_DAY`), and from now to local midnight (None: no
-        window, or no usable forecast; remembered for the minute)."""
+        progress (:data:`rules.SUN_DAY`), and from now to local midnight when a water
+        heater's need is met (the only one asking; None: no window, no such heater, or no
+        usable forecast; remembered for the minute)."""
         forecast = self.plant.forecast
         if forecast is None:
             return rules.NO_SUN
         minute = self.plant.calendar.minute(now)
+        met = any(s.tank.need_met for s in self._heaters)
         known = self._sun_known
-        if known is not None and known[0] == (minute.start, forecast):
+        if known is not None and known[0] == (minute.start, forecast, met):
             return known[1]
         max_age_s = self.plant.forecast_max_age_s
         ahead_wh = None
         if offpeak_until is not None:
             ends = offpeak_until + rules.SUN_DAY
             ahead_wh = expected_energy_wh(forecast, offpeak_until, ends, now, max_age_s)
-        midnight = local_end(minute.day, MIDNIGHT, self.plant.tz)
-        left_wh = expected_energy_wh(forecast, minute.start, midnight, now, max_age_s)
+        left_wh = None
+        if met:
+            midnight = local_end(minute.day, MIDNIGHT, self.plant.tz)
+            left_wh = expected_energy_wh(forecast, minute.start, midnight, now, max_age_s)
         sun = rules.Sun(ahead_wh=ahead_wh, left_today_wh=left_wh)
-        self._sun_known = ((minute.start, forecast), sun)
+        self._sun_known = ((minute.start, forecast, met), sun)
         return sun
 
     def _apply_fixed(self, plan: Plan, delta_w: float, now: datetime) -> float:

@@ -79,7 +79,11 @@ class Prices:
     def view(self, now: datetime, meter: MeterTariff | None) -> PriceView:
         """The tariff at ``now`` with what the meter says."""
         known = self._known
-        if known is not None and known.start <= now < known.end and known.meter == meter:
+        if (
+            known is not None
+            and known.start <= now < known.end
+            and (known.meter is meter or known.meter == meter)
+        ):
             return known.view
         minute = self.calendar.minute(now)
         view = self._view(minute.start, meter)
