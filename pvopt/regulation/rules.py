@@ -156,6 +156,10 @@ def run_need(
     if end is None:
         return None
     need = state.need
+    idle = need.idle_until
+    if idle is not None and now < idle and not prices.offpeak:
+        return None  # ~50 frames a minute, most hours of the day (a night may buy)
+    need.idle_until = None
     left_s = state.daily_run_s - state.counters.run_s
     deadline = calendar.deadline(now, end)
     if left_s <= 0 or now >= deadline:
@@ -187,8 +191,10 @@ def run_need(
         if need.until == dear:
             need.until = None
     if need.until != deadline:  # not held yet (or held for another day's need)
-        if now < deadline - timedelta(seconds=lead_s):
+        latest = deadline - timedelta(seconds=lead_s)
+        if now < latest:
             need.until = None
+            need.idle_until = latest
             return None
         need.until = deadline
     return Fixed(

@@ -106,6 +106,9 @@ class RunNeed:
     the run that is left keeps the latest start just ahead of the clock."""
 
     until: datetime | None = None  # held on for the need due then (None: not held)
+    #: not held, and not due before this (its latest start; a run on surplus only moves
+    #: it later): the rule need not be worked out again until then (rules.run_need)
+    idle_until: datetime | None = None
 
 
 @dataclass(slots=True)
