@@ -42,17 +42,18 @@ class PriceView:
 
     offpeak: bool
     import_price_eur_kwh: float
-    #: In an off-peak window followed by dear peak hours: when the window ends (UTC),
-    #: else None.
-    dear_from: datetime | None
     #: When the off-peak window in progress ends by the schedule (UTC; None: not in one).
     offpeak_until: datetime | None = None
     #: In an off-peak window: the price of the peak hours after it over the price now.
     peak_ratio: float = 1.0
     #: Why those peak hours are dear ("red day from 06:00"), "" when they are not.
     dear_why: str = ""
-    #: The dear hours' price over the price now (1 when not dear).
-    dear_ratio: float = 1.0
+
+    @property
+    def dear_from(self) -> datetime | None:
+        """In an off-peak window followed by dear peak hours (:data:`DEAR_RATIO`): when
+        the window ends (UTC), else None."""
+        return self.offpeak_until if self.peak_ratio >= DEAR_RATIO else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,34 +103,27 @@ class Prices:
             return PriceView(
                 offpeak=offpeak,
                 import_price_eur_kwh=state.import_price_eur_kwh,
-                dear_from=None,
                 offpeak_until=self.calendar.window_end(now) if offpeak else None,
             )
         tariff = self._tariff(now, said)
         state = tariff.at(now, said)
         if not state.offpeak:
-            return PriceView(
-                offpeak=False, import_price_eur_kwh=state.import_price_eur_kwh, dear_from=None
-            )
+            return PriceView(offpeak=False, import_price_eur_kwh=state.import_price_eur_kwh)
         ends = self._offpeak_end(now, tariff)
-        dear_from, why, ratio, peak_ratio = None, "", 1.0, 1.0
+        why, peak_ratio = "", 1.0
         if ends is not None:
             # The meter speaks of now, not of the peak hours: the schedule and the
             # colours it announced price them.
             later = tariff.at(ends)
             peak_ratio = later.import_price_eur_kwh / state.import_price_eur_kwh
             if later.import_price_eur_kwh >= DEAR_RATIO * state.import_price_eur_kwh:
-                dear_from = ends
                 why = _why(later.colour, ends.astimezone(self.tz))
-                ratio = later.import_price_eur_kwh / state.import_price_eur_kwh
         return PriceView(
             offpeak=True,
             import_price_eur_kwh=state.import_price_eur_kwh,
-            dear_from=dear_from,
-            dear_why=why,
-            dear_ratio=ratio,
             offpeak_until=ends,
             peak_ratio=peak_ratio,
+            dear_why=why,
         )
 
     def _tariff(self, now: datetime, meter: MeterTariff) -> Tariff:
@@ -150,11 +144,9 @@ class Prices:
         local = now.astimezone(self.tz)
         clock = local.time()
         for window in tariff.offpeak_windows:
-            start, end = window.start, window.end
-            inside = start <= clock < end if start < end else (clock >= start or clock < end)
-            if not inside:
+            if not window.contains(clock):
                 continue
-            day = local.date()
+            day, end = local.date(), window.end
             if end <= clock:
                 day += timedelta(days=1)
             return datetime.combine(day, end, self.tz).astimezone(now.tzinfo)

@@ -171,10 +171,9 @@ def run_need(
     # Off-peak now, dearer later: buy now what the sun will not give. Before dear hours
     # whatever the forecast; before merely dearer ones only with a forecast (without,
     # the day's sun comes first).
-    dear, ratio, why = prices.dear_from, prices.dear_ratio, prices.dear_why
-    if dear is None and sun_wh is not None and prices.peak_ratio > 1.0:
-        dear, ratio = prices.offpeak_until, prices.peak_ratio
-        why = f"{sun_wh / 1000:.1f} kWh of sun expected"
+    dear, ratio, why = prices.dear_from, prices.peak_ratio, prices.dear_why
+    if dear is None and sun_wh is not None and ratio > 1.0:
+        dear, why = prices.offpeak_until, f"{sun_wh / 1000:.1f} kWh of sun expected"
     if dear is not None and dear < deadline:
         # A shortfall would cost ratio times the night: count only that much less sun.
         counted_wh = 0.0 if sun_wh is None else sun_wh * SUN_SHARE / ratio
@@ -307,8 +306,8 @@ def heat_target(
     yet: no) when the sun is expected. None: no grid heating."""
     sunny = sun_wh if sun_wh is not None and sun_wh >= heater_w * SUN_HEATS_H else None
     if prices.dear_from is not None:
-        # hot water short in dear hours costs dear_ratio times the night: as much more sun
-        needed_wh = heater_w * SUN_HEATS_H * prices.dear_ratio
+        # hot water short in dear hours costs peak_ratio times the night: as much more sun
+        needed_wh = heater_w * SUN_HEATS_H * prices.peak_ratio
         sunny = sun_wh if sun_wh is not None and sun_wh >= needed_wh else None
         dear = f"heating off-peak: {prices.dear_why},"
         if sunny is not None:
