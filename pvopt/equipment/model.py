@@ -112,8 +112,10 @@ class VariablePowerConfig(EquipmentConfig):
         "yields",
         "gives way to lower-priority on/off loads once its own need is met (a water heater "
         "from temp_eco + 2 K until below temp_eco, and with a PV forecast while the day's sun left "
-        "brings 2 h of its power; no min_energy short this period): its power counts in their "
-        "budget, so one may start and take it; false: strict priority, it never gives way",
+        "brings 2 h of its power; no min_energy short this period; and, in peak hours followed "
+        "by a cheaper night, a water heater from temp_min + 2 K until below temp_min to a load "
+        "still short of its daily_run_time): its power counts in their budget, so one may start "
+        "and take it; false: strict priority, it never gives way",
         default=True,
     )
 

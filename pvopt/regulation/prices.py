@@ -14,6 +14,9 @@ tomorrow's Tempo colours). Pure: time is an argument.
   a red day (0.73 €/kWh against 0.16): what the house needs in those hours is better
   bought now. The colour of the coming day is the meter's (STGE, DEMAIN: known from late
   morning the day before); not known, no day is taken as dear.
+- **A cheaper night ahead**: in peak hours, how much cheaper is the next off-peak window
+  than now (:attr:`PriceView.night_ratio`)? A run bought in peak hours costs that much
+  more than the heat a water heater would otherwise take from the grid at night.
 
 Answers are remembered for the minute (the tariff changes on whole local minutes) and
 the meter's labels (which change a few times a day).
@@ -48,6 +51,9 @@ class PriceView:
     peak_ratio: float = 1.0
     #: Why those peak hours are dear ("red day from 06:00"), "" when they are not.
     dear_why: str = ""
+    #: In peak hours: the price now over the price of the next off-peak window (1.0 on a
+    #: base contract, where no hour is cheaper).
+    night_ratio: float = 1.0
 
     @property
     def dear_from(self) -> datetime | None:
@@ -108,7 +114,14 @@ class Prices:
         tariff = self._tariff(now, said)
         state = tariff.at(now, said)
         if not state.offpeak:
-            return PriceView(offpeak=False, import_price_eur_kwh=state.import_price_eur_kwh)
+            price = state.import_price_eur_kwh
+            starts = self._next_offpeak(now, tariff)
+            night = tariff.at(starts).import_price_eur_kwh if starts is not None else price
+            return PriceView(
+                offpeak=False,
+                import_price_eur_kwh=price,
+                night_ratio=price / night if night > 0 else 1.0,
+            )
         ends = self._offpeak_end(now, tariff)
         why, peak_ratio = "", 1.0
         if ends is not None:
@@ -151,6 +164,18 @@ class Prices:
                 day += timedelta(days=1)
             return datetime.combine(day, end, self.tz).astimezone(now.tzinfo)
         return None
+
+    def _next_offpeak(self, now: datetime, tariff: Tariff) -> datetime | None:
+        """When (UTC) the next off-peak window starts by the schedule, within a day."""
+        local = now.astimezone(self.tz)
+        clock = local.time()
+        starts: list[datetime] = []
+        for window in tariff.offpeak_windows:
+            day = local.date()
+            if window.start <= clock:
+                day += timedelta(days=1)
+            starts.append(datetime.combine(day, window.start, self.tz))
+        return min(starts).astimezone(now.tzinfo) if starts else None
 
 
 def _why(colour: Colour | None, ends: datetime) -> str:

@@ -46,6 +46,11 @@ class Plan:
     #: on/off loads fixed on by their run-time need: what the sun did not give them is
     #: bought, so they never take the sun from a water heater short of its need
     bought: set[str] = field(default_factory=set)
+    #: on/off loads left to staging whose run time today is still short before their
+    #: ``latest_end``: what the sun does not give them will be bought
+    short: set[str] = field(default_factory=set)
+    #: auto water heaters that give way to those (:func:`gives_to_runs`)
+    gives_to_runs: set[str] = field(default_factory=set)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,17 +99,22 @@ YIELD_HYSTERESIS_K = 2.0
 def update_latches(state: LoadState, celsius: float | None, t: Thresholds | None) -> None:
     """The tank's latches: full from ``temp_max`` until below ``temp_sol_min``; grid
     heating from below ``temp_min`` until ``temp_eco``; need met from ``temp_eco`` +
-    YIELD_HYSTERESIS_K until below ``temp_eco`` (a silent probe: not met)."""
+    YIELD_HYSTERESIS_K until below ``temp_eco``; warm from ``temp_min`` +
+    YIELD_HYSTERESIS_K until below ``temp_min`` (a silent probe: neither met nor warm)."""
     if t is None:
         return
     tank = state.tank
     if celsius is None:
-        tank.need_met = False
+        tank.need_met = tank.warm = False
         return
     if celsius >= t.eco_c + YIELD_HYSTERESIS_K:
         tank.need_met = True
     elif celsius < t.eco_c:
         tank.need_met = False
+    if celsius >= t.min_c + YIELD_HYSTERESIS_K:
+        tank.warm = True
+    elif celsius < t.min_c:
+        tank.warm = False
     if celsius >= t.max_c:
         tank.solar_full = True
     elif celsius < t.sol_min_c:
@@ -433,6 +443,32 @@ def need_met(state: LoadState, sun_left_wh: float | None = None) -> bool:
     return target is None or state.counters.period_energy_wh >= target
 
 
+def gives_to_runs(state: LoadState, prices: PriceView) -> bool:
+    """Does this auto water heater, whose need is not met yet, give way to the on/off
+    loads still short of their run time today (:attr:`Plan.short`)? In peak hours
+    followed by a cheaper night (:attr:`PriceView.night_ratio`), while the tank is warm
+    (from ``temp_min`` + YIELD_HYSTERESIS_K until below ``temp_min``) and no
+    ``min_energy`` is short: a run time the sun does not give is bought at latest start,
+    in peak hours, when the sun's heat would only have saved the night's cheaper grid
+    heating. Not on a base contract (every hour costs the same), nor with ``yields:
+    false``."""
+    cfg = state.cfg
+    if not isinstance(cfg, VariablePowerConfig) or not cfg.yields or state.thresholds is None:
+        return False
+    if prices.offpeak or prices.night_ratio <= 1.0 or not state.tank.warm:
+        return False
+    target = state.min_energy_wh
+    return target is None or state.counters.period_energy_wh >= target
+
+
+def run_short(state: LoadState, calendar: Calendar, now: datetime) -> bool:
+    """Is this on/off load's run time today still short, before its ``latest_end``?"""
+    end = state.latest_end
+    if end is None or state.daily_run_s <= state.counters.run_s:
+        return False
+    return now < calendar.deadline(now, end)
+
+
 def bought_w(loads: Sequence[LoadState], plan: Plan) -> float:
     """The power of the loads run for their run-time need (already on) that a
     higher-priority water heater short of its need (an auto dimmer with a probe, not
@@ -445,7 +481,8 @@ def bought_w(loads: Sequence[LoadState], plan: Plan) -> float:
     for state in loads:
         name = state.name
         if state.variable:
-            if name in plan.caps and name not in plan.yielding and state.thresholds is not None:
+            gives = name in plan.yielding or name in plan.gives_to_runs
+            if name in plan.caps and not gives and state.thresholds is not None:
                 short = True
         elif short and name in plan.bought and state.power_w > 0:
             total_w += state.power_w
@@ -491,6 +528,8 @@ def plan(
     notes: dict[str, str] = {}
     yielding: set[str] = set()
     bought: set[str] = set()
+    short: set[str] = set()
+    gives: set[str] = set()
     for state in loads:
         ruling = rule(state, calendar, now, prices, sun.ahead_wh) if ruled(state) else None
         if ruling is not None:
@@ -502,8 +541,13 @@ def plan(
             caps[state.name] = state.full_power_w
             if need_met(state, sun.left_today_wh):
                 yielding.add(state.name)
-        elif state.latest_end is not None and (note := missed(state, calendar, now)):
-            notes[state.name] = note
+            elif gives_to_runs(state, prices):
+                gives.add(state.name)
+        elif state.latest_end is not None:
+            if note := missed(state, calendar, now):
+                notes[state.name] = note
+            elif run_short(state, calendar, now):
+                short.add(state.name)
     return Plan(
         fixed=fixed,
         caps=caps,
@@ -511,4 +555,6 @@ def plan(
         notes=notes,
         yielding=yielding,
         bought=bought,
+        short=short,
+        gives_to_runs=gives,
     )

@@ -263,20 +263,25 @@ def stage(
     # minus the power another still wants up to its cap.
     drawn = [s.power_w for s in loads if s.variable and s.name in caps]
     higher: list[float] = []
+    # the same for a load short of its run time, which a water heater may also give way to
+    higher_runs: list[float] = []
+    gives, short = plan.gives_to_runs, plan.short
     for state in loads:
         name = state.name
         if state.variable:  # dimmers have no budget to average (theirs stays restarted)
             cap = caps.get(name)
             if cap is not None:
                 power_w = state.power_w
-                higher.append(power_w if name in yielding else power_w - cap)
+                left_w = power_w if name in yielding else power_w - cap
+                higher.append(left_w)
+                higher_runs.append(power_w if name in gives else left_w)
             continue
         budget = state.budget
         if name in fixed:
             budget.restart()
             continue
         lower_var = sum(drawn[len(higher) :])  # the lower-priority dimmers' power
-        higher_left = sum(higher)
+        higher_left = sum(higher_runs if name in short else higher)
         power = state.onoff_power_w
         on = state.power_w > 0
         budget_w = -error_w + lower_var + higher_left + (power if on else 0.0)

@@ -94,6 +94,7 @@ class TankState:
     solar_full: bool = False  # temp_max reached, until temp_sol_min
     grid_heat: bool = False  # below temp_min, until temp_eco
     need_met: bool = False  # temp_eco + YIELD_HYSTERESIS_K reached, until below temp_eco
+    warm: bool = False  # temp_min + YIELD_HYSTERESIS_K reached, until below temp_min
     # "min", "eco", "max" → °C; set through LoadState.override (its thresholds follow)
     overrides: dict[str, float] = field(default_factory=dict)
     morning: MorningWatch = field(default_factory=MorningWatch)
