@@ -54,6 +54,8 @@ class PriceView:
     #: In peak hours: the price now over the price of the next off-peak window (1.0 on a
     #: base contract, where no hour is cheaper).
     night_ratio: float = 1.0
+    #: In peak hours: when the next off-peak window starts by the schedule (UTC).
+    next_offpeak: datetime | None = None
 
     @property
     def dear_from(self) -> datetime | None:
@@ -121,6 +123,7 @@ class Prices:
                 offpeak=False,
                 import_price_eur_kwh=price,
                 night_ratio=price / night if night > 0 else 1.0,
+                next_offpeak=starts,
             )
         ends = self._offpeak_end(now, tariff)
         why, peak_ratio = "", 1.0

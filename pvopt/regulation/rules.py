@@ -47,8 +47,9 @@ class Plan:
     #: bought, so they never take the sun from a water heater short of its need
     bought: set[str] = field(default_factory=set)
     #: on/off loads left to staging whose run time today is still short before their
-    #: ``latest_end``: what the sun does not give them will be bought
-    short: set[str] = field(default_factory=set)
+    #: ``latest_end`` (what the sun does not give them will be bought) → the share of
+    #: their power they may import (:func:`run_short`)
+    short: dict[str, float] = field(default_factory=dict)
     #: auto water heaters that give way to those (:func:`gives_to_runs`)
     gives_to_runs: set[str] = field(default_factory=set)
 
@@ -461,12 +462,32 @@ def gives_to_runs(state: LoadState, prices: PriceView) -> bool:
     return target is None or state.counters.period_energy_wh >= target
 
 
-def run_short(state: LoadState, calendar: Calendar, now: datetime) -> bool:
-    """Is this on/off load's run time today still short, before its ``latest_end``?"""
+def run_short(
+    state: LoadState, calendar: Calendar, now: datetime, prices: PriceView
+) -> float | None:
+    """An on/off load whose run time today is still short before its ``latest_end``: the
+    share of its power it may import when staged (None: not short). What the sun does not
+    give it will be bought at its latest start, in peak hours: importing part of it now,
+    during a cloud, costs no more, only the sun a later hour might have given. So the
+    share is the part of the time left that its run left needs (the closer to its latest
+    start, the less choosy); 0 (the usual limits) off-peak, or when its latest start
+    falls in cheaper off-peak hours ahead, where the run would be bought for less."""
     end = state.latest_end
-    if end is None or state.daily_run_s <= state.counters.run_s:
-        return False
-    return now < calendar.deadline(now, end)
+    if end is None:
+        return None
+    left_s = state.daily_run_s - state.counters.run_s
+    if left_s <= 0:
+        return None
+    deadline = calendar.deadline(now, end)
+    if now >= deadline:
+        return None
+    if prices.offpeak:
+        return 0.0
+    latest = deadline - timedelta(seconds=left_s * RUN_MARGIN + RUN_MARGIN_S)
+    starts = prices.next_offpeak
+    if prices.night_ratio > 1.0 and starts is not None and latest >= starts:
+        return 0.0
+    return min(left_s / (deadline - now).total_seconds(), 1.0)
 
 
 def bought_w(loads: Sequence[LoadState], plan: Plan) -> float:
@@ -528,7 +549,7 @@ def plan(
     notes: dict[str, str] = {}
     yielding: set[str] = set()
     bought: set[str] = set()
-    short: set[str] = set()
+    short: dict[str, float] = {}
     gives: set[str] = set()
     for state in loads:
         ruling = rule(state, calendar, now, prices, sun.ahead_wh) if ruled(state) else None
@@ -546,8 +567,8 @@ def plan(
         elif state.latest_end is not None:
             if note := missed(state, calendar, now):
                 notes[state.name] = note
-            elif run_short(state, calendar, now):
-                short.add(state.name)
+            elif (share := run_short(state, calendar, now, prices)) is not None:
+                short[state.name] = share
     return Plan(
         fixed=fixed,
         caps=caps,

@@ -156,6 +156,7 @@ def start_verdict(
     freed: bool,
     now: datetime,
     reg: RegulationConfig,
+    import_share: float = 0.0,
 ) -> Verdict:
     """Does an off load start? ``budget_w``: its budget on this reading, ``average_w``
     its average (its shortfall averaged in ``state.budget``); ``covered``: how long the
@@ -179,11 +180,12 @@ def start_verdict(
             reason=f"off: surplus {budget_w / 1000:.1f} kW steady, starts in "
             f"{FAST_START_S - covered:.0f} s if it lasts",
         )
-    needed = power + reg.start_margin_w
-    if not fast and (average_w < needed or budget_w < power):
+    covers = 1.0 - import_share  # a load short of run time may import that share
+    needed = (power + reg.start_margin_w) * covers
+    if not fast and (average_w < needed or budget_w < power * covers):
         return steady or short_of(average_w, needed)
     shortfall_w = state.budget.shortfall_avg_w
-    if not fast and shortfall_w > reg.start_max_import * power:
+    if not fast and shortfall_w > max(reg.start_max_import, import_share) * power:
         return steady or Verdict(
             switch=False, reason=f"off: surplus unsteady, would import {shortfall_w / power:.0%}"
         )
@@ -219,14 +221,19 @@ def recent_stops(budget: BudgetAverage, now: datetime) -> int:
 
 
 def stop_verdict(
-    state: LoadState, average_w: float, now: datetime, reg: RegulationConfig
+    state: LoadState,
+    average_w: float,
+    now: datetime,
+    reg: RegulationConfig,
+    import_share: float = 0.0,
 ) -> Verdict:
     """Does an on load stop? ``average_w``: its budget's average (its shortfall averaged
     in ``state.budget``). How long it has been on, or averaged, is looked at only when
     the surplus no longer covers it."""
     power = state.onoff_power_w
     shortfall_w = state.budget.shortfall_avg_w
-    if average_w >= power and shortfall_w <= reg.stop_max_import * power:
+    limit = max(reg.stop_max_import, import_share)
+    if average_w >= power * (1.0 - import_share) and shortfall_w <= limit * power:
         return STAYS_ON
     since = state.since_switch_s(now)
     min_on_s = state.min_on_off_s[0]
@@ -241,7 +248,7 @@ def stop_verdict(
     return Verdict(
         switch=True,
         reason="off: not enough surplus"
-        if average_w < power
+        if average_w < power * (1.0 - import_share)
         else f"off: imported {shortfall_w / power:.0%} of its power",
     )
 
@@ -288,11 +295,14 @@ def stage(
         average_w = average(
             budget, budget_w, power, stop_tau_s if on else start_tau_s, start_tau_s, now
         )
+        import_share = short.get(name, 0.0)
         if on:
-            verdict = stop_verdict(state, average_w, now, reg)
+            verdict = stop_verdict(state, average_w, now, reg, import_share)
         else:
             covered = covered_s(budget, budget_w, power, now)
-            verdict = start_verdict(state, budget_w, average_w, covered, freed, now, reg)
+            verdict = start_verdict(
+                state, budget_w, average_w, covered, freed, now, reg, import_share
+            )
         reasons[name] = verdict.reason
         if verdict.switch:
             if on:

@@ -169,13 +169,21 @@ def test_broken_clouds_miss_at_most_2_percent_of_pv(
     assert k.missed_surplus_pct_pv <= 2.0
 
 
-def test_broken_clouds_import_while_diverting_at_most_3_percent(
+def test_broken_clouds_import_while_diverting_stays_below_the_original_algorithms(
     reference_day: Callable[[str], House],
 ) -> None:
+    """Issue #3 asked for at most 3 % of the diverted energy imported while a load draws.
+    Since issue #15 a pool pump still short of its run time may import during a cloud the
+    share of its power that its run left needs of the time left (the rest would be bought
+    at its latest start, at the same price): 5.2 % here instead of 2.0 %, for an adjusted
+    cost of 1.32 € instead of 1.59 € (``pvopt simulate --scenario broken-clouds``: 86 %
+    of the achievable saving instead of 72 %). The euros are graded there; this bound
+    still fails a regulation that imports as carelessly as the original algorithm
+    (6.95 % on this day) or more."""
     house = reference_day("broken-clouds")
     k = kpi.compute(house)
     _assert_regulating(house, k)
-    assert k.controller_import_pct_diverted <= 3.0
+    assert k.controller_import_pct_diverted <= 6.0
 
 
 def _assert_regulating(house: House, k: kpi.Kpis) -> None:

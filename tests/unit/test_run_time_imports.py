@@ -1,0 +1,137 @@
+"""Importing a little during a cloud is weighed against the later price, not against
+zero (issue #15): what the sun does not give a pool pump short of its run time is bought
+at its latest start anyway, in peak hours. So, staged, it may import the share of its
+power that its run left needs of the time left to ``latest_end`` (4 h of 9 h left at
+11:00: 44 %), and needs its averaged budget to cover only the rest; an opportunistic
+load, or a run that would be bought in cheaper off-peak hours ahead, keeps the usual
+limits (the start margin on top of its power, ``start_max_import``, ``stop_max_import``)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from pvopt.equipment.model import (
+    Command,
+    ConstantPowerConfig,
+    Contract,
+    RegulationConfig,
+    SiteConfig,
+    TariffConfig,
+)
+from pvopt.regulation.core import Regulator
+from pvopt.regulation.model import MeterSample
+
+PARIS = ZoneInfo("Europe/Paris")
+DAY = date(2026, 1, 15)
+STEP_S = 30.0  # every reading settled
+PUMP_W = 750.0
+BASE_W = 300.0
+TEMPO = TariffConfig(contract=Contract.TEMPO)
+
+
+def at(hour: int, minute: int = 0) -> datetime:
+    return datetime.combine(DAY, time(hour, minute), tzinfo=PARIS)
+
+
+def regulator(
+    run_s: float = 4 * 3600.0, latest_end: time = time(20), tariff: TariffConfig = TEMPO
+) -> Regulator:
+    pump = ConstantPowerConfig(
+        name="pool_pump",
+        id="pool",
+        command=Command("shellies/pool/relay/0/command"),
+        nominal_power_w=PUMP_W,
+        min_on_s=1800,
+        min_off_s=600,
+        daily_run_s=run_s,
+        latest_end=latest_end,
+    )
+    return Regulator(SiteConfig((pump,), RegulationConfig(), tariff), PARIS)
+
+
+@dataclass
+class Day:
+    """A house whose surplus (PV less its base load) is ``surplus_w`` while the pump is
+    off; one reading every STEP_S from 11:00."""
+
+    regulator: Regulator
+    surplus_w: float
+    now: datetime = field(default_factory=lambda: at(11))
+    on: list[tuple[datetime, bool, str]] = field(default_factory=list)
+
+    def run(self, minutes: float) -> None:
+        state = self.regulator.load("pool_pump")
+        assert state is not None
+        end = self.now + timedelta(minutes=minutes)
+        while self.now < end:
+            grid_w = BASE_W + state.power_w - (BASE_W + self.surplus_w)
+            sample = MeterSample(self.now, max(int(grid_w), 0), max(int(-grid_w), 0))
+            out = self.regulator.evaluate(sample, self.now).outputs[0]
+            self.on.append((self.now, out.on, out.reason))
+            self.now += timedelta(seconds=STEP_S)
+
+    def started(self) -> datetime | None:
+        return next((t for t, on, _ in self.on if on), None)
+
+
+def test_a_pump_short_of_run_time_starts_on_a_surplus_short_of_its_power() -> None:
+    """580 W (600 W less the grid target's 20 W) for a 750 W pump: it imports 23 %,
+    within the 44 % its run left allows, and covers the other 56 % of its power and
+    margin, (750 + 300) × 56 % = 583 W, averaged: it starts after start_delay."""
+    day = Day(regulator(), surplus_w=600)
+    day.run(75)  # past its min-on and stop_delay
+    start = day.started()
+    assert start is not None
+    delay_s = day.regulator.cfg.start_delay_s
+    assert at(11) + timedelta(seconds=delay_s) <= start <= at(11) + timedelta(seconds=delay_s + 60)
+    assert all(on for t, on, _ in day.on if t >= start)  # and runs on, importing 150 W
+
+
+def test_it_stops_when_the_surplus_no_longer_covers_its_share() -> None:
+    day = Day(regulator(), surplus_w=600)
+    day.run(40)  # on, past its min-on
+    day.surplus_w = 300  # 280 W: 37 % of its power, below the 56 % it must cover
+    day.run(30)
+    stop = next(t for t, on, _ in day.on if t > at(11, 40) and not on)
+    assert stop <= at(11, 40) + timedelta(seconds=2 * day.regulator.cfg.stop_delay_s)
+    assert not day.on[-1][1]
+    assert re.fullmatch(r"off: surplus 280 W of 5\d\d", day.on[-1][2])
+
+
+@pytest.mark.parametrize(
+    ("run_s", "latest_end", "tariff"),
+    [
+        (0.0, time(20), TEMPO),  # no run time: an opportunistic load
+        (3600.0, time(0), TEMPO),  # its latest start, 22:58, in the cheaper night ahead
+    ],
+    ids=["opportunistic", "bought cheaper tonight"],
+)
+def test_otherwise_the_usual_limits_hold(
+    run_s: float, latest_end: time, tariff: TariffConfig
+) -> None:
+    day = Day(regulator(run_s, latest_end, tariff), surplus_w=600)
+    day.run(60)
+    assert day.started() is None
+    assert day.on[-1][2] == "off: surplus 580 W of 1050"
+
+
+def test_on_a_base_contract_the_later_run_costs_the_same_the_share_holds() -> None:
+    day = Day(regulator(tariff=TariffConfig()), surplus_w=600)
+    day.run(30)
+    assert day.started() is not None
+
+
+def test_the_share_grows_as_the_latest_start_nears() -> None:
+    """At 11:00 4 h of 9 h: 600 W start it; with 4 h of 6 h left at 14:00 (67 %), 400 W
+    do ((750 + 300) × 33 % = 350 W)."""
+    early = Day(regulator(), surplus_w=400)
+    early.run(60)
+    assert early.started() is None
+    late = Day(regulator(), surplus_w=400, now=at(14))
+    late.run(30)
+    assert late.started() is not None
