@@ -25,6 +25,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
+from math import exp
+from statistics import NormalDist
 
 from pvopt.equipment.model import MIDNIGHT, VariablePowerConfig, clock_text
 from pvopt.regulation.calendar import Calendar
@@ -160,8 +162,9 @@ def run_need(
     on from ``min_off`` earlier: stopped, it could not restart in time. In an off-peak
     window followed by dear peak hours (a red Tempo day) before ``latest_end``, the run is
     bought in the window instead, as late in it as still ends it there, less what the PV
-    forecast's coming day is expected to give it (:data:`SUN_SHARE` of ``sun_wh``, over
-    the dear hours' price ratio: a shortfall would cost that much more). None:
+    forecast's coming day is expected to give it (:data:`SUN_SHARE` of ``sun_wh`` at the
+    forecast's quantile where a shortfall, ``peak_ratio`` times dearer, pays off:
+    :func:`sun_quantile`). None:
     no need now (met, not yet due, or past ``latest_end``), left to staging."""
     end = state.latest_end
     if end is None:
@@ -186,8 +189,8 @@ def run_need(
     if dear is None and sun_wh is not None and ratio > 1.0:
         dear, why = prices.offpeak_until, f"{sun_wh / 1000:.1f} kWh of sun expected"
     if dear is not None and dear < deadline:
-        # A shortfall would cost ratio times the night: count only that much less sun.
-        counted_wh = 0.0 if sun_wh is None else sun_wh * SUN_SHARE / ratio
+        # A shortfall would cost ratio times the night: count the sun's 1/ratio quantile.
+        counted_wh = 0.0 if sun_wh is None else sun_wh * SUN_SHARE * sun_quantile(ratio)
         sun_s = counted_wh / state.onoff_power_w * 3600.0
         night_s = left_s - sun_s
         night_lead_s = lead_s - sun_s * RUN_MARGIN
@@ -246,6 +249,22 @@ def manual(state: LoadState, now: datetime) -> Fixed | None:
 #: The share of the coming day's forecast PV an on/off load's run time counts on (the
 #: house, the water heater and the clouds take the rest).
 SUN_SHARE = 0.25
+#: How far a day-ahead forecast of a day's PV energy may be off: the standard deviation
+#: of the logarithm of actual over forecast (day-ahead errors of daily totals run at
+#: 20-50 %, worst in winter).
+SUN_SIGMA = 0.4
+
+
+def sun_quantile(ratio: float) -> float:
+    """How much of the forecast sun a night buy counts on, when a shortfall costs
+    ``ratio`` times the night: buying x now at price 1 against the later price ``ratio``
+    for what the sun leaves short is cheapest when the sun falls short of the rest with
+    probability 1 / ratio (the newsvendor's quantile), i.e. counting the forecast's
+    1 / ratio quantile: 0.70 of it before a red day (4.75), 1.0 at equal prices."""
+    q = min(max(1.0 / ratio, 0.01), 0.99) if ratio > 0 else 0.99
+    return exp(SUN_SIGMA * NormalDist().inv_cdf(q))
+
+
 #: The coming day's sun: the PV forecast from the end of the off-peak night, this long.
 SUN_DAY = timedelta(hours=14)
 #: The sun is expected to heat the tank when the forecast brings this many hours of the

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, date, datetime, time, timedelta
+from statistics import NormalDist
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -25,6 +26,7 @@ from pvopt.regulation.calendar import Calendar
 from pvopt.regulation.core import Regulator
 from pvopt.regulation.model import MeterSample
 from pvopt.regulation.prices import Prices
+from pvopt.regulation.rules import SUN_SIGMA, sun_quantile
 from pvopt.tic.tariff import Colour, MeterTariff
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -268,8 +270,9 @@ def test_before_a_sunny_red_day_the_night_leaves_the_sun_its_share() -> None:
     """A forecast of 25.5 kWh for the red day (a 4 kW peak). A shortfall in its peak
     hours would cost 4.75 times the night (0.7295 against 0.1536 €/kWh), so the sun
     counts for that much less: the tank is heated only to temp_eco (25.5 kWh ≥ 2 h of the
-    heater × 4.75 = 22.8 kWh), and the pump buys at night what a quarter of that sun,
-    over 4.75, would not give it: 4 h less 1.34 kWh / 750 W = 2 h 13."""
+    heater × 4.75 = 22.8 kWh). The pump's run counts on a quarter of the forecast's
+    1 / 4.75 quantile (× 0.725 with SUN_SIGMA 0.4): 4.6 kWh, more than its 4 h × 750 W,
+    so the night buys none of it."""
     house = Night(celsius=47.0)
     issued = at(WHITE_DAY, 18)
     house.regulator.set_forecast(sunny(RED_DAY, 4000.0, issued), 24 * 3600.0)
@@ -279,26 +282,48 @@ def test_before_a_sunny_red_day_the_night_leaves_the_sun_its_share() -> None:
         "heating off-peak: red day from 06:00, 46.5 °C, up to 50 °C, sun expected: 25.5 kWh"
     )
     assert 50.0 <= house.warmest_c < 51.0
-    runs = [row for row in house.log if row[2] > 0]
-    assert runs[0][4] == "run time: 2 h 13 to buy, off-peak: red day from 06:00"
-    assert 2.2 * 3600 <= len(runs) * 30 < 2.35 * 3600
-    assert runs[-1][0] < at(RED_DAY, 6)
+    assert not any(row[2] > 0 for row in house.log)
 
 
-def test_before_a_red_day_a_forecast_of_little_sun_changes_nothing() -> None:
-    """6.4 kWh forecast (a 1 kW peak): not enough to risk the red day's hot water."""
+def test_before_a_red_day_a_forecast_of_little_sun_keeps_the_tank_and_buys_most_of_the_run() -> (
+    None
+):
+    """6.4 kWh forecast (a 1 kW peak): not enough to risk the red day's hot water, and the
+    pump counts on 6.4 kWh × 0.25 × 0.725 = 1.16 kWh of it (1 h 33 of its 4 h): the night
+    buys 2 h 28, as late as still ends it by 06:00."""
     house = Night(celsius=47.0)
     house.regulator.set_forecast(sunny(RED_DAY, 1000.0, at(WHITE_DAY, 18)), 24 * 3600.0)
     house.run(at(WHITE_DAY, 21, 30), at(RED_DAY, 6))
     heated = [row for row in house.log if row[1] > 0]
     assert heated[0][3] == "heating off-peak: red day from 06:00, 46.5 °C, up to 60 °C"
     assert house.warmest_c >= 60.0
+    runs = [row for row in house.log if row[2] > 0]
+    assert runs[0][4] == "run time: 2 h 28 to buy, off-peak: red day from 06:00"
+    assert 2.4 * 3600 <= len(runs) * 30 <= 2.55 * 3600
+    assert runs[-1][0] < at(RED_DAY, 6)
+
+
+@pytest.mark.parametrize(
+    "ratio", [1.077, 1.35, 2.0, 4.75, 10.0], ids=["white/blue", "HP/HC", "2x", "red", "10x"]
+)
+def test_a_night_counts_on_the_quantile_of_the_sun_where_a_shortfall_pays_off(
+    ratio: float,
+) -> None:
+    """Buying x at night (price 1) against the later price ``ratio`` for what the sun
+    leaves short is cheapest when the sun falls short with probability 1 / ratio: the
+    share of the forecast counted is that quantile of a log-normal error of SUN_SIGMA."""
+    counted = sun_quantile(ratio)
+    z = math.log(counted) / SUN_SIGMA
+    assert NormalDist().cdf(z) == pytest.approx(1 / ratio, abs=1e-9)
+    assert (counted < 1.0) is (ratio > 2.0)
 
 
 @pytest.mark.parametrize(
     ("peak_w", "bought_h"),
     [
-        (470.0, (3.0, 3.3)),  # 3.0 kWh: a quarter of it, over 1.077, covers 56 min
+        # 3.0 kWh: the night's 1 / 1.077 quantile is 1.80 × the forecast; a quarter of
+        # that covers 1 h 48 of the 4 h, the night buys 2 h 12
+        (470.0, (2.15, 2.3)),
         (6000.0, (0.0, 0.0)),  # 38 kWh: the sun will run it
         (None, (0.0, 0.0)),  # no forecast: the day's sun comes first
     ],
@@ -319,6 +344,6 @@ def test_an_ordinary_night_buys_the_run_a_forecast_of_little_sun_leaves_short(
     low, high = bought_h
     assert low * 3600 <= len(runs) * 30 <= high * 3600
     if runs:
-        assert runs[0][4].startswith("run time: 3 h 04 ")
+        assert runs[0][4].startswith("run time: 2 h 12 ")
         assert runs[0][4].endswith("to buy, off-peak: 3.0 kWh of sun expected")
         assert runs[-1][0] < at(night + timedelta(days=1), 6)
