@@ -204,6 +204,26 @@ def test_a_higher_priority_dimmer_that_never_yields_takes_power_from_a_lower_on_
     assert house.regulator.load("heater").power_w == pytest.approx(2800 - 500 - 20, abs=11)
 
 
+def test_a_lower_on_off_load_running_on_surplus_gives_way_to_a_higher_one() -> None:
+    """Priority among on/off loads: the power a lower-priority one runs on counts in a
+    higher one's budget. 800 W exported beside a 300 W dehumidifier start a 750 W pump
+    (750 + 300 W margin ≤ 1100 W), though the export alone would not."""
+    house = House(
+        regulator(
+            plug("pump", 750, min_on_s=0, min_off_s=0),
+            plug("dehumidifier", 300, min_on_s=0, min_off_s=0),
+            start_delay_s=60,
+        ),
+        pv_w=500 + 700,  # 700 W: the dehumidifier's 300 W and margin, not the pump's
+    )
+    house.run(120)
+    pump, dehumidifier = house.regulator.load("pump"), house.regulator.load("dehumidifier")
+    assert dehumidifier.on and not pump.on
+    house.pv_w = 500 + 300 + 800
+    house.run(300)
+    assert pump.on
+
+
 def test_an_on_off_load_waits_out_broken_clouds_and_stops_when_it_keeps_importing() -> None:
     """Surplus of 1.5 kW on average for a 800 W pump, but a 1 min shadow every 5 min:
     it would import 800 W in each (16 % of its power): it does not start. Steady sun:
