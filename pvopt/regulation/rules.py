@@ -4,10 +4,11 @@ evaluation, and the caps of the dimmers left to the trim loop.
 In order, the first rule that applies wins: manual OFF; ``temp_max`` (whatever the mode);
 manual ON; a forced run; off-peak grid heating below ``temp_min`` (up to ``temp_eco``);
 the off-peak completion of a ``min_energy`` shortfall; an on/off load's
-``daily_run_time`` need; full (solar heating re-arms below ``temp_sol_min``);
-``min_energy`` done; a thermostat cut. A dimmer no rule fixes is regulated up to its
-cap, and gives way to lower-priority on/off loads once its need is met
-(:func:`need_met`); an on/off load no rule fixes is staged. Safety sheds (stale data,
+``daily_run_time`` need; ``min_energy`` done; a thermostat cut. A dimmer no rule fixes
+is regulated up to its cap, and gives way to lower-priority on/off loads once its need
+is met (:func:`need_met`); a tank full since ``temp_max`` (until below ``temp_sol_min``)
+takes only the surplus left by every other load (:attr:`Plan.topping`); an on/off load
+no rule fixes is staged. Safety sheds (stale data,
 teleinfo offline) come before any rule (:mod:`~pvopt.regulation.plant`).
 
 The run-time need (:func:`run_need`) starts an on/off load at the latest start that
@@ -43,6 +44,9 @@ class Plan:
     notes: dict[str, str] = field(default_factory=dict)  # name → added to its reason
     #: auto dimmers whose need is met and that may give way to on/off loads (staging)
     yielding: set[str] = field(default_factory=set)
+    #: water heaters full since ``temp_max`` (until below ``temp_sol_min``): they take
+    #: only the surplus that no other load takes (last in the trim loop, yielding)
+    topping: set[str] = field(default_factory=set)
     #: on/off loads fixed on by their run-time need: what the sun did not give them is
     #: bought, so they never take the sun from a water heater short of its need
     bought: set[str] = field(default_factory=set)
@@ -355,7 +359,6 @@ def automatic(
 ) -> Fixed | None:
     """The rules of a dimmer in AUTO (below ``temp_max``); None: left to the regulation.
     (An on/off load's only rule in AUTO is its run-time need, :func:`run_need`.)"""
-    tank = state.tank
     offpeak = prices.offpeak
     if offpeak and (heating := grid_heating(state, prices, celsius, t, sun_wh)) is not None:
         return heating
@@ -366,11 +369,6 @@ def automatic(
         and (done := completion(state, calendar, now, offpeak)) is not None
     ):
         return Fixed(power_w=state.full_power_w, reason=done)
-    if tank.solar_full and celsius is not None and t is not None:
-        return Fixed(
-            power_w=0.0,
-            reason=f"full: {celsius:.1f} °C, solar heating re-arms below {t.sol_min_c:g} °C",
-        )
     if target is not None and state.counters.period_energy_wh >= target:
         return Fixed(
             power_w=0.0,
@@ -424,7 +422,7 @@ def need_met(state: LoadState, sun_left_wh: float | None = None) -> bool:
     cfg = state.cfg
     if not isinstance(cfg, VariablePowerConfig) or not cfg.yields:
         return False
-    if state.thresholds is not None:
+    if state.thresholds is not None and not state.tank.solar_full:
         if not state.tank.need_met:
             return False
         if sun_left_wh is not None and sun_left_wh < state.full_power_w * SUN_HEATS_H:
@@ -490,6 +488,7 @@ def plan(
     reasons: dict[str, str] = {}
     notes: dict[str, str] = {}
     yielding: set[str] = set()
+    topping: set[str] = set()
     bought: set[str] = set()
     for state in loads:
         ruling = rule(state, calendar, now, prices, sun.ahead_wh) if ruled(state) else None
@@ -502,6 +501,10 @@ def plan(
             caps[state.name] = state.full_power_w
             if need_met(state, sun.left_today_wh):
                 yielding.add(state.name)
+            t = state.thresholds
+            if t is not None and state.tank.solar_full:
+                topping.add(state.name)
+                reasons[state.name] = f"full: surplus left only, re-arms below {t.sol_min_c:g} °C"
         elif state.latest_end is not None and (note := missed(state, calendar, now)):
             notes[state.name] = note
     return Plan(
@@ -510,5 +513,6 @@ def plan(
         reasons=reasons,
         notes=notes,
         yielding=yielding,
+        topping=topping,
         bought=bought,
     )

@@ -450,10 +450,25 @@ def test_solar_heating_stops_at_temp_max_and_re_arms_below_temp_sol_min() -> Non
     assert _at(reg, 0, -1020, celsius=59.0).outputs[0].power_w == pytest.approx(900)
     d = _at(reg, 3, -1020, celsius=60.0)
     assert d.outputs[0].power_w == 0 and d.outputs[0].reason.startswith("full")
+    # full, above temp_sol_min: it takes only the surplus no other load takes (here all)
     d = _at(reg, 6, -1020, celsius=56.0)
-    assert d.outputs[0].power_w == 0  # still above temp_sol_min
-    assert "re-arms below 55" in d.outputs[0].reason
-    assert _at(reg, 9, -1020, celsius=54.5).outputs[0].power_w == pytest.approx(900)
+    assert d.outputs[0].power_w == pytest.approx(900)
+    assert d.outputs[0].reason == "full: surplus left only, re-arms below 55 °C"
+    d = _at(reg, 9, -1020, celsius=54.5)  # re-armed: its need first again
+    assert d.outputs[0].power_w == pytest.approx(1800) and d.outputs[0].reason.startswith("trim")
+
+
+def test_a_full_tank_takes_the_surplus_last_never_a_lower_dimmer_s() -> None:
+    """Once full (temp_max reached, not yet below temp_sol_min), a water heater is filled
+    after the lower-priority dimmers: the surplus left on the grid goes to it, not the
+    surplus another load could take."""
+    reg = regulator(heater(), dimmer("towel", 1000))
+    _at(reg, 0, 0, celsius=60.0)  # full
+    d = _at(reg, 3, -1520, celsius=58.0)
+    heater_out, towel = d.outputs
+    assert (towel.power_w, heater_out.power_w) == (1000, pytest.approx(0.9 * 1500 - 1000))
+    d = _at(reg, 6, -1000, celsius=54.0)  # below temp_sol_min: its priority again
+    assert d.outputs[0].power_w == pytest.approx(0.9 * (1500 + 980)) and d.outputs[1].power_w == 0
 
 
 def test_off_peak_grid_heating_below_temp_min_up_to_temp_eco() -> None:
