@@ -2,7 +2,8 @@
 evaluation, and the caps of the dimmers left to the trim loop.
 
 In order, the first rule that applies wins: manual OFF; ``temp_max`` (whatever the mode);
-manual ON; a forced run; off-peak grid heating below ``temp_min`` (up to ``temp_eco``);
+manual ON; a forced run; off-peak grid heating below ``temp_min`` (up to ``temp_eco``;
+in the window's last hour from below ``temp_eco``, :func:`morning_top_up`);
 the off-peak completion of a ``min_energy`` shortfall; an on/off load's
 ``daily_run_time`` need; ``min_energy`` done; a thermostat cut. A dimmer no rule fixes
 is regulated up to its cap, and gives way to lower-priority on/off loads once its need
@@ -326,6 +327,24 @@ def heat_target(
     return HeatTarget(celsius=t.eco_c, why="off-peak heating:", sun_wh=None)
 
 
+#: The last part of an off-peak window, in which a tank below ``temp_eco`` is heated to
+#: its :func:`heat_target` (:func:`morning_top_up`).
+MORNING_BAND = timedelta(hours=1)
+
+
+def morning_top_up(
+    tank: TankState, prices: PriceView, now: datetime, celsius: float, t: Thresholds
+) -> None:
+    """In the last :data:`MORNING_BAND` of the off-peak window, latch the off-peak heating
+    of a tank below ``temp_eco`` as of one below ``temp_min``: the night ends at its
+    :func:`heat_target` (``temp_eco``, or less when the sun is expected). A threshold at
+    ``temp_min`` alone left a tank a tenth of a degree above it unheated, and the morning's
+    first draw took it below at once; heated late, the heat is kept for the morning."""
+    ends = prices.offpeak_until
+    if ends is not None and now >= ends - MORNING_BAND and celsius < t.eco_c:
+        tank.grid_heat = True
+
+
 def grid_heating(
     state: LoadState,
     prices: PriceView,
@@ -359,7 +378,10 @@ def automatic(
 ) -> Fixed | None:
     """The rules of a dimmer in AUTO (below ``temp_max``); None: left to the regulation.
     (An on/off load's only rule in AUTO is its run-time need, :func:`run_need`.)"""
+    tank = state.tank
     offpeak = prices.offpeak
+    if offpeak and celsius is not None and t is not None:
+        morning_top_up(tank, prices, now, celsius, t)
     if offpeak and (heating := grid_heating(state, prices, celsius, t, sun_wh)) is not None:
         return heating
     target = state.min_energy_wh
