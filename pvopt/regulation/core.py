@@ -105,7 +105,7 @@ class Regulator(OnPlant):
         if plan.fixed:
             delta_w = self._apply_fixed(plan, delta_w, now)
         if settled or delta_w:
-            trim.share(plant.loads, delta_w, plan.caps)
+            trim.share(plant.loads, delta_w, plan.caps, plan.topping)
         self._follow(before, now, grid_w, settled, staged, testing, change.steady)
         self._set_reasons(plan)
         return plant.decision(now, grid_w, plant.surplus_w(grid_w))

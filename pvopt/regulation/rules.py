@@ -2,12 +2,14 @@
 evaluation, and the caps of the dimmers left to the trim loop.
 
 In order, the first rule that applies wins: manual OFF; ``temp_max`` (whatever the mode);
-manual ON; a forced run; off-peak grid heating below ``temp_min`` (up to ``temp_eco``);
+manual ON; a forced run; off-peak grid heating below ``temp_min`` (up to ``temp_eco``;
+in the window's last hour from below ``temp_eco``, :func:`morning_top_up`);
 the off-peak completion of a ``min_energy`` shortfall; an on/off load's
-``daily_run_time`` need; full (solar heating re-arms below ``temp_sol_min``);
-``min_energy`` done; a thermostat cut. A dimmer no rule fixes is regulated up to its
-cap, and gives way to lower-priority on/off loads once its need is met
-(:func:`need_met`); an on/off load no rule fixes is staged. Safety sheds (stale data,
+``daily_run_time`` need; ``min_energy`` done; a thermostat cut. A dimmer no rule fixes
+is regulated up to its cap, and gives way to lower-priority on/off loads once its need
+is met (:func:`need_met`); a tank full since ``temp_max`` (until below ``temp_sol_min``)
+takes only the surplus left by every other load (:attr:`Plan.topping`); an on/off load
+no rule fixes is staged. Safety sheds (stale data,
 teleinfo offline) come before any rule (:mod:`~pvopt.regulation.plant`).
 
 The run-time need (:func:`run_need`) starts an on/off load at the latest start that
@@ -45,6 +47,9 @@ class Plan:
     notes: dict[str, str] = field(default_factory=dict)  # name → added to its reason
     #: auto dimmers whose need is met and that may give way to on/off loads (staging)
     yielding: set[str] = field(default_factory=set)
+    #: water heaters full since ``temp_max`` (until below ``temp_sol_min``): they take
+    #: only the surplus that no other load takes (last in the trim loop, yielding)
+    topping: set[str] = field(default_factory=set)
     #: on/off loads fixed on by their run-time need: what the sun did not give them is
     #: bought, so they never take the sun from a water heater short of its need
     bought: set[str] = field(default_factory=set)
@@ -352,6 +357,24 @@ def heat_target(
     return HeatTarget(celsius=t.eco_c, why="off-peak heating:", sun_wh=None)
 
 
+#: The last part of an off-peak window, in which a tank below ``temp_eco`` is heated to
+#: its :func:`heat_target` (:func:`morning_top_up`).
+MORNING_BAND = timedelta(hours=1)
+
+
+def morning_top_up(
+    tank: TankState, prices: PriceView, now: datetime, celsius: float, t: Thresholds
+) -> None:
+    """In the last :data:`MORNING_BAND` of the off-peak window, latch the off-peak heating
+    of a tank below ``temp_eco`` as of one below ``temp_min``: the night ends at its
+    :func:`heat_target` (``temp_eco``, or less when the sun is expected). A threshold at
+    ``temp_min`` alone left a tank a tenth of a degree above it unheated, and the morning's
+    first draw took it below at once; heated late, the heat is kept for the morning."""
+    ends = prices.offpeak_until
+    if ends is not None and now >= ends - MORNING_BAND and celsius < t.eco_c:
+        tank.grid_heat = True
+
+
 def grid_heating(
     state: LoadState,
     prices: PriceView,
@@ -387,6 +410,8 @@ def automatic(
     (An on/off load's only rule in AUTO is its run-time need, :func:`run_need`.)"""
     tank = state.tank
     offpeak = prices.offpeak
+    if offpeak and celsius is not None and t is not None:
+        morning_top_up(tank, prices, now, celsius, t)
     if offpeak and (heating := grid_heating(state, prices, celsius, t, sun_wh)) is not None:
         return heating
     target = state.min_energy_wh
@@ -396,11 +421,6 @@ def automatic(
         and (done := completion(state, calendar, now, offpeak)) is not None
     ):
         return Fixed(power_w=state.full_power_w, reason=done)
-    if tank.solar_full and celsius is not None and t is not None:
-        return Fixed(
-            power_w=0.0,
-            reason=f"full: {celsius:.1f} °C, solar heating re-arms below {t.sol_min_c:g} °C",
-        )
     if target is not None and state.counters.period_energy_wh >= target:
         return Fixed(
             power_w=0.0,
@@ -454,7 +474,7 @@ def need_met(state: LoadState, sun_left_wh: float | None = None) -> bool:
     cfg = state.cfg
     if not isinstance(cfg, VariablePowerConfig) or not cfg.yields:
         return False
-    if state.thresholds is not None:
+    if state.thresholds is not None and not state.tank.solar_full:
         if not state.tank.need_met:
             return False
         if sun_left_wh is not None and sun_left_wh < state.full_power_w * SUN_HEATS_H:
@@ -567,6 +587,7 @@ def plan(
     reasons: dict[str, str] = {}
     notes: dict[str, str] = {}
     yielding: set[str] = set()
+    topping: set[str] = set()
     bought: set[str] = set()
     short: dict[str, float] = {}
     gives: set[str] = set()
@@ -583,6 +604,10 @@ def plan(
                 yielding.add(state.name)
             elif gives_to_runs(state, prices):
                 gives.add(state.name)
+            t = state.thresholds
+            if t is not None and state.tank.solar_full:
+                topping.add(state.name)
+                reasons[state.name] = f"full: surplus left only, re-arms below {t.sol_min_c:g} °C"
         elif state.latest_end is not None:
             if note := missed(state, calendar, now):
                 notes[state.name] = note
@@ -594,6 +619,7 @@ def plan(
         reasons=reasons,
         notes=notes,
         yielding=yielding,
+        topping=topping,
         bought=bought,
         short=short,
         gives_to_runs=gives,

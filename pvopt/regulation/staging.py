@@ -1,8 +1,9 @@
 """Staging of on/off loads: which one starts or stops, at most one per decision.
 
 An on/off load's *budget* is the power it could have: export beyond the target, plus
-what lower-priority dimmers take, plus what higher-priority dimmers whose need is met
-take, minus what the other higher-priority dimmers still want.
+what lower-priority dimmers take, plus what the lower-priority on/off loads that
+staging runs take (they stop once it starts), plus what higher-priority dimmers whose
+need is met take, minus what the other higher-priority dimmers still want.
 
 It starts on evidence. A clear surplus (the budget covers it ``FAST_START_FACTOR``
 times over on every settled reading for ``FAST_START_S``, and no shadow fell on the
@@ -269,11 +270,17 @@ def stage(
     # higher priority than the load in hand leave it: the power a yielding one draws, or
     # minus the power another still wants up to its cap.
     drawn = [s.power_w for s in loads if s.variable and s.name in caps]
+    # The on/off loads staging runs (on, no rule fixing them): a higher-priority one may
+    # take their power, they stop once it starts (their own budget falls short).
+    staged_on = [
+        s.power_w if not s.variable and s.name not in fixed and s.power_w > 0 else 0.0
+        for s in loads
+    ]
     higher: list[float] = []
     # the same for a load short of its run time, which a water heater may also give way to
     higher_runs: list[float] = []
     gives, short = plan.gives_to_runs, plan.short
-    for state in loads:
+    for index, state in enumerate(loads):
         name = state.name
         if state.variable:  # dimmers have no budget to average (theirs stays restarted)
             cap = caps.get(name)
@@ -291,7 +298,8 @@ def stage(
         higher_left = sum(higher_runs if name in short else higher)
         power = state.onoff_power_w
         on = state.power_w > 0
-        budget_w = -error_w + lower_var + higher_left + (power if on else 0.0)
+        lower_onoff = sum(staged_on[index + 1 :])  # lower-priority loads it may displace
+        budget_w = -error_w + lower_var + higher_left + lower_onoff + (power if on else 0.0)
         average_w = average(
             budget, budget_w, power, stop_tau_s if on else start_tau_s, start_tau_s, now
         )

@@ -10,6 +10,7 @@ predictor).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -88,10 +89,18 @@ def correction_w(expected_error_w: float, cfg: RegulationConfig) -> float:
     return 0.0
 
 
-def share(loads: Sequence[LoadState], delta_w: float, caps: Mapping[str, float]) -> None:
+def share(
+    loads: Sequence[LoadState],
+    delta_w: float,
+    caps: Mapping[str, float],
+    last: AbstractSet[str] = frozenset(),
+) -> None:
     """Move the auto dimmers' total by ``delta_w``, filled in priority order, each up to its
-    cap; a share below the dimmer's ``min_power`` is none."""
+    cap, the dimmers named in ``last`` (full tanks topping up) after the others; a share
+    below the dimmer's ``min_power`` is none."""
     dimmers = [s for s in loads if s.variable and s.name in caps]
+    if last:
+        dimmers.sort(key=lambda s: s.name in last)  # stable: priority order otherwise
     total = sum([s.power_w for s in dimmers]) + delta_w
     total = min(max(total, 0.0), sum([caps[s.name] for s in dimmers]))
     for state in dimmers:

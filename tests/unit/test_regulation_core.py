@@ -204,6 +204,26 @@ def test_a_higher_priority_dimmer_that_never_yields_takes_power_from_a_lower_on_
     assert house.regulator.load("heater").power_w == pytest.approx(2800 - 500 - 20, abs=11)
 
 
+def test_a_lower_on_off_load_running_on_surplus_gives_way_to_a_higher_one() -> None:
+    """Priority among on/off loads: the power a lower-priority one runs on counts in a
+    higher one's budget. 800 W exported beside a 300 W dehumidifier start a 750 W pump
+    (750 + 300 W margin ≤ 1100 W), though the export alone would not."""
+    house = House(
+        regulator(
+            plug("pump", 750, min_on_s=0, min_off_s=0),
+            plug("dehumidifier", 300, min_on_s=0, min_off_s=0),
+            start_delay_s=60,
+        ),
+        pv_w=500 + 700,  # 700 W: the dehumidifier's 300 W and margin, not the pump's
+    )
+    house.run(120)
+    pump, dehumidifier = house.regulator.load("pump"), house.regulator.load("dehumidifier")
+    assert dehumidifier.on and not pump.on
+    house.pv_w = 500 + 300 + 800
+    house.run(300)
+    assert pump.on
+
+
 def test_an_on_off_load_waits_out_broken_clouds_and_stops_when_it_keeps_importing() -> None:
     """Surplus of 1.5 kW on average for a 800 W pump, but a 1 min shadow every 5 min:
     it would import 800 W in each (16 % of its power): it does not start. Steady sun:
@@ -430,10 +450,25 @@ def test_solar_heating_stops_at_temp_max_and_re_arms_below_temp_sol_min() -> Non
     assert _at(reg, 0, -1020, celsius=59.0).outputs[0].power_w == pytest.approx(900)
     d = _at(reg, 3, -1020, celsius=60.0)
     assert d.outputs[0].power_w == 0 and d.outputs[0].reason.startswith("full")
+    # full, above temp_sol_min: it takes only the surplus no other load takes (here all)
     d = _at(reg, 6, -1020, celsius=56.0)
-    assert d.outputs[0].power_w == 0  # still above temp_sol_min
-    assert "re-arms below 55" in d.outputs[0].reason
-    assert _at(reg, 9, -1020, celsius=54.5).outputs[0].power_w == pytest.approx(900)
+    assert d.outputs[0].power_w == pytest.approx(900)
+    assert d.outputs[0].reason == "full: surplus left only, re-arms below 55 °C"
+    d = _at(reg, 9, -1020, celsius=54.5)  # re-armed: its need first again
+    assert d.outputs[0].power_w == pytest.approx(1800) and d.outputs[0].reason.startswith("trim")
+
+
+def test_a_full_tank_takes_the_surplus_last_never_a_lower_dimmer_s() -> None:
+    """Once full (temp_max reached, not yet below temp_sol_min), a water heater is filled
+    after the lower-priority dimmers: the surplus left on the grid goes to it, not the
+    surplus another load could take."""
+    reg = regulator(heater(), dimmer("towel", 1000))
+    _at(reg, 0, 0, celsius=60.0)  # full
+    d = _at(reg, 3, -1520, celsius=58.0)
+    heater_out, towel = d.outputs
+    assert (towel.power_w, heater_out.power_w) == (1000, pytest.approx(0.9 * 1500 - 1000))
+    d = _at(reg, 6, -1000, celsius=54.0)  # below temp_sol_min: its priority again
+    assert d.outputs[0].power_w == pytest.approx(0.9 * (1500 + 980)) and d.outputs[1].power_w == 0
 
 
 def test_off_peak_grid_heating_below_temp_min_up_to_temp_eco() -> None:

@@ -200,6 +200,34 @@ def test_an_ordinary_night_heats_from_temp_min_to_temp_eco_only() -> None:
     assert not any(row[2] > 0 for row in house.log)  # the pump waits for the day
 
 
+def test_the_last_hour_of_the_night_heats_a_tank_below_temp_eco_for_the_morning() -> None:
+    """Above temp_min the night does not heat, until its last hour: then a tank below
+    temp_eco is heated to it and kept there until the night ends (a tank a tenth of a
+    degree above temp_min would be below it at the morning's first draw); one at temp_eco
+    is not heated."""
+    site = SiteConfig(equipment=(HEATER,), regulation=HC, tariff=TEMPO)
+    night = date(2026, 1, 12)
+
+    def heater_at(
+        regulator: Regulator, hour: int, minute: int, celsius: float
+    ) -> tuple[float, str]:
+        now = at(night + timedelta(days=1), hour, minute)
+        regulator.set_temperature("0", celsius, now)
+        out = regulator.evaluate(MeterSample(now, 400, 0, said(now)), now).outputs[0]
+        return out.power_w, out.reason
+
+    regulator = Regulator(site, PARIS)
+    heats = "off-peak heating"
+    assert heats not in heater_at(regulator, 4, 59, 45.1)[1]  # Tempo's night ends at 06:00
+    assert heater_at(regulator, 5, 0, 45.1) == (2400, "off-peak heating: 45.1 °C, up to 50 °C")
+    assert heater_at(regulator, 5, 20, 49.9)[0] == 2400  # up to temp_eco, once started
+    assert heats not in heater_at(regulator, 5, 25, 50.0)[1]
+    assert heats in heater_at(regulator, 5, 40, 49.8)[1]  # held at temp_eco until 06:00
+    assert heats not in heater_at(regulator, 6, 1, 49.0)[1]
+    full = Regulator(site, PARIS)
+    assert heats not in heater_at(full, 5, 30, 50.0)[1]
+
+
 # -- tomorrow's sun -----------------------------------------------------------------------------
 
 

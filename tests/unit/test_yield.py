@@ -22,6 +22,7 @@ from pvopt.equipment.model import (
 )
 from pvopt.regulation.core import Regulator
 from pvopt.regulation.model import Decision, MeterSample
+from pvopt.regulation.rules import SUN_HEATS_H, need_met
 from pvopt.regulation.staging import FAST_START_S
 
 T0 = datetime(2026, 6, 14, 10, 0, tzinfo=UTC)
@@ -200,3 +201,16 @@ def test_a_start_on_a_yielding_heater_overshoots_no_more_than_the_trim_of_its_ex
     step_peak_w = max(g for t, g, _ in step.history if t > 60)
     assert step_peak_w > 50  # the trim's overshoot, worst-case meter delay
     assert start_peak_w <= step_peak_w + 5
+
+
+def test_a_full_tank_gives_way_whatever_sun_is_left_today() -> None:
+    """With a PV forecast a heater at temp_eco + 2 K gives way only while the sun left
+    today brings 2 h of its power (else the evening would find a tank that gave its sun
+    away); a tank full since temp_max (not yet below temp_sol_min) gives way anyway."""
+    heater = regulator().load("heater")
+    assert heater is not None
+    heater.tank.need_met = True
+    little_sun_wh = HEATER_W * SUN_HEATS_H - 1
+    assert need_met(heater, HEATER_W * SUN_HEATS_H) and not need_met(heater, little_sun_wh)
+    heater.tank.solar_full = True
+    assert need_met(heater, little_sun_wh) and need_met(heater, 0.0)
