@@ -55,6 +55,7 @@ class Regulator(OnPlant):
         self.prices = Prices(site.tariff, self.plant.calendar, tz)
         self._sun_known: tuple[tuple[datetime, PvForecast, bool], rules.Sun] | None = None
         self._heaters = [s for s in self.plant.loads if s.thresholds is not None]
+        self._dimmers = [s for s in self.plant.loads if s.variable]  # in priority order
 
     def _shed(self) -> None:
         """Every load was shed: the checks in progress and the averages mean nothing."""
@@ -105,10 +106,13 @@ class Regulator(OnPlant):
         if plan.fixed:
             delta_w = self._apply_fixed(plan, delta_w, now)
         if settled or delta_w:
-            trim.share(plant.loads, delta_w, plan.caps)
-        self._follow(before, now, grid_w, settled, staged, testing, change.steady)
+            trim.share(self._dimmers, delta_w, plan.caps)
+        after = [s.power_w for s in plant.loads]
+        if after != before:  # most decisions move nothing
+            self._follow(before, after, now, grid_w, settled, staged, testing, change.steady)
         self._set_reasons(plan)
-        return plant.decision(now, grid_w, plant.surplus_w(grid_w))
+        # what would be exported without the loads (Plant.surplus_w, the list made once)
+        return plant.decision(now, grid_w, -grid_w + sum(after))
 
     def _sun(self, now: datetime, offpeak_until: datetime | None) -> rules.Sun:
         """What the PV forecast expects: over the day after the off-peak window in
@@ -150,6 +154,7 @@ class Regulator(OnPlant):
     def _follow(
         self,
         before: list[float],
+        after: list[float],
         now: datetime,
         grid_w: float,
         settled: bool,
@@ -157,12 +162,9 @@ class Regulator(OnPlant):
         testing: bool,
         steady: bool,
     ) -> None:
-        """The decision's changes (``before``: each load's power before it): in flight
-        until the meter shows them, and checked."""
+        """The decision's changes (``before``, ``after``: each load's power before and
+        after it): in flight until the meter shows them, and checked."""
         loads = self.plant.loads
-        after = [s.power_w for s in loads]
-        if after == before:
-            return  # most decisions move nothing
         moves = [now_w - was_w for now_w, was_w in zip(after, before, strict=True)]
         steps = {
             s.name: w for s, w in zip(loads, moves, strict=True) if abs(w) >= trim.MIN_CHANGE_W
