@@ -30,7 +30,7 @@ from pvopt.equipment.model import MIDNIGHT, VariablePowerConfig, clock_text
 from pvopt.regulation.calendar import Calendar
 from pvopt.regulation.model import Mode
 from pvopt.regulation.prices import PriceView
-from pvopt.regulation.state import LoadState, TankState, Thresholds
+from pvopt.regulation.state import Fixed, LoadState, TankState, Thresholds
 
 
 @dataclass(slots=True)
@@ -46,16 +46,6 @@ class Plan:
     #: on/off loads fixed on by their run-time need: what the sun did not give them is
     #: bought, so they never take the sun from a water heater short of its need
     bought: set[str] = field(default_factory=set)
-
-
-@dataclass(frozen=True, slots=True)
-class Fixed:
-    """A load's power set by a rule, and why."""
-
-    power_w: float
-    reason: str
-    #: An on/off load run for its run-time need: the grid pays for it (:attr:`Plan.bought`).
-    bought: bool = False
 
 
 def minutes(seconds: float) -> str:
@@ -367,10 +357,7 @@ def automatic(
     ):
         return Fixed(power_w=state.full_power_w, reason=done)
     if tank.solar_full and celsius is not None and t is not None:
-        return Fixed(
-            power_w=0.0,
-            reason=f"full: {celsius:.1f} °C, solar heating re-arms below {t.sol_min_c:g} °C",
-        )
+        return full(state, celsius, t, at_max=False)
     if target is not None and state.counters.period_energy_wh >= target:
         return Fixed(
             power_w=0.0,
@@ -380,6 +367,28 @@ def automatic(
     if until is not None and now < until:
         return Fixed(power_w=0.0, reason="full: thermostat cut")
     return None
+
+
+def full(state: LoadState, celsius: float, t: Thresholds, at_max: bool) -> Fixed:
+    """A water heater kept off full: at ``temp_max`` (``at_max``), or since it reached
+    it, until below ``temp_sol_min``. The same probe reading (the same float object)
+    and thresholds make the same words: remembered (:class:`~.state.FullWords`)."""
+    said = state.tank.full
+    fixed = said.fixed
+    if (
+        fixed is not None
+        and said.celsius is celsius
+        and said.thresholds is t
+        and said.at_max is at_max
+    ):
+        return fixed
+    if at_max:
+        reason = f"full: {celsius:.1f} °C ≥ temp_max {t.max_c:g} °C"
+    else:
+        reason = f"full: {celsius:.1f} °C, solar heating re-arms below {t.sol_min_c:g} °C"
+    fixed = Fixed(power_w=0.0, reason=reason)
+    said.celsius, said.thresholds, said.at_max, said.fixed = celsius, t, at_max, fixed
+    return fixed
 
 
 def rule(
@@ -403,7 +412,7 @@ def rule(
     if mode is Mode.OFF:
         return Fixed(power_w=0.0, reason="off: manual")
     if celsius is not None and t is not None and celsius >= t.max_c:
-        return Fixed(power_w=0.0, reason=f"full: {celsius:.1f} °C ≥ temp_max {t.max_c:g} °C")
+        return full(state, celsius, t, at_max=True)
     if mode is not Mode.AUTO:
         return manual(state, now)
     if state.latest_end is not None:  # an on/off load: the dimmers' rules do not apply
@@ -454,14 +463,10 @@ def bought_w(loads: Sequence[LoadState], plan: Plan) -> float:
 
 def ruled(state: LoadState) -> bool:
     """Could a rule fix this load? Not one in AUTO without temperatures, ``min_energy``,
-    ``daily_run_time`` or a thermostat cut (opportunistic on/off loads, plain dimmers):
-    :func:`rule` would say None."""
+    ``daily_run_time`` (:attr:`LoadState.configured_rules`) or a thermostat cut
+    (opportunistic on/off loads, plain dimmers): :func:`rule` would say None."""
     return (
-        state.manual.mode is not Mode.AUTO
-        or state.thresholds is not None
-        or state.min_energy_wh is not None
-        or state.latest_end is not None
-        or state.cut.until is not None
+        state.configured_rules or state.manual.mode is not Mode.AUTO or state.cut.until is not None
     )
 
 
@@ -491,8 +496,16 @@ def plan(
     notes: dict[str, str] = {}
     yielding: set[str] = set()
     bought: set[str] = set()
+    ahead_wh = sun.ahead_wh
     for state in loads:
-        ruling = rule(state, calendar, now, prices, sun.ahead_wh) if ruled(state) else None
+        ruling = (
+            rule(state, calendar, now, prices, ahead_wh)
+            # ruled(state), inlined: three times a frame
+            if state.configured_rules
+            or state.manual.mode is not Mode.AUTO
+            or state.cut.until is not None
+            else None
+        )
         if ruling is not None:
             fixed[state.name] = ruling.power_w
             reasons[state.name] = ruling.reason
