@@ -78,7 +78,7 @@ def short_of(average_w: float, needed_w: float) -> Verdict:
     """The verdict of an off load whose averaged budget is short of ``needed_w``."""
     if average_w < 0:
         return no_surplus(needed_w)
-    return Verdict(switch=False, reason=f"off: surplus {max(average_w, 0):.0f} W of {needed_w:.0f}")
+    return Verdict(switch=False, reason=f"off: surplus {average_w:.0f} W of {needed_w:.0f}")
 
 
 @lru_cache(maxsize=16)
@@ -263,6 +263,8 @@ def stage(
     # minus the power another still wants up to its cap.
     drawn = [s.power_w for s in loads if s.variable and s.name in caps]
     higher: list[float] = []
+    counted = -1  # the dimmers counted in lower_var and higher_left (none yet)
+    lower_var = higher_left = 0.0
     for state in loads:
         name = state.name
         if state.variable:  # dimmers have no budget to average (theirs stays restarted)
@@ -275,8 +277,10 @@ def stage(
         if name in fixed:
             budget.restart()
             continue
-        lower_var = sum(drawn[len(higher) :])  # the lower-priority dimmers' power
-        higher_left = sum(higher)
+        if counted != len(higher):  # a dimmer since the last on/off load (or the first)
+            counted = len(higher)
+            lower_var = sum(drawn[counted:])  # the lower-priority dimmers' power
+            higher_left = sum(higher)
         power = state.onoff_power_w
         on = state.power_w > 0
         budget_w = -error_w + lower_var + higher_left + (power if on else 0.0)
