@@ -30,6 +30,7 @@ One evaluation per meter frame, a pipeline of the modules named for what they de
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -44,6 +45,17 @@ from pvopt.regulation.rules import Plan
 from pvopt.regulation.staging import Staged
 
 
+@dataclass(frozen=True, slots=True)
+class SunKnown:
+    """What the PV forecast expected, for one minute, one forecast and whether a water
+    heater's need was met (:meth:`Regulator._sun` asks ~50 times a minute)."""
+
+    minute_start: datetime
+    forecast: PvForecast
+    met: bool
+    sun: rules.Sun
+
+
 class Regulator(OnPlant):
     """pvopt's regulation policy for one site. Not thread-safe: one caller at a time."""
 
@@ -53,8 +65,9 @@ class Regulator(OnPlant):
         self.dead_time = trim.DeadTime(self.cfg.settle_time_s)
         self.cuts = CutDetector(self.plant.loads, self.plant.by_name, self.cfg.thermostat_probe_s)
         self.prices = Prices(site.tariff, self.plant.calendar, tz)
-        self._sun_known: tuple[tuple[datetime, PvForecast, bool], rules.Sun] | None = None
+        self._sun_known: SunKnown | None = None
         self._heaters = [s for s in self.plant.loads if s.thresholds is not None]
+        self._dimmers = [s for s in self.plant.loads if s.variable]  # in priority order
 
     def _shed(self) -> None:
         """Every load was shed: the checks in progress and the averages mean nothing."""
@@ -105,10 +118,13 @@ class Regulator(OnPlant):
         if plan.fixed:
             delta_w = self._apply_fixed(plan, delta_w, now)
         if settled or delta_w:
-            trim.share(plant.loads, delta_w, plan.caps, plan.topping)
-        self._follow(before, now, grid_w, settled, staged, testing, change.steady)
+            trim.share(self._dimmers, delta_w, plan.caps, plan.topping)
+        after = [s.power_w for s in plant.loads]
+        if after != before:  # most decisions move nothing
+            self._follow(before, after, now, grid_w, settled, staged, testing, change.steady)
         self._set_reasons(plan)
-        return plant.decision(now, grid_w, plant.surplus_w(grid_w))
+        # what would be exported without the loads (Plant.surplus_w, the list made once)
+        return plant.decision(now, grid_w, -grid_w + sum(after))
 
     def _sun(self, now: datetime, offpeak_until: datetime | None) -> rules.Sun:
         """What the PV forecast expects: over the day after the off-peak window in
@@ -119,10 +135,19 @@ class Regulator(OnPlant):
         if forecast is None:
             return rules.NO_SUN
         minute = self.plant.calendar.minute(now)
-        met = any(s.tank.need_met for s in self._heaters)
+        met = False
+        for heater in self._heaters:
+            if heater.tank.need_met:
+                met = True
+                break
         known = self._sun_known
-        if known is not None and known[0] == (minute.start, forecast, met):
-            return known[1]
+        if (
+            known is not None
+            and known.met is met
+            and known.minute_start == minute.start
+            and (known.forecast is forecast or known.forecast == forecast)
+        ):
+            return known.sun
         max_age_s = self.plant.forecast_max_age_s
         ahead_wh = None
         if offpeak_until is not None:
@@ -133,7 +158,7 @@ class Regulator(OnPlant):
             midnight = local_end(minute.day, MIDNIGHT, self.plant.tz)
             left_wh = expected_energy_wh(forecast, minute.start, midnight, now, max_age_s)
         sun = rules.Sun(ahead_wh=ahead_wh, left_today_wh=left_wh)
-        self._sun_known = ((minute.start, forecast, met), sun)
+        self._sun_known = SunKnown(minute_start=minute.start, forecast=forecast, met=met, sun=sun)
         return sun
 
     def _apply_fixed(self, plan: Plan, delta_w: float, now: datetime) -> float:
@@ -150,6 +175,7 @@ class Regulator(OnPlant):
     def _follow(
         self,
         before: list[float],
+        after: list[float],
         now: datetime,
         grid_w: float,
         settled: bool,
@@ -157,12 +183,9 @@ class Regulator(OnPlant):
         testing: bool,
         steady: bool,
     ) -> None:
-        """The decision's changes (``before``: each load's power before it): in flight
-        until the meter shows them, and checked."""
+        """The decision's changes (``before``, ``after``: each load's power before and
+        after it): in flight until the meter shows them, and checked."""
         loads = self.plant.loads
-        after = [s.power_w for s in loads]
-        if after == before:
-            return  # most decisions move nothing
         moves = [now_w - was_w for now_w, was_w in zip(after, before, strict=True)]
         steps = {
             s.name: w for s, w in zip(loads, moves, strict=True) if abs(w) >= trim.MIN_CHANGE_W

@@ -82,6 +82,9 @@ class Emitter:
         self._resend_after = at_least(resend_interval_s)  # exactly resend_interval_s
         self._memory = [LoadOutput(state=state) for state in loads]
         self._resend_at: datetime | None = None  # the first periodic re-send due
+        #: The oldest command sent (None: none yet): no load is due for its re-send
+        #: before ``resend_interval`` after it, and most decisions need not ask each load.
+        self._oldest_sent: datetime | None = None
         self._outputs: tuple[Output, ...] = ()  # the last ones
 
     @property
@@ -107,6 +110,8 @@ class Emitter:
             return ()  # nothing changed and nothing due: most ticks end here
         out: list[MqttCommand] = []
         resend_after = self._resend_after
+        oldest = self._oldest_sent
+        due = oldest is None or now - oldest >= resend_after  # any load due?
         for memory in self._memory:
             state = memory.state
             cached = memory.payload
@@ -118,7 +123,7 @@ class Emitter:
                 force
                 or last is None
                 or (not resend_only and last.payload != payload)  # changed
-                or now - last.at >= resend_after  # due
+                or (due and now - last.at >= resend_after)  # due
             ):
                 cmd = state.cfg.command
                 out.append(
@@ -128,9 +133,10 @@ class Emitter:
         if not out and self._resend_at is not None:
             return ()
         sent = [m.sent.at for m in self._memory if m.sent is not None]
+        self._oldest_sent = min(sent) if sent else None
         self._resend_at = (
-            min(sent) + timedelta(seconds=self.resend_interval_s)
-            if sent and len(sent) == len(self.loads)
+            self._oldest_sent + timedelta(seconds=self.resend_interval_s)
+            if self._oldest_sent is not None and len(sent) == len(self.loads)
             else None
         )
         return tuple(out)

@@ -46,13 +46,14 @@ CAP_JUMP_FRACTION = 0.7
 LEARN_MIN_W = 50.0
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class GridChange:
-    """How a reading compares with the ones before it."""
+    """How a reading compares with the ones before it (the detector's one record,
+    rewritten by each :meth:`CutDetector.observe`: read it within the evaluation)."""
 
-    quiet: bool  # |error| small on this reading and the last: swap tests may run
-    steady: bool  # close to the last reading: a reference to judge a load by
-    jump_w: float  # how far the export rose within the last two readings
+    quiet: bool = False  # |error| small on this reading and the last: swap tests may run
+    steady: bool = False  # close to the last reading: a reference to judge a load by
+    jump_w: float = 0.0  # how far the export rose within the last two readings
 
 
 @dataclass
@@ -99,6 +100,7 @@ class CutDetector:
         self.freed_at: datetime | None = None  # a dimmer last found drawing nothing
         self.last_error_w = 0.0
         self.prev_error_w = 0.0  # the reading before the last
+        self._change = GridChange()  # the last reading's (one record: made once)
 
     def forget(self) -> None:
         """The loads were shed: nothing in progress can be judged."""
@@ -110,16 +112,19 @@ class CutDetector:
         return self.freed_at is not None and (now - self.freed_at).total_seconds() <= window_s
 
     def observe(self, error_w: float) -> GridChange:
-        """Compare a reading's error with the last two (and remember it)."""
+        """Compare a reading's error with the last two (and remember it). The record
+        returned is rewritten by the next call (one per frame, not worth an object)."""
         last = self.last_error_w
-        change = GridChange(
-            quiet=abs(error_w) < SWAP_QUIET_W and abs(last) < SWAP_QUIET_W,
-            # A reading far from the previous one may show only part of a change (a kettle
-            # switched on during its averaging second): not a reference to judge a load by.
-            steady=abs(error_w - last) < SWAP_QUIET_W,
-            # A step may be split between two 1 s means: positive = more export.
-            jump_w=max(last, self.prev_error_w) - error_w,
+        change = self._change
+        change.quiet = (
+            -SWAP_QUIET_W < error_w < SWAP_QUIET_W and -SWAP_QUIET_W < last < SWAP_QUIET_W
         )
+        # A reading far from the previous one may show only part of a change (a kettle
+        # switched on during its averaging second): not a reference to judge a load by.
+        change.steady = -SWAP_QUIET_W < error_w - last < SWAP_QUIET_W
+        # A step may be split between two 1 s means: positive = more export.
+        prev = self.prev_error_w
+        change.jump_w = (prev if prev > last else last) - error_w  # max(last, prev)
         self.prev_error_w, self.last_error_w = last, error_w
         return change
 

@@ -34,7 +34,7 @@ from pvopt.equipment.model import MIDNIGHT, VariablePowerConfig, clock_text
 from pvopt.regulation.calendar import Calendar
 from pvopt.regulation.model import Mode
 from pvopt.regulation.prices import PriceView
-from pvopt.regulation.state import LoadState, TankState, Thresholds
+from pvopt.regulation.state import Fixed, LoadState, TankState, Thresholds
 
 
 @dataclass(slots=True)
@@ -59,16 +59,6 @@ class Plan:
     short: dict[str, float] = field(default_factory=dict)
     #: auto water heaters that give way to those (:func:`gives_to_runs`)
     gives_to_runs: set[str] = field(default_factory=set)
-
-
-@dataclass(frozen=True, slots=True)
-class Fixed:
-    """A load's power set by a rule, and why."""
-
-    power_w: float
-    reason: str
-    #: An on/off load run for its run-time need: the grid pays for it (:attr:`Plan.bought`).
-    bought: bool = False
 
 
 def minutes(seconds: float) -> str:
@@ -432,6 +422,18 @@ def automatic(
     return None
 
 
+def full(state: LoadState, celsius: float, t: Thresholds) -> Fixed:
+    """A water heater kept off at ``temp_max``. The same probe reading (the same float
+    object) and thresholds make the same words: remembered (:class:`~.state.FullWords`)."""
+    said = state.tank.full
+    fixed = said.fixed
+    if fixed is not None and said.celsius is celsius and said.thresholds is t:
+        return fixed
+    fixed = Fixed(power_w=0.0, reason=f"full: {celsius:.1f} °C ≥ temp_max {t.max_c:g} °C")
+    said.celsius, said.thresholds, said.fixed = celsius, t, fixed
+    return fixed
+
+
 def rule(
     state: LoadState,
     calendar: Calendar,
@@ -453,7 +455,7 @@ def rule(
     if mode is Mode.OFF:
         return Fixed(power_w=0.0, reason="off: manual")
     if celsius is not None and t is not None and celsius >= t.max_c:
-        return Fixed(power_w=0.0, reason=f"full: {celsius:.1f} °C ≥ temp_max {t.max_c:g} °C")
+        return full(state, celsius, t)
     if mode is not Mode.AUTO:
         return manual(state, now)
     if state.latest_end is not None:  # an on/off load: the dimmers' rules do not apply
@@ -551,14 +553,10 @@ def bought_w(loads: Sequence[LoadState], plan: Plan) -> float:
 
 def ruled(state: LoadState) -> bool:
     """Could a rule fix this load? Not one in AUTO without temperatures, ``min_energy``,
-    ``daily_run_time`` or a thermostat cut (opportunistic on/off loads, plain dimmers):
-    :func:`rule` would say None."""
+    ``daily_run_time`` (:attr:`LoadState.configured_rules`) or a thermostat cut
+    (opportunistic on/off loads, plain dimmers): :func:`rule` would say None."""
     return (
-        state.manual.mode is not Mode.AUTO
-        or state.thresholds is not None
-        or state.min_energy_wh is not None
-        or state.latest_end is not None
-        or state.cut.until is not None
+        state.configured_rules or state.manual.mode is not Mode.AUTO or state.cut.until is not None
     )
 
 
@@ -591,8 +589,16 @@ def plan(
     bought: set[str] = set()
     short: dict[str, float] = {}
     gives: set[str] = set()
+    ahead_wh = sun.ahead_wh
     for state in loads:
-        ruling = rule(state, calendar, now, prices, sun.ahead_wh) if ruled(state) else None
+        ruling = (
+            rule(state, calendar, now, prices, ahead_wh)
+            # ruled(state), inlined: three times a frame
+            if state.configured_rules
+            or state.manual.mode is not Mode.AUTO
+            or state.cut.until is not None
+            else None
+        )
         if ruling is not None:
             fixed[state.name] = ruling.power_w
             reasons[state.name] = ruling.reason

@@ -79,7 +79,7 @@ def short_of(average_w: float, needed_w: float) -> Verdict:
     """The verdict of an off load whose averaged budget is short of ``needed_w``."""
     if average_w < 0:
         return no_surplus(needed_w)
-    return Verdict(switch=False, reason=f"off: surplus {max(average_w, 0):.0f} W of {needed_w:.0f}")
+    return Verdict(switch=False, reason=f"off: surplus {average_w:.0f} W of {needed_w:.0f}")
 
 
 @lru_cache(maxsize=16)
@@ -280,6 +280,8 @@ def stage(
     # the same for a load short of its run time, which a water heater may also give way to
     higher_runs: list[float] = []
     gives, short = plan.gives_to_runs, plan.short
+    counted = -1  # the dimmers counted in lower_var and higher_left (none yet)
+    lower_var = higher_left = higher_runs_left = 0.0
     for index, state in enumerate(loads):
         name = state.name
         if state.variable:  # dimmers have no budget to average (theirs stays restarted)
@@ -294,12 +296,16 @@ def stage(
         if name in fixed:
             budget.restart()
             continue
-        lower_var = sum(drawn[len(higher) :])  # the lower-priority dimmers' power
-        higher_left = sum(higher_runs if name in short else higher)
+        if counted != len(higher):  # a dimmer since the last on/off load (or the first)
+            counted = len(higher)
+            lower_var = sum(drawn[counted:])  # the lower-priority dimmers' power
+            higher_left = sum(higher)
+            higher_runs_left = sum(higher_runs)
+        higher_w = higher_runs_left if name in short else higher_left
         power = state.onoff_power_w
         on = state.power_w > 0
         lower_onoff = sum(staged_on[index + 1 :])  # lower-priority loads it may displace
-        budget_w = -error_w + lower_var + higher_left + lower_onoff + (power if on else 0.0)
+        budget_w = -error_w + lower_var + higher_w + lower_onoff + (power if on else 0.0)
         average_w = average(
             budget, budget_w, power, stop_tau_s if on else start_tau_s, start_tau_s, now
         )

@@ -5,7 +5,8 @@ state grouped in typed records by the concern that owns it.
 - :class:`EnergyCounters`: today's energy and run time, the ``min_energy`` period's
   energy (accounting);
 - :class:`RunNeed`: an on/off load held on to get its ``daily_run_time`` (rules);
-- :class:`TankState`: the temperature latches and the user's threshold overrides (rules);
+- :class:`TankState`: the temperature latches and the user's threshold overrides, and
+  the words of its last "full" ruling (:class:`FullWords`, a :class:`Fixed`) (rules);
 - :class:`BudgetAverage`: the averaged power an on/off load could have (staging);
 - :class:`CutDetection`: whether a dimmer is suspected of, or found, drawing nothing
   (probing).
@@ -87,6 +88,27 @@ class MorningWatch:
     drops_k: list[float] = field(default_factory=list)  # the last mornings', oldest first
 
 
+@dataclass(frozen=True, slots=True)
+class Fixed:
+    """A load's power set by a rule (:mod:`~pvopt.regulation.rules`), and why."""
+
+    power_w: float
+    reason: str
+    #: An on/off load run for its run-time need: the grid pays for it (rules.Plan.bought).
+    bought: bool = False
+
+
+@dataclass(slots=True)
+class FullWords:
+    """A water heater's last "full" ruling and what it was made of (rules.full): the
+    same temperature (the very float of the probe reading) and thresholds give the same
+    ruling, made once per reading instead of at each of the ~50 frames a minute."""
+
+    celsius: float | None = None
+    thresholds: Thresholds | None = None
+    fixed: Fixed | None = None
+
+
 @dataclass(slots=True)
 class TankState:
     """The temperature latches of a temperature-driven load, and the user's overrides."""
@@ -98,6 +120,7 @@ class TankState:
     # "min", "eco", "max" → °C; set through LoadState.override (its thresholds follow)
     overrides: dict[str, float] = field(default_factory=dict)
     morning: MorningWatch = field(default_factory=MorningWatch)
+    full: FullWords = field(default_factory=FullWords)  # the words of its "full" rulings
 
 
 @dataclass(slots=True)
@@ -173,6 +196,9 @@ class LoadState:
     #: A temperature-driven load's temperatures, overrides applied (else None); kept
     #: up to date by :meth:`override`.
     thresholds: Thresholds | None = field(init=False)
+    #: Temperatures, ``min_energy`` or ``daily_run_time``: rules may fix it in AUTO
+    #: whatever happens (else only a thermostat cut does; rules.ruled).
+    configured_rules: bool = field(init=False)
     _probe_timeout_s: float | None = field(init=False)  # temperature-driven loads only
     _max_power_w: float | None = field(init=False)  # dimmers only
     _nominal_w: float | None = field(init=False)  # on/off power when known in advance
@@ -208,6 +234,11 @@ class LoadState:
             self._nominal_w = None  # learnt
             self._expected_w = cfg.expected_power_w
         self.thresholds = self._thresholds()
+        self.configured_rules = (
+            self.thresholds is not None
+            or self.min_energy_wh is not None
+            or self.latest_end is not None
+        )
 
     def _thresholds(self) -> Thresholds | None:
         cfg = self.cfg

@@ -97,14 +97,28 @@ def share(
 ) -> None:
     """Move the auto dimmers' total by ``delta_w``, filled in priority order, each up to its
     cap, the dimmers named in ``last`` (full tanks topping up) after the others; a share
-    below the dimmer's ``min_power`` is none."""
-    dimmers = [s for s in loads if s.variable and s.name in caps]
-    if last:
-        dimmers.sort(key=lambda s: s.name in last)  # stable: priority order otherwise
-    total = sum([s.power_w for s in dimmers]) + delta_w
-    total = min(max(total, 0.0), sum([caps[s.name] for s in dimmers]))
-    for state in dimmers:
-        portion = min(caps[state.name], total)
+    below the dimmer's ``min_power`` is none. (One pass to gather them: the sums add in
+    the same order as ``sum`` would, to the same bits.)"""
+    dimmers: list[LoadState] = []
+    limits: list[float] = []
+    for state in loads:
+        if state.variable and (cap := caps.get(state.name)) is not None:
+            dimmers.append(state)
+            limits.append(cap)
+    if not dimmers:
+        return
+    if last:  # stable: priority order otherwise
+        order = sorted(range(len(dimmers)), key=lambda i: dimmers[i].name in last)
+        dimmers = [dimmers[i] for i in order]
+        limits = [limits[i] for i in order]
+    drawn_w: float = 0
+    room_w: float = 0
+    for state, cap in zip(dimmers, limits, strict=True):
+        drawn_w += state.power_w
+        room_w += cap
+    total = min(max(drawn_w + delta_w, 0.0), room_w)
+    for state, cap in zip(dimmers, limits, strict=True):
+        portion = total if total < cap else cap  # min(cap, total)
         if portion < state.min_power_w or portion < MIN_CHANGE_W:
             portion = 0.0
         state.power_w = portion

@@ -31,7 +31,13 @@ def test_firing_fraction_inverts_power_fraction(z: float) -> None:
 
 @given(unit)
 def test_power_fraction_inverts_firing_fraction(x: float) -> None:
-    assert abs(firing_fraction(power_fraction(x)) - x) < 1e-6
+    """Judged on the power: near full firing the curve is flat (its slope 1 − cos 2πx
+    vanishes at 1), so x = 1 − 1e-6 gives a power within 1e-17 of 1.0, which a double
+    rounds to 1.0 itself; no inverse can tell those firings apart, nor need it."""
+    z = power_fraction(x)
+    assert abs(power_fraction(firing_fraction(z)) - z) < 1e-9
+    if x <= 0.999:  # where the curve is steep enough to invert to 1e-6
+        assert abs(firing_fraction(z) - x) < 1e-6
 
 
 def test_the_inverse_is_exact_on_a_dense_grid() -> None:
