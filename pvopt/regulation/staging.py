@@ -78,15 +78,17 @@ STAYS_ON = Verdict(switch=False, reason="on: surplus")
 def short_of(average_w: float, needed_w: float) -> Verdict:
     """The verdict of an off load whose averaged budget is short of ``needed_w``."""
     if average_w < 0:
-        return no_surplus(needed_w)
+        # keyed on whole watts, as the words say it: an import share moves needed_w by
+        # fractions of a watt from one frame to the next
+        return no_surplus(round(needed_w))
     return Verdict(switch=False, reason=f"off: surplus {average_w:.0f} W of {needed_w:.0f}")
 
 
 @lru_cache(maxsize=16)
-def no_surplus(needed_w: float) -> Verdict:
+def no_surplus(needed_w: int) -> Verdict:
     """The verdict of an off load whose averaged budget is below zero (every night), one
     per power needed: the words of :func:`short_of`, made once."""
-    return Verdict(switch=False, reason=f"off: surplus 0 W of {needed_w:.0f}")
+    return Verdict(switch=False, reason=f"off: surplus 0 W of {needed_w}")
 
 
 def average(
