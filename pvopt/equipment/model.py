@@ -131,7 +131,12 @@ class TempDrivenVariablePowerConfig(VariablePowerConfig):
         "temp_eco", "off-peak grid heating stops here", unit="°C", low=0, high=90
     )
     temp_sol_min_c: float = option(
-        "temp_sol_min", "solar heating re-arms below it", unit="°C", low=0, high=95
+        "temp_sol_min",
+        "once temp_max was reached, the tank takes only the surplus no other load takes "
+        "until it falls below this; then it has its priority back",
+        unit="°C",
+        low=0,
+        high=95,
     )
     temp_max_c: float = option(
         "temp_max", "never heated above it, in any mode", unit="°C", low=0, high=95

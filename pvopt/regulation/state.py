@@ -37,7 +37,7 @@ class Thresholds:
 
     min_c: float  # below it: heat from the grid off-peak …
     eco_c: float  # … up to this
-    sol_min_c: float  # once full, solar heating re-arms below this
+    sol_min_c: float  # once full (temp_max), only leftover surplus until below this
     max_c: float  # never above this, whatever the mode
 
 
