@@ -481,6 +481,11 @@ def need_met(state: LoadState, sun_left_wh: float | None = None) -> bool:
             return False
         if sun_left_wh is not None and sun_left_wh < state.full_power_w * SUN_HEATS_H:
             return False
+    return min_energy_met(state)
+
+
+def min_energy_met(state: LoadState) -> bool:
+    """No ``min_energy`` still short this period (none set: met)."""
     target = state.min_energy_wh
     return target is None or state.counters.period_energy_wh >= target
 
@@ -499,8 +504,7 @@ def gives_to_runs(state: LoadState, prices: PriceView) -> bool:
         return False
     if prices.offpeak or prices.night_ratio <= 1.0 or not state.tank.warm:
         return False
-    target = state.min_energy_wh
-    return target is None or state.counters.period_energy_wh >= target
+    return min_energy_met(state)
 
 
 def run_short(
