@@ -1,107 +1,30 @@
 """The regulation core as time series on a fake clock (no broker, no sleep).
 
-A tiny closed loop stands in for the house: grid = base load + what the loads really
-draw − PV, seen by the meter one frame (1.2 s) late, like a Linky in standard mode.
+A tiny closed loop stands in for the house (:class:`houses.House`): grid = base load + what
+the loads really draw − PV, seen by the meter one frame (1.2 s) late, like a Linky in
+standard mode.
 """
 
 from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
+from houses import FRAME_S, PARIS, T0, House, dimmer, heater, plug
 
 from pvopt.equipment.model import (
     Command,
-    ConstantPowerConfig,
     EquipmentConfig,
     RegulationConfig,
     SiteConfig,
-    TempDrivenVariablePowerConfig,
     UnknownPowerConfig,
-    VariablePowerConfig,
 )
 from pvopt.regulation.core import Regulator
 from pvopt.regulation.model import Decision, MeterSample, Mode, Output
 from pvopt.regulation.staging import FAST_START_S
 from pvopt.tic.tariff import MeterTariff
-
-T0 = datetime(2026, 6, 14, 10, 0, tzinfo=UTC)
-PARIS = ZoneInfo("Europe/Paris")
-FRAME_S = 1.2
-
-
-def dimmer(name: str, max_w: float = 2400, **kw: float) -> VariablePowerConfig:
-    return VariablePowerConfig(
-        name=name, id=name, command=Command(f"scr/{name}/in"), max_power_w=max_w, **kw
-    )
-
-
-def heater(name: str = "heater", **kw: float) -> TempDrivenVariablePowerConfig:
-    return TempDrivenVariablePowerConfig(
-        name=name,
-        id=name,
-        command=Command(f"scr/{name}/in"),
-        max_power_w=2400,
-        temp_min_c=45,
-        temp_eco_c=50,
-        temp_sol_min_c=55,
-        temp_max_c=60,
-        **kw,
-    )
-
-
-def plug(name: str, power_w: float = 500, **kw: float) -> ConstantPowerConfig:
-    return ConstantPowerConfig(
-        name=name,
-        id=name,
-        command=Command(f"wifi_plug/{name}/in"),
-        nominal_power_w=power_w,
-        **kw,
-    )
-
-
-@dataclass
-class House:
-    """Base load and PV (W) as functions of seconds since T0; loads draw what they are told,
-    except those whose thermostat has cut, and on/off loads whose real power when on is
-    given in ``real_w``."""
-
-    regulator: Regulator
-    pv_w: float = 3000.0
-    base_w: float = 500.0
-    cut: set[str] = field(default_factory=set)
-    real_w: dict[str, float] = field(default_factory=dict)
-    t: float = 0.0
-    history: list[tuple[float, float, Decision]] = field(default_factory=list)
-
-    def drawn_w(self) -> float:
-        return sum(
-            self.real_w.get(s.cfg.name, s.power_w) if s.on else 0.0
-            for s in self.regulator.loads
-            if s.cfg.name not in self.cut
-        )
-
-    def grid_now(self) -> float:
-        return self.base_w + self.drawn_w() - self.pv_w
-
-    def run(self, seconds: float) -> None:
-        """Frames every 1.2 s; each shows the grid of the previous frame (worst delay)."""
-        end = self.t + seconds
-        shown = self.grid_now()
-        while self.t < end:
-            self.t += FRAME_S
-            now = T0 + timedelta(seconds=self.t)
-            sample = MeterSample(now, max(int(shown), 0), max(int(-shown), 0))
-            shown = self.grid_now()  # what the next frame will show
-            decision = self.regulator.evaluate(sample, now)
-            self.history.append((self.t, sample.grid_w, decision))
-
-    def grid_series(self) -> list[float]:
-        return [g for _, g, _ in self.history]
 
 
 def dryer(expected_w: float) -> UnknownPowerConfig:
