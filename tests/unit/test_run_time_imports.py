@@ -11,25 +11,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
+import houses
 import pytest
+from houses import PARIS, pool_pump
 
-from pvopt.equipment.model import (
-    Command,
-    ConstantPowerConfig,
-    Contract,
-    RegulationConfig,
-    SiteConfig,
-    TariffConfig,
-)
+from pvopt.equipment.model import Contract, RegulationConfig, SiteConfig, TariffConfig
 from pvopt.regulation.core import Regulator
-from pvopt.regulation.model import MeterSample
 
-PARIS = ZoneInfo("Europe/Paris")
 DAY = date(2026, 1, 15)
-STEP_S = 30.0  # every reading settled
-PUMP_W = 750.0
 BASE_W = 300.0
 TEMPO = TariffConfig(contract=Contract.TEMPO)
 
@@ -41,42 +31,24 @@ def at(hour: int, minute: int = 0) -> datetime:
 def regulator(
     run_s: float = 4 * 3600.0, latest_end: time = time(20), tariff: TariffConfig = TEMPO
 ) -> Regulator:
-    pump = ConstantPowerConfig(
-        name="pool_pump",
-        id="pool",
-        command=Command("shellies/pool/relay/0/command"),
-        nominal_power_w=PUMP_W,
-        min_on_s=1800,
-        min_off_s=600,
-        daily_run_s=run_s,
-        latest_end=latest_end,
-    )
-    return Regulator(SiteConfig((pump,), RegulationConfig(), tariff), PARIS)
+    """The shipped template's pool pump alone (750 W, min on 30 min, min off 10 min),
+    needing ``run_s`` a day by ``latest_end``."""
+    site = SiteConfig((pool_pump(run_s, latest_end),), RegulationConfig(), tariff)
+    return Regulator(site, PARIS)
 
 
 @dataclass
-class Day:
+class Day(houses.Day):
     """A house whose surplus (PV less its base load) is ``surplus_w`` while the pump is
-    off; one reading every STEP_S from 11:00."""
+    off; one reading every STEP_S (each settled) from 11:00."""
 
-    regulator: Regulator
-    surplus_w: float
     now: datetime = field(default_factory=lambda: at(11))
-    on: list[tuple[datetime, bool, str]] = field(default_factory=list)
+    base_w: float = BASE_W
+    surplus_w: float = field(kw_only=True)
 
-    def run(self, minutes: float) -> None:
-        state = self.regulator.load("pool_pump")
-        assert state is not None
-        end = self.now + timedelta(minutes=minutes)
-        while self.now < end:
-            grid_w = BASE_W + state.power_w - (BASE_W + self.surplus_w)
-            sample = MeterSample(self.now, max(int(grid_w), 0), max(int(-grid_w), 0))
-            out = self.regulator.evaluate(sample, self.now).outputs[0]
-            self.on.append((self.now, out.on, out.reason))
-            self.now += timedelta(seconds=STEP_S)
-
-    def started(self) -> datetime | None:
-        return next((t for t, on, _ in self.on if on), None)
+    def pv_at(self, now: datetime) -> float:
+        """The base load and the surplus, whatever the hour."""
+        return self.base_w + self.surplus_w
 
 
 def test_a_pump_short_of_run_time_starts_on_a_surplus_short_of_its_power() -> None:

@@ -5,95 +5,42 @@ time is counted, reset at local midnight and saved across restarts."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
+import houses
 import pytest
+from houses import PARIS, STEP_S, pool_pump
 
-from pvopt.equipment.model import (
-    Command,
-    ConstantPowerConfig,
-    RegulationConfig,
-    SiteConfig,
-)
+from pvopt.equipment.model import RegulationConfig, SiteConfig
 from pvopt.regulation.core import Regulator
 from pvopt.regulation.model import MeterSample, Mode
 from pvopt.regulation.rules import duration
 from pvopt.sim.baseline import OriginalRegulator
 
-PARIS = ZoneInfo("Europe/Paris")
 DAY = date(2026, 1, 15)
-STEP_S = 30.0  # a reading every 30 s: each one settled, a day in 2,880 evaluations
-PUMP_W = 750.0
 NEED_S = 4 * 3600.0
 BASE_W = 300.0  # the house's own consumption, always
-
-
-def pump(min_on_s: float = 1800, min_off_s: float = 600) -> ConstantPowerConfig:
-    """The shipped template's pool pump: 750 W, 4 h a day by 20:00, min on 30 min, min
-    off 10 min."""
-    return ConstantPowerConfig(
-        name="pool_pump",
-        id="pool",
-        command=Command("shellies/pool/relay/0/command"),
-        nominal_power_w=PUMP_W,
-        min_on_s=min_on_s,
-        min_off_s=min_off_s,
-        daily_run_s=NEED_S,
-        latest_end=time(20, 0),
-    )
 
 
 def at(hour: int, minute: int = 0, second: int = 0, day: date = DAY) -> datetime:
     return datetime.combine(day, time(hour, minute, second), tzinfo=PARIS)
 
 
-def no_sun(_: datetime) -> float:
-    return 0.0
-
-
 @dataclass
-class Day:
-    """A house whose meter shows its base load plus the pump, minus the PV: one reading
-    every STEP_S, the pump's state and reason recorded after each."""
+class Day(houses.Day):
+    """A house whose meter shows its base load plus the pump, minus the PV ``pv_w`` (none
+    by default): one reading every STEP_S from 00:00, the pump's state and reason recorded
+    after each."""
 
-    regulator: Regulator
-    pv_w: Callable[[datetime], float] = no_sun
     now: datetime = field(default_factory=lambda: at(0))
-    on: list[tuple[datetime, bool, str]] = field(default_factory=list)
-
-    def run_until(self, end: datetime) -> None:
-        state = self.regulator.load("pool_pump")
-        assert state is not None
-        while self.now < end:
-            grid_w = BASE_W + state.power_w - self.pv_w(self.now)
-            sample = MeterSample(self.now, max(int(grid_w), 0), max(int(-grid_w), 0))
-            decision = self.regulator.evaluate(sample, self.now)
-            out = decision.outputs[0]
-            self.on.append((self.now, out.power_w > 0, out.reason))
-            self.now += timedelta(seconds=STEP_S)
-
-    def starts(self) -> list[datetime]:
-        """When the pump was switched on."""
-        was = False
-        starts = []
-        for t, on, _ in self.on:
-            if on and not was:
-                starts.append(t)
-            was = on
-        return starts
-
-    def reason_at(self, t: datetime) -> str:
-        return next(reason for when, _, reason in self.on if when >= t)
-
-    def on_at(self, t: datetime) -> bool:
-        return next(on for when, on, _ in self.on if when >= t)
+    base_w: float = BASE_W
 
 
 def regulator(min_on_s: float = 1800, min_off_s: float = 600) -> Regulator:
-    return Regulator(SiteConfig((pump(min_on_s, min_off_s),), RegulationConfig()), PARIS)
+    """The shipped template's pool pump alone: 750 W, 4 h a day by 20:00."""
+    pump = pool_pump(NEED_S, min_on_s=min_on_s, min_off_s=min_off_s)
+    return Regulator(SiteConfig((pump,), RegulationConfig()), PARIS)
 
 
 def latest_start(left_s: float) -> datetime:
@@ -195,7 +142,7 @@ def test_the_run_time_resets_at_local_midnight_and_survives_a_restart() -> None:
 
 
 def test_the_original_algorithm_does_not_get_the_run_time_rule() -> None:
-    original = OriginalRegulator(SiteConfig((pump(),), RegulationConfig()), PARIS)
+    original = OriginalRegulator(SiteConfig((pool_pump(NEED_S),), RegulationConfig()), PARIS)
     for hour in (16, 18, 19):
         t = at(hour, 30)
         assert original.evaluate(MeterSample(t, int(BASE_W), 0), t).outputs[0].power_w == 0

@@ -6,29 +6,18 @@ priority keeps the pump off."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
 from itertools import pairwise
-from zoneinfo import ZoneInfo
 
+import houses
 import pytest
+from houses import HEATER_W, heater, plug
 
-from pvopt.equipment.model import (
-    Command,
-    ConstantPowerConfig,
-    RegulationConfig,
-    SiteConfig,
-    TempDrivenVariablePowerConfig,
-)
+from pvopt.equipment.model import RegulationConfig, SiteConfig
 from pvopt.regulation.core import Regulator
-from pvopt.regulation.model import Decision, MeterSample
 from pvopt.regulation.rules import SUN_HEATS_H, need_met
 from pvopt.regulation.staging import FAST_START_S
 
-T0 = datetime(2026, 6, 14, 10, 0, tzinfo=UTC)
-PARIS = ZoneInfo("Europe/Paris")
-FRAME_S = 1.2
-HEATER_W = 2400.0
 PUMP_W = 800.0
 BASE_W = 500.0
 EXPORT_W = 0.6 * PUMP_W  # the issue's case: 60 % of the pump's power exported
@@ -36,56 +25,20 @@ MIN_ON_OFF_S = 600.0
 
 
 def regulator(*, yields: bool = True) -> Regulator:
-    """Heater first (temp_eco 50 °C), then the pump; the default regulation tunables
-    (start_delay 10 min, start_margin 300 W)."""
-    heater = TempDrivenVariablePowerConfig(
-        name="heater",
-        id="heater",
-        command=Command("scr/heater/in"),
-        max_power_w=HEATER_W,
-        temp_min_c=45,
-        temp_eco_c=50,
-        temp_sol_min_c=55,
-        temp_max_c=60,
-        yields=yields,
-    )
-    pump = ConstantPowerConfig(
-        name="pump",
-        id="pump",
-        command=Command("wifi_plug/pump/in"),
-        nominal_power_w=PUMP_W,
-        min_on_s=MIN_ON_OFF_S,
-        min_off_s=MIN_ON_OFF_S,
-    )
-    return Regulator(SiteConfig((heater, pump), RegulationConfig()), PARIS)
+    """Heater first (2.4 kW, temp_eco 50 °C), then the pump; the default regulation
+    tunables (start_delay 10 min, start_margin 300 W)."""
+    pump = plug("pump", PUMP_W, min_on_s=MIN_ON_OFF_S, min_off_s=MIN_ON_OFF_S)
+    return Regulator(SiteConfig((heater(yields=yields), pump), RegulationConfig()), houses.PARIS)
 
 
 @dataclass
-class House:
+class House(houses.House):
     """PV that keeps the heater at its cap with EXPORT_W exported while the pump is off;
     the meter shows the grid one frame late; the probe reports ``celsius`` every frame
     (None: silent)."""
 
-    regulator: Regulator
-    celsius: float | None
     pv_w: float = BASE_W + HEATER_W + EXPORT_W
-    t: float = 0.0
-    history: list[tuple[float, float, Decision]] = field(default_factory=list)
-
-    def grid_now(self) -> float:
-        return BASE_W + sum(s.power_w for s in self.regulator.loads) - self.pv_w
-
-    def run(self, seconds: float) -> None:
-        end = self.t + seconds
-        shown = self.grid_now()
-        while self.t < end:
-            self.t += FRAME_S
-            now = T0 + timedelta(seconds=self.t)
-            if self.celsius is not None:
-                self.regulator.set_temperature("heater", self.celsius, now)
-            sample = MeterSample(now, max(int(shown), 0), max(int(-shown), 0))
-            shown = self.grid_now()
-            self.history.append((self.t, sample.grid_w, self.regulator.evaluate(sample, now)))
+    base_w: float = BASE_W
 
     def powers(self, index: int) -> tuple[float, float]:
         """(heater, pump) commanded by the decision ``index``."""

@@ -11,29 +11,18 @@ its strict priority below temp_eco."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from dataclasses import dataclass
+from datetime import UTC, datetime, time
 
+import houses
 import pytest
+from houses import heater, plug
 
-from pvopt.equipment.model import (
-    Command,
-    ConstantPowerConfig,
-    Contract,
-    RegulationConfig,
-    SiteConfig,
-    TariffConfig,
-    TempDrivenVariablePowerConfig,
-)
+from pvopt.equipment.model import Contract, RegulationConfig, SiteConfig, TariffConfig
 from pvopt.regulation.core import Regulator
-from pvopt.regulation.model import Decision, MeterSample
 from pvopt.regulation.staging import FAST_START_S
 
 T0 = datetime(2026, 1, 14, 10, 0, tzinfo=UTC)  # 11:00 in Paris: Tempo peak hours
-PARIS = ZoneInfo("Europe/Paris")
-FRAME_S = 1.2
-HEATER_W = 2400.0
 PUMP_W = 800.0
 BASE_W = 500.0
 SUN_W = 2000.0  # what the heater takes while the pump is off: no export at all
@@ -45,59 +34,24 @@ RUN_S = 4 * 3600.0
 def regulator(
     tariff: TariffConfig = TEMPO, *, yields: bool = True, run_s: float = RUN_S
 ) -> Regulator:
-    """Heater first (temp_min 45 °C, temp_eco 50 °C), then a pump needing ``run_s`` a
-    day by 20:00; the default regulation tunables."""
-    heater = TempDrivenVariablePowerConfig(
-        name="heater",
-        id="heater",
-        command=Command("scr/heater/in"),
-        max_power_w=HEATER_W,
-        temp_min_c=45,
-        temp_eco_c=50,
-        temp_sol_min_c=55,
-        temp_max_c=60,
-        yields=yields,
-    )
-    pump = ConstantPowerConfig(
-        name="pump",
-        id="pump",
-        command=Command("wifi_plug/pump/in"),
-        nominal_power_w=PUMP_W,
-        min_on_s=600,
-        min_off_s=600,
-        daily_run_s=run_s,
-        latest_end=time(20),
-    )
-    return Regulator(SiteConfig((heater, pump), RegulationConfig(), tariff), PARIS)
+    """Heater first (2.4 kW, temp_min 45 °C, temp_eco 50 °C), then a pump needing ``run_s``
+    a day by 20:00; the default regulation tunables."""
+    pump = plug("pump", PUMP_W, min_on_s=600, min_off_s=600, daily_run_s=run_s, latest_end=time(20))
+    site = SiteConfig((heater(yields=yields), pump), RegulationConfig(), tariff)
+    return Regulator(site, houses.PARIS)
 
 
 @dataclass
-class House:
-    """PV that the heater takes whole while the pump is off; the meter shows the grid one
-    frame late; the probe reports ``celsius`` every frame."""
+class House(houses.House):
+    """PV that the heater takes whole while the pump is off, from T0; the meter shows the
+    grid one frame late; the probe reports ``celsius`` every frame."""
 
-    regulator: Regulator
-    celsius: float
     pv_w: float = BASE_W + SUN_W
-    t: float = 0.0
-    history: list[tuple[float, float, Decision]] = field(default_factory=list)
-
-    def grid_now(self) -> float:
-        return BASE_W + sum(s.power_w for s in self.regulator.loads) - self.pv_w
-
-    def run(self, seconds: float) -> None:
-        end = self.t + seconds
-        shown = self.grid_now()
-        while self.t < end:
-            self.t += FRAME_S
-            now = T0 + timedelta(seconds=self.t)
-            self.regulator.set_temperature("heater", self.celsius, now)
-            sample = MeterSample(now, max(int(shown), 0), max(int(-shown), 0))
-            shown = self.grid_now()
-            self.history.append((self.t, sample.grid_w, self.regulator.evaluate(sample, now)))
+    base_w: float = BASE_W
+    start: datetime = T0
 
     def pump_on(self) -> list[bool]:
-        return [d.outputs[1].on for _, _, d in self.history]
+        return self.on(1)
 
 
 def test_a_warm_tank_gives_its_sun_to_a_pump_short_of_run_time_in_peak_hours() -> None:
