@@ -12,11 +12,11 @@ its strict priority below temp_eco."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
 
 import houses
 import pytest
-from houses import heater, plug
+from houses import FRAME_S, heater, plug
 
 from pvopt.equipment.model import Contract, RegulationConfig, SiteConfig, TariffConfig
 from pvopt.regulation.core import Regulator
@@ -29,6 +29,9 @@ SUN_W = 2000.0  # what the heater takes while the pump is off: no export at all
 TEMPO = TariffConfig(contract=Contract.TEMPO)
 BASE = TariffConfig()
 RUN_S = 4 * 3600.0
+#: The pump's latest start for its whole run by 20:00 (19:00 UTC in January): the run,
+#: 2 % longer and a minute more, before it (15:54:07 in Paris).
+LATEST_START = datetime(2026, 1, 14, 19, 0, tzinfo=UTC) - timedelta(seconds=RUN_S * 1.02 + 60)
 
 
 def regulator(
@@ -88,6 +91,32 @@ def test_otherwise_a_heater_below_temp_eco_keeps_its_sun(
     house.run(30 * 60)
     assert not any(house.pump_on())
     assert house.history[-1][2].outputs[0].power_w == pytest.approx(SUN_W - 20, abs=11)
+
+
+@pytest.mark.parametrize(
+    ("tariff", "celsius"), [(BASE, 47.5), (TEMPO, 46.0)], ids=["base contract", "not warm yet"]
+)
+def test_a_pump_bought_at_its_latest_start_leaves_the_heater_its_sun(
+    tariff: TariffConfig, celsius: float
+) -> None:
+    """A heater below its need that does not give way keeps its sun even when the pump's
+    run is bought: from 4 min before its latest start, the pump, short of its whole run,
+    starts at that start, and within 10 s the heater has its 1,980 W back and keeps it;
+    the grid carries the pump (the run is bought anyway, the sun is not given away)."""
+    start = LATEST_START - timedelta(minutes=4)
+    house = House(regulator(tariff), celsius=celsius, start=start)
+    house.run(4 * 60 + 5 * 60)
+    first = house.pump_on().index(True)
+    started_s, _, decision = house.history[first]
+    assert 0 <= (start + timedelta(seconds=started_s) - LATEST_START).total_seconds() < 2 * FRAME_S
+    assert decision.outputs[1].reason == "run time: 4 h left by 20:00"
+    assert house.history[first - 1][2].outputs[0].power_w == pytest.approx(SUN_W - 20, abs=11)
+    assert all(house.pump_on()[first:])
+    heater_w = [d.outputs[0].power_w for t, _, d in house.history if t > started_s + 10]
+    grid_w = [g for t, g, _ in house.history if t > started_s + 10]
+    sun = pytest.approx(SUN_W - 20, abs=11)
+    assert all(w == sun for w in heater_w), f"heater down to {min(heater_w):.0f} W"
+    assert all(g == pytest.approx(PUMP_W - 20, abs=15) for g in grid_w), (min(grid_w), max(grid_w))
 
 
 def test_a_tank_falling_below_temp_min_takes_its_sun_back() -> None:
