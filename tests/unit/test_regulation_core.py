@@ -285,6 +285,19 @@ def test_a_clear_steady_surplus_starts_a_load_within_seconds_whatever_freed_it()
     assert "on: surplus 2.6 kW steady" in reasons
 
 
+def test_a_steady_surplus_short_of_twice_the_load_waits_start_delay() -> None:
+    """Issue #15: a marginal surplus waits. 1.2 kW, steady from the first reading, covers
+    the 800 W pump and its 300 W start margin, but not twice over: no evidence, so the
+    averaged wait decides (``start_delay``, 10 min), not FAST_START_S."""
+    house = House(regulator(plug("pool_pump", 800)), pv_w=400 + 1200, base_w=400)
+    house.run(15 * 60)
+    delay_s = house.regulator.cfg.start_delay_s
+    started = _first(house, 0.0, "pool_pump", lambda o: o.on)
+    assert delay_s <= started <= delay_s + 5, f"started after {started:.0f} s"
+    reasons = [_output(d, "pool_pump").reason for _, _, d in house.history]
+    assert not any("steady" in r for r in reasons)
+
+
 def test_a_clear_surplus_after_a_shadow_waits_start_delay() -> None:
     """The same surplus, a shadow having fallen on it (a budget that covered the pump,
     then did not) less than FAST_START_CLEAR_S before: broken clouds, the averaged wait
