@@ -267,6 +267,7 @@ def main() -> int:  # noqa: PLR0912, PLR0915 - one linear measurement
     # Capped at pvopt's shortfall day by day; then each day's cap lowered by what the
     # replay found short beyond pvopt's, until the replayed schedule keeps pvopt's comfort.
     limits = dict(caps)
+    before = math.inf
     for n in range(a.rounds + 1):
         capped = optimum(1.0, limits)
         print(
@@ -277,6 +278,10 @@ def main() -> int:  # noqa: PLR0912, PLR0915 - one linear measurement
         over = {day: got.short_wh.get(day, 0.0) - wh for day, wh in caps.items()}
         if all(v <= 5.0 for v in over.values()):  # Wh
             break
+        if got.short_kwh > before - 0.005:
+            print("  (the 5-min model cannot keep the replay at pvopt's comfort: stopped)")
+            break
+        before = got.short_kwh
         limits = {day: max(limits[day] - max(over[day], 0.0), 0.0) for day in limits}
     return 0
 
