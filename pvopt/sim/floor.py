@@ -47,7 +47,7 @@ January.
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 
@@ -256,11 +256,16 @@ def day_problem(
     tank_start_c: dict[str, float],
     slot_s: float = SLOT_S,
     stored_eur_kwh: float = 0.0,
+    comfort_weight: float = COMFORT_WEIGHT,
+    shortfall_cap_wh: float | None = None,
 ) -> DayProblem:
     """The problem of ``slots`` slots from ``start`` (POSIX s) for this house's inputs;
     ``tank_start_c``: each tank's temperature at ``start`` (by load name);
     ``stored_eur_kwh``: what a kWh of heat the tanks gain is worth at the end (their
-    terminal value, :attr:`~pvopt.sim.optimum.TankSpec.end_value_eur_kwh`)."""
+    terminal value, :attr:`~pvopt.sim.optimum.TankSpec.end_value_eur_kwh`);
+    ``comfort_weight``: the comfort shortfall's price in the objective, in multiples of
+    the day's dearest import (:data:`COMFORT_WEIGHT`); ``shortfall_cap_wh``: each tank's
+    comfort shortfall over the problem at most this (None: no cap)."""
     per_slot = round(slot_s / SAMPLE_S)
     n = slots * per_slot
     pv = vectors.means(house.pv.sample(start, SAMPLE_S, n), per_slot)
@@ -279,6 +284,13 @@ def day_problem(
         ):
             run_s, run_by = _need(cfg, start, slots, slot_s, tariff)
             onoffs.append(OnOffSpec(cfg.name, power, cfg.min_on_s, cfg.min_off_s, run_s, run_by))
+    if shortfall_cap_wh is not None:
+        dimmers = [
+            d
+            if d.tank is None
+            else replace(d, tank=replace(d.tank, shortfall_cap_wh=shortfall_cap_wh))
+            for d in dimmers
+        ]
     return DayProblem(
         slot_s=slot_s,
         pv_w=pv,
@@ -287,7 +299,7 @@ def day_problem(
         export_eur_kwh=(tariff.config.export_price_eur_kwh,) * slots,
         dimmers=tuple(dimmers),
         onoffs=tuple(onoffs),
-        shortfall_eur_kwh=COMFORT_WEIGHT * tariff.dearest_import_price_eur_kwh(day),
+        shortfall_eur_kwh=comfort_weight * tariff.dearest_import_price_eur_kwh(day),
     )
 
 
@@ -359,12 +371,18 @@ def floor(
     slot_s: float = SLOT_S,
     progress: Callable[[float], None] | None = None,
     lookahead_s: float = LOOKAHEAD_S,
+    comfort_weight: float = COMFORT_WEIGHT,
+    shortfall_caps_wh: Mapping[date, float] | None = None,
 ) -> Floor:
     """The optimum of ``[start, end)``, day by day on a rolling horizon (module
     docstring): each local day is solved together with the next ``lookahead_s`` of the
     run (0: alone), its own part kept, and the next day starts from its end. A partial
     first or last day is a shorter problem. ``house``: built (it need not have run).
-    ``progress`` is told the fraction done after each day."""
+    ``progress`` is told the fraction done after each day. ``comfort_weight`` prices the
+    comfort shortfall in the optimum's objective only (:data:`COMFORT_WEIGHT`; above 1,
+    an optimum that keeps more comfort than the grading pays for: an analysis, see
+    ``benchmarks/equal_comfort.py``); ``shortfall_caps_wh`` caps it per local day (Wh,
+    each tank; a day not given: no cap). Its days are graded at the standard price."""
     tz = tariff.tz
     tanks = {
         load.name: load.tank.initial_c
@@ -378,7 +396,11 @@ def floor(
     def problem(i: int) -> DayProblem:
         begin, stop = spans[i]
         slots = max(1, round((stop - begin) / slot_s))
-        return day_problem(house, tariff, begin, slots, tanks, slot_s, cheapest)
+        day = datetime.fromtimestamp(begin, tz).date()
+        cap = None if shortfall_caps_wh is None else shortfall_caps_wh.get(day)
+        return day_problem(
+            house, tariff, begin, slots, tanks, slot_s, cheapest, comfort_weight, cap
+        )
 
     days: list[DayFloor] = []
     for i, (own, schedule) in enumerate(rolling(problem, len(spans), lookahead_s)):

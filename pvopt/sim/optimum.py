@@ -150,6 +150,12 @@ class TankSpec:
     #: nor must refill it: it minimises the very adjusted cost it is compared on. 0: the
     #: heat left at the end is worth nothing.
     end_value_eur_kwh: float = 0.0
+    #: At most this comfort shortfall (Wh, measured as the objective's) over the first
+    #: :attr:`shortfall_cap_slots` slots (None: all of them), a hard constraint on top of
+    #: its price; None: no cap. An analysis (``benchmarks/equal_comfort.py``: the optimum
+    #: that keeps at least a controller's comfort), not the floor's default.
+    shortfall_cap_wh: float | None = None
+    shortfall_cap_slots: int | None = None
 
 
 @dataclass(frozen=True)
@@ -381,6 +387,8 @@ def _validate_tank(name: str, tank: TankSpec, n: int) -> None:
     if tank.end_c is not None:
         _finite(f"{name}.tank.end_c", tank.end_c)
     _non_negative(f"{name}.tank.end_value_eur_kwh", tank.end_value_eur_kwh)
+    if tank.shortfall_cap_wh is not None:
+        _non_negative(f"{name}.tank.shortfall_cap_wh", tank.shortfall_cap_wh)
     if tank.min_c > tank.max_c:
         raise ValueError(f"{name}.tank: min_c {tank.min_c} > max_c {tank.max_c}")
     _series(f"{name}.tank.draw_l", tank.draw_l, n, non_negative=True)
@@ -581,6 +589,10 @@ def _tank(
     rows = m.constraints(draw_slots.size, tank.min_c, np.inf)
     m.add(rows, slack, 1.0)
     m.add(rows, temp[draw_slots], 1.0)
+    if tank.shortfall_cap_wh is not None:  # Σ D_t·s_t ≤ cap over the capped slots
+        capped = np.flatnonzero(draw_slots < (tank.shortfall_cap_slots or n))
+        row = m.constraints(1, -np.inf, tank.shortfall_cap_wh)
+        m.add(np.repeat(row, capped.size), slack[capped], draw[draw_slots][capped])
     return _TankVars(temp, draw_slots, draw[draw_slots])
 
 
@@ -823,7 +835,15 @@ def head_problem(problem: DayProblem, slots: int) -> DayProblem:
     dimmers = tuple(
         d
         if d.tank is None
-        else replace(d, tank=replace(d.tank, draw_l=cut(d.tank.draw_l), end_c=None))
+        else replace(
+            d,
+            tank=replace(
+                d.tank,
+                draw_l=cut(d.tank.draw_l),
+                end_c=None,
+                shortfall_cap_slots=min(d.tank.shortfall_cap_slots or slots, slots),
+            ),
+        )
         for d in problem.dimmers
     )
     return replace(
@@ -870,6 +890,7 @@ def chain(first: DayProblem, then: DayProblem) -> DayProblem:
                 draw_l=tank.draw_l + nxt.tank.draw_l,
                 end_c=nxt.tank.end_c,
                 end_value_eur_kwh=nxt.tank.end_value_eur_kwh,
+                shortfall_cap_slots=tank.shortfall_cap_slots or n,  # first's cap alone
             )
         dimmers.append(replace(d, tank=tank, min_energy_wh=energy))
     onoffs: list[OnOffSpec] = []

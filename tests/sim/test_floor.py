@@ -195,3 +195,25 @@ def test_an_onoff_load_on_at_midnight_keeps_its_minimum_on_time_the_next_day() -
     day1, day2 = _roll([first, then], 0.0)
     assert day1.power_w["pump"] == (0.0, 0.0, 0.0, 1000.0)
     assert day2.power_w["pump"] == (1000.0, 1000.0, 1000.0, 0.0)
+
+
+def test_the_optimum_held_to_more_comfort_keeps_it_and_costs_no_less() -> None:
+    """``comfort_weight`` and ``shortfall_caps_wh`` (benchmarks/equal_comfort.py): on the
+    winter day, a dearer comfort or a cap at half the standard optimum's shortfall leaves
+    less hot water short, at an adjusted cost (graded as usual) no lower than the
+    standard optimum's, which minimises exactly that."""
+    sc = scenarios.SCENARIOS["winter"]
+    site = scenarios.reference_site()
+    house = scenarios.build(sc, 1, site=site, controller=NoRegulation)
+    assert house.end is not None
+    tariff = yardstick.tariff_for(site, scenarios.PARIS, sc.day, sc.day, 1)
+    standard = floor.floor(house, tariff, house.start, house.end)
+    assert standard.hot_water_shortfall_wh > 100.0  # the cap below bites
+    cap_wh = standard.hot_water_shortfall_wh / 2
+    capped = floor.floor(house, tariff, house.start, house.end, shortfall_caps_wh={sc.day: cap_wh})
+    dearer = floor.floor(house, tariff, house.start, house.end, comfort_weight=4.0)
+    assert capped.hot_water_shortfall_wh <= cap_wh + 1e-3
+    assert dearer.hot_water_shortfall_wh < standard.hot_water_shortfall_wh
+    for held in (capped, dearer):
+        assert held.solved
+        assert held.adjusted_eur >= standard.adjusted_eur - 1e-4

@@ -222,6 +222,42 @@ def test_a_small_draw_from_a_cold_tank_is_left_lukewarm_and_its_shortfall_priced
     assert schedule.total_eur == pytest.approx(schedule.penalty_eur)
 
 
+def test_a_shortfall_cap_heats_the_small_draws_tank_at_night_just_enough_to_meet_it() -> None:
+    # The 20 L draw of the test above, at most half its shortfall (20 L × 1.163 × 5 K):
+    # the draw must find 45 °C, so the tank is heated 5 K at night, no more, and the rest
+    # of the shortfall is paid as before.
+    litres = 20.0
+    cap_wh = litres * WATER_WH_PER_L_K * 5.0
+    problem = _morning_draw(litres)
+    heater = problem.dimmers[0]
+    assert heater.tank is not None
+    capped = replace(heater, tank=replace(heater.tank, shortfall_cap_wh=cap_wh))
+    schedule = _solved(replace(problem, dimmers=(capped,)))
+    power = schedule.power_w["water_heater"]
+    assert _wh(power) == pytest.approx(C * 5.0, abs=ABS_WH)
+    assert _wh(power, NIGHT) == pytest.approx(C * 5.0, abs=ABS_WH)
+    assert schedule.shortfall_wh["water_heater"] == pytest.approx(cap_wh, abs=ABS_WH)
+    assert schedule.penalty_eur == pytest.approx(0.30 * cap_wh / 1000, abs=ABS_EUR)
+
+
+def test_a_chained_horizon_caps_the_first_days_shortfall_only() -> None:
+    # Two days of the 20 L draw, the first capped at half its shortfall: chained, the
+    # first day's tank is heated 5 K at night; the second day's draw (its cap dropped, as
+    # a lookahead's) finds the tank cooled by the first draw and is left lukewarm.
+    litres = 20.0
+    cap_wh = litres * WATER_WH_PER_L_K * 5.0
+    day = _morning_draw(litres)
+    heater = day.dimmers[0]
+    assert heater.tank is not None
+    capped = replace(heater, tank=replace(heater.tank, shortfall_cap_wh=cap_wh))
+    horizon = chain(replace(day, dimmers=(capped,)), day)
+    schedule = _solved(horizon)
+    assert _wh(schedule.power_w["water_heater"]) == pytest.approx(C * 5.0, abs=ABS_WH)
+    _own, first = head(horizon, schedule, DAY)
+    assert first.shortfall_wh["water_heater"] == pytest.approx(cap_wh, abs=ABS_WH)
+    assert schedule.shortfall_wh["water_heater"] > cap_wh + litres * WATER_WH_PER_L_K * 5.0
+
+
 def test_a_tank_that_must_end_as_hot_as_it_started_buys_the_draw_back_at_the_cheapest_hour() -> (
     None
 ):
