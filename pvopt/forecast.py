@@ -100,6 +100,16 @@ class PvForecast:
                 total += slot.power_w * overlap_s / 3600.0
         return total
 
+    def power_w(self, at: datetime) -> float | None:
+        """The mean PV power (W) expected in the slot holding ``at``: 0 in a gap between
+        slots (a time without PV), ``None`` before the first slot or after the last
+        (unknown, not zero). Staleness is the caller's question."""
+        slots = self.slots
+        if not slots or at < slots[0].start or at >= slots[-1].end:
+            return None
+        slot = slots[bisect_right(slots, at, key=_slot_start) - 1]
+        return slot.power_w if at < slot.end else 0.0
+
     def to_json(self) -> str:
         """The documented JSON document (times in UTC)."""
         return json.dumps(

@@ -86,9 +86,27 @@ def sample_from_frame(payload: bytes, received: datetime) -> MeterSample:
     publisher) is timed by its arrival. A time later than the arrival means the clocks
     disagree: the arrival is used, so the stale-data timeout can never be pushed back.
     """
-    doc = load_json("tic/frame", payload)
+    return sample_from_document(load_json("tic/frame", payload), received)
+
+
+def frame_values(doc: object) -> dict[str, object]:
+    """The ``values`` of a parsed ``tic/frame`` document."""
     if not isinstance(doc, dict) or not isinstance(values := doc.get("values"), dict):
         raise InputError("tic/frame: not a frame document (no values object)")
+    return values
+
+
+def frame_time(doc: object, received: datetime) -> datetime:
+    """When a parsed ``tic/frame`` document's frame was decoded, never later than its
+    arrival (see :func:`sample_from_frame`)."""
+    when = _frame_time(doc) if isinstance(doc, dict) else None
+    return min(when or received, received)
+
+
+def sample_from_document(doc: object, received: datetime) -> MeterSample:
+    """:func:`sample_from_frame` of a document already parsed (one parse for every reader of
+    the same message)."""
+    values = frame_values(doc)
     drawn = values.get("SINSTS", values.get("PAPP"))
     injected = values.get("SINSTI", 0)
     if not _is_va(drawn) or not _is_va(injected):
@@ -96,9 +114,7 @@ def sample_from_frame(payload: bytes, received: datetime) -> MeterSample:
             "tic/frame: SINSTS/SINSTI (or PAPP) missing or not a whole number of VA from "
             f"{LIMITS.meter_va[0]} to {LIMITS.meter_va[1]}"
         )
-    return MeterSample(
-        min(_frame_time(doc) or received, received), drawn, injected, meter_tariff(values)
-    )
+    return MeterSample(frame_time(doc, received), drawn, injected, meter_tariff(values))
 
 
 def _frame_time(doc: dict[str, object]) -> datetime | None:
