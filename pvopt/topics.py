@@ -29,6 +29,18 @@ FORECAST = "regulation/forecast"
 SCR_TEMPERATURES = "scr/+/temperature"
 SCR_CONTROLS = "scr/+/control"
 
+#: What ``pvopt web`` subscribes to for its live page (:mod:`pvopt.web.live`): the frame
+#: (grid power, tariff labels; the per-label topics repeat it), the regulation's decisions
+#: and its forecast, the probes, and both daemons' availability.
+WEB_SUBSCRIPTIONS = (
+    FRAME,
+    DECISION,
+    FORECAST,
+    SCR_TEMPERATURES,
+    TELEINFO_STATUS,
+    REGULATION_STATUS,
+)
+
 
 def label_topic(label: str) -> str:
     """The topic of a TIC label (``+`` is a wildcard in MQTT, so it is spelled out)."""

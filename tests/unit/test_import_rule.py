@@ -20,6 +20,7 @@ PURE = [
     "topics.py",
     "homeassistant.py",
     "logthrottle.py",
+    "web",
 ]
 FORBIDDEN = {
     "paho",
