@@ -5,7 +5,8 @@ it arrived and tells whether anything the page shows changed; :meth:`Live.snapsh
 what the server sends (JSON, server-sent events). Nothing here reads a clock or opens a
 socket. A malformed message (not JSON, wrong types, out of range, a probe of no known load)
 is logged (rate-limited) and counted under its topic filter, and changes nothing: the
-previous readings stay shown. Nothing raises out of :meth:`Live.update`.
+previous readings stay shown. Nothing raises out of :meth:`Live.update`. One thread owns a
+:class:`Live` (the server hands it each message from the MQTT thread); it is not locked.
 
 Stale is an error, never a zero: a reading older than its limit keeps its value and
 time, and says ``"stale": true``. Meter and regulation data go stale after

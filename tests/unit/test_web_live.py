@@ -260,6 +260,13 @@ def test_a_probe_reading_is_the_tank_temperature_with_its_own_time() -> None:
     assert live.snapshot(at(2 + probe_limit + 1))["loads"][0]["temperature"]["stale"] is True
 
 
+def test_a_decision_timed_after_its_arrival_is_timed_by_its_arrival() -> None:
+    live = fresh()
+    live.update(topics.DECISION, decision_payload(at(60)), at(0))
+    assert live.snapshot(at(0))["regulation"]["time"] == T0.isoformat()
+    assert live.snapshot(at(STALE_S + 1))["regulation"]["stale"] is True
+
+
 def test_a_decision_shedding_every_load_raises_the_safe_alert() -> None:
     live = fresh()
     regulator = Regulator(SITE, PARIS)
@@ -299,11 +306,12 @@ def test_the_pv_shown_is_the_forecast_of_the_slot_holding_now_and_the_regulation
 
 
 def test_a_stale_forecast_says_unknown_never_zero() -> None:
+    old = replace(PV, issued=T0 - timedelta(hours=24, seconds=1))
     live = fresh()
-    live.update(topics.FORECAST, PV.to_json().encode(), at(0))
-    late = T0 + timedelta(hours=23, seconds=1)
-    pv = live.snapshot(late)["pv"]
+    assert live.update(topics.FORECAST, old.to_json().encode(), at(0)) is True
+    pv = live.snapshot(at(0))["pv"]
     assert pv["forecast_stale"] is True and pv["forecast_power_w"] is None
+    assert old.power_w(at(0)) == 1800.0  # the slot covers now: only its age hides it
 
 
 def test_a_cleared_retained_forecast_is_forgotten() -> None:
