@@ -98,9 +98,12 @@ values) raise :class:`ValueError`; problems that are well formed but impossible
 
 from __future__ import annotations
 
+import contextlib
 import math
+import os
+import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import TYPE_CHECKING
@@ -672,6 +675,41 @@ def _failed(
     )
 
 
+@contextlib.contextmanager
+def _solver_stdout_to_stderr() -> Iterator[None]:
+    """Send what the solver writes to the C library's stdout to stderr while it runs.
+
+    HiGHS 1.12 (scipy 1.17) prints a stray debugging line,
+    ``HighsMipSolverData::transformNewIntegerFeasibleSolution tmpSolver.run();``, with
+    ``printf`` whatever its options when it repairs an integer solution (HiGHS issue
+    #2783): a 30-day July run met it once and ``pvopt simulate --json``'s stdout was no
+    longer JSON. POSIX only (elsewhere, and when file descriptor 1 or 2 is closed, the
+    solve runs as is); the C buffers are flushed on both sides of the swap.
+    """
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None)
+        sys.stdout.flush()
+        libc.fflush(None)
+        saved = os.dup(1)
+    except (AttributeError, OSError, ValueError, TypeError):
+        yield
+        return
+    try:
+        os.dup2(2, 1)
+    except OSError:
+        os.close(saved)
+        yield
+        return
+    try:
+        yield
+    finally:
+        libc.fflush(None)
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
 def optimise(
     problem: DayProblem, time_limit_s: float = 60.0, mip_rel_gap: float = 1e-4
 ) -> Schedule:
@@ -700,13 +738,14 @@ def optimise(
     ).tocsr()
     size = ModelSize(m.n_vars, int(integrality.sum()), m.n_rows, int(a.nnz))
     began = time.perf_counter()
-    res = milp(
-        np.concatenate(m.cost),
-        integrality=integrality,
-        bounds=Bounds(np.concatenate(m.lb), np.concatenate(m.ub)),
-        constraints=LinearConstraint(a, np.concatenate(m.row_lb), np.concatenate(m.row_ub)),
-        options={"time_limit": time_limit_s, "mip_rel_gap": mip_rel_gap, "disp": False},
-    )
+    with _solver_stdout_to_stderr():
+        res = milp(
+            np.concatenate(m.cost),
+            integrality=integrality,
+            bounds=Bounds(np.concatenate(m.lb), np.concatenate(m.ub)),
+            constraints=LinearConstraint(a, np.concatenate(m.row_lb), np.concatenate(m.row_ub)),
+            options={"time_limit": time_limit_s, "mip_rel_gap": mip_rel_gap, "disp": False},
+        )
     solve_s = time.perf_counter() - began
     message = str(res.message)
     if res.x is None:

@@ -590,3 +590,24 @@ def test_the_module_imports_without_numpy_or_scipy_and_optimise_says_what_is_mis
     monkeypatch.setitem(sys.modules, "scipy.optimize", None)
     with pytest.raises(RuntimeError, match="scipy"):
         optimise(_valid())
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX file descriptors")
+def test_what_the_solver_prints_goes_to_stderr_and_stdout_is_restored(
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    # HiGHS 1.12 printf()s a stray debugging line when it repairs an integer solution
+    # (optimum._solver_stdout_to_stderr): a C-level write during the solve lands on
+    # stderr, and stdout is stdout again after it (`pvopt simulate --json` stays JSON).
+    import ctypes
+
+    from pvopt.sim import optimum
+
+    with optimum._solver_stdout_to_stderr():
+        ctypes.CDLL(None).printf(b"HighsMipSolverData stray line\n")
+    assert optimise(_valid()).solved
+    print("after", flush=True)
+    out, err = capfd.readouterr()
+    assert "stray line" in err
+    assert "stray line" not in out
+    assert out == "after\n"
