@@ -130,16 +130,23 @@ def _day(
 
 
 def _sunny_then_dark() -> list[DayProblem]:
-    """Day 1: 2 kW of sun 11:00–13:00, power at 0.20, exports paid 0.10. Day 2: no sun,
+    """Day 1: 2 kW of sun 11:00–13:30, power at 0.20, exports paid 0.10. Day 2: no sun,
     80 L drawn at 07:00, power at 0.20 but 0.04 from 22:00 (the run's cheapest, so the
     tank's terminal value). The tank starts day 1 at 40 °C; comfort 50 °C."""
-    sun = tuple(2000.0 if 11 * 12 <= i < 13 * 12 else 0.0 for i in range(DAY))
+    sun = tuple(2000.0 if 11 * 12 <= i < 13 * 12 + 6 else 0.0 for i in range(DAY))
     late = tuple(0.04 if i >= 22 * 12 else 0.20 for i in range(DAY))
     draw = tuple(80.0 if i == 7 * 12 else 0.0 for i in range(DAY))
     return [
         _day(sun, (0.20,) * DAY, (0.0,) * DAY, 0.04),
         _day((0.0,) * DAY, late, draw, 0.04),
     ]
+
+
+def _start_for_draw_c() -> float:
+    """The start temperature at which the 80 L draw's slot averages 50 °C (the optimum
+    counts a draw at its slot's mean): ``cold + (50 − cold)·x/(1 − e^{−x})``, x = D/C."""
+    x = 80.0 * WATER_WH_PER_L_K / C
+    return 12.0 + (50.0 - 12.0) * x / -math.expm1(-x)
 
 
 def _roll(problems: list[DayProblem], lookahead_s: float) -> list[Schedule]:
@@ -151,21 +158,25 @@ def _roll(problems: list[DayProblem], lookahead_s: float) -> list[Schedule]:
 def test_the_floor_stores_a_sunny_days_surplus_for_the_next_dark_mornings_draw() -> None:
     # Storing a kelvin of sun on day 1 costs its export, C × 0.10 = 23 m€; buying it on
     # day 2 before the draw costs C × 0.20 = 47 m€; a kelvin short at the draw costs
-    # 80 L × 1.163 × 1.0 = 93 m€. So day 1 heats the tank from 40 to 50 °C exactly with
-    # its sun (more would be worth 0.04 €/kWh at the end, less than its export), and day
-    # 2 draws at 50 °C without buying. Alone, day 1 would export it all (0.04 < 0.10).
+    # 80 L × 1.163 × 1.0 × (1 − e^{−x})/x = 77 m€ (x = 0.4: a kelvin at the draw's start
+    # warms its slot's mean by that factor). So day 1 heats the tank from 40 °C with its
+    # sun to the start at which the draw's slot averages 50 °C (58.1 °C: more would be
+    # worth 0.04 €/kWh at the end, less than its export), and day 2 draws from there
+    # without buying. Alone, day 1 would export it all (0.04 < 0.10).
     day1, day2 = _roll(_sunny_then_dark(), floor.LOOKAHEAD_S)
-    need_wh = C * (50.0 - 40.0)
+    start_c = _start_for_draw_c()
+    assert start_c == pytest.approx(58.1, abs=0.01)
+    need_wh = C * (start_c - 40.0)
     assert sum(day1.power_w["water_heater"]) * H == pytest.approx(need_wh, abs=1e-2)
     assert day1.import_wh == pytest.approx(0.0, abs=1e-2)
-    assert day1.tank_c["water_heater"][-1] == pytest.approx(50.0, abs=1e-6)
-    assert day1.cost_eur == pytest.approx(-0.10 * (4000.0 - need_wh) / 1000, abs=1e-6)
+    assert day1.tank_c["water_heater"][-1] == pytest.approx(start_c, abs=1e-6)
+    assert day1.cost_eur == pytest.approx(-0.10 * (5000.0 - need_wh) / 1000, abs=1e-6)
     assert day1.stored_eur == pytest.approx(0.04 * need_wh / 1000, abs=1e-6)
     # day 2 starts where day 1 ended and keeps the comfort without buying before the draw
     assert day2.tank_c["water_heater"][0] == day1.tank_c["water_heater"][-1]
     assert day2.shortfall_wh["water_heater"] == pytest.approx(0.0, abs=1e-2)
     assert sum(day2.power_w["water_heater"][: 22 * 12]) == pytest.approx(0.0, abs=1e-2)
-    after = 12.0 + (50.0 - 12.0) * math.exp(-80.0 * WATER_WH_PER_L_K / C)
+    after = 12.0 + (start_c - 12.0) * math.exp(-80.0 * WATER_WH_PER_L_K / C)
     assert day2.tank_c["water_heater"][7 * 12 + 1] == pytest.approx(after, abs=1e-6)
 
 
@@ -173,7 +184,8 @@ def test_without_lookahead_the_sunny_day_exports_and_the_dark_day_pays() -> None
     # The same two days solved one at a time (lookahead 0): what the lookahead is for.
     day1, day2 = _roll(_sunny_then_dark(), 0.0)
     assert day1.tank_c["water_heater"][-1] == pytest.approx(40.0, abs=1e-6)
-    assert sum(day2.power_w["water_heater"][: 7 * 12]) * H == pytest.approx(C * 10, abs=1e-2)
+    need_wh = C * (_start_for_draw_c() - 40.0)
+    assert sum(day2.power_w["water_heater"][: 7 * 12]) * H == pytest.approx(need_wh, abs=1e-2)
 
 
 def test_an_onoff_load_on_at_midnight_keeps_its_minimum_on_time_the_next_day() -> None:
