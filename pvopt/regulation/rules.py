@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from math import exp
 from statistics import NormalDist
+from typing import Final
 
 from pvopt.equipment.model import MIDNIGHT, VariablePowerConfig, clock_text
 from pvopt.regulation.calendar import Calendar
@@ -145,15 +146,16 @@ def completion(state: LoadState, calendar: Calendar, now: datetime, offpeak: boo
     return f"off-peak completion: {short_wh:.0f} Wh short"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class RunTime:
     """An on/off load's ``daily_run_time`` on one evaluation: the run it still lacks today
     and when that is due. Worked out once per evaluation (:func:`run_time`) for the three
-    rules that read it (:func:`run_need`, :func:`missed`, :func:`run_short`)."""
+    rules that read it (:func:`run_need`, :func:`missed`, :func:`run_short`). Read-only
+    (``Final``, not frozen: one a frame, see :class:`~pvopt.regulation.model.Decision`)."""
 
-    end: time  # latest_end (local)
-    left_s: float  # the run time still missing today (≤ 0: met)
-    deadline: datetime  # today's latest_end (UTC)
+    end: Final[time]  # latest_end (local)
+    left_s: Final[float]  # the run time still missing today (≤ 0: met)
+    deadline: Final[datetime]  # today's latest_end (UTC)
 
 
 def run_time(state: LoadState, end: time, calendar: Calendar, now: datetime) -> RunTime:
@@ -539,10 +541,11 @@ def run_short(run: RunTime, now: datetime, prices: PriceView) -> float | None:
         return None
     if prices.offpeak:
         return 0.0
-    latest = deadline - timedelta(seconds=left_s * RUN_MARGIN + RUN_MARGIN_S)
     starts = prices.next_offpeak
-    if prices.night_ratio > 1.0 and starts is not None and latest >= starts:
-        return 0.0
+    if prices.night_ratio > 1.0 and starts is not None:  # a cheaper night ahead
+        latest = deadline - timedelta(seconds=left_s * RUN_MARGIN + RUN_MARGIN_S)
+        if latest >= starts:
+            return 0.0
     return min(left_s / (deadline - now).total_seconds(), 1.0)
 
 

@@ -42,6 +42,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from math import exp
+from typing import Final
 
 from pvopt.equipment.model import RegulationConfig
 from pvopt.regulation.rules import Plan, minutes
@@ -63,12 +64,13 @@ class Staged:
     dimmers_w: float
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Verdict:
-    """Switch or not, and why."""
+    """Switch or not, and why (read-only: ``Final``, not frozen, one per on/off load and
+    settled reading; see :class:`~pvopt.regulation.model.Decision`)."""
 
-    switch: bool
-    reason: str
+    switch: Final[bool]
+    reason: Final[str]
 
 
 #: The verdict of an on load its budget covers (most of them, most of the time).
