@@ -598,15 +598,10 @@ def plan(
 ) -> Plan:
     """The rules of every load: what they fix, the caps of the auto dimmers, and the
     notes of on/off loads left to staging that missed their run time today."""
-    fixed: dict[str, float] = {}
-    caps: dict[str, float] = {}
-    reasons: dict[str, str] = {}
-    notes: dict[str, str] = {}
-    yielding: set[str] = set()
-    topping: set[str] = set()
-    bought: set[str] = set()
-    short: dict[str, float] = {}
-    gives: set[str] = set()
+    result = Plan()
+    fixed, caps, reasons, notes = result.fixed, result.caps, result.reasons, result.notes
+    yielding, topping, bought = result.yielding, result.topping, result.bought
+    short, gives = result.short, result.gives_to_runs
     ahead_wh = sun.ahead_wh
     for state in loads:
         end = state.latest_end
@@ -639,14 +634,4 @@ def plan(
                 notes[state.name] = note
             elif (share := run_short(run, now, prices)) is not None:
                 short[state.name] = share
-    return Plan(
-        fixed=fixed,
-        caps=caps,
-        reasons=reasons,
-        notes=notes,
-        yielding=yielding,
-        topping=topping,
-        bought=bought,
-        short=short,
-        gives_to_runs=gives,
-    )
+    return result
