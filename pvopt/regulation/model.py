@@ -16,11 +16,11 @@ from typing import Final
 
 from pvopt.tic.tariff import MeterTariff
 
-# MeterSample, Output and Decision are read-only through ``Final`` (mypy refuses an
-# assignment), not ``frozen``: a frozen dataclass's __init__ sets each field through
-# object.__setattr__, 3× the cost of a plain one, and there is a sample and a Decision per
-# meter frame and an Output per frame for each load that is on (~0.2 s of CPU a simulated
-# day).
+# The records made for every meter frame or command are read-only through ``Final``
+# (mypy refuses an assignment), not ``frozen``: a frozen dataclass's __init__ sets each
+# field through object.__setattr__, 3× the cost of a plain one, and there is a sample and
+# a Decision per meter frame and an Output per frame for each load that is on (~0.2 s of
+# CPU a simulated day).
 
 
 @dataclass(slots=True)
@@ -55,14 +55,14 @@ class Mode(Enum):
     FORCED = "forced"  # regulation/control force: a given power until a deadline
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class MqttCommand:
-    """A message for a device."""
+    """A message for a device (read-only, ``Final``: one per command sent)."""
 
-    topic: str
-    payload: str
-    qos: int = 1
-    retain: bool = False
+    topic: Final[str]
+    payload: Final[str]
+    qos: Final[int] = 1
+    retain: Final[bool] = False
 
 
 @dataclass(slots=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Final
 
 from pvopt.equipment.dimmer import percent_for_power
 from pvopt.equipment.model import EquipmentConfig, SiteConfig, VariablePowerConfig
@@ -43,21 +44,23 @@ def off_commands(site: SiteConfig) -> tuple[MqttCommand, ...]:
     )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Sent:
-    """The last command sent to a load, and when."""
+    """The last command sent to a load, and when (read-only, ``Final``: one per command,
+    see :mod:`pvopt.regulation.model`)."""
 
-    payload: str
-    at: datetime
+    payload: Final[str]
+    at: Final[datetime]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Payload:
-    """A load's payload (and dimmer percent) for a power."""
+    """A load's payload (and dimmer percent) for a power (read-only, ``Final``: one per
+    change of a dimmer's power)."""
 
-    power_w: float
-    payload: str
-    percent: float | None
+    power_w: Final[float]
+    payload: Final[str]
+    percent: Final[float | None]
 
 
 @dataclass(slots=True)

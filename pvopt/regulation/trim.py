@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Final
 
 from pvopt.equipment.model import RegulationConfig
 from pvopt.regulation.state import LoadState
@@ -23,14 +24,15 @@ SETTLE_IGNORE_W = 50.0
 MIN_CHANGE_W = 5.0
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class InFlight:
     """A command not yet in every reading: when, the net change of the loads' power, and
-    the sum of each load's |change|."""
+    the sum of each load's |change| (read-only, ``Final``: one per decision that moves a
+    load)."""
 
-    at: datetime
-    net_w: float
-    moved_w: float
+    at: Final[datetime]
+    net_w: Final[float]
+    moved_w: Final[float]
 
 
 class DeadTime:
