@@ -118,7 +118,11 @@ def share(
     for state, cap in zip(dimmers, limits, strict=True):
         drawn_w += state.power_w
         room_w += cap
-    total = min(max(drawn_w + delta_w, 0.0), room_w)
+    total = drawn_w + delta_w
+    # min(max(total, 0.0), room_w) without the two calls (each keeps its first argument
+    # unless the second is strictly beyond it: the same result, -0.0 and NaN included)
+    total = 0.0 if total < 0.0 else total
+    total = room_w if room_w < total else total
     for state, cap in zip(dimmers, limits, strict=True):
         portion = total if total < cap else cap  # min(cap, total)
         if portion < state.min_power_w or portion < MIN_CHANGE_W:
