@@ -12,20 +12,27 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
+from typing import Final
 
 from pvopt.tic.tariff import MeterTariff
 
+# The records made for every meter frame or command are read-only through ``Final``
+# (mypy refuses an assignment), not ``frozen``: a frozen dataclass's __init__ sets each
+# field through object.__setattr__, 3× the cost of a plain one, and there is a sample and
+# a Decision per meter frame and an Output per frame for each load that is on (~0.2 s of
+# CPU a simulated day).
 
-@dataclass(frozen=True, slots=True)
+
+@dataclass(slots=True)
 class MeterSample:
     """SINSTS and SINSTI of one meter frame (VA, used as W), and what the same frame says
     of the tariff (PTEC / LTARF / NTARF / STGE / DEMAIN; None: nothing, as from a
-    publisher of ``tic/SINSTS`` alone)."""
+    publisher of ``tic/SINSTS`` alone). Read-only (``Final``, see above)."""
 
-    time: datetime
-    import_va: int
-    export_va: int = 0
-    tariff: MeterTariff | None = None
+    time: Final[datetime]
+    import_va: Final[int]
+    export_va: Final[int] = 0
+    tariff: Final[MeterTariff | None] = None
 
     @property
     def grid_w(self) -> float:
@@ -48,44 +55,45 @@ class Mode(Enum):
     FORCED = "forced"  # regulation/control force: a given power until a deadline
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class MqttCommand:
-    """A message for a device."""
+    """A message for a device (read-only, ``Final``: one per command sent)."""
 
-    topic: str
-    payload: str
-    qos: int = 1
-    retain: bool = False
+    topic: Final[str]
+    payload: Final[str]
+    qos: Final[int] = 1
+    retain: Final[bool] = False
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Output:
-    """What one equipment was given by an evaluation, and why."""
+    """What one equipment was given by an evaluation, and why (read-only: the core hands
+    the same one to every decision while the load's output is unchanged)."""
 
-    name: str
-    id: str
-    power_w: float
-    on: bool
-    mode: Mode
-    forced: bool
-    reason: str
-    energy_wh: float
-    percent: float | None = None  # dimmers only
-    temperature_c: float | None = None
+    name: Final[str]
+    id: Final[str]
+    power_w: Final[float]
+    on: Final[bool]
+    mode: Final[Mode]
+    forced: Final[bool]
+    reason: Final[str]
+    energy_wh: Final[float]
+    percent: Final[float | None] = None  # dimmers only
+    temperature_c: Final[float | None] = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Decision:
-    """The result of one evaluation."""
+    """The result of one evaluation (read-only)."""
 
-    time: datetime
-    grid_w: float | None  # None when the meter data is stale
-    target_w: float
-    surplus_w: float | None  # power that would be exported without our loads
-    outputs: tuple[Output, ...]
-    commands: tuple[MqttCommand, ...]
-    safe: bool = False  # every load off because the inputs cannot be trusted
-    reason: str = ""
+    time: Final[datetime]
+    grid_w: Final[float | None]  # None when the meter data is stale
+    target_w: Final[float]
+    surplus_w: Final[float | None]  # power that would be exported without our loads
+    outputs: Final[tuple[Output, ...]]
+    commands: Final[tuple[MqttCommand, ...]]
+    safe: Final[bool] = False  # every load off because the inputs cannot be trusted
+    reason: Final[str] = ""
 
     @property
     def error_w(self) -> float | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Final
 
 from pvopt.equipment.dimmer import percent_for_power
 from pvopt.equipment.model import EquipmentConfig, SiteConfig, VariablePowerConfig
@@ -43,21 +44,23 @@ def off_commands(site: SiteConfig) -> tuple[MqttCommand, ...]:
     )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Sent:
-    """The last command sent to a load, and when."""
+    """The last command sent to a load, and when (read-only, ``Final``: one per command,
+    see :mod:`pvopt.regulation.model`)."""
 
-    payload: str
-    at: datetime
+    payload: Final[str]
+    at: Final[datetime]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Payload:
-    """A load's payload (and dimmer percent) for a power."""
+    """A load's payload (and dimmer percent) for a power (read-only, ``Final``: one per
+    change of a dimmer's power)."""
 
-    power_w: float
-    payload: str
-    percent: float | None
+    power_w: Final[float]
+    payload: Final[str]
+    percent: Final[float | None]
 
 
 @dataclass(slots=True)
@@ -81,17 +84,14 @@ class Emitter:
         self.resend_interval_s = resend_interval_s
         self._resend_after = at_least(resend_interval_s)  # exactly resend_interval_s
         self._memory = [LoadOutput(state=state) for state in loads]
-        self._resend_at: datetime | None = None  # the first periodic re-send due
+        #: When the first periodic re-send falls due (None: not every load was sent a
+        #: command yet). Set by :meth:`commands` alone; a plain attribute, not a property:
+        #: the plant reads it on each of ~170,000 ticks a day.
+        self.resend_at: datetime | None = None
         #: The oldest command sent (None: none yet): no load is due for its re-send
         #: before ``resend_interval`` after it, and most decisions need not ask each load.
         self._oldest_sent: datetime | None = None
         self._outputs: tuple[Output, ...] = ()  # the last ones
-
-    @property
-    def resend_at(self) -> datetime | None:
-        """When the first periodic re-send falls due (None: not every load was sent a
-        command yet)."""
-        return self._resend_at
 
     def _payload(self, state: LoadState, memory: LoadOutput) -> Payload:
         cached = memory.payload
@@ -106,7 +106,7 @@ class Emitter:
     ) -> tuple[MqttCommand, ...]:
         """The commands to send now: every changed payload (unless ``resend_only``), every
         payload not sent for ``resend_interval``, or all of them (``force``)."""
-        if resend_only and not force and self._resend_at is not None and now < self._resend_at:
+        if resend_only and not force and self.resend_at is not None and now < self.resend_at:
             return ()  # nothing changed and nothing due: most ticks end here
         out: list[MqttCommand] = []
         resend_after = self._resend_after
@@ -130,11 +130,11 @@ class Emitter:
                     MqttCommand(topic=cmd.topic, payload=payload, qos=cmd.qos, retain=cmd.retain)
                 )
                 memory.sent = Sent(payload=payload, at=now)
-        if not out and self._resend_at is not None:
+        if not out and self.resend_at is not None:
             return ()
         sent = [m.sent.at for m in self._memory if m.sent is not None]
         self._oldest_sent = min(sent) if sent else None
-        self._resend_at = (
+        self.resend_at = (
             self._oldest_sent + timedelta(seconds=self.resend_interval_s)
             if self._oldest_sent is not None and len(sent) == len(self.loads)
             else None

@@ -16,7 +16,7 @@ algorithm and "no router":
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from pvopt.equipment.model import SiteConfig
@@ -59,6 +59,10 @@ class Plant:
         self._stale_after = beyond(self.cfg.stale_timeout_s)  # exactly stale_timeout_s
         self.emitter = Emitter(self.loads, self.cfg.resend_interval_s)
         self.sample: MeterSample | None = None  # the last one evaluated
+        #: The last sample is fresh strictly between these instants: at most
+        #: ``stale_timeout`` old, and no more ahead either (the clock was set back: it would
+        #: otherwise never grow stale). Set with :attr:`sample`, read by every tick.
+        self._fresh_from = self._fresh_until = datetime.min.replace(tzinfo=UTC)
         self.teleinfo_online = True
         self.last_eval: datetime | None = None  # the counters are accounted up to then
         self.safe = False
@@ -143,12 +147,6 @@ class Plant:
             for period in closed:
                 self._on_period_closed(period)
 
-    def fresh(self, sample: MeterSample, now: datetime) -> bool:
-        """A reading at most ``stale_timeout`` old. One as far in the future is not fresh
-        either: the clock was set back, and it would otherwise never grow stale."""
-        stale_after = self._stale_after
-        return -stale_after < now - sample.time < stale_after
-
     def admit(self, sample: MeterSample, now: datetime) -> Decision | None:
         """What every evaluation starts with, whatever decides after it: count the energy
         so far, keep the sample, and return the safe decision when the inputs cannot be
@@ -156,9 +154,11 @@ class Plant:
         state if it was in it."""
         self.account(now)
         self.sample = sample
+        stale_after, received = self._stale_after, sample.time
+        self._fresh_from, self._fresh_until = received - stale_after, received + stale_after
         if not self.teleinfo_online:
             return self.safe_decision(now, "teleinfo offline")
-        if not self.fresh(sample, now):
+        if not self._fresh_from < now < self._fresh_until:
             return self.safe_decision(now, "stale meter data")
         if self.safe:
             self.safe = False
@@ -174,7 +174,7 @@ class Plant:
         sample = self.sample
         if sample is None:
             return None if self.last_eval is None else self.safe_decision(now, "stale meter data")
-        if not self.fresh(sample, now):
+        if not self._fresh_from < now < self._fresh_until:
             return self.safe_decision(now, "stale meter data")
         resend_at = self.emitter.resend_at
         if resend_at is not None and now < resend_at:

@@ -19,7 +19,8 @@ sun has the day first and a sunny day needs no grid. Without a price forecast th
 latest start is also the cheapest choice that leaves the sun first; placing the run in
 a cheaper tariff period is left for later. Past ``latest_end`` the day's shortfall is
 lost: the load is no longer forced, and its reason says how much it missed until local
-midnight (:func:`missed`).
+midnight (:func:`missed`). Those rules and :func:`run_short` read the run left and today's
+deadline from one :class:`RunTime` per load and evaluation.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from math import exp
 from statistics import NormalDist
+from typing import Final
 
 from pvopt.equipment.model import MIDNIGHT, VariablePowerConfig, clock_text
 from pvopt.regulation.calendar import Calendar
@@ -144,9 +146,30 @@ def completion(state: LoadState, calendar: Calendar, now: datetime, offpeak: boo
     return f"off-peak completion: {short_wh:.0f} Wh short"
 
 
+@dataclass(slots=True)
+class RunTime:
+    """An on/off load's ``daily_run_time`` on one evaluation: the run it still lacks today
+    and when that is due. Worked out once per evaluation (:func:`run_time`) for the three
+    rules that read it (:func:`run_need`, :func:`missed`, :func:`run_short`). Read-only
+    (``Final``, not frozen: one a frame, see :class:`~pvopt.regulation.model.Decision`)."""
+
+    end: Final[time]  # latest_end (local)
+    left_s: Final[float]  # the run time still missing today (≤ 0: met)
+    deadline: Final[datetime]  # today's latest_end (UTC)
+
+
+def run_time(state: LoadState, end: time, calendar: Calendar, now: datetime) -> RunTime:
+    """The run-time state of an on/off load whose ``latest_end`` is ``end``."""
+    return RunTime(
+        end=end,
+        left_s=state.daily_run_s - state.counters.run_s,
+        deadline=calendar.deadline(now, end),
+    )
+
+
 def run_need(
     state: LoadState,
-    calendar: Calendar,
+    run: RunTime,
     now: datetime,
     prices: PriceView,
     sun_wh: float | None = None,
@@ -161,16 +184,12 @@ def run_need(
     forecast's quantile where a shortfall, ``peak_ratio`` times dearer, pays off:
     :func:`sun_quantile`). None:
     no need now (met, not yet due, or past ``latest_end``), left to staging."""
-    end = state.latest_end
-    if end is None:
-        return None
     need = state.need
     idle = need.idle_until
     if idle is not None and now < idle and not prices.offpeak:
         return None  # ~50 frames a minute, most hours of the day (a night may buy)
     need.idle_until = None
-    left_s = state.daily_run_s - state.counters.run_s
-    deadline = calendar.deadline(now, end)
+    left_s, deadline = run.left_s, run.deadline
     if left_s <= 0 or now >= deadline:
         need.until = None
         return None
@@ -207,21 +226,18 @@ def run_need(
         need.until = deadline
     return Fixed(
         power_w=state.onoff_power_w,
-        reason=f"run time: {duration(left_s)} left by {clock(end)}",
+        reason=f"run time: {duration(left_s)} left by {clock(run.end)}",
         bought=True,
     )
 
 
-def missed(state: LoadState, calendar: Calendar, now: datetime) -> str | None:
+def missed(run: RunTime, now: datetime) -> str | None:
     """What an on/off load lacked of its ``daily_run_time`` at ``latest_end``, said from
     then until local midnight (its run time starts afresh); None otherwise."""
-    end = state.latest_end
-    if end is None:
+    left_s = run.left_s
+    if left_s <= 0 or now < run.deadline:
         return None
-    left_s = state.daily_run_s - state.counters.run_s
-    if left_s <= 0 or now < calendar.deadline(now, end):
-        return None
-    return f"run time: {duration(left_s)} short at {clock(end)}"
+    return f"run time: {duration(left_s)} short at {clock(run.end)}"
 
 
 def manual(state: LoadState, now: datetime) -> Fixed | None:
@@ -440,8 +456,10 @@ def rule(
     now: datetime,
     prices: PriceView,
     sun_wh: float | None = None,
+    run: RunTime | None = None,
 ) -> Fixed | None:
-    """The first rule that fixes this load now (see the module docstring), or None."""
+    """The first rule that fixes this load now (see the module docstring), or None.
+    ``run``: an on/off load's run-time state, when the caller worked it out already."""
     control = state.manual
     if control.forced_until is not None:
         control.expire(now)
@@ -458,8 +476,11 @@ def rule(
         return full(state, celsius, t)
     if mode is not Mode.AUTO:
         return manual(state, now)
-    if state.latest_end is not None:  # an on/off load: the dimmers' rules do not apply
-        return run_need(state, calendar, now, prices, sun_wh)
+    end = state.latest_end
+    if end is not None:  # an on/off load: the dimmers' rules do not apply
+        if run is None:
+            run = run_time(state, end, calendar, now)
+        return run_need(state, run, now, prices, sun_wh)
     return automatic(state, calendar, now, prices, celsius, t, sun_wh)
 
 
@@ -507,9 +528,7 @@ def gives_to_runs(state: LoadState, prices: PriceView) -> bool:
     return min_energy_met(state)
 
 
-def run_short(
-    state: LoadState, calendar: Calendar, now: datetime, prices: PriceView
-) -> float | None:
+def run_short(run: RunTime, now: datetime, prices: PriceView) -> float | None:
     """An on/off load whose run time today is still short before its ``latest_end``: the
     share of its power it may import when staged (None: not short). What the sun does not
     give it will be bought at its latest start, in peak hours: importing part of it now,
@@ -517,21 +536,16 @@ def run_short(
     share is the part of the time left that its run left needs (the closer to its latest
     start, the less choosy); 0 (the usual limits) off-peak, or when its latest start
     falls in cheaper off-peak hours ahead, where the run would be bought for less."""
-    end = state.latest_end
-    if end is None:
-        return None
-    left_s = state.daily_run_s - state.counters.run_s
-    if left_s <= 0:
-        return None
-    deadline = calendar.deadline(now, end)
-    if now >= deadline:
+    left_s, deadline = run.left_s, run.deadline
+    if left_s <= 0 or now >= deadline:
         return None
     if prices.offpeak:
         return 0.0
-    latest = deadline - timedelta(seconds=left_s * RUN_MARGIN + RUN_MARGIN_S)
     starts = prices.next_offpeak
-    if prices.night_ratio > 1.0 and starts is not None and latest >= starts:
-        return 0.0
+    if prices.night_ratio > 1.0 and starts is not None:  # a cheaper night ahead
+        latest = deadline - timedelta(seconds=left_s * RUN_MARGIN + RUN_MARGIN_S)
+        if latest >= starts:
+            return 0.0
     return min(left_s / (deadline - now).total_seconds(), 1.0)
 
 
@@ -584,19 +598,16 @@ def plan(
 ) -> Plan:
     """The rules of every load: what they fix, the caps of the auto dimmers, and the
     notes of on/off loads left to staging that missed their run time today."""
-    fixed: dict[str, float] = {}
-    caps: dict[str, float] = {}
-    reasons: dict[str, str] = {}
-    notes: dict[str, str] = {}
-    yielding: set[str] = set()
-    topping: set[str] = set()
-    bought: set[str] = set()
-    short: dict[str, float] = {}
-    gives: set[str] = set()
+    result = Plan()
+    fixed, caps, reasons, notes = result.fixed, result.caps, result.reasons, result.notes
+    yielding, topping, bought = result.yielding, result.topping, result.bought
+    short, gives = result.short, result.gives_to_runs
     ahead_wh = sun.ahead_wh
     for state in loads:
+        end = state.latest_end
+        run = None if end is None else run_time(state, end, calendar, now)
         ruling = (
-            rule(state, calendar, now, prices, ahead_wh)
+            rule(state, calendar, now, prices, ahead_wh, run)
             # ruled(state), inlined: three times a frame
             if state.configured_rules
             or state.manual.mode is not Mode.AUTO
@@ -618,19 +629,9 @@ def plan(
             if t is not None and state.tank.solar_full:
                 topping.add(state.name)
                 reasons[state.name] = f"full: surplus left only, re-arms below {t.sol_min_c:g} °C"
-        elif state.latest_end is not None:
-            if note := missed(state, calendar, now):
+        elif run is not None:
+            if note := missed(run, now):
                 notes[state.name] = note
-            elif (share := run_short(state, calendar, now, prices)) is not None:
+            elif (share := run_short(run, now, prices)) is not None:
                 short[state.name] = share
-    return Plan(
-        fixed=fixed,
-        caps=caps,
-        reasons=reasons,
-        notes=notes,
-        yielding=yielding,
-        topping=topping,
-        bought=bought,
-        short=short,
-        gives_to_runs=gives,
-    )
+    return result

@@ -42,6 +42,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from math import exp
+from typing import Final
 
 from pvopt.equipment.model import RegulationConfig
 from pvopt.regulation.rules import Plan, minutes
@@ -63,12 +64,13 @@ class Staged:
     dimmers_w: float
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Verdict:
-    """Switch or not, and why."""
+    """Switch or not, and why (read-only: ``Final``, not frozen, one per on/off load and
+    settled reading; see :class:`~pvopt.regulation.model.Decision`)."""
 
-    switch: bool
-    reason: str
+    switch: Final[bool]
+    reason: Final[str]
 
 
 #: The verdict of an on load its budget covers (most of them, most of the time).
@@ -105,7 +107,8 @@ def average(
     starts back for a while, which is what broken clouds need."""
     last = budget.at
     average_w = budget.average_w
-    shortfall = max(power_w - budget_w, 0.0)
+    shortfall = power_w - budget_w
+    shortfall = 0.0 if shortfall < 0.0 else shortfall  # max(shortfall, 0.0) without a call
     budget.at = now
     covering = shortfall == 0.0
     if budget.covering and not covering:
@@ -271,13 +274,15 @@ def stage(
     # The auto dimmers (the loads with a cap): the power they draw, and what those of
     # higher priority than the load in hand leave it: the power a yielding one draws, or
     # minus the power another still wants up to its cap.
-    drawn = [s.power_w for s in loads if s.variable and s.name in caps]
+    drawn: list[float] = []
     # The on/off loads staging runs (on, no rule fixing them): a higher-priority one may
     # take their power, they stop once it starts (their own budget falls short).
-    staged_on = [
-        s.power_w if not s.variable and s.name not in fixed and s.power_w > 0 else 0.0
-        for s in loads
-    ]
+    staged_on: list[float] = []
+    for s in loads:  # one pass for both
+        power_w, variable = s.power_w, s.variable
+        staged_on.append(power_w if not variable and power_w > 0 and s.name not in fixed else 0.0)
+        if variable and s.name in caps:
+            drawn.append(power_w)
     higher: list[float] = []
     # the same for a load short of its run time, which a water heater may also give way to
     higher_runs: list[float] = []
@@ -321,8 +326,15 @@ def stage(
             )
         reasons[name] = verdict.reason
         if verdict.switch:
-            if on:
-                budget.stops.append(now)
-            state.switch(0.0 if on else power, now)
-            return Staged(state=state, dimmers_w=power if on else -power)
+            return switch(state, power, now)
     return None
+
+
+def switch(state: LoadState, power_w: float, now: datetime) -> Staged:
+    """Switch an on/off load as its verdict says (``power_w``: its power when on); a stop
+    is remembered (:func:`recent_stops`)."""
+    on = state.power_w > 0
+    if on:
+        state.budget.stops.append(now)
+    state.switch(0.0 if on else power_w, now)
+    return Staged(state=state, dimmers_w=power_w if on else -power_w)

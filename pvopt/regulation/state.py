@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
+from typing import Final
 
 from pvopt.equipment.model import (
     ConstantPowerConfig,
@@ -88,14 +89,16 @@ class MorningWatch:
     drops_k: list[float] = field(default_factory=list)  # the last mornings', oldest first
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Fixed:
-    """A load's power set by a rule (:mod:`~pvopt.regulation.rules`), and why."""
+    """A load's power set by a rule (:mod:`~pvopt.regulation.rules`), and why (read-only:
+    ``Final``, not frozen, as rules make them each frame; see
+    :class:`~pvopt.regulation.model.Decision`)."""
 
-    power_w: float
-    reason: str
+    power_w: Final[float]
+    reason: Final[str]
     #: An on/off load run for its run-time need: the grid pays for it (rules.Plan.bought).
-    bought: bool = False
+    bought: Final[bool] = False
 
 
 @dataclass(slots=True)

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Final
 
 from pvopt.equipment.model import RegulationConfig
 from pvopt.regulation.state import LoadState
@@ -23,14 +24,15 @@ SETTLE_IGNORE_W = 50.0
 MIN_CHANGE_W = 5.0
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class InFlight:
     """A command not yet in every reading: when, the net change of the loads' power, and
-    the sum of each load's |change|."""
+    the sum of each load's |change| (read-only, ``Final``: one per decision that moves a
+    load)."""
 
-    at: datetime
-    net_w: float
-    moved_w: float
+    at: Final[datetime]
+    net_w: Final[float]
+    moved_w: Final[float]
 
 
 class DeadTime:
@@ -116,7 +118,11 @@ def share(
     for state, cap in zip(dimmers, limits, strict=True):
         drawn_w += state.power_w
         room_w += cap
-    total = min(max(drawn_w + delta_w, 0.0), room_w)
+    total = drawn_w + delta_w
+    # min(max(total, 0.0), room_w) without the two calls (each keeps its first argument
+    # unless the second is strictly beyond it: the same result, -0.0 and NaN included)
+    total = 0.0 if total < 0.0 else total
+    total = room_w if room_w < total else total
     for state, cap in zip(dimmers, limits, strict=True):
         portion = total if total < cap else cap  # min(cap, total)
         if portion < state.min_power_w or portion < MIN_CHANGE_W:
