@@ -569,15 +569,6 @@ def bought_w(loads: Sequence[LoadState], plan: Plan) -> float:
     return total_w
 
 
-def ruled(state: LoadState) -> bool:
-    """Could a rule fix this load? Not one in AUTO without temperatures, ``min_energy``,
-    ``daily_run_time`` (:attr:`LoadState.configured_rules`) or a thermostat cut
-    (opportunistic on/off loads, plain dimmers): :func:`rule` would say None."""
-    return (
-        state.configured_rules or state.manual.mode is not Mode.AUTO or state.cut.until is not None
-    )
-
-
 @dataclass(frozen=True, slots=True)
 class Sun:
     """What the PV forecast expects (Wh; None: unknown, never 0)."""
@@ -608,7 +599,8 @@ def plan(
         run = None if end is None else run_time(state, end, calendar, now)
         ruling = (
             rule(state, calendar, now, prices, ahead_wh, run)
-            # ruled(state), inlined: three times a frame
+            # could a rule fix it? Not an AUTO load without configured rules nor a
+            # thermostat cut (opportunistic on/off loads, plain dimmers): rule() says None
             if state.configured_rules
             or state.manual.mode is not Mode.AUTO
             or state.cut.until is not None

@@ -200,7 +200,7 @@ class LoadState:
     #: up to date by :meth:`override`.
     thresholds: Thresholds | None = field(init=False)
     #: Temperatures, ``min_energy`` or ``daily_run_time``: rules may fix it in AUTO
-    #: whatever happens (else only a thermostat cut does; rules.ruled).
+    #: whatever happens (else only a thermostat cut does; rules.plan).
     configured_rules: bool = field(init=False)
     _probe_timeout_s: float | None = field(init=False)  # temperature-driven loads only
     _max_power_w: float | None = field(init=False)  # dimmers only
