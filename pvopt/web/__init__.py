@@ -1,0 +1,2 @@
+"""``pvopt web``: the household's page. Pure parts (security, pages, live state); the
+aiohttp server is the adapter :mod:`pvopt.io.web_server`."""
