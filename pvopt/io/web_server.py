@@ -40,6 +40,8 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+from aiohttp.web_request import FileField
+from multidict import MultiDictProxy
 
 from pvopt.logthrottle import Throttle
 from pvopt.web import auth, i18n, pages
@@ -58,6 +60,7 @@ MAX_BODY_BYTES = 64 * 1024
 LOGIN_FORM_MAX_AGE_S = 3600
 #: Assets served without a session (the login page's own).
 PUBLIC_STATIC = frozenset({"/static/style.css"})
+FORM = "application/x-www-form-urlencoded"
 STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 CSP = "; ".join(
     [
@@ -219,6 +222,19 @@ def _error(request: web.Request, status: int, reason: str, **headers: str) -> we
     return response
 
 
+async def read_form(request: web.Request) -> MultiDictProxy[str | bytes | bytearray | FileField]:
+    """The fields of a URL-encoded form (the only kind the pages send): 415 for another
+    content type, 400 for a body that cannot be read as one, 413 past the size limit."""
+    if request.content_type != FORM:
+        raise web.HTTPUnsupportedMediaType(reason=f"Expected {FORM}")
+    try:
+        return await request.post()
+    except web.HTTPException:
+        raise
+    except Exception:  # the parser's errors: malformed input, not a server fault
+        raise web.HTTPBadRequest(reason="Malformed form") from None
+
+
 # -- middlewares ----------------------------------------------------------------------------
 
 
@@ -231,7 +247,10 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
         if exc.status < 400:
             raise  # redirects
         headers = {k: v for k, v in exc.headers.items() if k in ("Retry-After", "Allow")}
-        return _error(request, exc.status, exc.reason, **headers)
+        response = _error(request, exc.status, exc.reason, **headers)
+        if exc.status == 413:
+            response.force_close()  # do not read the rest of an oversized body first
+        return response
     except (asyncio.CancelledError, ConnectionResetError):
         raise
     except Exception:
@@ -257,11 +276,8 @@ async def guard_middleware(request: web.Request, handler: Handler) -> web.Stream
         raise web.HTTPSeeOther("/login")
     if request.method in STATE_CHANGING:
         supplied = request.headers.get(CSRF_HEADER)
-        if supplied is None and request.content_type in (
-            "application/x-www-form-urlencoded",
-            "multipart/form-data",
-        ):
-            field = (await request.post()).get(CSRF_FIELD)
+        if supplied is None and request.content_type == FORM:
+            field = (await read_form(request)).get(CSRF_FIELD)
             supplied = field if isinstance(field, str) else None
         if not auth.csrf_ok(session, supplied):
             raise web.HTTPForbidden(reason="Missing or wrong CSRF token")
@@ -367,7 +383,7 @@ async def login(request: web.Request) -> web.StreamResponse:
     refusal = state.throttle.check(client, state.clock())
     if refusal is not None:
         return _refused(request, refusal)
-    form = await request.post()
+    form = await read_form(request)
     problem = _form_problem(request, form)
     if problem is None:
         password = form["password"]
