@@ -247,10 +247,7 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
         if exc.status < 400:
             raise  # redirects
         headers = {k: v for k, v in exc.headers.items() if k in ("Retry-After", "Allow")}
-        response = _error(request, exc.status, exc.reason, **headers)
-        if exc.status == 413:
-            response.force_close()  # do not read the rest of an oversized body first
-        return response
+        return _error(request, exc.status, exc.reason, **headers)
     except (asyncio.CancelledError, ConnectionResetError):
         raise
     except Exception:
@@ -524,6 +521,9 @@ class WebServer:
             handle_signals=False,
             access_log=logging.getLogger("aiohttp.access") if access_log else None,
             shutdown_timeout=5.0,
+            # A body left unread (413, a refusal before reading) is not drained for up to
+            # 10 s as aiohttp does by default: the connection closes after the answer.
+            lingering_time=0,
         )
 
     @property

@@ -16,6 +16,7 @@ import ssl
 import stat
 import subprocess
 import sys
+import threading
 import time
 import urllib.parse
 from collections.abc import Iterator
@@ -325,8 +326,9 @@ def test_after_logout_the_session_is_refused(web: WebDaemon) -> None:
     assert refused_without_session(reply, "/logout")
 
 
-def raw(port: int, data: bytes) -> tuple[int, str]:
-    """Send bytes as they are; the status and body of the answer (read by its length)."""
+def raw(port: int, data: bytes, closes: bool = False) -> tuple[int, str]:
+    """Send bytes as they are; the status and body of the answer (read by its length).
+    ``closes``: the server must then close the connection at once (not read on)."""
     with socket.create_connection((HOST, port), timeout=10) as sock:
         # The server may answer and close before reading everything: fine.
         with contextlib.suppress(BrokenPipeError, ConnectionResetError):
@@ -343,6 +345,10 @@ def raw(port: int, data: bytes) -> tuple[int, str]:
             if not chunk:
                 break
             body += chunk
+        if closes:
+            sock.settimeout(2.0)
+            with contextlib.suppress(ConnectionResetError):
+                assert sock.recv(65536) == b"", "the connection stays open after the answer"
     return int(head.split(b" ", 2)[1]), body.decode("utf-8", "replace")
 
 
@@ -361,8 +367,9 @@ def test_a_huge_body_is_refused_with_413_and_errors_never_show_a_traceback(
             web.port,
             f"POST {path} HTTP/1.1\r\nHost: x\r\n{extra}Content-Type: "
             "application/x-www-form-urlencoded\r\nContent-Length: 100000000\r\n"
-            "Connection: close\r\n\r\n".encode()
+            "\r\n".encode()
             + b"a" * 1000,
+            closes=True,  # the other 99,999,000 bytes are not waited for
         )
         assert status == 413, (path, body)
         bodies.append(body)
@@ -385,6 +392,8 @@ def test_a_huge_body_is_refused_with_413_and_errors_never_show_a_traceback(
         b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n",
         f"GET /%zz HTTP/1.1\r\nHost: x\r\nCookie: {cookie}\r\n\r\n".encode(),
         b"GET / HTTP/1.1\r\nHost: x\r\nX-Long: " + b"a" * 20_000 + b"\r\n\r\n",
+        b"POST /login HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded"
+        b"\r\nContent-Length: 21\r\nConnection: close\r\n\r\npassword=\xff\xfe&login_token",
         b"POST /login HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=zz"
         b"\r\nContent-Length: 20\r\nConnection: close\r\n\r\n--zz\r\nbroken\r\n\r\n",
     ]
@@ -418,6 +427,56 @@ def test_a_huge_body_is_refused_with_413_and_errors_never_show_a_traceback(
     for body in bodies:
         assert not LEAKS.search(body), body
     assert browser.request("GET", "/api/session").status == 200, "the server lives on"
+
+
+def test_an_unexpected_error_is_a_500_without_its_details(tmp_path: Path) -> None:
+    password = set_password(tmp_path / "pw")
+    port = free_port()
+    daemon = Daemon(
+        ["--host", HOST, "--port", str(port), "--password-file", str(tmp_path / "pw")],
+        clean_env(),
+        tmp_path / "web.log",
+        command="web",
+        prelude=(
+            "import pvopt.web.pages\n"
+            "def broken(*args, **kwargs):\n"
+            "    raise RuntimeError('secret detail of the fault')\n"
+            "pvopt.web.pages.shell_page = broken"
+        ),
+    )
+    try:
+        wait_until(lambda: port_open(HOST, port), 15, what="pvopt web")
+        browser = Browser(port)
+        browser.login(password)
+        reply = browser.request("GET", "/")
+        assert reply.status == 500 and reply.body == "500 Internal Server Error\n"
+        assert browser.request("GET", "/api/session").status == 200, "it serves on"
+        daemon.wait_log("RuntimeError: secret detail of the fault")  # in the log only
+    finally:
+        assert daemon.stop() == 0, daemon.log
+
+
+def test_parallel_wrong_passwords_cannot_slip_past_the_count(web: WebDaemon) -> None:
+    attempts = []
+    for _ in range(20):
+        browser = web.browser()
+        page = browser.request("GET", "/login")
+        token = re.search(r'name="login_token" value="([^"]+)"', page.body)
+        assert token
+        attempts.append((browser, token.group(1)))
+    barrier = threading.Barrier(len(attempts))
+    statuses: list[int] = []
+
+    def attempt(browser: Browser, token: str) -> None:
+        barrier.wait()
+        statuses.append(browser.form("/login", password="wrong", login_token=token).status)
+
+    threads = [threading.Thread(target=attempt, args=a) for a in attempts]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert sorted(statuses) == [401] * 9 + [429] * 11
 
 
 def test_a_new_password_ends_every_session_and_only_it_opens_one(web: WebDaemon) -> None:
