@@ -701,7 +701,8 @@ EOF
 source_fingerprint() {
     (
         cd "$SRC"
-        find pvopt pyproject.toml -type f \( -name '*.py' -o -name '*.toml' -o -name 'py.typed' \) \
+        find pvopt pyproject.toml -type f \( -name '*.py' -o -name '*.toml' -o -name 'py.typed' \
+            -o -name '*.html' -o -name '*.js' -o -name '*.css' \) \
             -print0 | LC_ALL=C sort -z | xargs -0 sha256sum
     ) | sha256sum | cut -d' ' -f1
 }
