@@ -15,7 +15,9 @@
 #   /etc/pvopt/       pvopt.env (0600: generated passwords, never overwritten),
 #                     equipment_config.yml (from the template if absent, then validated),
 #                     mqtt-users.txt (0600: Home Assistant's and the devices' MQTT
-#                     passwords), secrets.env (0600: InfluxDB admin), grafana.env (0600)
+#                     passwords), secrets.env (0600: InfluxDB admin), grafana.env (0600),
+#                     web-password (0600, owned by pvopt: the scrypt hash of pvopt web's
+#                     password, generated once; the password is printed at the end, once)
 #   /var/lib/pvopt    state (spool, counters), owned by pvopt
 #   mosquitto         /etc/mosquitto/conf.d/pvopt.conf (listener, no anonymous clients,
 #                     tcp_nodelay), /etc/mosquitto/pvopt.passwd, /etc/mosquitto/pvopt.acl
@@ -25,7 +27,8 @@
 #   Grafana           Grafana's apt repository and package (--no-grafana: skip), the
 #                     provisioning files of grafana/, a drop-in that gives grafana-server
 #                     /etc/pvopt/grafana.env (PVOPT_GRAFANA_INFLUX_*, GF_SECURITY_ADMIN_PASSWORD)
-#   systemd           every systemd/*.service of this checkout, enabled and started
+#   systemd           every systemd/*.service of this checkout (teleinfo, power_regulation,
+#                     pvopt_web: the household's page on port 8080), enabled and started
 #
 # Under --root DIR nothing outside DIR is touched: no apt-get, useradd, chown, systemctl,
 # influx or restart (each is printed as "skipped (--root)"); files are written into DIR,
@@ -57,6 +60,8 @@ ENV_FILE=$ETC/pvopt.env
 CONFIG=$ETC/equipment_config.yml
 MQTT_USERS=$ETC/mqtt-users.txt
 SECRETS=$ETC/secrets.env
+WEB_PASSWORD=$ETC/web-password
+WEB_PASSWORD_SHOWN=""
 GRAFANA_ENV=$ETC/grafana.env
 GRAFANA_DROPIN=/etc/systemd/system/grafana-server.service.d/pvopt.conf
 STATE=/var/lib/pvopt
@@ -326,7 +331,7 @@ write_env_file() {
     cat >"$TMP/pvopt.env" <<EOF
 # Environment of the pvopt daemons (systemd EnvironmentFile=, read as root).
 # Generated once by install.sh, which never overwrites it: edit it, then
-#   systemctl restart teleinfo power_regulation
+#   systemctl restart teleinfo power_regulation pvopt_web
 # Every variable: README.md, "Configuration (environment)".
 MQTT_BROKER_HOST=localhost
 MQTT_BROKER_PORT=1883
@@ -407,6 +412,37 @@ install_config() {
         die "$CONFIG is not valid (above): fix it, then run install.sh again"
     fi
     say "checked $CONFIG: $(head -n 1 "$TMP/check.out" | sed 's/^.*: OK, //')"
+}
+
+# pvopt web's password: generated once (never overwritten), only its hash on disk; the
+# password itself is printed at the end of this run, and nowhere else.
+web_password() {
+    local target
+    target=$(p "$WEB_PASSWORD")
+    if [ -f "$target" ]; then
+        install_file "$target" "$WEB_PASSWORD" 0600 pvopt:pvopt || true # mode and owner only
+        return 0
+    fi
+    if [ "$DRY_RUN" = 1 ] || { [ ! -x "$(pvopt_python)" ] && ! command -v "$(pvopt_python)" >/dev/null; }; then
+        change "generate pvopt web's password ($WEB_PASSWORD: its hash only)" || true
+        return 0
+    fi
+    change "generate pvopt web's password ($WEB_PASSWORD: its hash only)"
+    if ! run_pvopt_python -m pvopt web --set-password --password-file "$target" >"$TMP/web-password.out" 2>&1; then
+        grep -v '^pvopt web password: ' "$TMP/web-password.out" >&2 || true
+        die "cannot make pvopt web's password (above)"
+    fi
+    chmod 0600 "$target"
+    on_machine && chown pvopt:pvopt "$target"
+    WEB_PASSWORD_SHOWN=$(sed -n 's/^pvopt web password: //p' "$TMP/web-password.out")
+    rm -f "$TMP/web-password.out"
+    RESTART_PVOPT=1
+}
+
+web_address() {
+    local ip=""
+    on_machine && ip=$(hostname -I 2>/dev/null | awk '{print $1}')
+    printf 'http://%s:8080/' "${ip:-<this machine>}"
 }
 
 # Ids of the equipment in the config: each one is a device's MQTT user name.
@@ -665,7 +701,8 @@ EOF
 source_fingerprint() {
     (
         cd "$SRC"
-        find pvopt pyproject.toml -type f \( -name '*.py' -o -name '*.toml' -o -name 'py.typed' \) \
+        find pvopt pyproject.toml -type f \( -name '*.py' -o -name '*.toml' -o -name 'py.typed' \
+            -o -name '*.html' -o -name '*.js' -o -name '*.css' \) \
             -print0 | LC_ALL=C sort -z | xargs -0 sha256sum
     ) | sha256sum | cut -d' ' -f1
 }
@@ -824,6 +861,7 @@ do_install() {
     write_env_file
     write_secrets
     install_config
+    web_password
     write_mqtt_users
     ensure_dir "$STATE" 0750 pvopt:pvopt
     mosquitto_files
@@ -847,7 +885,7 @@ do_install() {
 do_uninstall() {
     local file name units=() wanted
     while read -r file; do units+=("$(basename "$file")"); done < <(unit_files)
-    for name in teleinfo.service power_regulation.service; do
+    for name in teleinfo.service power_regulation.service pvopt_web.service; do
         [[ " ${units[*]} " == *" $name "* ]] || units+=("$name")
     done
     for name in "${units[@]}"; do
@@ -936,5 +974,11 @@ else
     say "done: $CHANGES change(s)"
     if [ "$UNINSTALL" = 0 ]; then
         say "next: edit $CONFIG (pvopt check-config), enter the MQTT passwords of $MQTT_USERS in the devices; README_RASPBERRY_PI.md"
+    fi
+    if [ -n "$WEB_PASSWORD_SHOWN" ]; then
+        say ""
+        say "pvopt web, the household's page: $(web_address)"
+        say "  password: $WEB_PASSWORD_SHOWN"
+        say "  (shown this once and stored nowhere: note it now; a new one: sudo $VENV/bin/pvopt web --set-password)"
     fi
 fi

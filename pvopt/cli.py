@@ -87,6 +87,36 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="compute and log decisions, publish nothing to equipment (shadow mode)",
     )
+    web = commands.add_parser(
+        "web",
+        help="the household's page (phone or computer), or --set-password",
+        description="Serve the household's page on the LAN (default port 8080). It needs "
+        "a password: make one with --set-password (printed once; only its hash is stored).",
+    )
+    web.add_argument(
+        "--set-password",
+        action="store_true",
+        help="generate a new password, print it once, store its hash, and exit",
+    )
+    web.add_argument(
+        "--password-file",
+        type=Path,
+        metavar="FILE",
+        help="the password hash (default: $PVOPT_WEB_PASSWORD_FILE or web-password beside "
+        "$PVOPT_CONFIG, /etc/pvopt/web-password on an install)",
+    )
+    web.add_argument(
+        "--host",
+        help="address to listen on (default: $PVOPT_WEB_HOST or every interface; "
+        "127.0.0.1 behind a reverse proxy)",
+    )
+    web.add_argument("--port", type=int, help="TCP port (default: $PVOPT_WEB_PORT or 8080)")
+    web.add_argument(
+        "--cert", type=Path, metavar="PEM", help="TLS certificate (default: $PVOPT_WEB_CERT)"
+    )
+    web.add_argument(
+        "--key", type=Path, metavar="PEM", help="TLS private key (default: $PVOPT_WEB_KEY)"
+    )
     sim = commands.add_parser(
         "simulate",
         help="a simulated day regulated by pvopt, the original algorithm and nothing",
@@ -167,6 +197,32 @@ def _check_config(path: Path, settings: Settings) -> int:
     return 0
 
 
+def _web(args: argparse.Namespace, settings: Settings) -> int:
+    """``pvopt web`` and ``pvopt web --set-password``: options over the environment."""
+    from pvopt.daemons import web
+
+    password_file = args.password_file or settings.web.password_file
+    if args.set_password:
+        return web.set_password(password_file)
+    if args.port is not None and not 1 <= args.port <= 65535:
+        print(f"pvopt web: --port: expected 1 to 65535, got {args.port}", file=sys.stderr)
+        return 2
+    cert = args.cert or settings.web.cert
+    key = args.key or settings.web.key
+    if (cert is None) != (key is None):
+        print("pvopt web: --cert and --key go together (TLS needs both)", file=sys.stderr)
+        return 2
+    options = web.WebRunOptions(
+        host=settings.web.host if args.host is None else args.host,
+        port=settings.web.port if args.port is None else args.port,
+        password_file=password_file,
+        cert=cert,
+        key=key,
+        secure_cookies=settings.web.secure_cookies or cert is not None,
+    )
+    return web.run(options, settings)
+
+
 #: Each task's fraction done, shared with the forked workers of :func:`in_processes`
 #: (inherited at the fork: a shared array cannot be pickled into a task).
 _PROGRESS: Any = None
@@ -243,8 +299,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         except BrokenPipeError:  # `pvopt teleinfo --dump | head`: the reader left
             sys.stderr.close()
             return 0
-    if args.command == "check-config":
-        return _check_config(args.file or settings.config_path, settings)
+    short: dict[str, Callable[[], int]] = {
+        "check-config": lambda: _check_config(args.file or settings.config_path, settings),
+        "web": lambda: _web(args, settings),
+    }
+    if args.command in short:
+        return short[args.command]()
     if args.command == "regulate":
         from pvopt.daemons import power_regulation
 

@@ -76,6 +76,21 @@ class ForecastSettings:
 
 
 @dataclass(frozen=True)
+class WebSettings:
+    """``pvopt web``: where it listens, where the password hash is, TLS."""
+
+    #: "" listens on every interface (the LAN); 127.0.0.1 behind a reverse proxy.
+    host: str = ""
+    port: int = 8080
+    #: The password hash (``pvopt web --set-password``); default beside PVOPT_CONFIG.
+    password_file: Path = Path("web-password")
+    cert: Path | None = None
+    key: Path | None = None
+    #: Cookies marked Secure: with cert/key, or behind an HTTPS reverse proxy.
+    secure_cookies: bool = False
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything the daemons take from the environment."""
 
@@ -92,6 +107,7 @@ class Settings:
     ha_discovery: bool = False
     ha_discovery_prefix: str = "homeassistant"
     forecast: ForecastSettings = field(default_factory=ForecastSettings)
+    web: WebSettings = field(default_factory=WebSettings)
 
 
 def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
@@ -214,6 +230,21 @@ def _tls(env: Mapping[str, str]) -> tuple[bool, Path | None]:
     return True, path
 
 
+def _web(env: Mapping[str, str], config_path: Path) -> WebSettings:
+    cert, key = _opt(env, "PVOPT_WEB_CERT"), _opt(env, "PVOPT_WEB_KEY")
+    if bool(cert) != bool(key):
+        raise ConfigError("PVOPT_WEB_CERT and PVOPT_WEB_KEY go together (TLS needs both)")
+    default_file = config_path.parent / "web-password"
+    return WebSettings(
+        host=env.get("PVOPT_WEB_HOST", "").strip(),
+        port=_int(env, "PVOPT_WEB_PORT", 8080, 1, 65535),
+        password_file=Path(_str(env, "PVOPT_WEB_PASSWORD_FILE", str(default_file))),
+        cert=Path(cert) if cert else None,
+        key=Path(key) if key else None,
+        secure_cookies=_bool(env, "PVOPT_WEB_SECURE_COOKIES", bool(cert)),
+    )
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Read and validate the environment (``os.environ`` by default)."""
     env = os.environ if env is None else env
@@ -255,12 +286,13 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         tz = ZoneInfo(tz_name)
     except (ZoneInfoNotFoundError, ValueError):
         raise ConfigError(f"TZ: unknown time zone {tz_name!r}") from None
+    config_path = Path(_str(env, "PVOPT_CONFIG", "equipment_config.yml"))
     return Settings(
         mqtt=mqtt,
         influx=influx,
         teleinfo_port=_str(env, "TELEINFO_PORT", "/dev/ttyAMA0"),
         teleinfo_mode=mode,
-        config_path=Path(_str(env, "PVOPT_CONFIG", "equipment_config.yml")),
+        config_path=config_path,
         state_dir=Path(_str(env, "PVOPT_STATE_DIR", "/var/lib/pvopt")),
         log_level=level,
         hc_start=_clock(env, "HC_START_TIME", time(2, 5)),
@@ -269,4 +301,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         ha_discovery=_bool(env, "HA_DISCOVERY", False),
         ha_discovery_prefix=_topic_prefix(env, "HA_DISCOVERY_PREFIX", "homeassistant"),
         forecast=_forecast(env),
+        web=_web(env, config_path),
     )

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -23,6 +24,8 @@ from typing import Any
 import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
+
+from pvopt.web import auth
 
 from .conftest import HOST, Influxd, Mosquitto, _run_server, find_binary, free_port
 
@@ -127,7 +130,7 @@ def test_install_into_a_root_builds_the_complete_tree(installed: tuple[Path, str
     assert config.read_text() == (REPO / "equipment_config.yml.template").read_text()
     assert "checked /etc/pvopt/equipment_config.yml: 3 equipment" in output
     assert (root / "var/lib/pvopt").is_dir()
-    for secret in ("secrets.env", "grafana.env", "mqtt-users.txt"):
+    for secret in ("secrets.env", "grafana.env", "mqtt-users.txt", "web-password"):
         assert file_mode(root / "etc/pvopt" / secret) == 0o600, secret
 
     plan = (root / "opt/pvopt/venv.plan").read_text()
@@ -176,6 +179,28 @@ def test_install_into_a_root_builds_the_complete_tree(installed: tuple[Path, str
         ), step
 
 
+def test_pvopt_webs_password_is_printed_once_and_only_its_hash_is_kept(
+    installed: tuple[Path, str], tmp_path: Path
+) -> None:
+    root, output = installed
+    shown = re.findall(r"^  password: (\S+)$", output, re.MULTILINE)
+    assert len(shown) == 1, output
+    password = shown[0]
+    assert re.fullmatch(r"[a-z2-9]{5}(-[a-z2-9]{5}){3}", password)
+    assert "pvopt web, the household's page: http://" in output and ":8080/" in output
+    assert "generate pvopt web's password (/etc/pvopt/web-password: its hash only)" in output
+    stored = (root / "etc/pvopt/web-password").read_text()
+    assert stored.startswith("$scrypt$ln=14,r=8,p=1$") and password not in stored
+    assert auth.verify_password(password, auth.parse_hash(stored))
+    for path in root.rglob("*"):  # the password itself is nowhere on disk
+        if path.is_file() and not path.is_symlink():
+            assert password.encode() not in path.read_bytes(), path
+    # A second run keeps the hash and shows no password.
+    again = install(root)
+    assert (root / "etc/pvopt/web-password").read_text() == stored
+    assert not re.search(r"^  password: ", again.stdout, re.MULTILINE)
+
+
 def test_a_second_run_changes_nothing_and_says_so(tmp_path: Path) -> None:
     root = tmp_path / "root"
     install(root)
@@ -191,6 +216,8 @@ def test_dry_run_changes_nothing_on_disk(tmp_path: Path) -> None:
     assert not root.exists(), "--dry-run created the root"
     assert "would: install /etc/pvopt/pvopt.env" in fresh.stdout
     assert "would: install /etc/mosquitto/conf.d/pvopt.conf" in fresh.stdout
+    assert "would: generate pvopt web's password" in fresh.stdout
+    assert not re.search(r"^  password: ", fresh.stdout, re.MULTILINE)
     assert "nothing was changed" in fresh.stdout
 
     install(root)

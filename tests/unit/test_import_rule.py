@@ -31,11 +31,12 @@ FORBIDDEN = {
     "urllib.request",
     "http.client",
     "asyncio",
+    "aiohttp",
     "pvopt.io",
     "pvopt.daemons",
 }
 #: Adapters are the only importers of the I/O libraries.
-IO_LIBS = {"paho", "influxdb", "serial", "urllib.request", "http.client"}
+IO_LIBS = {"paho", "influxdb", "serial", "urllib.request", "http.client", "aiohttp"}
 
 
 def _imports(path: Path) -> set[str]:

@@ -22,11 +22,11 @@ from pathlib import Path
 
 import pytest
 
-from pvopt.daemons import power_regulation, teleinfo
+from pvopt.daemons import power_regulation, teleinfo, web
 from pvopt.io.systemd import PING_FRACTION
 
 UNITS = Path(__file__).resolve().parents[2] / "systemd"
-NAMES = ["teleinfo.service", "power_regulation.service"]
+NAMES = ["teleinfo.service", "power_regulation.service", "pvopt_web.service"]
 PRODUCTION_PVOPT = "/opt/pvopt/venv/bin/pvopt"
 #: systemd's ratings, best first; the issue asks for "at most MEDIUM".
 ACCEPTED = ("PERFECT", "SAFE", "OK", "MEDIUM")
@@ -146,7 +146,11 @@ def test_systemd_analyze_security_rates_the_unit_at_most_medium(name: str) -> No
 
 @pytest.mark.parametrize(
     ("name", "command"),
-    [("teleinfo.service", "teleinfo"), ("power_regulation.service", "regulate")],
+    [
+        ("teleinfo.service", "teleinfo"),
+        ("power_regulation.service", "regulate"),
+        ("pvopt_web.service", "web"),
+    ],
 )
 def test_the_venv_entry_point_is_the_main_process(name: str, command: str) -> None:
     """Type=notify with NotifyAccess=main: python must be the main PID, no shell wrapper."""
@@ -163,7 +167,7 @@ def test_a_failing_or_hung_daemon_is_restarted(name: str) -> None:
     # The loops turn at least every TICK_S (regulation), every serial read timeout or
     # WAIT_SLICE_S (teleinfo), and ping once PING_FRACTION of WatchdogSec= has passed: the worst gap
     # between two pings of a healthy daemon must leave a margin for a slow Pi.
-    longest_iteration_s = max(power_regulation.TICK_S, teleinfo.WAIT_SLICE_S, 0.5)
+    longest_iteration_s = max(power_regulation.TICK_S, teleinfo.WAIT_SLICE_S, web.TICK_S, 0.5)
     assert watchdog_s * PING_FRACTION + longest_iteration_s <= 0.6 * watchdog_s
 
 
@@ -212,10 +216,14 @@ def test_teleinfo_can_open_the_tic_serial_port() -> None:
         assert f"{device_class} rw" in allowed
 
 
-def test_the_regulation_sees_no_device_at_all() -> None:
-    name = "power_regulation.service"
+@pytest.mark.parametrize("name", ["power_regulation.service", "pvopt_web.service"])
+def test_the_regulation_and_the_page_see_no_device_at_all(name: str) -> None:
     assert _one(name, "Service.PrivateDevices") == "yes"
     assert "Service.SupplementaryGroups" not in _directives(name)
+
+
+def test_the_page_creates_only_private_files() -> None:
+    assert _one("pvopt_web.service", "Service.UMask") == "0077"
 
 
 # -- the journal -----------------------------------------------------------------------------

@@ -1,0 +1,152 @@
+"""``pvopt web``: the household's page (docs/design.md §2), and ``--set-password``.
+
+Thin wiring: the pure security and pages from :mod:`pvopt.web`, the aiohttp application
+from :mod:`pvopt.io.web_server` (imported only when serving: ``--set-password`` needs no
+web framework). The event loop pings the systemd watchdog once a second and looks at the
+password file every few seconds (a new password ends every open session).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import ssl
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+from pvopt.config import Settings
+from pvopt.io.systemd import Heartbeat, Notifier
+from pvopt.web import auth
+
+_LOG = logging.getLogger(__name__)
+
+#: The event loop's tick: watchdog ping, password file check (s).
+TICK_S = 1.0
+PASSWORD_CHECK_EVERY = 3
+
+
+@dataclass(frozen=True)
+class WebRunOptions:
+    """The command line's choices (already merged with the environment's)."""
+
+    host: str
+    port: int
+    password_file: Path
+    cert: Path | None
+    key: Path | None
+    secure_cookies: bool
+
+
+def set_password(path: Path, out: TextIO = sys.stdout) -> int:
+    """Generate a password, store only its scrypt hash in ``path`` (0600, atomically,
+    keeping the owner of the file it replaces), print the password once. Exit code."""
+    folder = path.parent
+    if not folder.is_dir():
+        print(f"pvopt web: {folder} is not a directory: cannot store {path}", file=sys.stderr)
+        return 2
+    password = auth.generate_password()
+    line = auth.hash_password(password) + "\n"
+    temporary = folder / f".{path.name}.{os.getpid()}.tmp"
+    try:
+        owner = path.stat() if path.exists() else None
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            os.write(fd, line.encode("ascii"))
+            os.fsync(fd)
+            if owner is not None and os.geteuid() == 0:
+                os.fchown(fd, owner.st_uid, owner.st_gid)  # the service's user reads it
+        finally:
+            os.close(fd)
+        os.replace(temporary, path)
+    except OSError as exc:
+        temporary.unlink(missing_ok=True)
+        print(f"pvopt web: cannot write {path}: {exc.strerror}", file=sys.stderr)
+        return 2
+    print(f"pvopt web password: {password}", file=out)
+    print(
+        f"(shown once, never stored: only its hash is in {path}; "
+        "a running pvopt web takes it at once and ends every open session)",
+        file=out,
+    )
+    return 0
+
+
+def _check_password_file(path: Path) -> str | None:
+    """Why ``pvopt web`` cannot start with ``path``, or None."""
+    from pvopt.io.web_server import PasswordFile, PasswordFileError
+
+    try:
+        PasswordFile(path).load()
+    except PasswordFileError as exc:
+        return f"no usable password: {exc}"
+    return None
+
+
+async def _serve(options: WebRunOptions, settings: Settings, tls: ssl.SSLContext | None) -> int:
+    from pvopt.io.web_server import WebOptions, WebServer, build_app
+
+    app = build_app(
+        WebOptions(
+            password_file=options.password_file,
+            secure_cookies=options.secure_cookies,
+            tz=settings.tz,
+        )
+    )
+    server = WebServer(
+        app, options.host, options.port, tls, access_log=settings.log_level == "DEBUG"
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    heartbeat = Heartbeat(Notifier.from_environ())
+    try:
+        await server.start()
+    except OSError as exc:
+        _LOG.error("cannot listen on %s: %s", server.url, exc.strerror or exc)
+        return 1
+    _LOG.info("serving on %s", server.url)
+    state = f"serving on {server.url}"
+    ticks = 0
+    try:
+        while not stop.is_set():
+            heartbeat.beat(True, state, lambda: f"{len(server.state.sessions)} session(s)")
+            ticks += 1
+            if ticks % PASSWORD_CHECK_EVERY == 0:
+                server.state.check_password_file()
+            server.state.log_throttle.flush(loop.time())
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), TICK_S)
+    finally:
+        heartbeat.stopping("stopping")
+        await server.stop()
+        _LOG.info("stopped")
+    return 0
+
+
+def run(options: WebRunOptions, settings: Settings) -> int:
+    """Serve until SIGTERM/SIGINT. Exit 2 without a password or with a bad certificate."""
+    problem = _check_password_file(options.password_file)
+    if problem is not None:
+        print(
+            f"pvopt web: {problem}\n"
+            "Make one with: pvopt web --set-password (as root on an installed Pi: "
+            "sudo /opt/pvopt/venv/bin/pvopt web --set-password)",
+            file=sys.stderr,
+        )
+        return 2
+    tls = None
+    if options.cert is not None and options.key is not None:
+        from pvopt.io.web_server import tls_context
+
+        try:
+            tls = tls_context(options.cert, options.key)
+        except (OSError, ssl.SSLError) as exc:
+            print(f"pvopt web: cannot use {options.cert} / {options.key}: {exc}", file=sys.stderr)
+            return 2
+    return asyncio.run(_serve(options, settings, tls))

@@ -1,0 +1,549 @@
+"""The aiohttp application of ``pvopt web``: routes, the session guard, security headers.
+
+The one importer of aiohttp (with its callers in :mod:`pvopt.daemons.web`). The decisions
+are pure and live in :mod:`pvopt.web` (:mod:`~pvopt.web.auth` for passwords, sessions,
+CSRF and the throttle; :mod:`~pvopt.web.pages` and :mod:`~pvopt.web.i18n` for the HTML);
+this module reads the clock, the password file and the request, and writes responses.
+
+Routes: ``GET /login``, ``POST /login``, ``POST /logout``, ``GET /`` (the page shell),
+``GET /api/session`` (JSON), ``GET /static/…``. Anything else is 404.
+
+- No session: ``/api/*`` → 401 (JSON), any other path → 303 to ``/login``. Only the
+  login page and its style sheet are served without a session.
+- A session's POST/PUT/PATCH/DELETE must carry its CSRF token (header ``X-CSRF-Token``
+  or form field ``csrf``) → else 403. ``POST /login`` carries the login form's own token
+  (also in a cookie scoped to ``/login``) → else 403.
+- Login throttle: 429 with ``Retry-After`` before the password is looked at
+  (:class:`~pvopt.web.auth.LoginThrottle`). Passwords are checked one at a time in a
+  worker thread (scrypt takes 16 MiB and ~0.1–0.4 s), so parallel attempts cannot slip
+  past the count and the event loop never waits on them.
+- Bodies are limited to :data:`MAX_BODY_BYTES` (413, before reading when
+  ``Content-Length`` says so); every 4xx/5xx is a short reason (JSON under ``/api/``),
+  never a traceback: an unexpected error is logged and answered 500.
+- Every response: a Content-Security-Policy without inline scripts or styles,
+  ``frame-ancestors 'none'`` and ``X-Frame-Options: DENY``, ``nosniff``, no referrer,
+  ``Cache-Control: no-store`` (static files: ``no-cache``), ``Server: pvopt``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import ssl
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, tzinfo
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+from aiohttp.web_request import FileField
+from multidict import MultiDictProxy
+
+from pvopt.logthrottle import Throttle
+from pvopt.web import auth, i18n, pages
+
+_LOG = logging.getLogger(__name__)
+
+SESSION_COOKIE = "pvopt_session"
+LOGIN_COOKIE = "pvopt_login"
+LANG_COOKIE = "pvopt_lang"
+CSRF_HEADER = "X-CSRF-Token"
+CSRF_FIELD = "csrf"
+#: Request bodies larger than this are refused with 413 (the settings editor will need
+#: the YAML file: well under this).
+MAX_BODY_BYTES = 64 * 1024
+#: The login form's token lives this long (s).
+LOGIN_FORM_MAX_AGE_S = 3600
+#: Assets served without a session (the login page's own).
+PUBLIC_STATIC = frozenset({"/static/style.css"})
+FORM = "application/x-www-form-urlencoded"
+STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+CSP = "; ".join(
+    [
+        "default-src 'none'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "connect-src 'self'",
+        "font-src 'self'",
+        "manifest-src 'self'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cross-Origin-Resource-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+    "Server": "pvopt",
+}
+
+
+class PasswordFileError(Exception):
+    """The password file is missing or unreadable (the message names the file only)."""
+
+
+class PasswordFile:
+    """The stored hash, read again whenever the file changes (``--set-password`` while
+    the server runs takes effect at once, and ends every open session)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._stamp: tuple[int, int, int] | None = None
+        self._hash: auth.PasswordHash | None = None
+
+    def _stat(self) -> tuple[int, int, int]:
+        try:
+            st = self.path.stat()
+        except FileNotFoundError:
+            raise PasswordFileError(f"{self.path} does not exist") from None
+        except OSError as exc:
+            raise PasswordFileError(f"{self.path}: {exc.strerror}") from None
+        return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+    def load(self) -> auth.PasswordHash:
+        """The current hash (read again if the file changed)."""
+        stamp = self._stat()
+        if self._hash is None or stamp != self._stamp:
+            try:
+                text = self.path.read_text("utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                raise PasswordFileError(f"{self.path}: cannot read it ({exc})") from None
+            try:
+                self._hash = auth.parse_hash(text)
+            except auth.PasswordHashError as exc:
+                raise PasswordFileError(f"{self.path}: {exc}") from None
+            self._stamp = stamp
+        return self._hash
+
+    def changed(self) -> bool:
+        """True when the file differs from the one last loaded (and loads it)."""
+        before = self._hash
+        try:
+            after = self.load()
+        except PasswordFileError:
+            return False
+        return before is not None and after != before
+
+
+@dataclass(frozen=True)
+class WebOptions:
+    """How the application behaves (the daemon builds it from the settings)."""
+
+    password_file: Path
+    secure_cookies: bool = False
+    tz: tzinfo = UTC
+    max_body_bytes: int = MAX_BODY_BYTES
+
+
+class WebState:
+    """What the handlers share: the sessions, the throttle, the password, the clocks."""
+
+    def __init__(
+        self,
+        options: WebOptions,
+        clock: Callable[[], float] = time.monotonic,
+        wall: Callable[[], float] = time.time,
+    ) -> None:
+        self.options = options
+        self.clock = clock
+        self.wall = wall
+        self.sessions = auth.SessionStore()
+        self.throttle = auth.LoginThrottle()
+        self.password = PasswordFile(options.password_file)
+        self.verify_lock = asyncio.Lock()
+        self.log_throttle = Throttle(_LOG)
+        self.shell_template = resources.files("pvopt.web").joinpath("shell.html").read_text("utf-8")
+
+    def check_password_file(self) -> None:
+        """End every session if the password changed (called periodically)."""
+        if self.password.changed():
+            ended = self.sessions.revoke_all()
+            _LOG.warning("the password file changed: %d session(s) ended", ended)
+
+
+STATE = web.AppKey("state", WebState)
+SESSION = "pvopt.session"
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def _state(request: web.Request) -> WebState:
+    return request.app[STATE]
+
+
+def _session(request: web.Request) -> auth.Session:
+    session = request.get(SESSION)
+    assert isinstance(session, auth.Session)  # the guard put it there
+    return session
+
+
+def _lang(request: web.Request) -> i18n.Lang:
+    return i18n.choose(
+        request.query.get("lang"),
+        request.cookies.get(LANG_COOKIE),
+        request.headers.get("Accept-Language"),
+    )
+
+
+def _client(request: web.Request) -> str:
+    return request.remote or "unknown"
+
+
+def _remember_lang(request: web.Request, response: web.StreamResponse) -> None:
+    lang = request.query.get("lang")
+    if lang in i18n.LANGS and lang != request.cookies.get(LANG_COOKIE):
+        response.set_cookie(
+            LANG_COOKIE,
+            lang,
+            max_age=365 * 24 * 3600,
+            httponly=True,
+            samesite="Strict",
+            secure=_state(request).options.secure_cookies or None,
+        )
+
+
+def _error(request: web.Request, status: int, reason: str, **headers: str) -> web.Response:
+    """A short error: JSON under /api/, plain text elsewhere; never a traceback."""
+    if request.path.startswith("/api/"):
+        response = web.json_response({"error": reason}, status=status)
+    else:
+        response = web.Response(text=f"{status} {reason}\n", status=status)
+    response.headers.update(headers)
+    return response
+
+
+async def read_form(request: web.Request) -> MultiDictProxy[str | bytes | bytearray | FileField]:
+    """The fields of a URL-encoded form (the only kind the pages send): 415 for another
+    content type, 400 for a body that cannot be read as one, 413 past the size limit."""
+    if request.content_type != FORM:
+        raise web.HTTPUnsupportedMediaType(reason=f"Expected {FORM}")
+    try:
+        return await request.post()
+    except web.HTTPException:
+        raise
+    except Exception:  # the parser's errors: malformed input, not a server fault
+        raise web.HTTPBadRequest(reason="Malformed form") from None
+
+
+# -- middlewares ----------------------------------------------------------------------------
+
+
+@web.middleware
+async def errors_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every HTTP error as a short reason; an unexpected exception logged, answered 500."""
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise  # redirects
+        headers = {k: v for k, v in exc.headers.items() if k in ("Retry-After", "Allow")}
+        return _error(request, exc.status, exc.reason, **headers)
+    except (asyncio.CancelledError, ConnectionResetError):
+        raise
+    except Exception:
+        _LOG.exception("unexpected error on %s %s", request.method, request.path)
+        return _error(request, 500, "Internal Server Error")
+
+
+@web.middleware
+async def guard_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Body size, then the session, then the CSRF token of state-changing requests."""
+    state = _state(request)
+    length = request.content_length
+    if length is not None and length > state.options.max_body_bytes:
+        raise web.HTTPRequestEntityTooLarge(
+            max_size=state.options.max_body_bytes, actual_size=length
+        )
+    if request.path == "/login" or request.path in PUBLIC_STATIC:
+        return await handler(request)
+    session = state.sessions.get(request.cookies.get(SESSION_COOKIE), state.clock())
+    if session is None:
+        if request.path.startswith("/api/"):
+            raise web.HTTPUnauthorized(reason="Not signed in")
+        raise web.HTTPSeeOther("/login")
+    if request.method in STATE_CHANGING:
+        supplied = request.headers.get(CSRF_HEADER)
+        if supplied is None and request.content_type == FORM:
+            field = (await read_form(request)).get(CSRF_FIELD)
+            supplied = field if isinstance(field, str) else None
+        if not auth.csrf_ok(session, supplied):
+            raise web.HTTPForbidden(reason="Missing or wrong CSRF token")
+    request[SESSION] = session
+    return await handler(request)
+
+
+async def _security_headers(request: web.Request, response: web.StreamResponse) -> None:
+    for name, value in SECURITY_HEADERS.items():
+        response.headers[name] = value
+    if request.path.startswith("/static/") and response.status < 400:
+        response.headers["Cache-Control"] = "no-cache"
+    else:
+        response.headers["Cache-Control"] = "no-store"
+
+
+# -- handlers -------------------------------------------------------------------------------
+
+
+def _login_response(
+    request: web.Request, status: int = 200, error: str = "", **headers: str
+) -> web.Response:
+    token = auth.new_token()
+    lang = _lang(request)
+    response = web.Response(
+        text=pages.login_page(lang, token, error),
+        status=status,
+        content_type="text/html",
+        headers=headers,
+    )
+    response.set_cookie(
+        LOGIN_COOKIE,
+        token,
+        path="/login",
+        max_age=LOGIN_FORM_MAX_AGE_S,
+        httponly=True,
+        samesite="Strict",
+        secure=_state(request).options.secure_cookies or None,
+    )
+    _remember_lang(request, response)
+    return response
+
+
+async def login_page(request: web.Request) -> web.StreamResponse:
+    """GET /login: the form (or the page shell, when already signed in)."""
+    state = _state(request)
+    if state.sessions.get(request.cookies.get(SESSION_COOKIE), state.clock()) is not None:
+        raise web.HTTPSeeOther("/")
+    return _login_response(request)
+
+
+def _refused(request: web.Request, refusal: auth.Refusal) -> web.Response:
+    state = _state(request)
+    state.log_throttle.report(
+        f"throttle-{refusal.scope}",
+        f"login attempt refused from {_client(request)}: too many wrong passwords "
+        f"({'from this address' if refusal.scope == 'client' else 'from all addresses'})",
+        state.clock(),
+    )
+    message = i18n.text("throttled", _lang(request), seconds=refusal.retry_after_s)
+    return _login_response(request, 429, message, **{"Retry-After": str(refusal.retry_after_s)})
+
+
+def _form_problem(request: web.Request, form: Any) -> web.Response | None:
+    """The login form's own token and a password, or the response saying what is wrong."""
+    token, password = form.get("login_token"), form.get("password")
+    if not isinstance(token, str) or not auth.tokens_equal(
+        token, request.cookies.get(LOGIN_COOKIE)
+    ):
+        return _login_response(request, 403, i18n.text("form_expired", _lang(request)))
+    if not isinstance(password, str) or not password:
+        return _login_response(request, 400, i18n.text("wrong_password", _lang(request)))
+    return None
+
+
+async def _verify(request: web.Request, password: str) -> web.Response | None:
+    """Check ``password`` (one check at a time, in a worker thread); None when right,
+    else the refusal (429: throttled meanwhile, 401: wrong, 503: no password file)."""
+    state = _state(request)
+    client = _client(request)
+    async with state.verify_lock:
+        refusal = state.throttle.check(client, state.clock())  # attempts queued meanwhile
+        if refusal is not None:
+            return _refused(request, refusal)
+        try:
+            stored = state.password.load()
+        except PasswordFileError as exc:
+            _LOG.error("login impossible: %s", exc)
+            return _login_response(request, 503, i18n.text("no_password_file", _lang(request)))
+        loop = asyncio.get_running_loop()
+        good = await loop.run_in_executor(None, auth.verify_password, password, stored)
+        if not good:
+            count = state.throttle.failed(client, state.clock())
+            _LOG.warning("wrong password from %s (%d in the last minute)", client, count)
+            return _login_response(request, 401, i18n.text("wrong_password", _lang(request)))
+    return None
+
+
+async def login(request: web.Request) -> web.StreamResponse:
+    """POST /login: throttle, form token, then the password."""
+    state = _state(request)
+    client = _client(request)
+    refusal = state.throttle.check(client, state.clock())
+    if refusal is not None:
+        return _refused(request, refusal)
+    form = await read_form(request)
+    problem = _form_problem(request, form)
+    if problem is None:
+        password = form["password"]
+        assert isinstance(password, str)
+        problem = await _verify(request, password)
+    if problem is not None:
+        return problem
+    state.throttle.succeeded(client)
+    session = state.sessions.create(client, state.clock(), state.wall())
+    _LOG.info("signed in from %s (%d session(s) open)", client, len(state.sessions))
+    response = web.HTTPSeeOther("/")
+    response.set_cookie(
+        SESSION_COOKIE,
+        session.token,
+        path="/",
+        max_age=int(state.sessions.max_age_s),
+        httponly=True,
+        samesite="Strict",
+        secure=state.options.secure_cookies or None,
+    )
+    response.del_cookie(LOGIN_COOKIE, path="/login")
+    return response
+
+
+async def logout(request: web.Request) -> web.StreamResponse:
+    """POST /logout (CSRF checked by the guard): end the session."""
+    state = _state(request)
+    session = _session(request)
+    state.sessions.revoke(session.token)
+    _LOG.info("signed out from %s", _client(request))
+    response = web.HTTPSeeOther("/login")
+    response.del_cookie(
+        SESSION_COOKIE,
+        path="/",
+        httponly=True,
+        samesite="Strict",
+        secure=state.options.secure_cookies or None,
+    )
+    return response
+
+
+def _wall_expiry(state: WebState, session: auth.Session) -> float:
+    return state.wall() + (state.sessions.expires(session) - state.clock())
+
+
+async def shell(request: web.Request) -> web.StreamResponse:
+    """GET /: the page shell of a signed-in session."""
+    state = _state(request)
+    session = _session(request)
+    info = pages.ShellInfo(
+        lang=_lang(request),
+        csrf=session.csrf,
+        client=session.client,
+        since=session.created_wall,
+        until=_wall_expiry(state, session),
+        sessions=len(state.sessions),
+    )
+    response = web.Response(
+        text=pages.shell_page(state.shell_template, info, state.options.tz),
+        content_type="text/html",
+    )
+    _remember_lang(request, response)
+    return response
+
+
+def _iso(when: float) -> str:
+    return datetime.fromtimestamp(when, UTC).isoformat(timespec="seconds")
+
+
+async def api_session(request: web.Request) -> web.StreamResponse:
+    """GET /api/session: who is signed in, until when, and the CSRF token."""
+    state = _state(request)
+    session = _session(request)
+    body: dict[str, Any] = {
+        "signed_in": True,
+        "client": session.client,
+        "since": _iso(session.created_wall),
+        "expires": _iso(_wall_expiry(state, session)),
+        "sessions": len(state.sessions),
+        "csrf": session.csrf,
+        "lang": _lang(request),
+    }
+    return web.json_response(body, dumps=lambda o: json.dumps(o, separators=(",", ":")))
+
+
+def static_dir() -> Path:
+    """The folder of the static files shipped in the package."""
+    return Path(str(resources.files("pvopt.web").joinpath("static")))
+
+
+def build_app(
+    options: WebOptions,
+    clock: Callable[[], float] = time.monotonic,
+    wall: Callable[[], float] = time.time,
+) -> web.Application:
+    """The application (routes, middlewares, headers); its :class:`WebState` at ``STATE``."""
+    app = web.Application(
+        middlewares=[errors_middleware, guard_middleware],
+        client_max_size=options.max_body_bytes,
+        client_max_fields=16,
+    )
+    app[STATE] = WebState(options, clock, wall)
+    app.router.add_get("/login", login_page)
+    app.router.add_post("/login", login)
+    app.router.add_post("/logout", logout)
+    app.router.add_get("/", shell)
+    app.router.add_get("/api/session", api_session)
+    app.router.add_static("/static", static_dir(), follow_symlinks=False)
+    app.on_response_prepare.append(_security_headers)
+    return app
+
+
+def tls_context(cert: Path, key: Path) -> ssl.SSLContext:
+    """A server TLS context (TLS 1.2 at least) from PEM files; OSError/SSLError if bad."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(cert, key)
+    return context
+
+
+class WebServer:
+    """The application on a socket, started and stopped from the daemon's event loop."""
+
+    def __init__(
+        self,
+        app: web.Application,
+        host: str,
+        port: int,
+        ssl_context: ssl.SSLContext | None = None,
+        access_log: bool = False,
+    ) -> None:
+        self.app = app
+        self.host = host
+        self.port = port
+        self.ssl_context = ssl_context
+        self._runner = web.AppRunner(
+            app,
+            handle_signals=False,
+            access_log=logging.getLogger("aiohttp.access") if access_log else None,
+            shutdown_timeout=5.0,
+            # A body left unread (413, a refusal before reading) is not drained for up to
+            # 10 s as aiohttp does by default: the connection closes after the answer.
+            lingering_time=0,
+        )
+
+    @property
+    def state(self) -> WebState:
+        """The application's shared state."""
+        return self.app[STATE]
+
+    @property
+    def url(self) -> str:
+        """Where it listens, for the log."""
+        scheme = "https" if self.ssl_context else "http"
+        host = self.host or "0.0.0.0"
+        return f"{scheme}://{host}:{self.port}/"
+
+    async def start(self) -> None:
+        """Bind and listen (OSError when the port is taken or forbidden)."""
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host or None, self.port, ssl_context=self.ssl_context)
+        await site.start()
+
+    async def stop(self) -> None:
+        """Close the listening socket and the connections."""
+        await self._runner.cleanup()
