@@ -17,11 +17,14 @@ import ssl
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from pvopt.config import Settings
 from pvopt.io.systemd import Heartbeat, Notifier
-from pvopt.web import auth
+from pvopt.web import auth, steer
+
+if TYPE_CHECKING:
+    from pvopt.io.mqtt import MqttClient
 
 _LOG = logging.getLogger(__name__)
 
@@ -87,8 +90,28 @@ def _check_password_file(path: Path) -> str | None:
     return None
 
 
+def steering(settings: Settings) -> tuple[steer.Steering, MqttClient]:
+    """The loads of ``$PVOPT_CONFIG`` and an MQTT client to publish their controls (not
+    started). A config that cannot be loaded leaves the page up, steering answering 503
+    with the reason (the config is fixed from the page or a shell, not by a crash loop)."""
+    from pvopt import topics
+    from pvopt.equipment.loader import ConfigFileError, load_site_config
+    from pvopt.io.mqtt import MqttClient, client_id
+
+    client = MqttClient(settings.mqtt, client_id("web"), topics.WEB_STATUS)
+    try:
+        site = load_site_config(settings.config_path, (settings.hc_start, settings.hc_end))
+    except (ConfigFileError, OSError) as exc:
+        _LOG.error("steering unavailable: %s", str(exc).splitlines()[0] if str(exc) else exc)
+        problem = f"{settings.config_path} cannot be loaded (see pvopt web's log)"
+        return steer.Steering(None, client, problem), client
+    loads = steer.loads_of(site)
+    _LOG.info("steering %d load(s) of %s", len(loads), settings.config_path)
+    return steer.Steering(loads, client), client
+
+
 async def _serve(options: WebRunOptions, settings: Settings, tls: ssl.SSLContext | None) -> int:
-    from pvopt.io.web_server import WebOptions, WebServer, build_app
+    from pvopt.io.web_server import WebOptions, WebServer, add_steer_routes, build_app
 
     app = build_app(
         WebOptions(
@@ -97,6 +120,8 @@ async def _serve(options: WebRunOptions, settings: Settings, tls: ssl.SSLContext
             tz=settings.tz,
         )
     )
+    steer_with, mqtt = steering(settings)
+    add_steer_routes(app, steer_with)
     server = WebServer(
         app, options.host, options.port, tls, access_log=settings.log_level == "DEBUG"
     )
@@ -110,6 +135,7 @@ async def _serve(options: WebRunOptions, settings: Settings, tls: ssl.SSLContext
     except OSError as exc:
         _LOG.error("cannot listen on %s: %s", server.url, exc.strerror or exc)
         return 1
+    mqtt.start()
     _LOG.info("serving on %s", server.url)
     state = f"serving on {server.url}"
     ticks = 0
@@ -125,6 +151,7 @@ async def _serve(options: WebRunOptions, settings: Settings, tls: ssl.SSLContext
     finally:
         heartbeat.stopping("stopping")
         await server.stop()
+        await loop.run_in_executor(None, mqtt.stop)
         _LOG.info("stopped")
     return 0
 

@@ -6,7 +6,8 @@ CSRF and the throttle; :mod:`~pvopt.web.pages` and :mod:`~pvopt.web.i18n` for th
 this module reads the clock, the password file and the request, and writes responses.
 
 Routes: ``GET /login``, ``POST /login``, ``POST /logout``, ``GET /`` (the page shell),
-``GET /api/session`` (JSON), ``GET /static/…``. Anything else is 404.
+``GET /api/session`` (JSON), ``GET /static/…``; with :func:`add_steer_routes`,
+``GET /api/loads`` and ``POST /api/loads/{load}/mode|boost`` (JSON). Anything else is 404.
 
 - No session: ``/api/*`` → 401 (JSON), any other path → 303 to ``/login``. Only the
   login page and its style sheet are served without a session.
@@ -44,7 +45,7 @@ from aiohttp.web_request import FileField
 from multidict import MultiDictProxy
 
 from pvopt.logthrottle import Throttle
-from pvopt.web import auth, i18n, pages
+from pvopt.web import auth, i18n, pages, steer
 
 _LOG = logging.getLogger(__name__)
 
@@ -491,6 +492,100 @@ def build_app(
     app.router.add_static("/static", static_dir(), follow_symlinks=False)
     app.on_response_prepare.append(_security_headers)
     return app
+
+
+# -- steering (issue #16 "Steer") ----------------------------------------------------------
+
+STEERING = web.AppKey("steering", steer.Steering)
+JSON = "application/json"
+
+
+def _steering(request: web.Request) -> tuple[tuple[steer.Load, ...], steer.Publisher | None]:
+    steering = request.app[STEERING]
+    if steering.loads is None:
+        raise web.HTTPServiceUnavailable(reason=f"Steering unavailable: {steering.problem}")
+    return steering.loads, steering.publisher
+
+
+async def read_json(request: web.Request) -> object:
+    """A JSON body: 415 for another content type, 400 when it is not JSON (NaN and
+    Infinity included), 413 past the size limit."""
+    if request.content_type != JSON:
+        raise web.HTTPUnsupportedMediaType(reason=f"Expected {JSON}")
+    raw = await request.read()  # bounded by client_max_size: 413 beyond it
+    try:
+        return json.loads(raw, parse_constant=steer.refuse_constant)
+    except (ValueError, RecursionError):
+        raise web.HTTPBadRequest(reason="Malformed JSON") from None
+
+
+def _refusal(refused: steer.Refused) -> web.Response:
+    return web.json_response({"error": refused.reason, "code": refused.code}, status=refused.status)
+
+
+async def _send(
+    request: web.Request,
+    build: Callable[[tuple[steer.Load, ...], str, object], tuple[steer.Load, steer.Message]],
+) -> web.StreamResponse:
+    loads, publisher = _steering(request)
+    body = await read_json(request)
+    try:
+        load, message = build(loads, request.match_info["load"], body)
+    except steer.Refused as refused:
+        return _refusal(refused)
+    if publisher is None or not publisher.connected:
+        return _refusal(
+            steer.Refused(503, "broker_down", "the MQTT broker is unreachable: nothing was sent")
+        )
+    if not publisher.publish(message.topic, message.payload, message.qos, message.retain):
+        return _refusal(
+            steer.Refused(503, "broker_down", "the MQTT broker connection was lost: not sent")
+        )
+    _LOG.info("steer: %s %s (from %s)", message.topic, message.payload, _client(request))
+    reply = {
+        "status": "sent",
+        "load": load.name,
+        "id": load.id,
+        "topic": message.topic,
+        "payload": message.payload,
+    }
+    return web.json_response(reply, status=202)
+
+
+async def api_loads(request: web.Request) -> web.StreamResponse:
+    """GET /api/loads: the site's loads, the bounds of their controls, and the page's
+    texts for them in the request's language."""
+    loads, publisher = _steering(request)
+    low, high = steer.BOOST_MINUTES
+    body = {
+        "loads": [load.as_json() for load in loads],
+        "modes": list(steer.MODES),
+        "boost_minutes": {"min": low, "max": high},
+        "broker_connected": publisher is not None and publisher.connected,
+        "texts": i18n.script_texts(_lang(request), "steer_", low=low, high=high),
+    }
+    return web.json_response(body)
+
+
+async def api_mode(request: web.Request) -> web.StreamResponse:
+    """POST /api/loads/{load}/mode {"mode": "AUTO" | "ON" | "OFF"}: 202 sent."""
+    return await _send(request, steer.mode_request)
+
+
+async def api_boost(request: web.Request) -> web.StreamResponse:
+    """POST /api/loads/{load}/boost {"minutes": N, "power_w": P}: 202 sent."""
+    return await _send(request, steer.boost_request)
+
+
+def add_steer_routes(app: web.Application, steering: steer.Steering) -> None:
+    """The steering routes (behind the same session, CSRF and size guard as every route):
+    ``GET /api/loads``, ``POST /api/loads/{load}/mode``, ``POST /api/loads/{load}/boost``.
+    A 202 says the control message was *sent*; what it did shows in the regulation's own
+    status. 4xx with a reason for a bad request, 503 when it cannot be sent."""
+    app[STEERING] = steering
+    app.router.add_get("/api/loads", api_loads)
+    app.router.add_post("/api/loads/{load}/mode", api_mode)
+    app.router.add_post("/api/loads/{load}/boost", api_boost)
 
 
 def tls_context(cert: Path, key: Path) -> ssl.SSLContext:

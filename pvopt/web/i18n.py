@@ -100,7 +100,67 @@ TEXTS: dict[str, dict[Lang, str]] = {
         "settings are coming to this page.",
     },
     "switch_to": {"fr": "English", "en": "Français"},
+    # Steering (static/steer.js gets them from GET /api/loads in the page's language).
+    "steer_heading": {"fr": "Pilotage", "en": "Controls"},
+    "steer_auto": {"fr": "AUTO", "en": "AUTO"},
+    "steer_on": {"fr": "MARCHE", "en": "ON"},
+    "steer_off": {"fr": "ARRÊT", "en": "OFF"},
+    "steer_boost": {"fr": "Forcer", "en": "Boost"},
+    "steer_minutes": {"fr": "min", "en": "min"},
+    "steer_at": {"fr": "à", "en": "at"},
+    "steer_watts": {"fr": "W", "en": "W"},
+    "steer_sent": {
+        "fr": "Envoyé à la régulation : son état ci-dessus dira ce qu'elle en fait.",
+        "en": "Sent to the regulation: its status above tells what it does with it.",
+    },
+    "steer_max": {"fr": "max {watts} W", "en": "max {watts} W"},
+    "steer_unavailable": {
+        "fr": "Pilotage indisponible : {reason}",
+        "en": "Controls unavailable: {reason}",
+    },
+    "steer_err_broker_down": {
+        "fr": "Le broker MQTT est injoignable : rien n'a été envoyé.",
+        "en": "The MQTT broker is unreachable: nothing was sent.",
+    },
+    "steer_err_bad_mode": {
+        "fr": "Mode inconnu (AUTO, ON ou OFF).",
+        "en": "Unknown mode (AUTO, ON or OFF).",
+    },
+    "steer_err_bad_minutes": {
+        "fr": "Durée : un nombre entier de minutes de {low} à {high}.",
+        "en": "Duration: a whole number of minutes from {low} to {high}.",
+    },
+    "steer_err_bad_power": {
+        "fr": "Puissance : plus de 0 et au plus la puissance de l'équipement.",
+        "en": "Power: more than 0 and at most the load's power.",
+    },
+    "steer_err_power_too_low": {
+        "fr": "Cet équipement est en marche/arrêt : moins de la moitié de sa puissance "
+        "le laisserait arrêté.",
+        "en": "This load is switched on or off: less than half its power would leave it off.",
+    },
+    "steer_err_unknown_load": {
+        "fr": "Équipement inconnu de equipment_config.yml.",
+        "en": "No such load in equipment_config.yml.",
+    },
+    "steer_err_network": {
+        "fr": "pvopt web ne répond pas : rien n'a été confirmé.",
+        "en": "pvopt web does not answer: nothing was confirmed.",
+    },
 }
+
+
+def script_texts(lang: Lang, prefix: str, **values: object) -> dict[str, str]:
+    """Every text whose key starts with ``prefix``, in ``lang``, for a page script
+    (``{placeholders}`` named in ``values`` filled, the others left for the script)."""
+    out = {}
+    for key, texts in TEXTS.items():
+        if key.startswith(prefix):
+            template = texts[lang]
+            for name, value in values.items():
+                template = template.replace("{" + name + "}", str(value))
+            out[key] = template
+    return out
 
 
 def text(key: str, lang: Lang, **values: object) -> str:

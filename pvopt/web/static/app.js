@@ -3,6 +3,8 @@
 // as soon as the server says the session has ended (logout elsewhere, expiry, restart,
 // new password). The live view comes next.
 
+import "./steer.js";
+
 const REFRESH_MS = 60_000;
 
 /** The CSRF token every state-changing request of this session must carry. */
