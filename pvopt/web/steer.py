@@ -20,7 +20,6 @@ regulation's own ``regulation/status`` (the live view), never assumed here.
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -194,7 +193,8 @@ def _minutes(value: object) -> int:
 
 
 def _power(value: object, load: Load) -> float:
-    if not is_number(value) or not math.isfinite(value) or not 0 < value <= load.max_power_w:
+    # Bounds compared before any conversion: a huge int compares without overflow, NaN fails.
+    if not is_number(value) or not 0 < value <= load.max_power_w:
         raise Refused(
             400,
             "bad_power",
