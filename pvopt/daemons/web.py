@@ -2,7 +2,9 @@
 
 Thin wiring: the pure security and pages from :mod:`pvopt.web`, the aiohttp application
 from :mod:`pvopt.io.web_server` (imported only when serving: ``--set-password`` needs no
-web framework). The event loop pings the systemd watchdog once a second and looks at the
+web framework). :func:`steering` gives the page the loads of ``$PVOPT_CONFIG`` and an MQTT
+client (:mod:`pvopt.io.mqtt`, availability ``pvopt/web/status``) to publish their
+controls. The event loop pings the systemd watchdog once a second and looks at the
 password file every few seconds (a new password ends every open session).
 """
 
