@@ -142,7 +142,8 @@ def start_web(tmp_path: Path, *extra: str, password: bool = True) -> tuple[Daemo
     port = free_port()
     daemon = Daemon(
         ["--host", HOST, "--port", str(port), "--password-file", str(tmp_path / "pw"), *extra],
-        clean_env(PVOPT_STATE_DIR=str(tmp_path)),
+        # MQTT on a closed port: never the machine's own broker (steering is not tested here).
+        clean_env(PVOPT_STATE_DIR=str(tmp_path), MQTT_BROKER_HOST=HOST, MQTT_BROKER_PORT="1"),
         tmp_path / "web.log",
         command="web",
     )
