@@ -19,6 +19,7 @@ ERQT = "tic/ERQT"
 #: Availability (``online`` / ``offline``, retained, last will) of each daemon.
 TELEINFO_STATUS = "pvopt/teleinfo/status"
 REGULATION_STATUS = "pvopt/regulation/status"
+WEB_STATUS = "pvopt/web/status"
 #: The regulation's decision of each evaluation, as JSON.
 DECISION = "regulation/status"
 #: Force / unforce an equipment by name (JSON).

@@ -6,7 +6,9 @@ CSRF and the throttle; :mod:`~pvopt.web.pages` and :mod:`~pvopt.web.i18n` for th
 this module reads the clock, the password file and the request, and writes responses.
 
 Routes: ``GET /login``, ``POST /login``, ``POST /logout``, ``GET /`` (the page shell),
-``GET /api/session`` (JSON), ``GET /static/…``. Anything else is 404.
+``GET /api/session`` (JSON), ``GET /static/…``; with :func:`add_live` (the daemon's live
+feed, :mod:`pvopt.io.live_feed`) ``GET /api/live`` (the snapshot, JSON) and
+``GET /api/events`` (server-sent events). Anything else is 404.
 
 - No session: ``/api/*`` → 401 (JSON), any other path → 303 to ``/login``. Only the
   login page and its style sheet are served without a session.
@@ -43,6 +45,7 @@ from aiohttp import web
 from aiohttp.web_request import FileField
 from multidict import MultiDictProxy
 
+from pvopt.io.live_feed import LiveFeed
 from pvopt.logthrottle import Throttle
 from pvopt.web import auth, i18n, pages
 
@@ -491,6 +494,67 @@ def build_app(
     app.router.add_static("/static", static_dir(), follow_symlinks=False)
     app.on_response_prepare.append(_security_headers)
     return app
+
+
+# -- live (issue #16 "Live"): the snapshot and its stream ----------------------------------
+
+LIVE = web.AppKey("live", LiveFeed)
+#: A comment line on an idle stream this often (s): proxies and browsers keep it open.
+HEARTBEAT_S = 15.0
+#: What the browser waits before reconnecting a dropped stream (ms, the SSE ``retry``).
+RETRY_MS = 2000
+
+
+def _compact(o: object) -> str:
+    return json.dumps(o, separators=(",", ":"), allow_nan=False)
+
+
+async def api_live(request: web.Request) -> web.StreamResponse:
+    """GET /api/live: the live snapshot with the broker's state (JSON)."""
+    return web.json_response(request.app[LIVE].document(), dumps=_compact)
+
+
+async def api_events(request: web.Request) -> web.StreamResponse:
+    """GET /api/events: server-sent events, a snapshot on connect then one per change
+    (coalesced) or expiry, a comment every :data:`HEARTBEAT_S` while idle. Ends on
+    shutdown, with the session (logout, new password, expiry) or the client; 503 beyond
+    the feed's cap on open streams."""
+    state = _state(request)
+    feed = request.app[LIVE]
+    token = _session(request).token
+    stream = feed.open_stream()
+    if stream is None:
+        raise web.HTTPServiceUnavailable(
+            reason="Too many live streams", headers={"Retry-After": "10"}
+        )
+    response = web.StreamResponse(
+        headers={"Content-Type": "text/event-stream; charset=utf-8", "X-Accel-Buffering": "no"}
+    )
+    try:
+        await response.prepare(request)
+        await response.write(f"retry: {RETRY_MS}\n\n".encode("ascii"))
+        while True:
+            data = await stream.get(HEARTBEAT_S)
+            if stream.closed or state.sessions.get(token, state.clock()) is None:
+                break
+            await response.write(b": ping\n\n" if data is None else f"data: {data}\n\n".encode())
+    except (ConnectionResetError, OSError):
+        pass  # the browser went away
+    finally:
+        feed.close_stream(stream)
+    return response
+
+
+async def _close_live(app: web.Application) -> None:
+    app[LIVE].close()
+
+
+def add_live(app: web.Application, feed: LiveFeed) -> None:
+    """The live routes, fed by ``feed``; its streams end when the application shuts down."""
+    app[LIVE] = feed
+    app.router.add_get("/api/live", api_live)
+    app.router.add_get("/api/events", api_events)
+    app.on_shutdown.append(_close_live)
 
 
 def tls_context(cert: Path, key: Path) -> ssl.SSLContext:

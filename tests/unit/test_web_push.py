@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 
 from pvopt import topics
 from pvopt.web.live import Live
@@ -38,7 +39,7 @@ def test_a_burst_of_changes_is_one_push_per_interval() -> None:
             pushes.append(now)
         now = round(now + 0.01, 3)
     assert len(pushes) == 10
-    assert all(b - a >= 0.1 - 1e-9 for a, b in zip(pushes, pushes[1:], strict=False))
+    assert all(b - a >= 0.1 - 1e-9 for a, b in pairwise(pushes))
 
 
 def test_a_change_within_the_interval_waits_for_its_end_and_is_not_lost() -> None:
