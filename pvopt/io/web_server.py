@@ -501,6 +501,8 @@ def build_app(
 LIVE = web.AppKey("live", LiveFeed)
 #: A comment line on an idle stream this often (s): proxies and browsers keep it open.
 HEARTBEAT_S = 15.0
+#: An idle stream looks this often (s) whether its browser left or its session ended.
+CHECK_S = 1.0
 #: What the browser waits before reconnecting a dropped stream (ms, the SSE ``retry``).
 RETRY_MS = 2000
 
@@ -514,11 +516,16 @@ async def api_live(request: web.Request) -> web.StreamResponse:
     return web.json_response(request.app[LIVE].document(), dumps=_compact)
 
 
+def _gone(request: web.Request) -> bool:
+    transport = request.transport
+    return transport is None or transport.is_closing()
+
+
 async def api_events(request: web.Request) -> web.StreamResponse:
     """GET /api/events: server-sent events, a snapshot on connect then one per change
     (coalesced) or expiry, a comment every :data:`HEARTBEAT_S` while idle. Ends on
-    shutdown, with the session (logout, new password, expiry) or the client; 503 beyond
-    the feed's cap on open streams."""
+    shutdown, with the session (logout, new password, expiry) or the client (noticed
+    within :data:`CHECK_S`); 503 beyond the feed's cap on open streams."""
     state = _state(request)
     feed = request.app[LIVE]
     token = _session(request).token
@@ -533,11 +540,18 @@ async def api_events(request: web.Request) -> web.StreamResponse:
     try:
         await response.prepare(request)
         await response.write(f"retry: {RETRY_MS}\n\n".encode("ascii"))
+        written = state.clock()
         while True:
-            data = await stream.get(HEARTBEAT_S)
-            if stream.closed or state.sessions.get(token, state.clock()) is None:
+            data = await stream.get(CHECK_S)
+            if stream.closed or _gone(request):
                 break
+            now = state.clock()
+            if state.sessions.get(token, now) is None:
+                break
+            if data is None and now - written < HEARTBEAT_S:
+                continue
             await response.write(b": ping\n\n" if data is None else f"data: {data}\n\n".encode())
+            written = now
     except (ConnectionResetError, OSError):
         pass  # the browser went away
     finally:
