@@ -142,6 +142,10 @@ LIVE_TEXTS: dict[str, dict[Lang, str]] = {
         "en": "No decision from the regulation received.",
     },
     "energy_today": {"fr": "Aujourd'hui", "en": "Today"},
+    "loads_today": {
+        "fr": "Énergie des équipements aujourd'hui",
+        "en": "Loads' energy today",
+    },
     "mode_auto": {"fr": "Auto", "en": "Auto"},
     "mode_on": {"fr": "Marche forcée", "en": "Forced on"},
     "mode_off": {"fr": "Arrêt forcé", "en": "Forced off"},

@@ -125,8 +125,8 @@ function renderRegulation(regulation) {
     row(t("diverted"), formatPower(regulation.diverted_w, lang), "big-row"),
     row(t("surplus"), formatPower(regulation.surplus_w, lang)),
     row(t("target"), formatPower(regulation.target_w, lang)),
-    row(t("energy_today"), formatEnergy(regulation.loads_energy_today_wh, lang)),
-    el("p", "reason", regulation.reason),
+    row(t("loads_today"), formatEnergy(regulation.loads_energy_today_wh, lang)),
+    regulation.reason ? el("p", "reason", regulation.reason) : null,
     staleNote(regulation),
   );
 }
@@ -150,7 +150,7 @@ function renderLoad(load) {
     if (note) item.append(note);
   }
   item.append(row(t("energy_today"), formatEnergy(load.energy_today_wh, lang)));
-  item.append(el("p", "reason", load.reason));
+  if (load.reason) item.append(el("p", "reason", load.reason));
   const note = staleNote(load);
   if (note) item.append(note);
   return item;
