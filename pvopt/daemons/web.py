@@ -2,10 +2,15 @@
 
 Thin wiring: the pure security and pages from :mod:`pvopt.web`, the aiohttp application
 from :mod:`pvopt.io.web_server` (imported only when serving: ``--set-password`` needs no
-web framework). :func:`steering` gives the page the loads of ``$PVOPT_CONFIG`` and an MQTT
-client (:mod:`pvopt.io.mqtt`, availability ``pvopt/web/status``) to publish their
-controls. The event loop pings the systemd watchdog once a second and looks at the
+web framework). The event loop pings the systemd watchdog once a second and looks at the
 password file every few seconds (a new password ends every open session).
+
+The live page: an MQTT client (:mod:`pvopt.io.mqtt`, availability ``pvopt/web/status``)
+subscribes to :data:`pvopt.topics.WEB_SUBSCRIPTIONS` and hands every message and every
+change of the broker's state to the event loop's thread, which owns the live state
+(:mod:`pvopt.io.live_feed`). A broker that is away is shown on the page (and retried every
+second by the wrapper), never fatal. The same client publishes the loads' controls
+(:func:`steering`: the loads of ``$PVOPT_CONFIG``).
 """
 
 from __future__ import annotations
@@ -18,14 +23,17 @@ import signal
 import ssl
 import sys
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
+from pvopt import topics
 from pvopt.config import Settings
 from pvopt.io.systemd import Heartbeat, Notifier
 from pvopt.web import auth, steer
 
 if TYPE_CHECKING:
+    from pvopt.io.live_feed import LiveFeed
     from pvopt.io.mqtt import MqttClient
 
 _LOG = logging.getLogger(__name__)
@@ -92,28 +100,48 @@ def _check_password_file(path: Path) -> str | None:
     return None
 
 
-def steering(settings: Settings) -> tuple[steer.Steering, MqttClient]:
-    """The loads of ``$PVOPT_CONFIG`` and an MQTT client to publish their controls (not
-    started). A config that cannot be loaded leaves the page up, steering answering 503
-    with the reason (the config is fixed from the page or a shell, not by a crash loop)."""
-    from pvopt import topics
-    from pvopt.equipment.loader import ConfigFileError, load_site_config
+def _start_live(settings: Settings, loop: asyncio.AbstractEventLoop) -> tuple[LiveFeed, MqttClient]:
+    """The live feed, owned by ``loop``'s thread, and the MQTT client feeding it (started)."""
+    from pvopt.io.live_feed import LiveFeed
     from pvopt.io.mqtt import MqttClient, client_id
+    from pvopt.web.live import Live
 
-    client = MqttClient(settings.mqtt, client_id("web"), topics.WEB_STATUS)
+    feed = LiveFeed(Live(started=datetime.now(UTC)))
+    feed.bind(loop)
+    mqtt = MqttClient(settings.mqtt, client_id("web"), topics.WEB_STATUS)
+    for topic in topics.WEB_SUBSCRIPTIONS:
+        mqtt.subscribe(topic, feed.post_message)
+    mqtt.on_connected(lambda: feed.post_broker(True))
+    mqtt.on_disconnected(lambda: feed.post_broker(False))
+    mqtt.start()
+    return feed, mqtt
+
+
+def steering(settings: Settings, client: MqttClient) -> steer.Steering:
+    """The loads of ``$PVOPT_CONFIG``, steered through ``client`` (the live feed's: one
+    client id, one connection). A config that cannot be loaded leaves the page up,
+    steering answering 503 with the reason (the config is fixed from the page or a shell,
+    not by a crash loop)."""
+    from pvopt.equipment.loader import ConfigFileError, load_site_config
+
     try:
         site = load_site_config(settings.config_path, (settings.hc_start, settings.hc_end))
     except (ConfigFileError, OSError) as exc:
         _LOG.error("steering unavailable: %s", str(exc).splitlines()[0] if str(exc) else exc)
         problem = f"{settings.config_path} cannot be loaded (see pvopt web's log)"
-        return steer.Steering(None, client, problem), client
+        return steer.Steering(None, client, problem)
     loads = steer.loads_of(site)
     _LOG.info("steering %d load(s) of %s", len(loads), settings.config_path)
-    return steer.Steering(loads, client), client
+    return steer.Steering(loads, client)
+
+
+def _state_line(server_url: str, mqtt: MqttClient) -> str:
+    broker = "MQTT broker connected" if mqtt.connected else "MQTT broker unreachable"
+    return f"serving on {server_url}, {broker}"
 
 
 async def _serve(options: WebRunOptions, settings: Settings, tls: ssl.SSLContext | None) -> int:
-    from pvopt.io.web_server import WebOptions, WebServer, add_steer_routes, build_app
+    from pvopt.io.web_server import WebOptions, WebServer, add_live, add_steer_routes, build_app
 
     app = build_app(
         WebOptions(
@@ -122,13 +150,15 @@ async def _serve(options: WebRunOptions, settings: Settings, tls: ssl.SSLContext
             tz=settings.tz,
         )
     )
-    steer_with, mqtt = steering(settings)
-    add_steer_routes(app, steer_with)
     server = WebServer(
         app, options.host, options.port, tls, access_log=settings.log_level == "DEBUG"
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+    feed, mqtt = _start_live(settings, loop)
+    add_live(app, feed)
+    add_steer_routes(app, steering(settings, mqtt))
+    pusher = asyncio.create_task(feed.run(), name="live feed")
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     heartbeat = Heartbeat(Notifier.from_environ())
@@ -136,26 +166,38 @@ async def _serve(options: WebRunOptions, settings: Settings, tls: ssl.SSLContext
         await server.start()
     except OSError as exc:
         _LOG.error("cannot listen on %s: %s", server.url, exc.strerror or exc)
+        await _stop_live(feed, mqtt, pusher)
         return 1
-    mqtt.start()
     _LOG.info("serving on %s", server.url)
-    state = f"serving on {server.url}"
     ticks = 0
     try:
         while not stop.is_set():
-            heartbeat.beat(True, state, lambda: f"{len(server.state.sessions)} session(s)")
+            heartbeat.beat(
+                True,
+                _state_line(server.url, mqtt),
+                lambda: f"{len(server.state.sessions)} session(s), {len(feed.streams)} stream(s)",
+            )
             ticks += 1
             if ticks % PASSWORD_CHECK_EVERY == 0:
                 server.state.check_password_file()
             server.state.log_throttle.flush(loop.time())
+            feed.flush_log()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), TICK_S)
     finally:
         heartbeat.stopping("stopping")
+        feed.close()  # the open streams end: the server need not wait for them
         await server.stop()
-        await loop.run_in_executor(None, mqtt.stop)
+        await _stop_live(feed, mqtt, pusher)
         _LOG.info("stopped")
     return 0
+
+
+async def _stop_live(feed: LiveFeed, mqtt: MqttClient, pusher: asyncio.Task[None]) -> None:
+    feed.close()
+    await asyncio.to_thread(mqtt.stop)  # publishes offline, waits up to 2 s for it
+    with contextlib.suppress(asyncio.CancelledError):
+        await pusher
 
 
 def run(options: WebRunOptions, settings: Settings) -> int:

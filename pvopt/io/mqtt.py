@@ -12,7 +12,8 @@
 - Every callback body is guarded: an exception in a paho callback would otherwise kill the
   network thread silently. A handler's errors are logged rate-limited (the first with its
   traceback), so a flood of one bad message does not flood the journal.
-- ``on_connected`` callbacks run on every (re)connection, before the subscriptions.
+- ``on_connected`` callbacks run on every (re)connection, before the subscriptions;
+  ``on_disconnected`` ones on every lost connection and failed attempt (not on ``stop``).
 - Publishing never blocks the caller; QoS 0 messages published while the broker is away
   are dropped (telemetry), QoS 1 ones are queued by paho up to a bound.
 """
@@ -63,6 +64,7 @@ class MqttClient:
         self._status_topic = status_topic
         self._handlers: dict[str, MessageHandler] = {}
         self._connect_listeners: list[Callable[[], None]] = []
+        self._disconnect_listeners: list[Callable[[], None]] = []
         self._errors = Throttle(_LOG, logging.ERROR)
         self._announcements: list[tuple[str, str, bool]] = []
         self._connected = threading.Event()
@@ -103,6 +105,15 @@ class MqttClient:
     def on_connected(self, callback: Callable[[], None]) -> None:
         """Call ``callback()`` (network thread) on every connection, before subscribing."""
         self._connect_listeners.append(callback)
+
+    def on_disconnected(self, callback: Callable[[], None]) -> None:
+        """Call ``callback()`` (network thread) when the connection is lost and on every
+        failed attempt while the broker is away (not on :meth:`stop`)."""
+        self._disconnect_listeners.append(callback)
+
+    def _tell_disconnected(self) -> None:
+        for listener in self._disconnect_listeners:
+            listener()
 
     def announce(
         self, messages: Sequence[tuple[str, str, bool]], repeat_on: str | None = None
@@ -217,6 +228,7 @@ class MqttClient:
                 "MQTT broker connection lost (%s); reconnecting",
                 reason_code,
             )
+            self._tell_disconnected()
         except Exception:
             _LOG.exception("error in MQTT on_disconnect")
 
@@ -230,6 +242,7 @@ class MqttClient:
                 self._settings.host,
                 self._settings.port,
             )
+            self._tell_disconnected()
         except Exception:
             _LOG.exception("error in MQTT on_connect_fail")
 

@@ -6,7 +6,9 @@ CSRF and the throttle; :mod:`~pvopt.web.pages` and :mod:`~pvopt.web.i18n` for th
 this module reads the clock, the password file and the request, and writes responses.
 
 Routes: ``GET /login``, ``POST /login``, ``POST /logout``, ``GET /`` (the page shell),
-``GET /api/session`` (JSON), ``GET /static/…``; with :func:`add_steer_routes`,
+``GET /api/session`` (JSON), ``GET /static/…``; with :func:`add_live` (the daemon's live
+feed, :mod:`pvopt.io.live_feed`) ``GET /api/live`` (the snapshot, JSON) and
+``GET /api/events`` (server-sent events); with :func:`add_steer_routes`,
 ``GET /api/loads`` and ``POST /api/loads/{load}/mode|boost`` (JSON). Anything else is 404.
 
 - No session: ``/api/*`` → 401 (JSON), any other path → 303 to ``/login``. Only the
@@ -44,6 +46,7 @@ from aiohttp import web
 from aiohttp.web_request import FileField
 from multidict import MultiDictProxy
 
+from pvopt.io.live_feed import LiveFeed
 from pvopt.logthrottle import Throttle
 from pvopt.web import auth, i18n, pages, steer
 
@@ -586,6 +589,81 @@ def add_steer_routes(app: web.Application, steering: steer.Steering) -> None:
     app.router.add_get("/api/loads", api_loads)
     app.router.add_post("/api/loads/{load}/mode", api_mode)
     app.router.add_post("/api/loads/{load}/boost", api_boost)
+
+
+# -- live (issue #16 "Live"): the snapshot and its stream ----------------------------------
+
+LIVE = web.AppKey("live", LiveFeed)
+#: A comment line on an idle stream this often (s): proxies and browsers keep it open.
+HEARTBEAT_S = 15.0
+#: An idle stream looks this often (s) whether its browser left or its session ended.
+CHECK_S = 1.0
+#: What the browser waits before reconnecting a dropped stream (ms, the SSE ``retry``).
+RETRY_MS = 2000
+
+
+def _compact(o: object) -> str:
+    return json.dumps(o, separators=(",", ":"), allow_nan=False)
+
+
+async def api_live(request: web.Request) -> web.StreamResponse:
+    """GET /api/live: the live snapshot with the broker's state (JSON)."""
+    return web.json_response(request.app[LIVE].document(), dumps=_compact)
+
+
+def _gone(request: web.Request) -> bool:
+    transport = request.transport
+    return transport is None or transport.is_closing()
+
+
+async def api_events(request: web.Request) -> web.StreamResponse:
+    """GET /api/events: server-sent events, a snapshot on connect then one per change
+    (coalesced) or expiry, a comment every :data:`HEARTBEAT_S` while idle. Ends on
+    shutdown, with the session (logout, new password, expiry) or the client (noticed
+    within :data:`CHECK_S`); 503 beyond the feed's cap on open streams."""
+    state = _state(request)
+    feed = request.app[LIVE]
+    token = _session(request).token
+    stream = feed.open_stream()
+    if stream is None:
+        raise web.HTTPServiceUnavailable(
+            reason="Too many live streams", headers={"Retry-After": "10"}
+        )
+    response = web.StreamResponse(
+        headers={"Content-Type": "text/event-stream; charset=utf-8", "X-Accel-Buffering": "no"}
+    )
+    try:
+        await response.prepare(request)
+        await response.write(f"retry: {RETRY_MS}\n\n".encode("ascii"))
+        written = state.clock()
+        while True:
+            data = await stream.get(CHECK_S)
+            if stream.closed or _gone(request):
+                break
+            now = state.clock()
+            if state.sessions.get(token, now) is None:
+                break
+            if data is None and now - written < HEARTBEAT_S:
+                continue
+            await response.write(b": ping\n\n" if data is None else f"data: {data}\n\n".encode())
+            written = now
+    except (ConnectionResetError, OSError):
+        pass  # the browser went away
+    finally:
+        feed.close_stream(stream)
+    return response
+
+
+async def _close_live(app: web.Application) -> None:
+    app[LIVE].close()
+
+
+def add_live(app: web.Application, feed: LiveFeed) -> None:
+    """The live routes, fed by ``feed``; its streams end when the application shuts down."""
+    app[LIVE] = feed
+    app.router.add_get("/api/live", api_live)
+    app.router.add_get("/api/events", api_events)
+    app.on_shutdown.append(_close_live)
 
 
 def tls_context(cert: Path, key: Path) -> ssl.SSLContext:

@@ -94,10 +94,10 @@ TEXTS: dict[str, dict[Lang, str]] = {
         "en": "This session ends on {until} unless used.",
     },
     "coming": {
-        "fr": "La vue en direct, le pilotage des équipements, l'historique, le compteur "
-        "et les réglages arrivent sur cette page.",
-        "en": "The live view, the equipment controls, the history, the meter and the "
-        "settings are coming to this page.",
+        "fr": "Le pilotage des équipements, l'historique, le compteur et les réglages "
+        "arrivent sur cette page.",
+        "en": "The equipment controls, the history, the meter and the settings are coming "
+        "to this page.",
     },
     "switch_to": {"fr": "English", "en": "Français"},
     # Steering (static/steer.js gets them from GET /api/loads in the page's language).
@@ -167,3 +167,99 @@ def text(key: str, lang: Lang, **values: object) -> str:
     """The text ``key`` in ``lang``, its ``{placeholders}`` filled."""
     template = TEXTS[key][lang]
     return template.format(**values) if values else template
+
+
+#: The live view's texts, used by ``static/live.js`` (handed to it as JSON in the page:
+#: :func:`live_texts`). ``{age}`` is a duration the script formats ("12 s", "3 min").
+LIVE_TEXTS: dict[str, dict[Lang, str]] = {
+    "live": {"fr": "En direct", "en": "Live"},
+    "connecting": {"fr": "Connexion…", "en": "Connecting…"},
+    "reconnecting": {
+        "fr": "Connexion au serveur perdue : reconnexion…",
+        "en": "Connection to the server lost: reconnecting…",
+    },
+    "grid": {"fr": "Réseau", "en": "Grid"},
+    "importing": {"fr": "Soutirage", "en": "Importing"},
+    "exporting": {"fr": "Injection", "en": "Exporting"},
+    "pv": {"fr": "Production PV prévue", "en": "PV forecast"},
+    "pv_now": {"fr": "Maintenant", "en": "Now"},
+    "pv_today": {"fr": "Aujourd'hui", "en": "Today"},
+    "pv_tomorrow": {"fr": "Demain", "en": "Tomorrow"},
+    "pv_none": {"fr": "Pas de prévision", "en": "No forecast"},
+    "tariff": {"fr": "Tarif", "en": "Tariff"},
+    "period": {"fr": "Période", "en": "Period"},
+    "offpeak": {"fr": "heures creuses", "en": "off-peak"},
+    "peak": {"fr": "heures pleines", "en": "peak"},
+    "tempo_today": {"fr": "Tempo aujourd'hui", "en": "Tempo today"},
+    "tempo_tomorrow": {"fr": "Tempo demain", "en": "Tempo tomorrow"},
+    "colour_BLUE": {"fr": "Bleu", "en": "Blue"},
+    "colour_WHITE": {"fr": "Blanc", "en": "White"},
+    "colour_RED": {"fr": "Rouge", "en": "Red"},
+    "colour_none": {"fr": "pas encore connu", "en": "not known yet"},
+    "loads": {"fr": "Équipements", "en": "Loads"},
+    "no_loads": {
+        "fr": "Aucune décision de la régulation reçue.",
+        "en": "No decision from the regulation received.",
+    },
+    "energy_today": {"fr": "Aujourd'hui", "en": "Today"},
+    "loads_today": {
+        "fr": "Énergie des équipements aujourd'hui",
+        "en": "Loads' energy today",
+    },
+    "mode_auto": {"fr": "Auto", "en": "Auto"},
+    "mode_on": {"fr": "Marche forcée", "en": "Forced on"},
+    "mode_off": {"fr": "Arrêt forcé", "en": "Forced off"},
+    "mode_forced": {"fr": "Boost", "en": "Boost"},
+    "load_on": {"fr": "en marche", "en": "on"},
+    "load_off": {"fr": "à l'arrêt", "en": "off"},
+    "tank": {"fr": "Ballon", "en": "Tank"},
+    "probe": {"fr": "sonde", "en": "probe"},
+    "regulation": {"fr": "Régulation", "en": "Regulation"},
+    "target": {"fr": "Consigne réseau", "en": "Grid target"},
+    "diverted": {"fr": "Routé", "en": "Diverted"},
+    "surplus": {"fr": "Surplus", "en": "Surplus"},
+    "status": {"fr": "État du système", "en": "System status"},
+    "daemon_teleinfo": {"fr": "Lecture du compteur", "en": "Meter reader"},
+    "daemon_regulation": {"fr": "Régulation", "en": "Regulation"},
+    "broker": {"fr": "Broker MQTT", "en": "MQTT broker"},
+    "state_online": {"fr": "en ligne", "en": "online"},
+    "state_offline": {"fr": "hors ligne", "en": "offline"},
+    "state_unknown": {"fr": "pas de nouvelles", "en": "not heard of"},
+    "state_connected": {"fr": "connecté", "en": "connected"},
+    "state_disconnected": {"fr": "injoignable", "en": "unreachable"},
+    "since": {"fr": "depuis {age}", "en": "for {age}"},
+    "stale": {"fr": "périmé, il y a {age}", "en": "stale, {age} ago"},
+    "alert_broker_down": {
+        "fr": "Le broker MQTT est injoignable : rien n'est plus mis à jour.",
+        "en": "The MQTT broker is unreachable: nothing is updated any more.",
+    },
+    "alert_meter_stale": {
+        "fr": "Les données du compteur sont périmées.",
+        "en": "The meter data are stale.",
+    },
+    "alert_teleinfo_offline": {
+        "fr": "La lecture du compteur (pvopt teleinfo) est hors ligne.",
+        "en": "The meter reader (pvopt teleinfo) is offline.",
+    },
+    "alert_regulation_offline": {
+        "fr": "La régulation (pvopt regulate) est hors ligne.",
+        "en": "The regulation (pvopt regulate) is offline.",
+    },
+    "alert_regulation_stale": {
+        "fr": "La régulation ne publie plus de décision.",
+        "en": "The regulation publishes no decisions.",
+    },
+    "alert_regulation_safe": {
+        "fr": "Régulation en sécurité : tous les équipements sont coupés.",
+        "en": "Regulation in safe mode: every load is shed.",
+    },
+    "unit_s": {"fr": "s", "en": "s"},
+    "unit_min": {"fr": "min", "en": "min"},
+    "unit_h": {"fr": "h", "en": "h"},
+    "unit_d": {"fr": "j", "en": "d"},
+}
+
+
+def live_texts(lang: Lang) -> dict[str, str]:
+    """The live view's texts in ``lang`` (key → text)."""
+    return {key: texts[lang] for key, texts in LIVE_TEXTS.items()}

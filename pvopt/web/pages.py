@@ -8,12 +8,13 @@ look in ``static/style.css``.
 from __future__ import annotations
 
 import html
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
-from pvopt.web.i18n import Lang, text
+from pvopt.web.i18n import Lang, live_texts, text
 
 _PLACEHOLDER = re.compile(r"\{\{([a-z_]+)\}\}")
 
@@ -112,6 +113,7 @@ def shell_page(template: str, info: ShellInfo, tz: tzinfo) -> str:
             "sessions": text("sessions_open", lang, count=info.sessions),
             "expires": text("expires", lang, until=_local(info.until, tz, lang)),
             "coming": text("coming", lang),
+            "live_texts": json.dumps(live_texts(lang), ensure_ascii=False),
             "logout": text("logout", lang),
             "other_lang": _other(lang),
             "switch": text("switch_to", lang),

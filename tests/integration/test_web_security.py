@@ -142,7 +142,7 @@ def start_web(tmp_path: Path, *extra: str, password: bool = True) -> tuple[Daemo
     port = free_port()
     daemon = Daemon(
         ["--host", HOST, "--port", str(port), "--password-file", str(tmp_path / "pw"), *extra],
-        # MQTT on a closed port: never the machine's own broker (steering is not tested here).
+        # No broker: MQTT on a closed port (port 1), never a broker of the machine.
         clean_env(PVOPT_STATE_DIR=str(tmp_path), MQTT_BROKER_HOST=HOST, MQTT_BROKER_PORT="1"),
         tmp_path / "web.log",
         command="web",
@@ -175,6 +175,8 @@ ROUTES = [
     ("GET", "/"),
     ("HEAD", "/"),
     ("GET", "/api/session"),
+    ("GET", "/api/live"),
+    ("GET", "/api/events"),
     ("GET", "/api/no-such-thing"),
     ("POST", "/api/session"),
     ("DELETE", "/api/session"),
@@ -435,7 +437,7 @@ def test_an_unexpected_error_is_a_500_without_its_details(tmp_path: Path) -> Non
     port = free_port()
     daemon = Daemon(
         ["--host", HOST, "--port", str(port), "--password-file", str(tmp_path / "pw")],
-        clean_env(),
+        clean_env(MQTT_BROKER_HOST=HOST, MQTT_BROKER_PORT="1"),
         tmp_path / "web.log",
         command="web",
         prelude=(

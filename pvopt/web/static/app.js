@@ -1,7 +1,9 @@
 // pvopt web: the page shell's behaviour (an ES module; no build step, no inline script).
-// For now: keep the session alive while the page is open, and go back to the login page
-// as soon as the server says the session has ended (logout elsewhere, expiry, restart,
-// new password). The live view comes next.
+// Keep the session alive while the page is open, and go back to the login page as soon as
+// the server says the session has ended (logout elsewhere, expiry, restart, new password).
+// The live view is its own module (live.js).
+
+import "./live.js";
 
 import "./steer.js";
 
