@@ -8,7 +8,8 @@ this module reads the clock, the password file and the request, and writes respo
 Routes: ``GET /login``, ``POST /login``, ``POST /logout``, ``GET /`` (the page shell),
 ``GET /api/session`` (JSON), ``GET /static/…``; with :func:`add_live` (the daemon's live
 feed, :mod:`pvopt.io.live_feed`) ``GET /api/live`` (the snapshot, JSON) and
-``GET /api/events`` (server-sent events); with :func:`add_steer_routes`,
+``GET /api/events`` (server-sent events) and ``GET /api/meter`` (the meter view,
+:mod:`pvopt.web.meter`, JSON); with :func:`add_steer_routes`,
 ``GET /api/loads`` and ``POST /api/loads/{load}/mode|boost`` (JSON). Anything else is 404.
 
 - No session: ``/api/*`` → 401 (JSON), any other path → 303 to ``/login``. Only the
@@ -49,6 +50,7 @@ from multidict import MultiDictProxy
 from pvopt.io.live_feed import LiveFeed
 from pvopt.logthrottle import Throttle
 from pvopt.web import auth, i18n, pages, steer
+from pvopt.web.meter import meter_document
 
 _LOG = logging.getLogger(__name__)
 
@@ -611,6 +613,14 @@ async def api_live(request: web.Request) -> web.StreamResponse:
     return web.json_response(request.app[LIVE].document(), dumps=_compact)
 
 
+async def api_meter(request: web.Request) -> web.StreamResponse:
+    """GET /api/meter: every label of the last frame, STGE decoded, the frame rate and
+    the rejected groups (JSON). Apart from the live snapshot: a frame's fifty labels
+    would weigh on every push to every browser, and only the meter view needs them."""
+    feed = request.app[LIVE]
+    return web.json_response(meter_document(feed.live, feed.wall()), dumps=_compact)
+
+
 def _gone(request: web.Request) -> bool:
     transport = request.transport
     return transport is None or transport.is_closing()
@@ -663,6 +673,7 @@ def add_live(app: web.Application, feed: LiveFeed) -> None:
     app[LIVE] = feed
     app.router.add_get("/api/live", api_live)
     app.router.add_get("/api/events", api_events)
+    app.router.add_get("/api/meter", api_meter)
     app.on_shutdown.append(_close_live)
 
 

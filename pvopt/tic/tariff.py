@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Final
 
+from pvopt.tic.status import FIELDS_BY_NAME, field_value, parse_stge
+
 
 class Colour(Enum):
     """A Tempo day colour (the value is how calendar files spell it)."""
@@ -94,19 +96,21 @@ def _text(values: Mapping[str, object], label: str) -> str | None:
 
 def decode_stge(text: object) -> StatusRegister | None:
     """The tariff fields of an STGE value (8 hex digits, most significant first), or None
-    when it is not one. Read by bit number, never left to right (Zlinky_TIC #192)."""
-    if not isinstance(text, str) or len(text.strip()) != 8:
+    when it is not one. Read by bit number through :data:`pvopt.tic.status.STGE_FIELDS`,
+    never left to right (Zlinky_TIC #192)."""
+    word = parse_stge(text)
+    if word is None:
         return None
-    try:
-        word = int(text.strip(), 16)
-    except ValueError:
-        return None
+
+    def raw(name: str) -> int:
+        return FIELDS_BY_NAME[name].raw(word)
+
     return StatusRegister(
-        colour_today=_STGE_COLOURS.get((word >> 24) & 0b11),
-        colour_tomorrow=_STGE_COLOURS.get((word >> 26) & 0b11),
-        supplier_index=((word >> 10) & 0b1111) + 1,
-        mobile_peak_notice=(word >> 28) & 0b11,
-        mobile_peak=(word >> 30) & 0b11,
+        colour_today=_STGE_COLOURS.get(raw("tempo_today")),
+        colour_tomorrow=_STGE_COLOURS.get(raw("tempo_tomorrow")),
+        supplier_index=field_value(word, FIELDS_BY_NAME["supplier_index"]).value,
+        mobile_peak_notice=raw("mobile_peak_notice"),
+        mobile_peak=raw("mobile_peak"),
     )
 
 

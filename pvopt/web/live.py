@@ -120,6 +120,17 @@ class FrameInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class FrameLabels:
+    """The last frame's labels as sent (for the meter view, :mod:`pvopt.web.meter`; kept
+    apart from :class:`FrameInfo` so that a new index value does not push the live view)."""
+
+    time: datetime
+    mode: str | None
+    values: dict[str, object]
+    horodates: dict[str, object]
+
+
+@dataclass(frozen=True, slots=True)
 class LoadStatus:
     """One load in a regulation decision."""
 
@@ -209,6 +220,7 @@ class Live:
         self.limits = limits or LiveLimits()
         self.grid: MeterSample | None = None
         self.frame: FrameInfo | None = None
+        self.labels: FrameLabels | None = None
         self.decision: DecisionStatus | None = None
         self.forecast: PvForecast | None = None
         self.probes: dict[str, ProbeReading] = {}
@@ -286,6 +298,10 @@ class Live:
             changed = self._fresher(self.grid, grid, limit, now) or changed
             self.grid = grid
         self.frame = frame
+        horodates = doc.get("horodates")
+        self.labels = FrameLabels(
+            time, mode, values, horodates if isinstance(horodates, dict) else {}
+        )
         self._arrivals.append(now)
         self.rejected_groups_total += rejected or 0
         return changed
@@ -429,16 +445,20 @@ class Live:
             **_timed(now, frame.time, self.limits.stale_after_s),
         }
 
+    def frames_last_minute(self, now: datetime) -> int:
+        """Frames received in the minute up to ``now``."""
+        since = now - FRAME_WINDOW
+        return sum(1 for t in self._arrivals if since < t <= now)
+
     def _meter(self, now: datetime) -> dict[str, object] | None:
         frame = self.frame
         if frame is None:
             return None
-        since = now - FRAME_WINDOW
         return {
             "mode": frame.mode,
             "rejected_groups": frame.rejected_groups,
             "rejected_groups_total": self.rejected_groups_total,
-            "frames_last_minute": sum(1 for t in self._arrivals if since < t <= now),
+            "frames_last_minute": self.frames_last_minute(now),
             **_timed(now, frame.time, self.limits.stale_after_s),
         }
 

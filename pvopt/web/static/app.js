@@ -7,6 +7,8 @@ import "./live.js";
 
 import "./steer.js";
 
+import "./meter.js";
+
 const REFRESH_MS = 60_000;
 
 /** The CSRF token every state-changing request of this session must carry. */
