@@ -169,8 +169,10 @@ def test_boost_pressed_on_the_page_is_shown_from_the_regulations_status(
     expect(heater.locator(".power")).to_have_text("1,000 W")
     expect(heater.locator(".load-state")).to_contain_text("Boost")
     forced = sub.wait_for(
-        lambda m: m.topic == topics.DECISION
-        and any(e["name"] == "water_heater" and e["forced"] for e in m.json()["equipment"]),
+        lambda m: (
+            m.topic == topics.DECISION
+            and any(e["name"] == "water_heater" and e["forced"] for e in m.json()["equipment"])
+        ),
         since=mark,
     )
     assert forced.json()["equipment"][1]["reason"].startswith("forced 1000 W for 30 min")
