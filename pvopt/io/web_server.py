@@ -303,7 +303,12 @@ async def _security_headers(request: web.Request, response: web.StreamResponse) 
 def _login_response(
     request: web.Request, status: int = 200, error: str = "", **headers: str
 ) -> web.Response:
-    token = auth.new_token()
+    # The form open in the browser keeps its token: a browser loads /login again behind
+    # the user's back (its /favicon.ico is sent to /login; a second tab), and a new token
+    # there would make the form already on screen "expired" (seen in Chromium).
+    held = request.cookies.get(LOGIN_COOKIE)
+    token = held if auth.is_token(held) else auth.new_token()
+    assert token is not None
     lang = _lang(request)
     response = web.Response(
         text=pages.login_page(lang, token, error),

@@ -288,6 +288,15 @@ def new_token() -> str:
     return secrets.token_urlsafe(TOKEN_BYTES)
 
 
+#: What :func:`new_token` makes: 43 characters of the URL-safe base64 alphabet.
+_TOKEN_SHAPE = re.compile(rf"[A-Za-z0-9_-]{{{len(secrets.token_urlsafe(TOKEN_BYTES))}}}")
+
+
+def is_token(value: str | None) -> bool:
+    """True when ``value`` has the shape of a :func:`new_token` (not that it is one)."""
+    return value is not None and _TOKEN_SHAPE.fullmatch(value) is not None
+
+
 def tokens_equal(a: str | None, b: str | None) -> bool:
     """Two tokens equal, compared in constant time; False when either is missing."""
     if not a or not b:

@@ -11,6 +11,7 @@ stops what it started, whatever the test did. Nothing touches the machine's own 
 - ``teleinfo``: starts ``python -m pvopt teleinfo`` subprocesses with the right
   environment; their stderr is attached to the report of a failed test.
 - ``subscriber``: a paho 2 client recording every message, with ``wait_for``.
+- ``meter``: a ``tic/frame`` published every 0.5 s, so that a ``pvopt regulate`` evaluates.
 """
 
 from __future__ import annotations
@@ -803,3 +804,21 @@ def frame_document(export_va: int, import_va: int = 0) -> str:
 def publish_frame(sub: Subscriber, export_va: int) -> None:
     """Publish one ``tic/frame`` document, as teleinfo would, without a meter."""
     sub.client.publish("tic/frame", frame_document(export_va), qos=1)
+
+
+@pytest.fixture
+def meter(subscriber_factory: Callable[..., Subscriber]) -> Iterator[None]:
+    """A frame every 0.5 s (nothing exported): a ``pvopt regulate`` evaluates, and reports."""
+    publisher = subscriber_factory(["pvopt/nothing"])
+    stop = threading.Event()
+
+    def run() -> None:
+        while not stop.is_set():
+            publish_frame(publisher, 0)
+            stop.wait(0.5)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    yield
+    stop.set()
+    thread.join(5)

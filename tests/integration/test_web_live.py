@@ -17,23 +17,12 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 
 from pvopt import topics
-from pvopt.daemons.power_regulation import status_document
-from pvopt.daemons.teleinfo import mqtt_messages
-from pvopt.equipment.model import Command, ConstantPowerConfig, RegulationConfig, SiteConfig
-from pvopt.regulation.core import Regulator
-from pvopt.regulation.model import MeterSample
-from pvopt.tic import FrameDecoder
-from pvopt.tic import Mode as TicMode
-from pvopt.tic.encoder import linky_standard_frame
 
 from .conftest import (
     HOST,
@@ -46,30 +35,18 @@ from .conftest import (
     wait_until,
 )
 from .test_web_security import Browser, set_password
+from .web_chain import WebDaemon, decision_payload, frame_payload
 
 pytestmark = pytest.mark.integration
 
-PARIS = ZoneInfo("Europe/Paris")
 #: A frame on the screen within this long of its publication (issue #16).
 ON_SCREEN_S = 1.0
 #: Live's limit for meter data (LiveLimits.stale_after_s).
 STALE_S = 10.0
 
 
-@dataclass
-class WebLive:
-    daemon: Daemon
-    port: int
-    password: str
-
-    def browser(self) -> Browser:
-        browser = Browser(self.port)
-        assert browser.login(self.password).status == 303
-        return browser
-
-
 @pytest.fixture
-def web(tmp_path: Path, mosquitto: Mosquitto) -> Iterator[WebLive]:
+def web(tmp_path: Path, mosquitto: Mosquitto) -> Iterator[WebDaemon]:
     password = set_password(tmp_path / "pw")
     port = free_port()
     env = clean_env(
@@ -87,7 +64,7 @@ def web(tmp_path: Path, mosquitto: Mosquitto) -> Iterator[WebLive]:
         wait_until(lambda: port_open(HOST, port) or not daemon.running(), 15, what="pvopt web")
         assert daemon.running(), daemon.log
         daemon.wait_log("connected to MQTT broker")
-        yield WebLive(daemon, port, password)
+        yield WebDaemon(daemon, port, password)
         assert daemon.stop() == 0, daemon.log
     finally:
         if daemon.running():
@@ -179,32 +156,12 @@ def streams() -> Iterator[Callable[[Browser], Events]]:
         events.close()
 
 
-def frame_payload(sinsts_va: int, sinsti_va: int) -> str:
-    """teleinfo's tic/frame for a Linky frame decoded now."""
-    data = linky_standard_frame(date="E260614120000", sinsts_va=sinsts_va, sinsti_va=sinsti_va)
-    (frame,) = FrameDecoder(TicMode.STANDARD).feed(data, datetime.now(UTC))
-    return dict(mqtt_messages(frame))[topics.FRAME]
-
-
-DRYER = ConstantPowerConfig(
-    name="dryer", id="dryer", command=Command("wifi_plug/dryer/in"), nominal_power_w=500
-)
-
-
-def decision_payload(import_va: int, export_va: int) -> str:
-    """The regulation's regulation/status after one evaluation now."""
-    regulator = Regulator(SiteConfig((DRYER,), RegulationConfig()), PARIS)
-    now = datetime.now(UTC)
-    decision = regulator.evaluate(MeterSample(now, import_va, export_va), now)
-    return json.dumps(status_document(decision), allow_nan=False)
-
-
 def grid_is(power_w: float) -> Callable[[dict[str, Any]], bool]:
     return lambda s: s["grid"] is not None and s["grid"]["power_w"] == power_w
 
 
 def test_a_frame_and_a_decision_reach_the_stream_within_a_second(
-    web: WebLive, subscriber: Subscriber, streams: Callable[[Browser], Events]
+    web: WebDaemon, subscriber: Subscriber, streams: Callable[[Browser], Events]
 ) -> None:
     browser = web.browser()
     events = streams(browser)
@@ -246,7 +203,7 @@ def test_a_frame_and_a_decision_reach_the_stream_within_a_second(
 
 
 def test_a_burst_of_frames_is_coalesced_and_the_last_one_shown(
-    web: WebLive, subscriber: Subscriber, streams: Callable[[Browser], Events]
+    web: WebDaemon, subscriber: Subscriber, streams: Callable[[Browser], Events]
 ) -> None:
     events = streams(web.browser())
     events.wait_for(lambda s: True, 5)
@@ -264,7 +221,7 @@ def test_a_burst_of_frames_is_coalesced_and_the_last_one_shown(
 
 
 def test_a_meter_going_silent_turns_stale_on_screen_by_itself(
-    web: WebLive, subscriber: Subscriber, streams: Callable[[Browser], Events]
+    web: WebDaemon, subscriber: Subscriber, streams: Callable[[Browser], Events]
 ) -> None:
     events = streams(web.browser())
     events.wait_for(lambda s: True, 5)
@@ -281,7 +238,7 @@ def test_a_meter_going_silent_turns_stale_on_screen_by_itself(
 
 
 def test_the_broker_going_away_is_shown_and_the_daemon_survives_its_return(
-    web: WebLive,
+    web: WebDaemon,
     mosquitto: Mosquitto,
     subscriber: Subscriber,
     streams: Callable[[Browser], Events],
@@ -309,7 +266,7 @@ def test_the_broker_going_away_is_shown_and_the_daemon_survives_its_return(
 
 
 def test_streams_are_capped_end_with_the_session_and_at_shutdown(
-    web: WebLive, subscriber: Subscriber, streams: Callable[[Browser], Events]
+    web: WebDaemon, subscriber: Subscriber, streams: Callable[[Browser], Events]
 ) -> None:
     browser = web.browser()
     opened = [streams(browser) for _ in range(50)]
@@ -347,7 +304,7 @@ def test_streams_are_capped_end_with_the_session_and_at_shutdown(
     subscriber.wait_for(lambda m: m.topic == topics.WEB_STATUS and m.payload == "offline", 5)
 
 
-def test_the_page_and_its_modules_are_served_with_the_session(web: WebLive) -> None:
+def test_the_page_and_its_modules_are_served_with_the_session(web: WebDaemon) -> None:
     browser = web.browser()
     page = browser.request("GET", "/", headers={"Accept-Language": "en"})
     assert page.status == 200

@@ -10,64 +10,29 @@ published by the test (as teleinfo would) so that the regulation evaluates.
 from __future__ import annotations
 
 import json
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from .conftest import (
-    HOST,
-    Daemon,
     DaemonFactory,
     Message,
     Mosquitto,
     Subscriber,
-    clean_env,
-    free_port,
-    port_open,
-    publish_frame,
     wait_until,
 )
-from .test_web_security import LEAKS, Browser, Reply, set_password
+from .test_web_security import LEAKS, Browser, Reply
+from .web_chain import STEER_CONFIG, launch_web
 
 pytestmark = pytest.mark.integration
-
-CONFIG = """\
-equipment:
-  - type: ConstantPowerEquipment
-    id: pool
-    name: pool_pump
-    nominal_power: 800
-    min_on: 0
-    min_off: 0
-  - type: VariablePowerEquipment
-    id: 0
-    name: water_heater
-    max_power: 2400
-"""
 
 
 def start_web(tmp_path: Path, factory: DaemonFactory, config: Path, mqtt_port: int) -> Browser:
     """``pvopt web`` on the test's broker and config, signed in: a browser with a session."""
-    password = set_password(tmp_path / "pw")
-    port = free_port()
-    env = clean_env(
-        PVOPT_STATE_DIR=str(tmp_path),
-        PVOPT_CONFIG=str(config),
-        MQTT_BROKER_HOST=HOST,
-        MQTT_BROKER_PORT=str(mqtt_port),
-    )
-    args = ["--host", HOST, "--port", str(port), "--password-file", str(tmp_path / "pw")]
-    daemon = Daemon(args, env, tmp_path / "web.log", command="web")
-    factory.started.append(daemon)  # stopped at teardown, its log shown on failure
-    wait_until(lambda: port_open(HOST, port) or not daemon.running(), 15, what="pvopt web")
-    assert daemon.running(), daemon.log
-    browser = Browser(port)
-    assert browser.login(password).status == 303
-    return browser
+    return launch_web(tmp_path, factory, mqtt_port, config).browser()
 
 
 def post_json(browser: Browser, path: str, body: object, csrf: str | None) -> Reply:
@@ -92,24 +57,6 @@ def load_status(message: Message, name: str) -> dict[str, Any] | None:
     return None
 
 
-@pytest.fixture
-def meter(subscriber_factory: Callable[..., Subscriber]) -> Iterator[None]:
-    """A frame every 0.5 s (nothing exported): the regulation evaluates, and reports."""
-    publisher = subscriber_factory(["pvopt/nothing"])
-    stop = threading.Event()
-
-    def run() -> None:
-        while not stop.is_set():
-            publish_frame(publisher, 0)
-            stop.wait(0.5)
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    yield
-    stop.set()
-    thread.join(5)
-
-
 def test_a_boost_and_a_mode_from_the_page_show_in_the_regulations_own_status(
     tmp_path: Path,
     mosquitto: Mosquitto,
@@ -121,7 +68,7 @@ def test_a_boost_and_a_mode_from_the_page_show_in_the_regulations_own_status(
     page are reported *by the regulation* (forced 1000 W; off: manual), each within a few
     frames; the page's answer only says "sent"."""
     config = tmp_path / "equipment_config.yml"
-    config.write_text(CONFIG)
+    config.write_text(STEER_CONFIG)
     sub = subscriber_factory(["regulation/#", "scr/#", "pvopt/#"])
     reg = teleinfo.regulate(config)
     reg.wait_log("regulating 2 loads")
@@ -186,7 +133,7 @@ def test_bad_requests_get_a_reason_and_send_nothing(
     """Pins the guard and the validation on the real server: no CSRF → 403, no session →
     401, a bad body → 4xx with its reason (JSON, no traceback); none of them publishes."""
     config = tmp_path / "equipment_config.yml"
-    config.write_text(CONFIG)
+    config.write_text(STEER_CONFIG)
     sub = subscriber_factory(["regulation/control", "scr/+/control", "pvopt/web/status"])
     browser = start_web(tmp_path, teleinfo, config, mosquitto.port)
     sub.wait_for(lambda m: m.topic == "pvopt/web/status" and m.payload == "online")
@@ -250,7 +197,7 @@ def test_with_the_broker_down_the_page_is_told_nothing_was_sent(
     """Pins "never pretend": broker stopped → 503 broker_down, and nothing reaches the
     regulation later when the broker is back (the request was refused, not queued)."""
     config = tmp_path / "equipment_config.yml"
-    config.write_text(CONFIG)
+    config.write_text(STEER_CONFIG)
     sub = subscriber_factory(["pvopt/web/status"])
     browser = start_web(tmp_path, teleinfo, config, mosquitto.port)
     sub.wait_for(lambda m: m.topic == "pvopt/web/status" and m.payload == "online")

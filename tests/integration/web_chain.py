@@ -1,0 +1,117 @@
+"""What the ``pvopt web`` integration tests (HTTP and browser) and the screenshot script
+share: the real web daemon started on a free loopback port, and the messages teleinfo and
+the regulation publish, built by their own functions (no hand-written JSON).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from pvopt import topics
+from pvopt.daemons.power_regulation import status_document
+from pvopt.daemons.teleinfo import mqtt_messages
+from pvopt.equipment.model import (
+    Command,
+    ConstantPowerConfig,
+    EquipmentConfig,
+    RegulationConfig,
+    SiteConfig,
+)
+from pvopt.regulation.core import Regulator
+from pvopt.regulation.model import MeterSample
+from pvopt.tic import FrameDecoder
+from pvopt.tic import Mode as TicMode
+from pvopt.tic.encoder import linky_standard_frame
+
+from .conftest import HOST, Daemon, DaemonFactory, clean_env, free_port, port_open, wait_until
+from .test_web_security import Browser, set_password
+
+PARIS = ZoneInfo("Europe/Paris")
+
+#: An on/off load and a dimmer, for ``pvopt regulate`` and ``pvopt web``'s steering.
+STEER_CONFIG = """\
+equipment:
+  - type: ConstantPowerEquipment
+    id: pool
+    name: pool_pump
+    nominal_power: 800
+    min_on: 0
+    min_off: 0
+  - type: VariablePowerEquipment
+    id: 0
+    name: water_heater
+    max_power: 2400
+"""
+
+DRYER = ConstantPowerConfig(
+    name="dryer", id="dryer", command=Command("wifi_plug/dryer/in"), nominal_power_w=500
+)
+
+
+@dataclass
+class WebDaemon:
+    """A running ``pvopt web``: where it listens and its password."""
+
+    daemon: Daemon
+    port: int
+    password: str
+
+    @property
+    def url(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+    def browser(self) -> Browser:
+        """An HTTP client signed in (a session cookie)."""
+        browser = Browser(self.port)
+        assert browser.login(self.password).status == 303
+        return browser
+
+
+def launch_web(
+    tmp_path: Path, factory: DaemonFactory, mqtt_port: int, config: Path | None = None
+) -> WebDaemon:
+    """``pvopt web`` on the test's broker (and config), stopped by ``factory`` at teardown."""
+    password = set_password(tmp_path / "pw")
+    port = free_port()
+    settings = {
+        "PVOPT_STATE_DIR": str(tmp_path),
+        "MQTT_BROKER_HOST": HOST,
+        "MQTT_BROKER_PORT": str(mqtt_port),
+    }
+    if config is not None:
+        settings["PVOPT_CONFIG"] = str(config)
+    args = ["--host", HOST, "--port", str(port), "--password-file", str(tmp_path / "pw")]
+    daemon = Daemon(args, clean_env(**settings), tmp_path / "web.log", command="web")
+    factory.started.append(daemon)  # stopped at teardown, its log shown on failure
+    wait_until(lambda: port_open(HOST, port) or not daemon.running(), 15, what="pvopt web")
+    assert daemon.running(), daemon.log
+    return WebDaemon(daemon, port, password)
+
+
+def frame_payload(sinsts_va: int, sinsti_va: int | None) -> str:
+    """teleinfo's tic/frame for a Linky frame decoded now (``sinsti_va``: a producer's)."""
+    data = linky_standard_frame(date="E260614120000", sinsts_va=sinsts_va, sinsti_va=sinsti_va)
+    (frame,) = FrameDecoder(TicMode.STANDARD).feed(data, datetime.now(UTC))
+    return dict(mqtt_messages(frame))[topics.FRAME]
+
+
+def decision_payload(
+    import_va: int,
+    export_va: int,
+    loads: tuple[EquipmentConfig, ...] = (DRYER,),
+    evaluations: int = 1,
+) -> str:
+    """The regulation's regulation/status after ``evaluations`` evaluations, a second
+    apart, of the same meter reading (a dimmer ramps), the last one now."""
+    regulator = Regulator(SiteConfig(loads, RegulationConfig()), PARIS)
+    now = datetime.now(UTC).timestamp()
+    decision = None
+    for i in range(evaluations, 0, -1):
+        at = datetime.fromtimestamp(now - (i - 1), UTC)
+        decision = regulator.evaluate(MeterSample(at, import_va, export_va), at)
+    assert decision is not None
+    return json.dumps(status_document(decision), allow_nan=False)
