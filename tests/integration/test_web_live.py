@@ -212,8 +212,9 @@ def test_a_burst_of_frames_is_coalesced_and_the_last_one_shown(
     for va in range(1, 101):  # 100 frames as fast as the broker takes them
         subscriber.client.publish(topics.FRAME, frame_payload(va, 0), qos=1)
     events.wait_for(grid_is(100.0), 5, mark)
-    elapsed = time.monotonic() - start
     time.sleep(0.3)
+    # counted up to the last read, so a push read late on a loaded machine stays in bounds
+    elapsed = time.monotonic() - start
     pushed = events.mark() - mark
     # at most one snapshot per 100 ms (and the one that was due when the burst began)
     assert pushed <= elapsed / 0.1 + 2, (pushed, elapsed)

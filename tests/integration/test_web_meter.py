@@ -22,8 +22,9 @@ from pvopt.tic import Mode as TicMode
 from pvopt.tic.encoder import encode_frame, encode_group, historic_frame, linky_standard_frame
 
 from .conftest import Subscriber
-from .test_web_live import WebLive, web  # noqa: F401  (the daemon's fixture)
+from .test_web_live import web  # noqa: F401  (the daemon's fixture)
 from .test_web_security import Browser
+from .web_chain import WebDaemon
 
 pytestmark = pytest.mark.integration
 
@@ -51,7 +52,7 @@ def meter_until(browser: Browser, test: Any, timeout: float = 5.0) -> dict[str, 
 
 
 def test_a_published_frame_shows_every_label_and_stge_decoded(
-    web: WebLive,  # noqa: F811
+    web: WebDaemon,  # noqa: F811
     subscriber: Subscriber,
 ) -> None:
     browser = web.browser()
@@ -93,7 +94,7 @@ def test_a_published_frame_shows_every_label_and_stge_decoded(
 
 
 def test_the_meter_needs_a_session_and_the_page_links_its_view(
-    web: WebLive,  # noqa: F811
+    web: WebDaemon,  # noqa: F811
 ) -> None:
     anonymous = Browser(web.port).request("GET", "/api/meter")
     assert anonymous.status == 401
