@@ -16,7 +16,9 @@ minimises the figure it is compared on, and heat kept overnight is weighed again
 next morning's own sun, draws and prices. (It replaces a constraint that each day end at
 least as hot as it started, which no controller has: on a cloudless July month pvopt
 came out 0.34 € below that "optimum" by letting the tank drift from day to day; the
-floor of that month went from 37.00 to 30.62 €.)
+floor of that month went from 37.00 to 30.62 €, measured on 2026-12-06 before the
+template's pool pump had a daily run time and before the optimum counted each slot's
+draw at the slot's mean temperature: 31.47 € on 2026-12-07.)
 
 A load's daily run time (``daily_run_time`` by ``latest_end``) is a constraint of its
 day. Comfort is priced in the optimum as in the grading (:data:`COMFORT_WEIGHT`): the
@@ -39,8 +41,10 @@ midnight free): each controller's own day is feasible there, whatever it left th
 before. It is not computed here because it is too loose to grade with: a day may start
 with a cold tank at no cost but the comfort it lacks, and be credited ``v`` for all the
 sun it stores. Measured on 30-day months of the shipped template (the tank's start free,
-the loads off at midnight): −2.72 € against the floor's 30.62 € in a cloudless July
-(flat price, so a cold start costs only ``v``), 58.98 € against 59.80 € in a Tempo
+the loads off at midnight; on 2026-12-06, before the template's pool pump had a daily
+run time and before the optimum counted each slot's draw at the slot's mean
+temperature, not re-measured since): −2.72 € against the floor's 30.62 € in a cloudless
+July (flat price, so a cold start costs only ``v``), 58.98 € against 59.80 € in a Tempo
 January.
 """
 
@@ -88,17 +92,20 @@ SAMPLE_S = 0.2
 #: 100× (comfort as a near-hard constraint) the fully mixed tank makes comfort dear —
 #: keeping the water drawn at temp_min means heating the whole tank, ~4× the draw's
 #: shortfall — and on the broken-cloud day pvopt's adjusted cost came out 0.44 € *below*
-#: that "floor" (133 % of the achievable saving). The optimum's own shortfall is
-#: reported, and priced like everyone's.
+#: that "floor" (133 % of the achievable saving; measured before issue #15's rules and
+#: the slot-mean comfort count). The optimum's own shortfall is reported, and priced
+#: like everyone's.
 COMFORT_WEIGHT = 1.0
 #: How far past each day the rolling horizon looks, s (module docstring): the next
 #: morning until noon, so that heat kept overnight is weighed against the next night's
 #: prices, the morning's draws and the morning sun. Measured on 30-day months of the
-#: shipped template (CPU per day including sampling the inputs, on 2 busy cores): a
-#: Tempo January 0.86 s/day alone, 1.08 s with 12 h, 2.17 s with the whole next day,
-#: for adjusted costs of 59.80, 59.80 and 59.79 €; a cloudless July 30.62 € all three
-#: (0.5–1.3 s/day). The terminal value does nearly all of the work; the whole next day
-#: is not worth twice the time.
+#: shipped template (CPU per day including sampling the inputs, on 2 cores busy with a
+#: year's run beside it; seed 1): a Tempo January (seasonal from 5 January) 0.48 s/day
+#: alone, 0.78 s with 12 h, 1.21 s with the whole next day, for adjusted costs of 63.05,
+#: 63.02 and 63.01 €; a cloudless July (clear-summer from 1 July) 31.47 € all three
+#: (0.52–1.30 s/day). (First measured before the template's pump had a run time: 59.80,
+#: 59.80, 59.79 € and 30.62 €.) The terminal value does nearly all of the work; the
+#: whole next day is not worth the time.
 LOOKAHEAD_S = 43_200.0
 
 

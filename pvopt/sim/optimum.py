@@ -98,19 +98,19 @@ Sign convention, as in the house: ``grid = base + Σ loads − PV``, positive = 
 Caveats: the floor of slot means. Within a slot PV and load vary and a real router
 imports and exports in the same 5 minutes; on means they net out, so (the cost being
 convex in the grid power when import ≥ export price) the floor of means is lower still:
-it stays a floor, a looser one for longer slots (broken-clouds reference day: 1.24 € at
-5 min, 1.29 € at 1 min). Likewise the simplifications — no thermostat hysteresis, a run cut by
-the horizon's end counts only its part inside (the minimum on time is not enforced past
-the end) — only relax the problem. So does the comfort counted at each slot's mean
-temperature (above): the water drawn is short by at least that much, on the slot's own
-path with the draw spread evenly over it. Real draws are not spread evenly (a shower
-may start late in a slot, or fill one minute of it), so the replay of the optimum's
-schedule on the house's tank may find a little more or a little less short than the
-model counts (a draw late in a slot the heater warms finds the tank warmer than the
-slot's mean, one early finds it colder); on the reference days it finds as much or
-slightly more: winter 2.471 kWh counted and replayed (no heating at the draws: the mean
-is exact), broken clouds 0.759 counted, 0.768 replayed (``benchmarks/equal_comfort.py``,
-replayed at 0.2 s).
+it stays a floor, a looser one for longer slots (broken-clouds reference day on the
+shipped template: 1.07 € at 5 min, 1.10 € at 1 min). Likewise the simplifications — no
+thermostat hysteresis, a run cut by the horizon's end counts only its part inside (the
+minimum on time is not enforced past the end) — only relax the problem. So does the
+comfort counted at each slot's mean temperature (above): the water drawn is short by at
+least that much, on the slot's own path with the draw spread evenly over it. Real draws
+are not spread evenly (a shower may start late in a slot, or fill one minute of it), so
+the replay of the optimum's schedule on the house's tank may find a little more or a
+little less short than the model counts (a draw late in a slot the heater warms finds
+the tank warmer than the slot's mean, one early finds it colder); on the reference days
+it finds as much or slightly more: winter 2.471 kWh counted and replayed (no heating at
+the draws: the mean is exact), broken clouds 0.759 counted, 0.768 replayed
+(``benchmarks/equal_comfort.py``, replayed at 0.2 s).
 The mixed tank and the comfort penalty's price are modelling choices: with
 ``shortfall_eur_kwh`` at the dearest import price, heating the whole tank ``C`` Wh/K to
 spare a draw of ``D`` Wh/K its shortfall pays only when
