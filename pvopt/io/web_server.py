@@ -37,6 +37,7 @@ import logging
 import ssl
 import time
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from importlib import resources
@@ -167,6 +168,10 @@ class WebState:
         self.throttle = auth.LoginThrottle()
         self.password = PasswordFile(options.password_file)
         self.verify_lock = asyncio.Lock()
+        #: One thread for every password check: scrypt takes 16 MiB, and the C allocator
+        #: keeps that much per thread that ran one (20 sign-ins on the default pool's
+        #: threads took the daemon from 44 to 76–92 MB; benchmarks/bench_web.py).
+        self.verifier = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pvopt-web-kdf")
         self.log_throttle = Throttle(_LOG)
         self.shell_template = resources.files("pvopt.web").joinpath("shell.html").read_text("utf-8")
 
@@ -376,7 +381,7 @@ async def _verify(request: web.Request, password: str) -> web.Response | None:
             _LOG.error("login impossible: %s", exc)
             return _login_response(request, 503, i18n.text("no_password_file", _lang(request)))
         loop = asyncio.get_running_loop()
-        good = await loop.run_in_executor(None, auth.verify_password, password, stored)
+        good = await loop.run_in_executor(state.verifier, auth.verify_password, password, stored)
         if not good:
             count = state.throttle.failed(client, state.clock())
             _LOG.warning("wrong password from %s (%d in the last minute)", client, count)
@@ -501,7 +506,12 @@ def build_app(
     app.router.add_get("/api/session", api_session)
     app.router.add_static("/static", static_dir(), follow_symlinks=False)
     app.on_response_prepare.append(_security_headers)
+    app.on_cleanup.append(_stop_verifier)
     return app
+
+
+async def _stop_verifier(app: web.Application) -> None:
+    app[STATE].verifier.shutdown(wait=False, cancel_futures=True)
 
 
 # -- steering (issue #16 "Steer") ----------------------------------------------------------

@@ -201,4 +201,5 @@ def test_signing_out_ends_the_session_for_the_page_and_the_api(
     )
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(replayed, timeout=5)
+    refused.value.close()  # the refusal holds the connection: closed here, not by the GC
     assert refused.value.code == 401
