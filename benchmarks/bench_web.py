@@ -30,20 +30,18 @@ different power (1000 + i W), so every frame is recognisable wherever it shows:
 
 Daemons log at INFO (``pvopt web`` at the tests' DEBUG). About 65 s on a 2-core VM.
 
-Measured 2026-12-07 on a 2-core VM (load average 0.5-1.5 over the run, a CI run
-finishing beside it), defaults (100 frames every 0.25 s for the page, 40 per
-regulation run): page weight 51.2 kB in 15 responses (target <= 250 kB; 9.6 kB the
-live page, 33 kB its 5 scripts and stylesheet); frame -> screen p50 8 ms, p95 17 ms,
-max 24 ms, 100/100 shown (target p95 <= 1 s); RSS idle 43.7 MB, 43.9 MB after the
-browser (peak 59.5 MB: one sign-in's scrypt, 16 MiB), 91.9 MB after 20 sign-ins and
-92.1-92.2 MB with the 20 streams open and frames flowing (target <= 60 MB: NOT met; the
-streams cost 0.2 MB, the sign-ins 48 MB: scrypt's 16 MiB, freed in the executor's
-threads, stays in glibc's per-thread arenas, 2 or 3 of them: 75.8 MB in an earlier run;
-with ``MALLOC_ARENA_MAX=1`` in the environment the same run ends at 59.6 MB);
-frame -> regulation/status p50 46 / p95 48 / max 49 ms without a client, 46 / 51 / 51 ms
-with the 20 streams (mosquitto's defaults: Nagle's ~40 ms, see bench_latency.py), CPU
-per frame regulate 2.2 -> 2.0 ms, web 2.3 -> 7.0 ms; the 20 streams got 800/800
-snapshots, frame -> stream p50 6 ms, p95 10 ms, max 15 ms.
+Measured 2026-12-07 on a 2-core VM (the test suite running beside it), defaults (100
+frames every 0.25 s for the page, 40 per regulation run), with every password check on
+one thread: page weight 49.4 kB in 14 responses (target <= 250 kB; 9.6 kB the live page,
+33 kB its 5 scripts and stylesheet); frame -> screen p50 7 ms, p95 9 ms, max 13 ms,
+100/100 shown (target p95 <= 1 s); RSS idle 42.6 MB, 43.0 MB after the browser (peak
+58.5 MB: one sign-in's scrypt, 16 MiB), 59.0 MB after 20 sign-ins, 59.3 MB with the 20
+streams open and frames flowing (target <= 60 MB: met, narrowly; before the checks had
+one thread, each default-pool thread's glibc arena kept its 16 MiB: 75.8-92.2 MB);
+frame -> regulation/status p50 46 / p95 51 ms without a client, 46 / 52 ms with the 20
+streams (mosquitto's defaults: Nagle's ~40 ms, see bench_latency.py), CPU per frame
+regulate 2.0 -> 2.3 ms, web 2.0 -> 6.0 ms; the 20 streams got 800/800 snapshots, frame ->
+stream p50 6 ms, p95 12 ms, max 15 ms.
 """
 
 from __future__ import annotations
