@@ -7,39 +7,22 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from importlib import resources
 
 import pytest
+from test_web_live import STALE_S, T0, at, decode
+from test_web_live import frame_payload as payload
 
 from pvopt import topics
-from pvopt.daemons.teleinfo import mqtt_messages
-from pvopt.tic import Frame, FrameDecoder
 from pvopt.tic import Mode as TicMode
 from pvopt.tic.encoder import encode_frame, encode_group, historic_frame, linky_standard_frame
 from pvopt.tic.labels import HISTORIC_LABELS, STANDARD_LABELS
 from pvopt.tic.status import STGE_FIELDS, decode_status_register
 from pvopt.tic.tariff import Colour, decode_stge
 from pvopt.web import i18n
-from pvopt.web.live import Live, LiveLimits
+from pvopt.web.live import Live
 from pvopt.web.meter import meter_document
-
-T0 = datetime(2026, 6, 14, 10, 0, tzinfo=UTC)
-STALE_S = LiveLimits().stale_after_s
-
-
-def at(seconds: float) -> datetime:
-    return T0 + timedelta(seconds=seconds)
-
-
-def decode(data: bytes, when: datetime, mode: TicMode = TicMode.STANDARD) -> Frame:
-    (frame,) = FrameDecoder(mode).feed(data, when)
-    return frame
-
-
-def payload(frame: Frame) -> bytes:
-    """What teleinfo publishes on tic/frame for ``frame``."""
-    return dict(mqtt_messages(frame))[topics.FRAME].encode()
 
 
 def meter(live: Live, now: datetime) -> dict[str, object]:
