@@ -26,16 +26,12 @@ from pvopt import topics
 
 from .conftest import (
     HOST,
-    Daemon,
+    DaemonFactory,
     Mosquitto,
     Subscriber,
-    clean_env,
-    free_port,
-    port_open,
-    wait_until,
 )
-from .test_web_security import Browser, set_password
-from .web_chain import WebDaemon, decision_payload, frame_payload
+from .test_web_security import Browser
+from .web_chain import WebDaemon, decision_payload, frame_payload, launch_web
 
 pytestmark = pytest.mark.integration
 
@@ -46,30 +42,12 @@ STALE_S = 10.0
 
 
 @pytest.fixture
-def web(tmp_path: Path, mosquitto: Mosquitto) -> Iterator[WebDaemon]:
-    password = set_password(tmp_path / "pw")
-    port = free_port()
-    env = clean_env(
-        PVOPT_STATE_DIR=str(tmp_path),
-        MQTT_BROKER_HOST=mosquitto.host,
-        MQTT_BROKER_PORT=str(mosquitto.port),
-    )
-    daemon = Daemon(
-        ["--host", HOST, "--port", str(port), "--password-file", str(tmp_path / "pw")],
-        env,
-        tmp_path / "web.log",
-        command="web",
-    )
-    try:
-        wait_until(lambda: port_open(HOST, port) or not daemon.running(), 15, what="pvopt web")
-        assert daemon.running(), daemon.log
-        daemon.wait_log("connected to MQTT broker")
-        yield WebDaemon(daemon, port, password)
-        assert daemon.stop() == 0, daemon.log
-    finally:
-        if daemon.running():
-            daemon.proc.kill()
-            daemon.proc.wait(5)
+def web(tmp_path: Path, mosquitto: Mosquitto, teleinfo: DaemonFactory) -> Iterator[WebDaemon]:
+    """``pvopt web`` on the test's broker, connected; it must stop cleanly (exit 0)."""
+    web = launch_web(tmp_path, teleinfo, mosquitto.port)
+    web.daemon.wait_log("connected to MQTT broker")
+    yield web
+    assert web.daemon.stop() == 0, web.daemon.log
 
 
 class Events:
