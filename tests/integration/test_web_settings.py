@@ -22,16 +22,9 @@ from pvopt.equipment.check import config_version
 from .conftest import DaemonFactory, Message, Mosquitto, Subscriber
 from .test_web_security import Browser, Reply
 from .test_web_steer import answer, load_status, post_json
-from .web_chain import STEER_CONFIG, launch_web
+from .web_chain import BAD_POWER, STEER_CONFIG, THREE_LOADS, launch_web
 
 pytestmark = pytest.mark.integration
-
-#: STEER_CONFIG with a third load; the heater's max_power lowered.
-THREE_LOADS = STEER_CONFIG.replace("max_power: 2400", "max_power: 2000") + (
-    "  - type: ConstantPowerEquipment\n    id: dryer\n    name: dryer\n    nominal_power: 500\n"
-)
-#: An error at line 15: the dryer's power is not a number.
-BAD_POWER = THREE_LOADS.replace("nominal_power: 500", "nominal_power: lots")
 
 
 def save(browser: Browser, text: str, version: str, csrf: str | None) -> Reply:

@@ -38,6 +38,7 @@ function clock(iso) {
     hour: "2-digit",
     minute: "2-digit",
     second: "2-digit",
+    hour12: false,
   });
 }
 
@@ -218,6 +219,7 @@ async function save() {
       if (body.reload === "sent") {
         say(t("settings_saved", "Saved ({loads} loads).", { loads: body.loads }), "ok");
         view.waitingFor = body.version;
+        view.regulation.className = "settings-regulation";
         view.regulation.textContent = t("settings_regulation_waiting", "Waiting…");
         view.polls = 0;
         setTimeout(poll, POLL_MS / 2);
