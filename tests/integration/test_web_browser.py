@@ -4,8 +4,9 @@ The page's own JavaScript runs: the login form, the live view fed by server-sent
 the steering buttons, the settings editor, the sign-out form. Everything behind it is real
 too: ``pvopt web``, mosquitto and, for the boost and the settings, ``pvopt regulate`` on
 free loopback ports; the messages are built by teleinfo's and the regulation's own
-functions (tests/integration/web_chain.py). One browser for the module, a fresh context (cookies, storage) for each test. Playwright's
-``expect`` polls the page until its deadline, so no test sleeps.
+functions (tests/integration/web_chain.py). One browser for the module, a fresh context
+(cookies, storage) for each test. Playwright's ``expect`` polls the page until its
+deadline, so no test sleeps.
 """
 
 from __future__ import annotations
