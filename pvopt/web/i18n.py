@@ -94,10 +94,8 @@ TEXTS: dict[str, dict[Lang, str]] = {
         "en": "This session ends on {until} unless used.",
     },
     "coming": {
-        "fr": "Le pilotage des équipements, l'historique, le compteur et les réglages "
-        "arrivent sur cette page.",
-        "en": "The equipment controls, the history, the meter and the settings are coming "
-        "to this page.",
+        "fr": "L'historique arrive sur cette page.",
+        "en": "The history is coming to this page.",
     },
     "switch_to": {"fr": "English", "en": "Français"},
     # Steering (static/steer.js gets them from GET /api/loads in the page's language).
