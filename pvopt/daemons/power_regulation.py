@@ -49,6 +49,7 @@ from pvopt import forecast, homeassistant, topics
 from pvopt.config import Settings
 from pvopt.daemons.wiring import announce_discovery, stop_on_signals
 from pvopt.equipment.check import check_config_bytes, issue_document
+from pvopt.equipment.loader import type_name
 from pvopt.equipment.model import SiteConfig
 from pvopt.io.systemd import Heartbeat, Notifier
 from pvopt.logthrottle import Throttle
@@ -391,8 +392,6 @@ class RegulationDaemon:
         """The retained ``regulation/config``: what runs, and how the last reload went."""
         if self.config is None or self.mqtt is None:
             return
-        from pvopt.equipment.loader import type_name
-
         kinds = {cfg.id: type_name(cfg) for cfg in self.config.site.equipment}
         document = json.dumps(config_document(self.config, kinds), allow_nan=False)
         self.mqtt.publish(topics.REGULATION_CONFIG, document, qos=1, retain=True)

@@ -53,7 +53,11 @@ def save_request(body: object) -> SaveRequest:
         raise Refused(400, "bad_text", "text must be the YAML file as a string")
     if not isinstance(version, str) or not VERSION_PATTERN.fullmatch(version):
         raise Refused(400, "bad_version", "version must be the one GET /api/settings gave")
-    if len(text.encode("utf-8", "surrogatepass")) > MAX_CONFIG_BYTES:
+    try:
+        size = len(text.encode("utf-8"))
+    except UnicodeEncodeError:  # a lone surrogate ("\ud800") is valid JSON, not text
+        raise Refused(400, "bad_text", "text is not valid Unicode") from None
+    if size > MAX_CONFIG_BYTES:
         raise Refused(413, "too_big", f"the file may be at most {MAX_CONFIG_BYTES // 1024} KiB")
     return SaveRequest(text=text, version=version)
 

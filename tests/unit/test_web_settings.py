@@ -91,6 +91,7 @@ def test_a_valid_text_is_a_site_and_its_version_is_the_sha256_of_its_bytes() -> 
         ([], 400, "bad_body"),
         ({"text": GOOD}, 400, "bad_version"),
         ({"text": 3, "version": "0" * 64}, 400, "bad_text"),
+        ({"text": "name: \ud800", "version": "0" * 64}, 400, "bad_text"),
         ({"text": GOOD, "version": "nope"}, 400, "bad_version"),
         ({"text": GOOD, "version": "0" * 64, "extra": 1}, 400, "unknown_field"),
         ({"text": "#" * (MAX_CONFIG_BYTES + 1), "version": "0" * 64}, 413, "too_big"),
