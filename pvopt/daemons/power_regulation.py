@@ -419,7 +419,13 @@ class RegulationDaemon:
         if site is None:
             self._refuse_reload(now, checked.version, checked.issues)
             return None
-        reloaded = reload(self.regulator, site, now)
+        try:
+            reloaded = reload(self.regulator, site, now)
+        except Exception:  # a bug: the regulation goes on as it was, never dies of it
+            _LOG.exception("cannot rebuild the regulation from %s", config.path)
+            reason = "internal error while rebuilding the loads (see the journal)"
+            self._refuse_reload(now, checked.version, (ConfigIssue(None, "", reason),))
+            return None
         self._send(reloaded.off_commands)
         self.regulator = reloaded.regulator
         self.site = site
@@ -706,6 +712,7 @@ def run(config_path: Path, settings: Settings, dry_run: bool) -> int:
     for topic, handler in daemon.subscriptions().items():
         mqtt.subscribe(topic, handler)
     mqtt.on_connected(daemon.connected)
+    mqtt.on_connected(daemon.publish_config)  # retained, again after a broker restart
 
     def reload_on_hup(signum: int, frame: object) -> None:
         daemon.reload_requested = True
@@ -721,7 +728,6 @@ def run(config_path: Path, settings: Settings, dry_run: bool) -> int:
         " (dry run: nothing is sent to equipment)" if dry_run else "",
     )
     mqtt.start()
-    daemon.publish_config()  # QoS 1: queued until connected
     writer.start()
     openmeteo = settings.forecast.openmeteo
     if openmeteo is not None:
