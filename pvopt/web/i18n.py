@@ -206,6 +206,12 @@ TEXTS: dict[str, dict[Lang, str]] = {
         "fr": "En attente de la confirmation de la régulation…",
         "en": "Waiting for the regulation's confirmation…",
     },
+    "settings_regulation_silent": {
+        "fr": "Pas de confirmation de la régulation en 30 s : tourne-t-elle ? "
+        "(systemctl status power_regulation)",
+        "en": "No confirmation from the regulation in 30 s: is it running? "
+        "(systemctl status power_regulation)",
+    },
     "settings_backups": {"fr": "Copies", "en": "Backups"},
     # The meter view (static/meter.js), handed to it by the page shell.
     "meter_title": {"fr": "Compteur", "en": "Meter"},

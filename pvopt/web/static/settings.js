@@ -163,7 +163,12 @@ async function poll() {
     // pvopt web restarting: try again
   }
   view.polls += 1;
-  if (view.polls < POLL_TRIES) setTimeout(poll, POLL_MS);
+  if (view.polls < POLL_TRIES) {
+    setTimeout(poll, POLL_MS);
+    return;
+  }
+  view.regulation.className = "settings-regulation error";
+  view.regulation.textContent = t("settings_regulation_silent", "No confirmation from the regulation.");
 }
 
 function showBackups(names) {
