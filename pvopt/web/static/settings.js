@@ -168,7 +168,10 @@ async function poll() {
     return;
   }
   view.regulation.className = "settings-regulation error";
-  view.regulation.textContent = t("settings_regulation_silent", "No confirmation from the regulation.");
+  view.regulation.textContent = t(
+    "settings_regulation_silent",
+    "No confirmation from the regulation.",
+  );
 }
 
 function showBackups(names) {
