@@ -13,7 +13,10 @@
 #   user              pvopt (system user, group dialout for the TIC serial port)
 #   /opt/pvopt/venv   the pvopt package built from this checkout
 #   /etc/pvopt/       pvopt.env (0600: generated passwords, never overwritten),
-#                     equipment_config.yml (from the template if absent, then validated),
+#                     equipment_config.yml (from the template if absent, then validated;
+#                     0640 pvopt:pvopt: pvopt web's settings page rewrites it, keeping
+#                     dated backups next to it; the folder is 1770 root:pvopt, sticky, so
+#                     the pvopt user adds files there but cannot replace root's),
 #                     mqtt-users.txt (0600: Home Assistant's and the devices' MQTT
 #                     passwords), secrets.env (0600: InfluxDB admin), grafana.env (0600),
 #                     web-password (0600, owned by pvopt: the scrypt hash of pvopt web's
@@ -394,10 +397,10 @@ install_config() {
     local target
     target=$(p "$CONFIG")
     if [ ! -f "$target" ]; then
-        install_file "$SRC/equipment_config.yml.template" "$CONFIG" 0640 root:pvopt || true
+        install_file "$SRC/equipment_config.yml.template" "$CONFIG" 0640 pvopt:pvopt || true
         RESTART_PVOPT=1
     else
-        install_file "$target" "$CONFIG" 0640 root:pvopt || true
+        install_file "$target" "$CONFIG" 0640 pvopt:pvopt || true
     fi
     if [ ! -f "$target" ]; then
         say "would: check $CONFIG with pvopt check-config"
@@ -857,7 +860,9 @@ do_install() {
     create_user
     ensure_dir /opt/pvopt 0755 root:root
     install_venv
-    ensure_dir "$ETC" 0750 root:pvopt
+    # Sticky and group-writable: pvopt web (user pvopt) writes equipment_config.yml, its
+    # temporary file and its backups here; it cannot delete or replace root's files.
+    ensure_dir "$ETC" 1770 root:pvopt
     write_env_file
     write_secrets
     install_config

@@ -184,12 +184,20 @@ def _iso_date(text: str) -> date:
 
 def _check_config(path: Path, settings: Settings) -> int:
     """``pvopt check-config``: one line per equipment, or every error on stderr (exit 2)."""
-    from pvopt.equipment.loader import ConfigFileError, load_site_config, type_name
+    from pvopt.equipment.check import check_config_bytes
+    from pvopt.equipment.loader import type_name
+    from pvopt.schema import ConfigFileError, ConfigIssue
 
     try:
-        site = load_site_config(path, (settings.hc_start, settings.hc_end))
-    except ConfigFileError as exc:
-        print(exc, file=sys.stderr)
+        data = path.read_bytes()
+    except OSError as exc:
+        reason = f"cannot read the file: {exc.strerror or exc}"
+        print(ConfigFileError(str(path), [ConfigIssue(None, "", reason)]), file=sys.stderr)
+        return 2
+    checked = check_config_bytes(data, str(path), (settings.hc_start, settings.hc_end))
+    site = checked.site
+    if site is None:
+        print(checked.report(str(path)), file=sys.stderr)
         return 2
     print(f"{path}: OK, {len(site.equipment)} equipment in priority order")
     for priority, item in enumerate(site.equipment, start=1):

@@ -39,11 +39,13 @@ _CLOCK: Final = re.compile(r"([01]?[0-9]|2[0-3]):([0-5][0-9])")
 
 @dataclass(frozen=True)
 class ConfigIssue:
-    """One problem: 1-based line (None when unknown), key path (may be empty), message."""
+    """One problem: 1-based line (None when unknown), key path (may be empty), message,
+    and the 1-based column where it starts when known (the settings page marks it)."""
 
     line: int | None
     path: str
     message: str
+    column: int | None = None
 
     def format(self, source: str) -> str:
         where = source if self.line is None else f"{source}:{self.line}"
@@ -184,8 +186,11 @@ class SchemaParser:
     # -- reporting -----------------------------------------------------------------------------
 
     def error(self, node: yaml.Node | int | None, path: str, message: str) -> None:
-        line = node.start_mark.line + 1 if isinstance(node, yaml.Node) else node
-        self.issues.append(ConfigIssue(line, path, message))
+        if isinstance(node, yaml.Node):
+            mark = node.start_mark
+            self.issues.append(ConfigIssue(mark.line + 1, path, message, mark.column + 1))
+        else:
+            self.issues.append(ConfigIssue(node, path, message))
 
     def fail(self) -> ConfigFileError:
         ordered = sorted(
@@ -196,9 +201,11 @@ class SchemaParser:
 
     def yaml_error(self, exc: yaml.YAMLError) -> ConfigFileError:
         line: int | None = None
+        column: int | None = None
         if isinstance(exc, yaml.MarkedYAMLError):
             mark = exc.problem_mark or exc.context_mark
             line = mark.line + 1 if mark is not None else None
+            column = mark.column + 1 if mark is not None else None
             context = exc.context
             if context and exc.context_mark and exc.context_mark.line + 1 != line:
                 context += f" (line {exc.context_mark.line + 1})"
@@ -210,7 +217,8 @@ class SchemaParser:
             what = f"character {shown} is not allowed in YAML"
         else:
             what = str(exc)
-        return ConfigFileError(self.source, [ConfigIssue(line, "", f"YAML syntax error: {what}")])
+        issue = ConfigIssue(line, "", f"YAML syntax error: {what}", column)
+        return ConfigFileError(self.source, [issue])
 
     # -- structure -----------------------------------------------------------------------------
 

@@ -24,6 +24,12 @@ WEB_STATUS = "pvopt/web/status"
 DECISION = "regulation/status"
 #: Force / unforce an equipment by name (JSON).
 REGULATION_CONTROL = "regulation/control"
+#: Reload ``equipment_config.yml`` (payload ``config``; QoS 1, never retained): the
+#: regulation re-reads and validates the file, keeps its counters, re-plans.
+REGULATION_RELOAD = "regulation/reload"
+#: What the regulation runs: the file's version, when loaded, its loads, and the last
+#: reload's result and errors (JSON, retained; :func:`pvopt.regulation.reload.config_document`).
+REGULATION_CONFIG = "regulation/config"
 #: The expected PV power, slot by slot (JSON, retained; :mod:`pvopt.forecast`).
 FORECAST = "regulation/forecast"
 #: Per equipment: probe readings (°C) and manual controls (``ON``, ``OFF``, ``AUTO``…).

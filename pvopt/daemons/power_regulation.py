@@ -13,10 +13,15 @@ timeout) is not acted on. Any exit, an unexpected error included, sends every lo
 
 MQTT in: ``tic/frame`` (SINSTS and SINSTI of one frame; ``tic/SINSTS`` + ``tic/SINSTI``
 are paired as a fallback for a publisher without ``tic/frame``), ``scr/<id>/temperature``,
-``scr/<id>/control``, ``regulation/control``, ``pvopt/teleinfo/status``, and the optional PV
-forecast ``regulation/forecast`` (shown in the status; the off-peak heating reads it).
+``scr/<id>/control``, ``regulation/control``, ``pvopt/teleinfo/status``, the optional PV
+forecast ``regulation/forecast`` (shown in the status; the off-peak heating reads it), and
+``regulation/reload`` (payload ``config``; SIGHUP does the same): ``equipment_config.yml``
+read again and validated; invalid, the running configuration stays; valid, the loads are
+rebuilt keeping their counters, modes and latches (:mod:`pvopt.regulation.reload`), the
+removed ones switched off, and the regulation re-plans at once.
 MQTT out: device commands (QoS 1, not retained unless configured), ``regulation/status``
-JSON each evaluation, ``pvopt/regulation/status`` online/offline, with ``HA_DISCOVERY``
+JSON each evaluation, ``regulation/config`` (retained: the version it runs and the last
+reload's result), ``pvopt/regulation/status`` online/offline, with ``HA_DISCOVERY``
 the Home Assistant discovery configs (:mod:`pvopt.homeassistant`), and with
 ``FORECAST_OPENMETEO=on`` the Open-Meteo forecast (:mod:`pvopt.io.openmeteo`, retained).
 InfluxDB: a ``regulation`` point per evaluation and an ``equipment`` point per load,
@@ -25,11 +30,13 @@ through the same writer and spool as teleinfo.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import math
 import os
 import queue
+import signal
 import threading
 import time
 from collections.abc import Callable
@@ -41,6 +48,8 @@ from typing import TYPE_CHECKING
 from pvopt import forecast, homeassistant, topics
 from pvopt.config import Settings
 from pvopt.daemons.wiring import announce_discovery, stop_on_signals
+from pvopt.equipment.check import check_config_bytes, issue_document
+from pvopt.equipment.loader import type_name
 from pvopt.equipment.model import SiteConfig
 from pvopt.io.systemd import Heartbeat, Notifier
 from pvopt.logthrottle import Throttle
@@ -59,6 +68,8 @@ from pvopt.regulation.inputs import (
 from pvopt.regulation.model import Decision, MeterSample, MqttCommand
 from pvopt.regulation.outputs import off_commands
 from pvopt.regulation.policy import Policy
+from pvopt.regulation.reload import ConfigState, config_document, reload
+from pvopt.schema import ConfigFileError, ConfigIssue
 
 if TYPE_CHECKING:
     from pvopt.io.influx import InfluxWriter
@@ -196,8 +207,13 @@ class RegulationDaemon:
         mqtt: MqttClient | None,
         writer: InfluxWriter | None,
         dry_run: bool,
+        config: ConfigState | None = None,
     ) -> None:
         self.site = site
+        #: The file it runs and the last reload (None: not from a file, no reload).
+        self.config = config
+        #: Set by SIGHUP (a plain flag: a signal handler must not take the queue's lock).
+        self.reload_requested = False
         self.settings = settings
         #: The newest valid PV forecast (main thread), for the status; the regulation
         #: has its own copy (``set_forecast``).
@@ -231,6 +247,7 @@ class RegulationDaemon:
             topics.REGULATION_CONTROL: self._on_regulation_control,
             topics.TELEINFO_STATUS: self._on_teleinfo_status,
             topics.FORECAST: self._on_forecast,
+            topics.REGULATION_RELOAD: self._on_reload,
         }
 
     def connected(self) -> None:
@@ -360,6 +377,103 @@ class RegulationDaemon:
 
         self._guard(topic, act)
 
+    def _on_reload(self, topic: str, payload: bytes) -> None:
+        def act() -> None:
+            if payload.strip() != b"config":
+                raise InputError(f"{topic}: expected the payload 'config', got {payload[:40]!r}")
+            _LOG.info("%s: reload of the configuration asked", topic)
+            self._queue(self.reload)
+
+        self._guard(topic, act)
+
+    # -- reload (main thread) ---------------------------------------------------------------
+
+    def publish_config(self) -> None:
+        """The retained ``regulation/config``: what runs, and how the last reload went."""
+        if self.config is None or self.mqtt is None:
+            return
+        kinds = {cfg.id: type_name(cfg) for cfg in self.config.site.equipment}
+        document = json.dumps(config_document(self.config, kinds), allow_nan=False)
+        self.mqtt.publish(topics.REGULATION_CONFIG, document, qos=1, retain=True)
+
+    def reload(self, now: datetime) -> Decision | None:
+        """Read and validate the file again: invalid, keep running the old configuration
+        (errors logged and published); valid, carry each load's state over, switch the
+        removed loads off, and re-plan at once (the decision returned)."""
+        config = self.config
+        if config is None:
+            _LOG.warning("reload asked, but this regulation was not started from a file")
+            return None
+        hc = (self.settings.hc_start, self.settings.hc_end)
+        try:
+            checked = check_config_bytes(Path(config.path).read_bytes(), config.path, hc)
+        except OSError as exc:
+            reason = f"cannot read the file: {exc.strerror or exc}"
+            self._refuse_reload(now, "", (ConfigIssue(None, "", reason),))
+            return None
+        site = checked.site
+        if not isinstance(self.regulator, Regulator):
+            reason = "this regulation policy cannot reload: restart it"
+            self._refuse_reload(now, checked.version, (ConfigIssue(None, "", reason),))
+            return None
+        if site is None:
+            self._refuse_reload(now, checked.version, checked.issues)
+            return None
+        try:
+            reloaded = reload(self.regulator, site, now)
+        except Exception:  # a bug: the regulation goes on as it was, never dies of it
+            _LOG.exception("cannot rebuild the regulation from %s", config.path)
+            reason = "internal error while rebuilding the loads (see the journal)"
+            self._refuse_reload(now, checked.version, (ConfigIssue(None, "", reason),))
+            return None
+        self._send(reloaded.off_commands)
+        self.regulator = reloaded.regulator
+        self.site = site
+        self.max_frame_age_s = min(MAX_FRAME_AGE_S, site.regulation.stale_timeout_s)
+        self._last_reasons.clear()
+        carried = reloaded.carried
+        self.config = ConfigState(
+            path=config.path,
+            version=checked.version,
+            loaded_at=now,
+            site=site,
+            result="loaded",
+            attempted_at=now,
+            attempted_version=checked.version,
+            carried=carried,
+        )
+        _LOG.info(
+            "configuration reloaded from %s: %d loads (kept %s; new %s; removed %s)",
+            config.path,
+            len(site.equipment),
+            ", ".join(carried.kept) or "none",
+            ", ".join(carried.fresh) or "none",
+            ", ".join(carried.removed) or "none",
+        )
+        self.publish_config()
+        sample = self.regulator.plant.sample
+        return None if sample is None else self.regulator.evaluate(sample, now)
+
+    def _refuse_reload(self, now: datetime, version: str, issues: tuple[ConfigIssue, ...]) -> None:
+        """Keep running the configuration loaded before; say why (log, regulation/config)."""
+        config = self.config
+        assert config is not None
+        _LOG.error(
+            "reload refused, still running %s as loaded at %s:\n%s",
+            config.path,
+            config.loaded_at.isoformat(timespec="seconds"),
+            ConfigFileError(config.path, issues),
+        )
+        self.config = dataclasses.replace(
+            config,
+            result="refused",
+            attempted_at=now,
+            attempted_version=version,
+            errors=tuple(issue_document(issue) for issue in issues),
+            carried=None,
+        )
+        self.publish_config()
+
     # -- main thread ----------------------------------------------------------------------
 
     def run(self, stop: threading.Event, heartbeat: Heartbeat | None = None) -> None:
@@ -393,6 +507,9 @@ class RegulationDaemon:
                 self._refused.flush(mono)
                 self._controls.flush(mono)
             self.handle(items, datetime.now(UTC))
+            if self.reload_requested:  # SIGHUP
+                self.reload_requested = False
+                self._publish(self.reload(datetime.now(UTC)))
             if mono >= next_save:
                 next_save = mono + SAVE_EVERY_S
                 self._save()
@@ -563,13 +680,26 @@ class RegulationDaemon:
 
 def run(config_path: Path, settings: Settings, dry_run: bool) -> int:
     """Load the configuration, wire MQTT and InfluxDB, regulate until SIGTERM."""
-    from pvopt.equipment.loader import ConfigFileError, load_site_config
-
     try:
-        site = load_site_config(config_path, (settings.hc_start, settings.hc_end))
-    except ConfigFileError as exc:
-        _LOG.error("%s", exc)
+        data = config_path.read_bytes()
+    except OSError as exc:
+        _LOG.error("%s: cannot read the file: %s", config_path, exc.strerror or exc)
         return 2
+    checked = check_config_bytes(data, str(config_path), (settings.hc_start, settings.hc_end))
+    site = checked.site
+    if site is None:
+        _LOG.error("%s", checked.report(str(config_path)))
+        return 2
+    started = datetime.now(UTC)
+    config = ConfigState(
+        path=str(config_path),
+        version=checked.version,
+        loaded_at=started,
+        site=site,
+        result="started",
+        attempted_at=started,
+        attempted_version=checked.version,
+    )
     stop = threading.Event()
     stop_on_signals(stop)
 
@@ -578,10 +708,16 @@ def run(config_path: Path, settings: Settings, dry_run: bool) -> int:
 
     mqtt = MqttClient(settings.mqtt, client_id("regulation"), topics.REGULATION_STATUS)
     writer = InfluxWriter(settings.influx, settings.state_dir / "spool" / "regulation")
-    daemon = RegulationDaemon(site, settings, mqtt, writer, dry_run)
+    daemon = RegulationDaemon(site, settings, mqtt, writer, dry_run, config)
     for topic, handler in daemon.subscriptions().items():
         mqtt.subscribe(topic, handler)
     mqtt.on_connected(daemon.connected)
+    mqtt.on_connected(daemon.publish_config)  # retained, again after a broker restart
+
+    def reload_on_hup(signum: int, frame: object) -> None:
+        daemon.reload_requested = True
+
+    signal.signal(signal.SIGHUP, reload_on_hup)
     announce_discovery(
         mqtt, settings, lambda prefix: homeassistant.regulation_messages(site, prefix)
     )

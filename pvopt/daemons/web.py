@@ -10,7 +10,8 @@ subscribes to :data:`pvopt.topics.WEB_SUBSCRIPTIONS` and hands every message and
 change of the broker's state to the event loop's thread, which owns the live state
 (:mod:`pvopt.io.live_feed`). A broker that is away is shown on the page (and retried every
 second by the wrapper), never fatal. The same client publishes the loads' controls
-(:func:`steering`: the loads of ``$PVOPT_CONFIG``).
+(:func:`steering`: the loads of ``$PVOPT_CONFIG``) and the settings view's reload message,
+and hands the regulation's retained ``regulation/config`` to the settings view.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import os
 import signal
 import ssl
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -100,8 +102,13 @@ def _check_password_file(path: Path) -> str | None:
     return None
 
 
-def _start_live(settings: Settings, loop: asyncio.AbstractEventLoop) -> tuple[LiveFeed, MqttClient]:
-    """The live feed, owned by ``loop``'s thread, and the MQTT client feeding it (started)."""
+def _start_live(
+    settings: Settings,
+    loop: asyncio.AbstractEventLoop,
+    extra: dict[str, Callable[[str, bytes], None]] | None = None,
+) -> tuple[LiveFeed, MqttClient]:
+    """The live feed, owned by ``loop``'s thread, and the MQTT client feeding it (started);
+    ``extra``: more topics and their handlers (called on the MQTT thread)."""
     from pvopt.io.live_feed import LiveFeed
     from pvopt.io.mqtt import MqttClient, client_id
     from pvopt.web.live import Live
@@ -111,6 +118,8 @@ def _start_live(settings: Settings, loop: asyncio.AbstractEventLoop) -> tuple[Li
     mqtt = MqttClient(settings.mqtt, client_id("web"), topics.WEB_STATUS)
     for topic in topics.WEB_SUBSCRIPTIONS:
         mqtt.subscribe(topic, feed.post_message)
+    for topic, handler in (extra or {}).items():
+        mqtt.subscribe(topic, handler)
     mqtt.on_connected(lambda: feed.post_broker(True))
     mqtt.on_disconnected(lambda: feed.post_broker(False))
     mqtt.start()
@@ -141,7 +150,15 @@ def _state_line(server_url: str, mqtt: MqttClient) -> str:
 
 
 async def _serve(options: WebRunOptions, settings: Settings, tls: ssl.SSLContext | None) -> int:
-    from pvopt.io.web_server import WebOptions, WebServer, add_live, add_steer_routes, build_app
+    from pvopt.io.web_server import (
+        WebOptions,
+        WebServer,
+        add_live,
+        add_settings_routes,
+        add_steer_routes,
+        build_app,
+    )
+    from pvopt.web.settings import SettingsSite
 
     app = build_app(
         WebOptions(
@@ -155,9 +172,14 @@ async def _serve(options: WebRunOptions, settings: Settings, tls: ssl.SSLContext
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    feed, mqtt = _start_live(settings, loop)
+    config = SettingsSite(settings.config_path, (settings.hc_start, settings.hc_end), None)
+    feed, mqtt = _start_live(
+        settings, loop, {topics.REGULATION_CONFIG: config.on_regulation_config}
+    )
+    config.publisher = mqtt
     add_live(app, feed)
     add_steer_routes(app, steering(settings, mqtt))
+    add_settings_routes(app, config)
     pusher = asyncio.create_task(feed.run(), name="live feed")
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)

@@ -10,7 +10,9 @@ Routes: ``GET /login``, ``POST /login``, ``POST /logout``, ``GET /`` (the page s
 feed, :mod:`pvopt.io.live_feed`) ``GET /api/live`` (the snapshot, JSON) and
 ``GET /api/events`` (server-sent events) and ``GET /api/meter`` (the meter view,
 :mod:`pvopt.web.meter`, JSON); with :func:`add_steer_routes`,
-``GET /api/loads`` and ``POST /api/loads/{load}/mode|boost`` (JSON). Anything else is 404.
+``GET /api/loads`` and ``POST /api/loads/{load}/mode|boost`` (JSON); with
+:func:`add_settings_routes`, ``GET /api/settings``, ``POST /api/settings`` and
+``GET /api/settings/regulation`` (JSON). Anything else is 404.
 
 - No session: ``/api/*`` → 401 (JSON), any other path → 303 to ``/login``. Only the
   login page and its style sheet are served without a session.
@@ -48,9 +50,11 @@ from aiohttp import web
 from aiohttp.web_request import FileField
 from multidict import MultiDictProxy
 
+from pvopt.equipment.check import MAX_CONFIG_BYTES, check_config_text, issue_document
+from pvopt.io.config_store import ConfigWriteError, VersionMismatch, read_config, save_config
 from pvopt.io.live_feed import LiveFeed
 from pvopt.logthrottle import Throttle
-from pvopt.web import auth, i18n, pages, steer
+from pvopt.web import auth, i18n, pages, settings, steer
 from pvopt.web.meter import meter_document
 
 _LOG = logging.getLogger(__name__)
@@ -516,12 +520,20 @@ async def _stop_verifier(app: web.Application) -> None:
 
 # -- steering (issue #16 "Steer") ----------------------------------------------------------
 
-STEERING = web.AppKey("steering", steer.Steering)
+
+@dataclass
+class SteeringBox:
+    """The steering in use: replaced when the settings page saves a new file."""
+
+    current: steer.Steering
+
+
+STEERING = web.AppKey("steering", SteeringBox)
 JSON = "application/json"
 
 
 def _steering(request: web.Request) -> tuple[tuple[steer.Load, ...], steer.Publisher | None]:
-    steering = request.app[STEERING]
+    steering = request.app[STEERING].current
     if steering.loads is None:
         raise web.HTTPServiceUnavailable(reason=f"Steering unavailable: {steering.problem}")
     return steering.loads, steering.publisher
@@ -602,10 +614,111 @@ def add_steer_routes(app: web.Application, steering: steer.Steering) -> None:
     ``GET /api/loads``, ``POST /api/loads/{load}/mode``, ``POST /api/loads/{load}/boost``.
     A 202 says the control message was *sent*; what it did shows in the regulation's own
     status. 4xx with a reason for a bad request, 503 when it cannot be sent."""
-    app[STEERING] = steering
+    app[STEERING] = SteeringBox(steering)
     app.router.add_get("/api/loads", api_loads)
     app.router.add_post("/api/loads/{load}/mode", api_mode)
     app.router.add_post("/api/loads/{load}/boost", api_boost)
+
+
+# -- settings (issue #16 "Settings"): equipment_config.yml shown, checked, saved ----------
+
+SETTINGS = web.AppKey("settings", settings.SettingsSite)
+SETTINGS_LOCK = web.AppKey("settings_lock", asyncio.Lock)
+
+
+async def api_settings(request: web.Request) -> web.StreamResponse:
+    """GET /api/settings: the file's text, path, version, newest backups, the size limit,
+    the regulation's last confirmation and the view's texts."""
+    site = request.app[SETTINGS]
+    try:
+        stored = await asyncio.to_thread(read_config, site.path)
+    except OSError as exc:
+        reason = f"Cannot read {site.path}: {exc.strerror}"
+        raise web.HTTPInternalServerError(reason=reason) from None
+    body = {
+        "path": str(site.path),
+        "exists": stored.exists,
+        "text": stored.data.decode("utf-8", "replace"),
+        "version": stored.version,
+        "backups": list(stored.backups[: site.keep_backups]),
+        "max_bytes": MAX_CONFIG_BYTES,
+        "regulation": site.regulation,
+        "texts": i18n.script_texts(_lang(request), "settings_"),
+    }
+    return web.json_response(body, dumps=_compact)
+
+
+async def api_settings_regulation(request: web.Request) -> web.StreamResponse:
+    """GET /api/settings/regulation: the regulation's own retained ``regulation/config``
+    (what it runs, its last reload's result), null before it published one."""
+    site = request.app[SETTINGS]
+    connected = site.publisher is not None and site.publisher.connected
+    return web.json_response({"regulation": site.regulation, "broker_connected": connected})
+
+
+async def api_settings_save(request: web.Request) -> web.StreamResponse:
+    """POST /api/settings {"text", "version"}: 422 with each problem's line (nothing
+    written), 409 when the file changed since ``version``, 500 when it cannot be written
+    (the old file intact); else 200: saved, the previous file backed up, the regulation
+    asked to reload (``reload``: ``sent``, or ``not_sent`` with the broker away)."""
+    site = request.app[SETTINGS]
+    body = await read_json(request)
+    try:
+        wanted = settings.save_request(body)
+    except steer.Refused as refused:
+        return _refusal(refused)
+    checked = check_config_text(wanted.text, site.path.name, site.settings_hc)
+    if checked.site is None:
+        errors = [issue_document(issue) for issue in checked.issues]
+        reply = {"error": "the file is not valid: nothing was written", "code": "invalid"}
+        return web.json_response({**reply, "errors": errors}, status=422)
+    state = _state(request)
+    now = datetime.fromtimestamp(state.wall(), state.options.tz)
+    data = wanted.text.encode("utf-8")
+    async with request.app[SETTINGS_LOCK]:
+        try:
+            saved = await asyncio.to_thread(
+                save_config, site.path, data, wanted.version, now, site.keep_backups
+            )
+        except VersionMismatch as changed:
+            reply = {
+                "error": "the file changed since it was shown: nothing was written",
+                "code": "changed",
+                "version": changed.current,
+            }
+            return web.json_response(reply, status=409)
+        except ConfigWriteError as exc:
+            _LOG.error("settings: %s", exc)
+            reply = {"error": f"{exc} (the previous file is intact)", "code": "write_failed"}
+            return web.json_response(reply, status=500)
+    _LOG.info("settings: %s saved by %s (backup %s)", site.path, _client(request), saved.backup)
+    if STEERING in request.app:
+        publisher = request.app[STEERING].current.publisher
+        request.app[STEERING].current = steer.Steering(steer.loads_of(checked.site), publisher)
+    message = settings.reload_message()
+    publisher = site.publisher
+    sent = (
+        publisher is not None
+        and publisher.connected
+        and publisher.publish(message.topic, message.payload, message.qos, message.retain)
+    )
+    answer: dict[str, object] = {
+        "status": "saved",
+        "version": saved.version,
+        "backup": saved.backup,
+        "loads": len(checked.site.equipment),
+        "reload": "sent" if sent else "not_sent",
+    }
+    return web.json_response(answer)
+
+
+def add_settings_routes(app: web.Application, site: settings.SettingsSite) -> None:
+    """The settings routes (behind the session, CSRF and size guard of every route)."""
+    app[SETTINGS] = site
+    app[SETTINGS_LOCK] = asyncio.Lock()
+    app.router.add_get("/api/settings", api_settings)
+    app.router.add_post("/api/settings", api_settings_save)
+    app.router.add_get("/api/settings/regulation", api_settings_regulation)
 
 
 # -- live (issue #16 "Live"): the snapshot and its stream ----------------------------------

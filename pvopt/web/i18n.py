@@ -94,10 +94,8 @@ TEXTS: dict[str, dict[Lang, str]] = {
         "en": "This session ends on {until} unless used.",
     },
     "coming": {
-        "fr": "Le pilotage des équipements, l'historique, le compteur et les réglages "
-        "arrivent sur cette page.",
-        "en": "The equipment controls, the history, the meter and the settings are coming "
-        "to this page.",
+        "fr": "L'historique arrive sur cette page.",
+        "en": "The history is coming to this page.",
     },
     "switch_to": {"fr": "English", "en": "Français"},
     # Steering (static/steer.js gets them from GET /api/loads in the page's language).
@@ -147,6 +145,74 @@ TEXTS: dict[str, dict[Lang, str]] = {
         "fr": "pvopt web ne répond pas : rien n'a été confirmé.",
         "en": "pvopt web does not answer: nothing was confirmed.",
     },
+    # The settings view (static/settings.js gets them from GET /api/settings).
+    "settings_heading": {"fr": "Réglages", "en": "Settings"},
+    "settings_hint": {
+        "fr": "equipment_config.yml : vérifié comme pvopt check-config avant d'être écrit ; "
+        "l'ancien fichier est gardé en copie datée.",
+        "en": "equipment_config.yml: checked as pvopt check-config does before it is written; "
+        "the previous file is kept as a dated backup.",
+    },
+    "settings_save": {"fr": "Enregistrer", "en": "Save"},
+    "settings_reload": {"fr": "Recharger le fichier", "en": "Reload the file"},
+    "settings_saved": {
+        "fr": "Enregistré ({loads} équipement(s)) ; rechargement demandé à la régulation…",
+        "en": "Saved ({loads} load(s)); the regulation was asked to reload…",
+    },
+    "settings_saved_not_sent": {
+        "fr": "Enregistré, mais le broker MQTT est injoignable : la régulation n'a pas été "
+        "prévenue (systemctl reload power_regulation).",
+        "en": "Saved, but the MQTT broker is unreachable: the regulation was not told "
+        "(systemctl reload power_regulation).",
+    },
+    "settings_invalid": {
+        "fr": "{count} erreur(s) : rien n'a été écrit.",
+        "en": "{count} error(s): nothing was written.",
+    },
+    "settings_line": {"fr": "ligne {line}", "en": "line {line}"},
+    "settings_changed": {
+        "fr": "Le fichier a changé depuis son affichage : rien n'a été écrit. "
+        "Rechargez-le, puis refaites vos modifications.",
+        "en": "The file changed since it was shown: nothing was written. "
+        "Reload it, then make your changes again.",
+    },
+    "settings_network": {
+        "fr": "pvopt web ne répond pas : rien n'a été confirmé.",
+        "en": "pvopt web does not answer: nothing was confirmed.",
+    },
+    "settings_regulation_none": {
+        "fr": "La régulation n'a encore rien publié de sa configuration.",
+        "en": "The regulation has not published its configuration yet.",
+    },
+    "settings_regulation_loaded": {
+        "fr": "Régulation : rechargée à {time}, {loads} équipement(s).",
+        "en": "Regulation: reloaded at {time}, {loads} load(s).",
+    },
+    "settings_regulation_started": {
+        "fr": "Régulation : démarrée à {time} avec ce fichier, {loads} équipement(s).",
+        "en": "Regulation: started at {time} with this file, {loads} load(s).",
+    },
+    "settings_regulation_refused": {
+        "fr": "Régulation : rechargement refusé à {time} ; elle garde la configuration "
+        "chargée à {loaded}.",
+        "en": "Regulation: reload refused at {time}; it keeps the configuration loaded "
+        "at {loaded}.",
+    },
+    "settings_regulation_other": {
+        "fr": "La régulation utilise une autre version du fichier.",
+        "en": "The regulation runs another version of the file.",
+    },
+    "settings_regulation_waiting": {
+        "fr": "En attente de la confirmation de la régulation…",
+        "en": "Waiting for the regulation's confirmation…",
+    },
+    "settings_regulation_silent": {
+        "fr": "Pas de confirmation de la régulation en 30 s : tourne-t-elle ? "
+        "(systemctl status power_regulation)",
+        "en": "No confirmation from the regulation in 30 s: is it running? "
+        "(systemctl status power_regulation)",
+    },
+    "settings_backups": {"fr": "Copies", "en": "Backups"},
     # The meter view (static/meter.js), handed to it by the page shell.
     "meter_title": {"fr": "Compteur", "en": "Meter"},
     "meter_hint": {

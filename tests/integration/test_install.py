@@ -129,6 +129,10 @@ def test_install_into_a_root_builds_the_complete_tree(installed: tuple[Path, str
     config = root / "etc/pvopt/equipment_config.yml"
     assert config.read_text() == (REPO / "equipment_config.yml.template").read_text()
     assert "checked /etc/pvopt/equipment_config.yml: 3 equipment" in output
+    # pvopt web's settings page writes the config and its backups there (sticky: it
+    # cannot replace root's files)
+    assert file_mode(config) == 0o640
+    assert file_mode(root / "etc/pvopt") == 0o1770
     assert (root / "var/lib/pvopt").is_dir()
     for secret in ("secrets.env", "grafana.env", "mqtt-users.txt", "web-password"):
         assert file_mode(root / "etc/pvopt" / secret) == 0o600, secret

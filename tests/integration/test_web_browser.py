@@ -1,11 +1,12 @@
 """``pvopt web`` in a real headless Chromium (Debian's ``chromium``, driven by Playwright).
 
 The page's own JavaScript runs: the login form, the live view fed by server-sent events,
-the steering buttons, the sign-out form. Everything behind it is real too: ``pvopt web``,
-mosquitto and, for the boost, ``pvopt regulate`` on free loopback ports; the messages are
-built by teleinfo's and the regulation's own functions (tests/integration/web_chain.py).
-One browser for the module, a fresh context (cookies, storage) for each test. Playwright's
-``expect`` polls the page until its deadline, so no test sleeps.
+the steering buttons, the settings editor, the sign-out form. Everything behind it is real
+too: ``pvopt web``, mosquitto and, for the boost and the settings, ``pvopt regulate`` on
+free loopback ports; the messages are built by teleinfo's and the regulation's own
+functions (tests/integration/web_chain.py). One browser for the module, a fresh context
+(cookies, storage) for each test. Playwright's ``expect`` polls the page until its
+deadline, so no test sleeps.
 """
 
 from __future__ import annotations
@@ -23,7 +24,15 @@ import pytest
 from pvopt import topics
 
 from .conftest import DaemonFactory, Mosquitto, Subscriber, find_binary, missing
-from .web_chain import STEER_CONFIG, WebDaemon, decision_payload, frame_payload, launch_web
+from .web_chain import (
+    BAD_POWER,
+    STEER_CONFIG,
+    THREE_LOADS,
+    WebDaemon,
+    decision_payload,
+    frame_payload,
+    launch_web,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -176,6 +185,53 @@ def test_boost_pressed_on_the_page_is_shown_from_the_regulations_status(
         since=mark,
     )
     assert forced.json()["equipment"][1]["reason"].startswith("forced 1000 W for 30 min")
+
+
+def test_settings_show_an_error_at_its_line_and_the_regulation_confirms_a_good_save(
+    page: Any,
+    tmp_path: Path,
+    mosquitto: Mosquitto,
+    teleinfo: DaemonFactory,
+    meter: None,
+) -> None:
+    """Pins settings.js against the real chain: a save with an error marks its line and
+    lists its message there, the file on disk byte-identical; a good save is written and
+    the page shows the real ``pvopt regulate``'s own confirmation of the reload."""
+    from playwright.sync_api import expect
+
+    config = tmp_path / "equipment_config.yml"
+    config.write_text(STEER_CONFIG)
+    original = config.read_bytes()
+    reg = teleinfo.regulate(config)
+    reg.wait_log("regulating 2 loads")
+    web = launch_web(tmp_path, teleinfo, mosquitto.port, config)
+    sign_in(page, web)
+    settings = page.locator("#settings")
+    editor = settings.locator("#settings-text")
+    confirmation = settings.locator(".settings-regulation")
+    expect(editor).to_have_value(STEER_CONFIG)
+    expect(confirmation).to_contain_text("started at")  # its retained regulation/config
+
+    editor.fill(BAD_POWER)
+    settings.get_by_role("button", name="Save").click()
+    expect(settings.locator(".settings-result")).to_have_text("1 error(s): nothing was written.")
+    expect(settings.locator('.settings-gutter [data-line="15"]')).to_have_class("bad")
+    expect(settings.locator(".settings-gutter .bad")).to_have_count(1)
+    error = settings.locator('.settings-error[data-line="15"]')
+    expect(error).to_contain_text("line 15")
+    expect(error).to_contain_text("equipment[2].nominal_power: expected")
+    assert config.read_bytes() == original  # never written
+    assert sorted(p.name for p in tmp_path.glob("equipment_config.yml*")) == [config.name]
+
+    editor.fill(THREE_LOADS)
+    settings.get_by_role("button", name="Save").click()
+    expect(settings.locator(".settings-result")).to_contain_text("Saved (3 load(s))")
+    expect(settings.locator(".settings-gutter .bad")).to_have_count(0)
+    expect(confirmation).to_have_text(
+        re.compile(r"^Regulation: reloaded at \d\d:\d\d:\d\d, 3 load\(s\)\.$"), timeout=10_000
+    )
+    assert config.read_text() == THREE_LOADS
+    reg.wait_log("configuration reloaded from")
 
 
 def test_signing_out_ends_the_session_for_the_page_and_the_api(

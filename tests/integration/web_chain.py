@@ -47,6 +47,13 @@ equipment:
     max_power: 2400
 """
 
+#: STEER_CONFIG with a third load, the heater's max_power lowered: a settings save.
+THREE_LOADS = STEER_CONFIG.replace("max_power: 2400", "max_power: 2000") + (
+    "  - type: ConstantPowerEquipment\n    id: dryer\n    name: dryer\n    nominal_power: 500\n"
+)
+#: THREE_LOADS with an error at line 15 (column 20): the dryer's power is not a number.
+BAD_POWER = THREE_LOADS.replace("nominal_power: 500", "nominal_power: lots")
+
 DRYER = ConstantPowerConfig(
     name="dryer", id="dryer", command=Command("wifi_plug/dryer/in"), nominal_power_w=500
 )

@@ -175,7 +175,7 @@ def test_a_failing_or_hung_daemon_is_restarted(name: str) -> None:
 def test_the_shared_production_paths_and_user(name: str) -> None:
     assert _one(name, "Service.EnvironmentFile") == "/etc/pvopt/pvopt.env"
     assert _one(name, "Service.User") == "pvopt"
-    assert _one(name, "Service.ReadWritePaths") == "/var/lib/pvopt"
+    assert _directives(name)["Service.ReadWritePaths"][0] == "/var/lib/pvopt"
     assert _one(name, "Install.WantedBy") == "multi-user.target"
 
 
@@ -224,6 +224,22 @@ def test_the_regulation_and_the_page_see_no_device_at_all(name: str) -> None:
 
 def test_the_page_creates_only_private_files() -> None:
     assert _one("pvopt_web.service", "Service.UMask") == "0077"
+
+
+def test_only_the_page_may_write_the_config_folder() -> None:
+    """The settings page rewrites $PVOPT_CONFIG (/etc/pvopt/equipment_config.yml) and its
+    backups; the other daemons only read it."""
+    assert _directives("pvopt_web.service")["Service.ReadWritePaths"] == [
+        "/var/lib/pvopt",
+        "/etc/pvopt",
+    ]
+    for name in ("teleinfo.service", "power_regulation.service"):
+        assert _directives(name)["Service.ReadWritePaths"] == ["/var/lib/pvopt"]
+
+
+def test_reloading_the_regulation_sends_it_sighup() -> None:
+    """``systemctl reload power_regulation`` → SIGHUP → equipment_config.yml reloaded."""
+    assert _one("power_regulation.service", "Service.ExecReload") == "/bin/kill -HUP $MAINPID"
 
 
 # -- the journal -----------------------------------------------------------------------------
