@@ -36,6 +36,11 @@ nothing is known)::
                     exported without the loads), target_w, safe, reason, diverted_w (sum of
                     the loads' power), loads_energy_today_wh (sum of their energy today,
                     surplus and grid alike), time, age_s, stale}
+    today           null (not known yet, or a regulation that does not say), or today's
+                    energy and money as the regulation counts them (its last decision;
+                    pvopt.regulation.today): {day (local date), imported_today_wh,
+                    exported_today_wh, diverted_today_wh, import_cost_today_eur,
+                    saved_today_eur, time, age_s, stale}
     loads           in priority order: {name, id, power_w, energy_today_wh, mode (auto,
                     on, off, forced), forced, on, percent (dimmers, else null), reason,
                     temperature (null, or {temperature_c, source ("probe":
@@ -58,7 +63,7 @@ import logging
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from pvopt import topics
 from pvopt.forecast import PvForecast, parse_forecast
@@ -88,6 +93,8 @@ PERCENT = (0.0, 100.0)
 #: Loads in one status, and the probe ids remembered (a flood of topics stays bounded).
 MAX_LOADS = 100
 MAX_PROBES = 100
+#: Today's money either way (€).
+MONEY_EUR = (-1_000_000.0, 1_000_000.0)
 #: Longest name or id, and reason, accepted from a status.
 MAX_NAME = 100
 MAX_REASON = 1000
@@ -158,6 +165,18 @@ class ForecastSummary:
 
 
 @dataclass(frozen=True, slots=True)
+class TodayStatus:
+    """Today's energy and money, as the regulation counts them (its ``today`` block)."""
+
+    day: date
+    imported_wh: float
+    exported_wh: float
+    diverted_wh: float
+    import_cost_eur: float
+    saved_eur: float
+
+
+@dataclass(frozen=True, slots=True)
 class DecisionStatus:
     """The regulation's last decision (``regulation/status``)."""
 
@@ -169,6 +188,7 @@ class DecisionStatus:
     reason: str
     loads: tuple[LoadStatus, ...]
     forecast: ForecastSummary | None
+    today: TodayStatus | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -368,6 +388,7 @@ class Live:
             "tariff": self._tariff(now),
             "meter": self._meter(now),
             "regulation": self._regulation(now),
+            "today": self._today(now),
             "loads": self._loads(now),
             "pv": self._pv(now),
             "daemons": {
@@ -474,6 +495,21 @@ class Live:
             "reason": d.reason,
             "diverted_w": round(sum(load.power_w for load in d.loads), 1),
             "loads_energy_today_wh": round(sum(load.energy_today_wh for load in d.loads), 1),
+            **_timed(now, d.time, self.limits.stale_after_s),
+        }
+
+    def _today(self, now: datetime) -> dict[str, object] | None:
+        d = self.decision
+        today = None if d is None else d.today
+        if d is None or today is None:
+            return None
+        return {
+            "day": today.day.isoformat(),
+            "imported_today_wh": today.imported_wh,
+            "exported_today_wh": today.exported_wh,
+            "diverted_today_wh": today.diverted_wh,
+            "import_cost_today_eur": today.import_cost_eur,
+            "saved_today_eur": today.saved_eur,
             **_timed(now, d.time, self.limits.stale_after_s),
         }
 
@@ -628,6 +664,33 @@ def _forecast_summary(value: object) -> ForecastSummary | None:
     )
 
 
+def _today_status(value: object) -> TodayStatus | None:
+    if value is None:
+        return None
+    where = "today."
+    if not isinstance(value, dict):
+        raise InputError(f"{_WHERE}: today must be an object or null")
+    day_text = _field(value, "day", where)
+    try:
+        day = (
+            date.fromisoformat(day_text)
+            if isinstance(day_text, str) and len(day_text) <= 10
+            else None
+        )
+    except ValueError:
+        day = None
+    if day is None:
+        raise InputError(f"{_WHERE}: today.day must be a date (YYYY-MM-DD)")
+    return TodayStatus(
+        day=day,
+        imported_wh=_number(value, "imported_today_wh", ENERGY_WH, where),
+        exported_wh=_number(value, "exported_today_wh", ENERGY_WH, where),
+        diverted_wh=_number(value, "diverted_today_wh", ENERGY_WH, where),
+        import_cost_eur=_number(value, "import_cost_today_eur", MONEY_EUR, where),
+        saved_eur=_number(value, "saved_today_eur", MONEY_EUR, where),
+    )
+
+
 def parse_decision(doc: object, received: datetime) -> DecisionStatus:
     """A :class:`DecisionStatus` from a parsed ``regulation/status`` document (the shape of
     :func:`pvopt.daemons.power_regulation.status_document`); anything missing, of the wrong
@@ -648,4 +711,5 @@ def parse_decision(doc: object, received: datetime) -> DecisionStatus:
         reason=_text(doc, "reason", MAX_REASON),
         loads=loads,
         forecast=_forecast_summary(doc.get("forecast")),
+        today=_today_status(doc.get("today")),
     )

@@ -176,6 +176,11 @@ def test_boost_pressed_on_the_page_is_shown_from_the_regulations_status(
         since=mark,
     )
     assert forced.json()["equipment"][1]["reason"].startswith("forced 1000 W for 30 min")
+    # today's figures are the regulation's own count: the boosted heater draws while the
+    # meter reads no import, so it diverts (and saves) from the first frames on
+    regulation = page.locator("#regulation")
+    expect(regulation.locator(".today-diverted .value")).to_have_text(re.compile(r"^[1-9]\d* Wh$"))
+    expect(regulation.locator(".today-saved .value")).to_have_text(re.compile(r"^\d+\.\d\d €$"))
 
 
 def test_signing_out_ends_the_session_for_the_page_and_the_api(

@@ -7,6 +7,7 @@ import {
   formatAge,
   formatCelsius,
   formatEnergy,
+  formatMoney,
   formatPercent,
   formatPower,
   makeTexts,
@@ -114,7 +115,7 @@ function renderTariff(tariff) {
   fill("tariff", t("tariff"), ...parts, staleNote(tariff));
 }
 
-function renderRegulation(regulation) {
+function renderRegulation(regulation, today) {
   if (!regulation) {
     fill("regulation", t("regulation"), el("p", "hint", t("no_loads")));
     return;
@@ -126,6 +127,9 @@ function renderRegulation(regulation) {
     row(t("surplus"), formatPower(regulation.surplus_w, lang)),
     row(t("target"), formatPower(regulation.target_w, lang)),
     row(t("loads_today"), formatEnergy(regulation.loads_energy_today_wh, lang)),
+    row(t("diverted_today"), formatEnergy(today ? today.diverted_today_wh : null, lang), "today-diverted"),
+    row(t("saved_today"), formatMoney(today ? today.saved_today_eur : null, lang), "today-saved"),
+    row(t("import_cost_today"), formatMoney(today ? today.import_cost_today_eur : null, lang)),
     regulation.reason ? el("p", "reason", regulation.reason) : null,
     staleNote(regulation),
   );
@@ -205,7 +209,7 @@ export function render() {
   renderGrid(snapshot.grid);
   renderPv(snapshot.pv);
   renderTariff(snapshot.tariff);
-  renderRegulation(snapshot.regulation);
+  renderRegulation(snapshot.regulation, snapshot.today);
   renderLoads(snapshot.loads);
   renderStatus(snapshot);
 }
