@@ -20,6 +20,10 @@ ERQT = "tic/ERQT"
 TELEINFO_STATUS = "pvopt/teleinfo/status"
 REGULATION_STATUS = "pvopt/regulation/status"
 WEB_STATUS = "pvopt/web/status"
+#: The Influx writer's state of each daemon that writes the database (JSON, retained;
+#: :mod:`pvopt.database_state`): reachable, points waiting, points dropped.
+TELEINFO_DATABASE = "pvopt/teleinfo/database"
+REGULATION_DATABASE = "pvopt/regulation/database"
 #: The regulation's decision of each evaluation, as JSON.
 DECISION = "regulation/status"
 #: Force / unforce an equipment by name (JSON).
@@ -32,7 +36,7 @@ SCR_CONTROLS = "scr/+/control"
 
 #: What ``pvopt web`` subscribes to for its live page (:mod:`pvopt.web.live`): the frame
 #: (grid power, tariff labels; the per-label topics repeat it), the regulation's decisions
-#: and its forecast, the probes, and both daemons' availability.
+#: and its forecast, the probes, both daemons' availability and their database's state.
 WEB_SUBSCRIPTIONS = (
     FRAME,
     DECISION,
@@ -40,6 +44,8 @@ WEB_SUBSCRIPTIONS = (
     SCR_TEMPERATURES,
     TELEINFO_STATUS,
     REGULATION_STATUS,
+    TELEINFO_DATABASE,
+    REGULATION_DATABASE,
 )
 
 

@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING
 
 from pvopt import forecast, homeassistant, topics
 from pvopt.config import Settings
-from pvopt.daemons.wiring import announce_discovery, stop_on_signals
+from pvopt.daemons.wiring import announce_discovery, report_database, stop_on_signals
 from pvopt.equipment.model import SiteConfig
 from pvopt.io.systemd import Heartbeat, Notifier
 from pvopt.logthrottle import Throttle
@@ -628,6 +628,7 @@ def run(config_path: Path, settings: Settings, dry_run: bool) -> int:
     )
     mqtt.start()
     writer.start()
+    report_database(writer, mqtt, topics.REGULATION_DATABASE, stop)
     openmeteo = settings.forecast.openmeteo
     if openmeteo is not None:
         from pvopt.io.openmeteo import OpenMeteoPublisher

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from pvopt import homeassistant, topics
 from pvopt.config import Settings
-from pvopt.daemons.wiring import announce_discovery, stop_on_signals
+from pvopt.daemons.wiring import announce_discovery, report_database, stop_on_signals
 from pvopt.io.systemd import Heartbeat, Notifier
 from pvopt.points import FieldValue, Point
 from pvopt.tic import Frame, FrameDecoder, Mode, detect_mode
@@ -423,6 +423,8 @@ def run(options: TeleinfoOptions, settings: Settings) -> int:
 
         writer = InfluxWriter(settings.influx, settings.state_dir / "spool" / "teleinfo")
         writer.start()
+        if mqtt_client is not None and options.replay is None:
+            report_database(writer, mqtt_client, topics.TELEINFO_DATABASE, stop)
     sink = FrameSink(mqtt_client, writer, sys.stdout if options.dump else None)
     code = 0
     try:

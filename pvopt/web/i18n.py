@@ -342,6 +342,11 @@ LIVE_TEXTS: dict[str, dict[Lang, str]] = {
     "daemon_teleinfo": {"fr": "Lecture du compteur", "en": "Meter reader"},
     "daemon_regulation": {"fr": "Régulation", "en": "Regulation"},
     "broker": {"fr": "Broker MQTT", "en": "MQTT broker"},
+    "database": {"fr": "Base de données (InfluxDB)", "en": "Database (InfluxDB)"},
+    "database_up": {"fr": "joignable", "en": "reachable"},
+    "database_down": {"fr": "injoignable", "en": "unreachable"},
+    "database_unknown": {"fr": "pas de nouvelles", "en": "not heard of"},
+    "points_waiting": {"fr": "{count} points en attente", "en": "{count} points waiting"},
     "state_online": {"fr": "en ligne", "en": "online"},
     "state_offline": {"fr": "hors ligne", "en": "offline"},
     "state_unknown": {"fr": "pas de nouvelles", "en": "not heard of"},
@@ -368,6 +373,12 @@ LIVE_TEXTS: dict[str, dict[Lang, str]] = {
     "alert_regulation_stale": {
         "fr": "La régulation ne publie plus de décision.",
         "en": "The regulation publishes no decisions.",
+    },
+    "alert_database_down": {
+        "fr": "La base de données (InfluxDB) est injoignable : les mesures attendent sur le "
+        "disque et l'historique a un trou.",
+        "en": "The database (InfluxDB) is unreachable: the readings wait on disk and the "
+        "history has a gap.",
     },
     "alert_regulation_safe": {
         "fr": "Régulation en sécurité : tous les équipements sont coupés.",

@@ -21,7 +21,8 @@ nothing is known)::
     time            the server's now (ages are counted from it)
     alerts          codes for the banner, in this order when present: "meter_stale",
                     "teleinfo_offline", "regulation_offline", "regulation_stale",
-                    "regulation_safe" (every load shed: inputs not trusted)
+                    "regulation_safe" (every load shed: inputs not trusted),
+                    "database_down" (a daemon online finds InfluxDB unreachable)
     grid            null, or {power_w (SINSTS − SINSTI, the VA used as W as the regulation
                     does; positive = import, negative = export), import_va, export_va,
                     time (the frame's), age_s, stale}
@@ -54,6 +55,13 @@ nothing is known)::
                     measured or estimated by the daemons: this is the forecast only.
     daemons         {"teleinfo": …, "regulation": …}: {state (online, offline, unknown),
                     time (when the page heard it), age_s}
+    database        {state (up: every daemon online that reported reaches it; down: one
+                    does not; unknown: none has said), waiting_points (spool + memory,
+                    all daemons), dropped_points, by_daemon: {"teleinfo": …,
+                    "regulation": …}: null (never reported), or {state (up, down,
+                    unknown: no write tried yet, or its daemon is offline and the
+                    report is old), spool_points, memory_points, dropped_points, time
+                    (when the daemon looked), age_s}} (pvopt.database_state)
     rejected        {total, by_topic: {topic filter: count}} malformed messages
 """
 
@@ -66,6 +74,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
 from pvopt import topics
+from pvopt.database_state import DatabaseReport, parse_state
 from pvopt.forecast import PvForecast, parse_forecast
 from pvopt.logthrottle import Throttle
 from pvopt.regulation.inputs import (
@@ -245,6 +254,7 @@ class Live:
         self.forecast: PvForecast | None = None
         self.probes: dict[str, ProbeReading] = {}
         self.daemons: dict[str, Availability | None] = {"teleinfo": None, "regulation": None}
+        self.databases: dict[str, DatabaseReport | None] = {"teleinfo": None, "regulation": None}
         self.rejected: dict[str, int] = dict.fromkeys(topics.WEB_SUBSCRIPTIONS, 0)
         self.rejected_groups_total = 0
         self._arrivals: deque[datetime] = deque(maxlen=_FRAMES_KEPT)
@@ -255,6 +265,8 @@ class Live:
             topics.FORECAST: self._on_forecast,
             topics.TELEINFO_STATUS: self._on_availability,
             topics.REGULATION_STATUS: self._on_availability,
+            topics.TELEINFO_DATABASE: self._on_database,
+            topics.REGULATION_DATABASE: self._on_database,
         }
 
     # -- messages in ---------------------------------------------------------------------
@@ -377,6 +389,16 @@ class Live:
         self.daemons[daemon] = Availability(time=now, online=online)
         return old is None or old.online != online
 
+    def _on_database(self, topic: str, payload: bytes, now: datetime) -> bool:
+        daemon = "teleinfo" if topic == topics.TELEINFO_DATABASE else "regulation"
+        old = self.databases[daemon]
+        if not payload:  # the retained state was cleared
+            self.databases[daemon] = None
+            return old is not None
+        report = parse_state(topic, payload, now)
+        self.databases[daemon] = report
+        return old is None or old.state != report.state
+
     # -- the page ------------------------------------------------------------------------
 
     def snapshot(self, now: datetime) -> dict[str, object]:
@@ -399,6 +421,7 @@ class Live:
                 }
                 for name, a in self.daemons.items()
             },
+            "database": self._database(now),
             "rejected": {"total": sum(self.rejected.values()), "by_topic": dict(self.rejected)},
         }
 
@@ -416,6 +439,7 @@ class Live:
                 now, self.started if decision is None else decision.time, limit
             ),
             "regulation_safe": decision is not None and decision.safe,
+            "database_down": any(state == "down" for state, _ in self._database_states().values()),
         }
         return [code for code, present in found.items() if present]
 
@@ -435,6 +459,42 @@ class Live:
         # "stale" is strictly older than the limit: it shows just after the deadline
         upcoming = [d for d in deadlines if d >= now]
         return min(upcoming) + timedelta(microseconds=1) if upcoming else None
+
+    def _database_states(self) -> dict[str, tuple[str, DatabaseReport]]:
+        """Each daemon's report and what it says now: up, down, or unknown (no write
+        tried yet, or the daemon is offline: its retained report is old news)."""
+        states: dict[str, tuple[str, DatabaseReport]] = {}
+        for name, report in self.databases.items():
+            if report is None:
+                continue
+            availability = self.daemons[name]
+            reachable = report.state.reachable
+            if (availability is not None and not availability.online) or reachable is None:
+                states[name] = ("unknown", report)
+            else:
+                states[name] = ("up" if reachable else "down", report)
+        return states
+
+    def _database(self, now: datetime) -> dict[str, object]:
+        states = self._database_states()
+        said = {state for state, _ in states.values()}
+        overall = "down" if "down" in said else "up" if "up" in said else "unknown"
+        by_daemon: dict[str, object] = dict.fromkeys(self.databases)
+        for name, (state, report) in states.items():
+            by_daemon[name] = {
+                "state": state,
+                "spool_points": report.state.spool_points,
+                "memory_points": report.state.memory_points,
+                "dropped_points": report.state.dropped_points,
+                "time": report.time.isoformat(),
+                "age_s": _age(now, report.time),
+            }
+        return {
+            "state": overall,
+            "waiting_points": sum(r.state.waiting_points for _, r in states.values()),
+            "dropped_points": sum(r.state.dropped_points for _, r in states.values()),
+            "by_daemon": by_daemon,
+        }
 
     def _grid(self, now: datetime) -> dict[str, object] | None:
         grid = self.grid

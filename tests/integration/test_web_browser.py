@@ -103,6 +103,7 @@ def test_signing_in_through_the_form_shows_the_live_page(
     expect(page).to_have_url(f"{web.url}/")
     expect(page.locator("#connection")).to_have_text("Live")  # the stream is open
     expect(page.locator("#status")).to_contain_text("MQTT broker")
+    expect(page.locator("#status .database")).to_contain_text("Database (InfluxDB)")
     expect(page.locator("#loads")).to_contain_text("Loads")
 
 

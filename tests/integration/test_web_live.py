@@ -27,11 +27,15 @@ from pvopt import topics
 from .conftest import (
     HOST,
     DaemonFactory,
+    FrameStreamer,
+    Influxd,
     Mosquitto,
+    PtyPort,
     Subscriber,
     frame_document,
     wait_until,
 )
+from .test_teleinfo_daemon import consumer_frame
 from .test_web_security import Browser
 from .web_chain import STEER_CONFIG, WebDaemon, decision_payload, frame_payload, launch_web
 
@@ -347,3 +351,51 @@ def test_today_counted_by_the_real_regulation_reaches_the_page(
     finally:
         stop.set()
         thread.join(5)
+
+
+def test_the_database_going_down_and_back_shows_on_the_page(
+    web: WebDaemon,
+    influxd: Influxd,
+    teleinfo: DaemonFactory,
+    pty_port: PtyPort,
+    streamers: Callable[..., FrameStreamer],
+) -> None:
+    """Pins issue #16's "state of the database": the real ``pvopt teleinfo`` writes the
+    real influxd and publishes its writer's state; influxd stopped, /api/live says the
+    database is down with points waiting (and the banner's alert); restarted, up again
+    with nothing waiting."""
+    browser = web.browser()
+
+    def database() -> dict[str, Any]:
+        found: dict[str, Any] = json.loads(browser.request("GET", "/api/live").body)
+        return found
+
+    daemon = teleinfo(pty_port.slave_path, "standard")
+    daemon.wait_log("opened ")
+    streamers(pty_port, lambda i: consumer_frame(3000 + i), 0.2)
+    wait_until(lambda: database()["database"]["state"] == "up", 15, what="database up")
+
+    influxd.stop()
+    wait_until(
+        lambda: (
+            database()["database"]["state"] == "down"
+            and database()["database"]["waiting_points"] > 0
+        ),
+        15,
+        what="database down with points waiting",
+    )
+    live = database()
+    assert "database_down" in live["alerts"]
+    assert live["database"]["by_daemon"]["teleinfo"]["state"] == "down"
+
+    influxd.start()
+    wait_until(
+        lambda: (
+            database()["database"]["state"] == "up"
+            and database()["database"]["waiting_points"] == 0
+        ),
+        20,
+        what="database back with nothing waiting",
+    )
+    assert "database_down" not in database()["alerts"]
+    assert daemon.stop() == 0

@@ -21,6 +21,7 @@ from houses import PARIS, heater, plug
 from pvopt import forecast, topics
 from pvopt.daemons.power_regulation import status_document
 from pvopt.daemons.teleinfo import mqtt_messages
+from pvopt.database_state import DatabaseState, state_document
 from pvopt.equipment.model import SiteConfig
 from pvopt.forecast import PvForecast, Slot
 from pvopt.regulation.core import Regulator
@@ -378,6 +379,50 @@ def test_today_is_unknown_until_the_regulation_says_it_never_zero() -> None:
     assert live.snapshot(at(1))["today"] is None
 
 
+def _database(reachable: bool | None, spool: int = 0, memory: int = 0) -> bytes:
+    return state_document(DatabaseState(reachable, spool, memory, 0), T0).encode()
+
+
+def test_the_database_is_up_when_the_daemons_reach_it() -> None:
+    live = fresh()
+    assert live.snapshot(at(0))["database"]["state"] == "unknown"
+    live.update(topics.TELEINFO_DATABASE, _database(True), at(0))
+    live.update(topics.REGULATION_DATABASE, _database(None), at(0))  # nothing written yet
+    database = live.snapshot(at(2))["database"]
+    assert database["state"] == "up" and database["waiting_points"] == 0
+    assert database["by_daemon"]["teleinfo"]["state"] == "up"
+    assert database["by_daemon"]["regulation"]["state"] == "unknown"
+    assert "database_down" not in live.alerts(at(2))
+
+
+def test_a_database_down_with_points_waiting_raises_the_alert() -> None:
+    live = fresh()
+    live.update(topics.TELEINFO_DATABASE, _database(True), at(0))
+    assert live.update(topics.REGULATION_DATABASE, _database(False, 340, 12), at(1)) is True
+    database = live.snapshot(at(2))["database"]
+    assert database["state"] == "down" and database["waiting_points"] == 352
+    assert database["by_daemon"]["regulation"] == {
+        "state": "down",
+        "spool_points": 340,
+        "memory_points": 12,
+        "dropped_points": 0,
+        "time": T0.isoformat(),
+        "age_s": 2.0,
+    }
+    assert "database_down" in live.alerts(at(2))
+    # back: the alert goes
+    assert live.update(topics.REGULATION_DATABASE, _database(True), at(3)) is True
+    assert "database_down" not in live.alerts(at(3))
+
+
+def test_an_offline_daemons_last_word_on_the_database_is_old_news() -> None:
+    live = fresh()
+    live.update(topics.TELEINFO_DATABASE, _database(False, 50), at(0))
+    live.update(topics.TELEINFO_STATUS, b"offline", at(1))
+    assert live.snapshot(at(2))["database"]["state"] == "unknown"
+    assert "database_down" not in live.alerts(at(2))
+
+
 def _loaded() -> Live:
     live = fresh()
     live.update(topics.FRAME, producer_frame(at(0)), at(0))
@@ -385,6 +430,7 @@ def _loaded() -> Live:
     live.update(topics.FORECAST, PV.to_json().encode(), at(0))
     live.update("scr/heater/temperature", b"53.5", at(0))
     live.update(topics.TELEINFO_STATUS, b"online", at(0))
+    live.update(topics.TELEINFO_DATABASE, _database(True), at(0))
     return live
 
 
@@ -425,6 +471,8 @@ BAD = [
     ("scr/heater/temperature", b"warm"),
     ("scr/nobody/temperature", b"40.0"),
     (topics.TELEINFO_STATUS, b"maybe"),
+    (topics.TELEINFO_DATABASE, b'{"reachable": true}'),
+    (topics.REGULATION_DATABASE, b"down"),
 ]
 
 
@@ -491,6 +539,7 @@ def _matches(pattern: str, topic: str) -> bool:
 def test_every_topic_the_page_reads_is_in_its_subscriptions() -> None:
     read = [topics.FRAME, topics.DECISION, topics.FORECAST, "scr/0/temperature"]
     read += [topics.TELEINFO_STATUS, topics.REGULATION_STATUS]
+    read += [topics.TELEINFO_DATABASE, topics.REGULATION_DATABASE]
     for topic in read:
         assert any(_matches(p, topic) for p in topics.WEB_SUBSCRIPTIONS), topic
 
@@ -505,6 +554,7 @@ def test_the_snapshot_is_json_and_every_key_is_documented() -> None:
         keys |= set(snap[section])
     keys |= set(snap["loads"][0]) | set(snap["loads"][0]["temperature"])
     keys |= set(snap["daemons"]["teleinfo"]) | set(snap["rejected"])
+    keys |= set(snap["database"]) | set(snap["database"]["by_daemon"]["teleinfo"])
     undocumented = {k for k in keys if not re.search(rf"\b{k}\b", doc)}
     assert undocumented == set()
 

@@ -184,6 +184,13 @@ function renderStatus(snap) {
   if (snap.broker) {
     rows.push(stateRow(t("broker"), snap.broker.state, ageNow(snap.broker.age_s), "connected"));
   }
+  const database = snap.database || { state: "unknown", waiting_points: 0 };
+  let text = t(`database_${database.state}`);
+  if (database.waiting_points > 0) {
+    const count = new Intl.NumberFormat(lang).format(database.waiting_points);
+    text += `, ${t("points_waiting", { count })}`;
+  }
+  rows.push(row(t("database"), text, `database ${database.state === "up" ? "ok" : "bad"}`));
   fill("status", t("status"), ...rows);
 }
 
