@@ -12,6 +12,8 @@ from __future__ import annotations
 TIC_PREFIX = "tic/"
 #: One frame as JSON (``time``, ``mode``, ``values``, ``horodates``, ``rejected_groups``).
 FRAME = "tic/frame"
+#: teleinfo's decoder counts every few seconds (JSON; :mod:`pvopt.tic.counts`).
+TIC_STATS = "tic/stats"
 SINSTS = "tic/SINSTS"
 SINSTI = "tic/SINSTI"
 #: Derived by teleinfo: ERQ1 + ERQ2 + ERQ3 + ERQ4 (VArh); not a meter label.
@@ -36,7 +38,8 @@ SCR_CONTROLS = "scr/+/control"
 
 #: What ``pvopt web`` subscribes to for its live page (:mod:`pvopt.web.live`): the frame
 #: (grid power, tariff labels; the per-label topics repeat it), the regulation's decisions
-#: and its forecast, the probes, both daemons' availability and their database's state.
+#: and its forecast, the probes, both daemons' availability and their database's state,
+#: and teleinfo's decoder counts (the meter view).
 WEB_SUBSCRIPTIONS = (
     FRAME,
     DECISION,
@@ -46,6 +49,7 @@ WEB_SUBSCRIPTIONS = (
     REGULATION_STATUS,
     TELEINFO_DATABASE,
     REGULATION_DATABASE,
+    TIC_STATS,
 )
 
 

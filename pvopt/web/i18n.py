@@ -167,7 +167,24 @@ TEXTS: dict[str, dict[Lang, str]] = {
     "meter_age": {"fr": "Dernière trame", "en": "Last frame"},
     "meter_ago": {"fr": "il y a {age}", "en": "{age} ago"},
     "meter_stale": {"fr": "périmée, il y a {age}", "en": "stale, {age} ago"},
-    "meter_rate": {"fr": "Trames par minute", "en": "Frames per minute"},
+    "meter_rate": {"fr": "Trames reçues par minute", "en": "Frames received per minute"},
+    "meter_decoder": {
+        "fr": "Décodeur (pvopt teleinfo, depuis son démarrage)",
+        "en": "Decoder (pvopt teleinfo, since it started)",
+    },
+    "meter_decoder_none": {
+        "fr": "pvopt teleinfo n'a pas encore donné ses compteurs.",
+        "en": "pvopt teleinfo has not given its counts yet.",
+    },
+    "meter_decoded_rate": {"fr": "Trames décodées par minute", "en": "Frames decoded per minute"},
+    "meter_frames": {
+        "fr": "Trames acceptées / rejetées entières",
+        "en": "Frames accepted / rejected whole",
+    },
+    "meter_groups": {
+        "fr": "Groupes rejetés (somme de contrôle / malformés)",
+        "en": "Rejected groups (checksum / malformed)",
+    },
     "meter_rejected": {
         "fr": "Groupes rejetés (dernière trame / depuis le démarrage)",
         "en": "Rejected groups (last frame / since start)",

@@ -90,6 +90,7 @@ from pvopt.regulation.inputs import (
     within,
 )
 from pvopt.regulation.model import MeterSample, Mode
+from pvopt.tic.counts import CountsReport, parse_counts
 from pvopt.tic.tariff import MeterTariff, meter_tariff
 
 _LOG = logging.getLogger(__name__)
@@ -255,6 +256,8 @@ class Live:
         self.probes: dict[str, ProbeReading] = {}
         self.daemons: dict[str, Availability | None] = {"teleinfo": None, "regulation": None}
         self.databases: dict[str, DatabaseReport | None] = {"teleinfo": None, "regulation": None}
+        #: teleinfo's decoder counts (``tic/stats``), for the meter view alone.
+        self.tic_counts: CountsReport | None = None
         self.rejected: dict[str, int] = dict.fromkeys(topics.WEB_SUBSCRIPTIONS, 0)
         self.rejected_groups_total = 0
         self._arrivals: deque[datetime] = deque(maxlen=_FRAMES_KEPT)
@@ -267,6 +270,7 @@ class Live:
             topics.REGULATION_STATUS: self._on_availability,
             topics.TELEINFO_DATABASE: self._on_database,
             topics.REGULATION_DATABASE: self._on_database,
+            topics.TIC_STATS: self._on_tic_counts,
         }
 
     # -- messages in ---------------------------------------------------------------------
@@ -388,6 +392,12 @@ class Live:
         online = parse_availability(topic, payload)
         self.daemons[daemon] = Availability(time=now, online=online)
         return old is None or old.online != online
+
+    def _on_tic_counts(self, topic: str, payload: bytes, now: datetime) -> bool:
+        """Kept for the meter view (:mod:`pvopt.web.meter`), which the page asks for:
+        nothing the live snapshot shows changes."""
+        self.tic_counts = parse_counts(topic, payload, now)
+        return False
 
     def _on_database(self, topic: str, payload: bytes, now: datetime) -> bool:
         daemon = "teleinfo" if topic == topics.TELEINFO_DATABASE else "regulation"

@@ -15,12 +15,14 @@ import re
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from pvopt import topics
+from pvopt.tic.counts import TicCounts, counts_document
 
 from .conftest import DaemonFactory, Mosquitto, Subscriber, find_binary, missing
 from .web_chain import STEER_CONFIG, WebDaemon, decision_payload, frame_payload, launch_web
@@ -134,6 +136,31 @@ def test_a_published_frame_and_decision_change_the_page(
     publish(topics.FRAME, frame_payload(700, 0), qos=1)
     expect(page.locator("#grid")).to_contain_text("Importing", timeout=SHOWN_MS)
     expect(page.locator("#grid")).to_contain_text("700 W")
+
+
+def test_the_meter_view_shows_teleinfos_frame_rate_and_rejected_groups(
+    page: Any,
+    tmp_path: Path,
+    mosquitto: Mosquitto,
+    teleinfo: DaemonFactory,
+    subscriber: Subscriber,
+) -> None:
+    """Pins meter.js's decoder section: teleinfo's own counts (tic/stats), frames
+    rejected whole included, shown once the household opens the view."""
+    from playwright.sync_api import expect
+
+    web = launch_web(tmp_path, teleinfo, mosquitto.port)
+    sign_in(page, web)
+    page.locator("#meter summary").click()
+    decoder = page.locator("#meter .meter-decoder")
+    expect(decoder).to_contain_text("not given its counts yet")
+    counts = TicCounts("standard", 4810, 3, 17, 15, 2, 49)
+    publish = subscriber.client.publish
+    publish(topics.FRAME, frame_payload(0, 1834), qos=1)
+    publish(topics.TIC_STATS, counts_document(counts, datetime.now(UTC)), qos=1)
+    expect(decoder.locator(".decoder-rate .value")).to_have_text("49", timeout=5000)
+    expect(decoder.locator(".decoder-frames .value")).to_have_text("4,810 / 3")
+    expect(decoder.locator(".decoder-groups .value")).to_have_text("17 (15 / 2)")
 
 
 def test_boost_pressed_on_the_page_is_shown_from_the_regulations_status(
