@@ -50,7 +50,7 @@ from multidict import MultiDictProxy
 
 from pvopt.io.live_feed import LiveFeed
 from pvopt.logthrottle import Throttle
-from pvopt.web import auth, i18n, pages, steer
+from pvopt.web import auth, i18n, pages, proxies, steer
 from pvopt.web.meter import meter_document
 
 _LOG = logging.getLogger(__name__)
@@ -150,6 +150,8 @@ class WebOptions:
     secure_cookies: bool = False
     tz: tzinfo = UTC
     max_body_bytes: int = MAX_BODY_BYTES
+    #: Reverse proxies whose X-Forwarded-For names the client (:mod:`pvopt.web.proxies`).
+    trusted_proxies: tuple[proxies.Network, ...] = ()
 
 
 class WebState:
@@ -207,7 +209,12 @@ def _lang(request: web.Request) -> i18n.Lang:
 
 
 def _client(request: web.Request) -> str:
-    return request.remote or "unknown"
+    """The client's address for the login throttle and the logs: the peer, or behind a
+    trusted reverse proxy the one its X-Forwarded-For names (:mod:`pvopt.web.proxies`)."""
+    trusted = _state(request).options.trusted_proxies
+    return proxies.client_address(
+        request.remote, request.headers.getall("X-Forwarded-For", ()), trusted
+    )
 
 
 def _remember_lang(request: web.Request, response: web.StreamResponse) -> None:
