@@ -15,6 +15,7 @@ import re
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -22,12 +23,22 @@ from typing import Any
 import pytest
 
 from pvopt import topics
+from pvopt.equipment.model import Command
 from pvopt.tic.counts import TicCounts, counts_document
 
 from .conftest import DaemonFactory, Mosquitto, Subscriber, find_binary, missing
-from .web_chain import STEER_CONFIG, WebDaemon, decision_payload, frame_payload, launch_web
+from .web_chain import (
+    DRYER,
+    STEER_CONFIG,
+    WebDaemon,
+    decision_payload,
+    frame_payload,
+    launch_web,
+)
 
 pytestmark = pytest.mark.integration
+
+KETTLE = replace(DRYER, name="kettle", id="kettle", command=Command("wifi_plug/kettle/in"))
 
 #: Debian's chromium, launched as is: never ``playwright install`` (no browser download).
 CHROMIUM_ARGS = [
@@ -188,6 +199,10 @@ def test_boost_pressed_on_the_page_is_shown_from_the_regulations_status(
 
     mark = sub.mark()
     controls = page.locator('.steer-load[data-load="0"]')
+    # the mode buttons show the regulation's mode, not what was last pressed
+    expect(controls.locator('button[data-mode="AUTO"]')).to_have_attribute("aria-pressed", "true")
+    expect(controls.locator('button[data-mode="AUTO"]')).to_have_class(re.compile(r"\bcurrent\b"))
+    expect(controls.locator('button[data-mode="OFF"]')).to_have_attribute("aria-pressed", "false")
     expect(controls.locator('input[name="minutes"]')).to_have_value("30")
     controls.locator('input[name="power_w"]').fill("1000")
     controls.get_by_role("button", name="Boost").click()
@@ -204,11 +219,45 @@ def test_boost_pressed_on_the_page_is_shown_from_the_regulations_status(
         since=mark,
     )
     assert forced.json()["equipment"][1]["reason"].startswith("forced 1000 W for 30 min")
+    # boosted: none of AUTO / ON / OFF is the mode any more
+    expect(controls).to_have_class(re.compile(r"\bforced\b"))
+    expect(controls.locator('button[aria-pressed="true"]')).to_have_count(0)
     # today's figures are the regulation's own count: the boosted heater draws while the
     # meter reads no import, so it diverts (and saves) from the first frames on
     regulation = page.locator("#regulation")
     expect(regulation.locator(".today-diverted .value")).to_have_text(re.compile(r"^[1-9]\d* Wh$"))
     expect(regulation.locator(".today-saved .value")).to_have_text(re.compile(r"^\d+\.\d\d €$"))
+
+
+def test_the_load_list_is_fetched_again_when_the_regulations_loads_change(
+    page: Any,
+    tmp_path: Path,
+    mosquitto: Mosquitto,
+    teleinfo: DaemonFactory,
+    subscriber: Subscriber,
+) -> None:
+    """Pins steer.js's reload: a regulation status naming other loads (its configuration
+    was reloaded) makes the page ask /api/loads again; the same loads again do not."""
+    from playwright.sync_api import expect
+
+    fetched: list[str] = []
+    page.on("request", lambda r: fetched.append(r.url) if r.url.endswith("/api/loads") else None)
+    config = tmp_path / "equipment_config.yml"
+    config.write_text(STEER_CONFIG)
+    web = launch_web(tmp_path, teleinfo, mosquitto.port, config)
+    sign_in(page, web)
+    expect(page.locator(".steer-load")).to_have_count(2)
+    publish = subscriber.client.publish
+    publish(topics.DECISION, decision_payload(0, 1834), qos=1)
+    expect(load_card(page, "dryer")).to_have_count(1, timeout=SHOWN_MS)
+    publish(topics.DECISION, decision_payload(0, 1834), qos=1)  # the same loads
+    page.wait_for_timeout(500)
+    assert len(fetched) == 1, fetched
+    with page.expect_request(lambda r: r.url.endswith("/api/loads"), timeout=SHOWN_MS):
+        publish(topics.DECISION, decision_payload(0, 1834, (DRYER, KETTLE)), qos=1)
+    expect(load_card(page, "kettle")).to_have_count(1)
+    expect(page.locator(".steer-load")).to_have_count(2)  # the list as /api/loads has it
+    assert len(fetched) == 2, fetched
 
 
 def test_signing_out_ends_the_session_for_the_page_and_the_api(

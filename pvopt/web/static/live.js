@@ -254,6 +254,8 @@ function connect() {
     receivedAt = performance.now();
     connection = "live";
     render();
+    // the other views (steer.js) follow the regulation's status from the same snapshot
+    document.dispatchEvent(new CustomEvent("pvopt:snapshot", { detail: snapshot }));
   };
   source.onerror = () => {
     setConnection("reconnecting");
