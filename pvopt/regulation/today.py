@@ -60,9 +60,10 @@ class TodayTotals:
 
 @dataclass(frozen=True, slots=True)
 class _Held:
-    """The last reading counted: when, and the loads' power commanded from then on."""
+    """The last reading counted: when (POSIX seconds), and the loads' power commanded
+    from then on."""
 
-    time: datetime
+    at: float
     loads_w: float
 
 
@@ -95,15 +96,14 @@ class DayLedger:
         the loads were commanded from now on."""
         held = self._held
         totals = self._today(now)
-        if held is not None and now > held.time:
-            midnight = datetime.combine(totals.day, time(0), self.tz)
-            seconds = min(
-                (now - held.time).total_seconds(),
-                self.fresh_s,
-                max(0.0, (now - midnight).total_seconds()),
-            )
+        # POSIX seconds: real time whatever the zones (aware datetimes of one zone compare
+        # and subtract as wall clocks, wrong across a DST change)
+        at = now.timestamp()
+        if held is not None and at > held.at:
+            midnight = datetime.combine(totals.day, time(0), self.tz).timestamp()
+            seconds = min(at - held.at, self.fresh_s, max(0.0, at - midnight))
             self._count(totals, seconds, grid_w, held.loads_w, now, meter)
-        self._held = _Held(time=now, loads_w=loads_w)
+        self._held = _Held(at=at, loads_w=loads_w)
 
     def _count(
         self,

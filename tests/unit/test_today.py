@@ -34,7 +34,9 @@ def ledger(tariff: TariffConfig = BASE) -> DayLedger:
 
 
 def local(day: date, hour: int, minute: int = 0, second: int = 0) -> datetime:
-    return datetime.combine(day, time(hour, minute, second), PARIS)
+    """A local wall-clock time, as the UTC instant the daemon would hand over (so that
+    adding seconds adds real seconds, across DST changes too)."""
+    return datetime.combine(day, time(hour, minute, second), PARIS).astimezone(UTC)
 
 
 def feed(
@@ -151,6 +153,28 @@ def test_a_dst_day_counts_its_23_hours() -> None:
     assert day.day == spring
     assert (end - start).total_seconds() == 23 * 3600 - 10
     assert day.imported_wh == pytest.approx(23_000 - 1000 * 10 / 3600)
+
+
+def test_the_autumn_dst_day_counts_its_25_hours() -> None:
+    autumn = date(2026, 10, 25)  # 03:00 → 02:00 in Paris
+    book = ledger()
+    start = local(autumn, 0)
+    end = feed(book, start, 25 * 3600 - 10, grid_w=1000, loads_w=0, step_s=10)
+    assert totals(book, end).day == autumn
+    assert totals(book, end).imported_wh == pytest.approx(25_000 - 1000 * 10 / 3600)
+    after = end + timedelta(seconds=20)  # past local midnight: a new day
+    book.reading(after, 1000, 0, None)
+    assert totals(book, after).day == autumn + timedelta(days=1)
+    assert totals(book, after).imported_wh == pytest.approx(1000 * 10 / 3600)
+
+
+def test_readings_timed_in_local_time_count_real_seconds_across_the_change() -> None:
+    book = ledger()
+    before = datetime(2026, 10, 25, 2, 59, 58, tzinfo=PARIS)  # summer time, the first 02:59
+    after = datetime(2026, 10, 25, 2, 0, 3, fold=1, tzinfo=PARIS)  # 5 s later, winter time
+    book.reading(before, 3600, 0, None)
+    book.reading(after, 3600, 0, None)
+    assert totals(book, after).imported_wh == pytest.approx(5.0)
 
 
 def test_a_stale_gap_counts_as_nothing_not_as_zero_nor_the_last_flow() -> None:
