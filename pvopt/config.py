@@ -14,6 +14,8 @@ from datetime import time
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from pvopt.web.proxies import Network, parse_trusted
+
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 TELEINFO_MODES = ("auto", "standard", "historic")
 _TRUE = {"1", "true", "yes", "on"}
@@ -88,6 +90,8 @@ class WebSettings:
     key: Path | None = None
     #: Cookies marked Secure: with cert/key, or behind an HTTPS reverse proxy.
     secure_cookies: bool = False
+    #: Reverse proxies whose X-Forwarded-For names the client (PVOPT_WEB_TRUSTED_PROXIES).
+    trusted_proxies: tuple[Network, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -242,7 +246,15 @@ def _web(env: Mapping[str, str], config_path: Path) -> WebSettings:
         cert=Path(cert) if cert else None,
         key=Path(key) if key else None,
         secure_cookies=_bool(env, "PVOPT_WEB_SECURE_COOKIES", bool(cert)),
+        trusted_proxies=_networks(env, "PVOPT_WEB_TRUSTED_PROXIES"),
     )
+
+
+def _networks(env: Mapping[str, str], name: str) -> tuple[Network, ...]:
+    try:
+        return parse_trusted(env.get(name, ""))
+    except ValueError as exc:
+        raise ConfigError(f"{name}: {exc} (a comma list of addresses or networks)") from None
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:

@@ -12,6 +12,8 @@ from __future__ import annotations
 TIC_PREFIX = "tic/"
 #: One frame as JSON (``time``, ``mode``, ``values``, ``horodates``, ``rejected_groups``).
 FRAME = "tic/frame"
+#: teleinfo's decoder counts every few seconds (JSON; :mod:`pvopt.tic.counts`).
+TIC_STATS = "tic/stats"
 SINSTS = "tic/SINSTS"
 SINSTI = "tic/SINSTI"
 #: Derived by teleinfo: ERQ1 + ERQ2 + ERQ3 + ERQ4 (VArh); not a meter label.
@@ -20,6 +22,10 @@ ERQT = "tic/ERQT"
 TELEINFO_STATUS = "pvopt/teleinfo/status"
 REGULATION_STATUS = "pvopt/regulation/status"
 WEB_STATUS = "pvopt/web/status"
+#: The Influx writer's state of each daemon that writes the database (JSON, retained;
+#: :mod:`pvopt.database_state`): reachable, points waiting, points dropped.
+TELEINFO_DATABASE = "pvopt/teleinfo/database"
+REGULATION_DATABASE = "pvopt/regulation/database"
 #: The regulation's decision of each evaluation, as JSON.
 DECISION = "regulation/status"
 #: Force / unforce an equipment by name (JSON).
@@ -38,7 +44,8 @@ SCR_CONTROLS = "scr/+/control"
 
 #: What ``pvopt web`` subscribes to for its live page (:mod:`pvopt.web.live`): the frame
 #: (grid power, tariff labels; the per-label topics repeat it), the regulation's decisions
-#: and its forecast, the probes, and both daemons' availability.
+#: and its forecast, the probes, both daemons' availability and their database's state,
+#: and teleinfo's decoder counts (the meter view).
 WEB_SUBSCRIPTIONS = (
     FRAME,
     DECISION,
@@ -46,6 +53,9 @@ WEB_SUBSCRIPTIONS = (
     SCR_TEMPERATURES,
     TELEINFO_STATUS,
     REGULATION_STATUS,
+    TELEINFO_DATABASE,
+    REGULATION_DATABASE,
+    TIC_STATS,
 )
 
 

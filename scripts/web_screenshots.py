@@ -6,7 +6,9 @@ Reproducible, with the browser tests' own pieces (tests/integration: a private m
 realistic noon: 2.8 kW of PV, a household drawing 450 W, the pool pump on and the water
 heater's dimmer taking the rest, the regulation having converged (its status computed by
 the real :class:`~pvopt.regulation.core.Regulator` in a closed loop over the simulated
-house, the meter's frame by teleinfo's own functions), the tank at 52.5 °C, a PV forecast.
+house, the meter's frame by teleinfo's own functions), the tank at 52.5 °C, a PV forecast;
+today's energy and money counted by the regulation's own ledger over the simulated
+morning (four hours of sun rising to noon), and both daemons reaching the database.
 
     PYTHONPATH=. .venv/bin/python scripts/web_screenshots.py [--out docs]
 """
@@ -24,10 +26,12 @@ from playwright.sync_api import expect, sync_playwright
 
 from pvopt import topics
 from pvopt.daemons.power_regulation import status_document
+from pvopt.database_state import DatabaseState, state_document
 from pvopt.equipment.loader import parse_site_config
 from pvopt.forecast import PvForecast, Slot
 from pvopt.regulation.core import Regulator
 from pvopt.regulation.model import MeterSample
+from pvopt.regulation.today import DayLedger
 from tests.integration.conftest import DaemonFactory, Mosquitto, Subscriber, find_binary
 from tests.integration.test_web_browser import CHROMIUM_ARGS
 from tests.integration.web_chain import PARIS, STEER_CONFIG, frame_payload, launch_web
@@ -35,24 +39,36 @@ from tests.integration.web_chain import PARIS, STEER_CONFIG, frame_payload, laun
 PV_W = 2800.0
 HOUSE_W = 450.0
 SIZES = {"phone": (390, 844), "desktop": (1280, 800)}
+UP = DatabaseState(reachable=True, spool_points=0, memory_points=0, dropped_points=0)
+
+
+def pv_w(at: datetime, noon: datetime) -> float:
+    """The simulated PV power: a clear morning rising to PV_W at ``noon``."""
+    hours = (at - noon).total_seconds() / 3600
+    return PV_W * max(0.0, math.cos(math.pi * hours / 14)) ** 1.5
 
 
 def converged_status(forecast: PvForecast) -> tuple[str, int]:
-    """regulation/status after 90 s of closed loop over the house, and the grid's VA."""
+    """regulation/status after a simulated morning of closed loop over the house (a
+    reading every 2 s for 4 h up to now, today's counts kept as pvopt regulate keeps
+    them), and the grid's VA."""
     site = parse_site_config(STEER_CONFIG)
     regulator = Regulator(site, PARIS)
     regulator.plant.forecast = forecast
-    start = datetime.now(UTC) - timedelta(seconds=90)
+    ledger = DayLedger(site, PARIS, site.regulation.stale_timeout_s)
+    noon = datetime.now(UTC)
+    start = noon - timedelta(hours=4)
     loads_w = 0.0
     document: dict[str, object] = {}
-    for second in range(91):
-        at = start + timedelta(seconds=second)
-        grid = round(HOUSE_W + loads_w - PV_W)
+    for step in range(4 * 1800 + 1):
+        at = start + timedelta(seconds=2 * step)
+        grid = round(HOUSE_W + loads_w - pv_w(at, noon))
         sample = MeterSample(at, max(grid, 0), max(-grid, 0))
-        document = status_document(regulator.evaluate(sample, at))
-        equipment = document["equipment"]
-        assert isinstance(equipment, list)
-        loads_w = sum(float(e["power_w"]) for e in equipment)
+        decision = regulator.evaluate(sample, at)
+        loads_w = sum(o.power_w for o in decision.outputs)
+        if decision.grid_w is not None and not decision.safe:
+            ledger.reading(at, decision.grid_w, loads_w, sample.tariff)
+        document = status_document(decision, None, ledger.today(at))
     return json.dumps(document, allow_nan=False), round(HOUSE_W + loads_w - PV_W)
 
 
@@ -92,6 +108,8 @@ def main() -> None:
             for topic, payload in (
                 (topics.TELEINFO_STATUS, "online"),
                 (topics.REGULATION_STATUS, "online"),
+                (topics.TELEINFO_DATABASE, state_document(UP, datetime.now(UTC))),
+                (topics.REGULATION_DATABASE, state_document(UP, datetime.now(UTC))),
                 (topics.FORECAST, pv.to_json()),
                 ("scr/0/temperature", "52.5"),
                 (topics.FRAME, frame_payload(max(grid_va, 0), None)),
@@ -125,6 +143,8 @@ def shoot(url: str, password: str, out: Path) -> None:
                 expect(page.locator("#loads li.load")).to_have_count(2)
                 expect(page.locator("#pv")).to_contain_text("Today")
                 expect(page.locator(".steer-load")).to_have_count(2)
+                expect(page.locator("#regulation .today-saved .value")).to_contain_text("€")
+                expect(page.locator("#status .database")).to_contain_text("reachable")
                 overflow = page.evaluate(
                     "document.documentElement.scrollWidth - document.documentElement.clientWidth"
                 )

@@ -47,7 +47,7 @@ from typing import TYPE_CHECKING
 
 from pvopt import forecast, homeassistant, topics
 from pvopt.config import Settings
-from pvopt.daemons.wiring import announce_discovery, stop_on_signals
+from pvopt.daemons.wiring import announce_discovery, report_database, stop_on_signals
 from pvopt.equipment.check import check_config_bytes, issue_document
 from pvopt.equipment.loader import type_name
 from pvopt.equipment.model import SiteConfig
@@ -69,6 +69,7 @@ from pvopt.regulation.model import Decision, MeterSample, MqttCommand
 from pvopt.regulation.outputs import off_commands
 from pvopt.regulation.policy import Policy
 from pvopt.regulation.reload import ConfigState, config_document, reload
+from pvopt.regulation.today import DayLedger, TodayTotals, today_document
 from pvopt.schema import ConfigFileError, ConfigIssue
 
 if TYPE_CHECKING:
@@ -100,10 +101,13 @@ Item = MeterSample | Event
 
 
 def status_document(
-    decision: Decision, forecast_summary: dict[str, object] | None = None
+    decision: Decision,
+    forecast_summary: dict[str, object] | None = None,
+    today: TodayTotals | None = None,
 ) -> dict[str, object]:
     """The ``regulation/status`` JSON of one decision (``forecast``: the PV forecast's
-    :func:`pvopt.forecast.summary`, ``null`` without one)."""
+    :func:`pvopt.forecast.summary`, ``null`` without one; ``today``: today's energy and
+    money, :func:`pvopt.regulation.today.today_document`, ``null`` until known)."""
     return {
         "time": decision.time.isoformat(),
         "grid_power_w": decision.grid_w,
@@ -127,16 +131,25 @@ def status_document(
             for o in decision.outputs
         ],
         "forecast": forecast_summary,
+        "today": today_document(today),
     }
 
 
-def decision_points(decision: Decision) -> list[Point]:
-    """The InfluxDB points of one decision (docs/design.md §5)."""
+def decision_points(decision: Decision, today: TodayTotals | None = None) -> list[Point]:
+    """The InfluxDB points of one decision (docs/design.md §5); with ``today``, today's
+    counters as the ``regulation`` point's ``*_today_*`` fields (their last value of a
+    local day is that day's total)."""
     fields: dict[str, FieldValue] = {
         "target_w": float(decision.target_w),
         "safe": decision.safe,
         "diverted_w": float(sum(o.power_w for o in decision.outputs)),
     }
+    if today is not None:
+        fields["imported_today_wh"] = float(today.imported_wh)
+        fields["exported_today_wh"] = float(today.exported_wh)
+        fields["diverted_today_wh"] = float(today.diverted_wh)
+        fields["import_cost_today_eur"] = float(today.import_cost_eur)
+        fields["saved_today_eur"] = float(today.saved_eur)
     if decision.grid_w is not None:
         fields["grid_power_w"] = float(decision.grid_w)
         fields["error_w"] = float(decision.grid_w - decision.target_w)
@@ -225,6 +238,9 @@ class RegulationDaemon:
         self.dry_run = dry_run
         self.events: queue.Queue[Item] = queue.Queue(maxsize=10_000)
         self.counters_path = settings.state_dir / "regulation_counters.json"
+        #: Today's grid energy and money (saved beside the counters).
+        self.ledger = DayLedger(site, settings.tz, site.regulation.stale_timeout_s)
+        self.today_path = settings.state_dir / "regulation_today.json"
         self.max_frame_age_s = min(MAX_FRAME_AGE_S, site.regulation.stale_timeout_s)
         self._pairing = _Pairing(connected_at=time.monotonic())
         self._last_reading: datetime | None = None  # the newest reading acted on
@@ -429,6 +445,7 @@ class RegulationDaemon:
         self._send(reloaded.off_commands)
         self.regulator = reloaded.regulator
         self.site = site
+        self.ledger.use_site(site)  # today's money at the new tariff from now on
         self.max_frame_age_s = min(MAX_FRAME_AGE_S, site.regulation.stale_timeout_s)
         self._last_reasons.clear()
         carried = reloaded.carried
@@ -569,7 +586,11 @@ class RegulationDaemon:
             )
             return
         self._last_reading = sample.time
-        self._publish(self.regulator.evaluate(sample, now))
+        decision = self.regulator.evaluate(sample, now)
+        if decision.grid_w is not None and not decision.safe:
+            loads_w = sum(o.power_w for o in decision.outputs)
+            self.ledger.reading(decision.time, decision.grid_w, loads_w, sample.tariff)
+        self._publish(decision)
 
     def shed(self) -> None:
         """Every load to 0 / off, and the counters saved: on every exit. When the regulator
@@ -613,9 +634,12 @@ class RegulationDaemon:
         check_finite(decision)
         self._log_changes(decision)
         self._send(decision.commands)
+        if decision.safe:
+            self.ledger.gap()
         if decision.grid_w is None and not decision.safe:
             return  # a re-send only: no new status
         self._last_status = decision
+        today = self.ledger.today(decision.time)
         if self.mqtt is not None:
             summary = self._forecast_summary.summary(
                 self.forecast,
@@ -623,10 +647,10 @@ class RegulationDaemon:
                 self.settings.tz,
                 self.settings.forecast.max_age_s,
             )
-            document = json.dumps(status_document(decision, summary), allow_nan=False)
+            document = json.dumps(status_document(decision, summary, today), allow_nan=False)
             self.mqtt.publish(topics.DECISION, document)
         if self.writer is not None:
-            for point in decision_points(decision):
+            for point in decision_points(decision, today):
                 self.writer.write(point)
 
     def _send(self, commands: tuple[MqttCommand, ...]) -> None:
@@ -657,25 +681,37 @@ class RegulationDaemon:
             self._last_reasons[o.name] = category
 
     def _save(self) -> None:
+        for path, data in (
+            (self.counters_path, self.regulator.export_counters()),
+            (self.today_path, self.ledger.export()),
+        ):
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                tmp = path.with_suffix(".tmp")
+                tmp.write_text(json.dumps(data))
+                os.replace(tmp, path)
+            except OSError as exc:
+                _LOG.error("cannot save the energy counters to %s: %s", path, exc)
+
+    @staticmethod
+    def _read_saved(path: Path) -> object:
+        """A saved JSON file, or None (missing, or unreadable: logged)."""
         try:
-            self.counters_path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.counters_path.with_suffix(".tmp")
-            tmp.write_text(json.dumps(self.regulator.export_counters()))
-            os.replace(tmp, self.counters_path)
-        except OSError as exc:
-            _LOG.error("cannot save the energy counters to %s: %s", self.counters_path, exc)
+            return json.loads(path.read_text())
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, RecursionError) as exc:
+            _LOG.warning("ignoring unreadable counters %s: %s", path, exc)
+            return None
 
     def _restore(self) -> None:
-        try:
-            data = json.loads(self.counters_path.read_text())
-        except FileNotFoundError:
-            return
-        except (OSError, ValueError, RecursionError) as exc:
-            _LOG.warning("ignoring unreadable counters %s: %s", self.counters_path, exc)
-            return
+        now = datetime.now(UTC)
+        data = self._read_saved(self.counters_path)
         if isinstance(data, dict):
-            self.regulator.restore_counters(data, datetime.now(UTC))
+            self.regulator.restore_counters(data, now)
             _LOG.info("energy counters restored from %s", self.counters_path)
+        if self.ledger.restore(self._read_saved(self.today_path), now):
+            _LOG.info("today's energy and money restored from %s", self.today_path)
 
 
 def run(config_path: Path, settings: Settings, dry_run: bool) -> int:
@@ -729,6 +765,7 @@ def run(config_path: Path, settings: Settings, dry_run: bool) -> int:
     )
     mqtt.start()
     writer.start()
+    report_database(writer, mqtt, topics.REGULATION_DATABASE, stop)
     openmeteo = settings.forecast.openmeteo
     if openmeteo is not None:
         from pvopt.io.openmeteo import OpenMeteoPublisher

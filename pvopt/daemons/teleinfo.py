@@ -11,6 +11,9 @@ Outputs (docs/design.md §4–5):
   were valid. Not a meter label.
 - ``tic/frame``: the frame as JSON (the ``--dump`` shape).
 - ``pvopt/teleinfo/status``: ``online`` / ``offline`` (retained, last will).
+- ``tic/stats``: the decoder's counts since the start and its frame rate, every 10 s
+  while reading the port (:mod:`pvopt.tic.counts`).
+- ``pvopt/teleinfo/database``: the Influx writer's state (:mod:`pvopt.database_state`).
 - With ``HA_DISCOVERY``: the meter's Home Assistant discovery configs (retained, on every
   connect and on HA's birth message; :mod:`pvopt.homeassistant`).
 - InfluxDB measurement ``teleinfo``: one point per frame with a field per valid label
@@ -33,11 +36,12 @@ from typing import TYPE_CHECKING, TextIO
 
 from pvopt import homeassistant, topics
 from pvopt.config import Settings
-from pvopt.daemons.wiring import announce_discovery, stop_on_signals
+from pvopt.daemons.wiring import announce_discovery, report_database, stop_on_signals
 from pvopt.io.systemd import Heartbeat, Notifier
 from pvopt.points import FieldValue, Point
 from pvopt.tic import Frame, FrameDecoder, Mode, detect_mode
 from pvopt.tic.autodetect import LOST_AFTER_S, Event, ModeSearch
+from pvopt.tic.counts import INTERVAL_S, FrameRate, TicCounts, counts_document
 from pvopt.tic.decoder import DecoderStats
 from pvopt.tic.labels import Kind, spec_for
 
@@ -99,6 +103,8 @@ class FrameSink:
         self.meter_id: str | None = None
         self._last_time: datetime | None = None
         self.frames = 0
+        self.accepted = 0  # frames with a valid group (the others are not published)
+        self.rate = FrameRate()
 
     def handle(self, frame: Frame) -> None:
         """Publish, store and/or print one frame."""
@@ -107,6 +113,8 @@ class FrameSink:
             self.dump.write(json.dumps(frame.to_json_dict()) + "\n")
         if not frame.values:
             return  # every group was rejected: nothing to publish or store
+        self.accepted += 1
+        self.rate.add(time.monotonic())
         self.meter_id = frame.meter_id or self.meter_id
         if self.mqtt is not None:
             for topic, payload in mqtt_messages(frame):
@@ -210,6 +218,7 @@ class _LiveReader:
     backoff_s: float = 1.0
     port_state: str = ""  # "" | "unavailable" | "open" | "lost"
     receiving: bool = False
+    next_counts: float = 0.0  # monotonic: when tic/stats is next due
 
     @classmethod
     def create(
@@ -244,6 +253,7 @@ class _LiveReader:
         try:
             while not self.stop.is_set():
                 self.hb.beat(self.port is not None, self.service_state, self.detail)
+                self._publish_counts(time.monotonic())
                 if self.port is None:
                     try:
                         self.port = TicPort(self.options.port, self.search.mode)
@@ -260,6 +270,32 @@ class _LiveReader:
             self.hb.stopping(f"stopping; {self.detail()}")
         finally:
             self._close_port()
+
+    def counts(self, now: float) -> TicCounts:
+        """The decoder's counts since the start, and the frame rate at ``now``."""
+        stats = self.decoder.stats
+        return TicCounts(
+            mode=self.search.mode.value,
+            frames_accepted=self.sink.accepted,
+            frames_rejected=(
+                self.sink.frames
+                - self.sink.accepted
+                + stats.interrupted_frames
+                + stats.oversized_frames
+            ),
+            groups_rejected=stats.rejected_groups,
+            checksum_errors=stats.checksum_errors,
+            malformed_groups=stats.malformed_groups,
+            frames_per_minute=self.sink.rate.per_minute(now),
+        )
+
+    def _publish_counts(self, now: float) -> None:
+        """``tic/stats`` every INTERVAL_S (the first at once), when publishing to MQTT."""
+        mqtt = self.sink.mqtt
+        if mqtt is None or now < self.next_counts:
+            return
+        self.next_counts = now + INTERVAL_S
+        mqtt.publish(topics.TIC_STATS, counts_document(self.counts(now), datetime.now(UTC)))
 
     def _port_unavailable(self, exc: PortLost) -> None:
         """The port cannot be opened: log it once per outage, wait with back-off (≤ 30 s)
@@ -423,6 +459,8 @@ def run(options: TeleinfoOptions, settings: Settings) -> int:
 
         writer = InfluxWriter(settings.influx, settings.state_dir / "spool" / "teleinfo")
         writer.start()
+        if mqtt_client is not None and options.replay is None:
+            report_database(writer, mqtt_client, topics.TELEINFO_DATABASE, stop)
     sink = FrameSink(mqtt_client, writer, sys.stdout if options.dump else None)
     code = 0
     try:

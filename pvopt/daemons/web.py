@@ -165,6 +165,7 @@ async def _serve(options: WebRunOptions, settings: Settings, tls: ssl.SSLContext
             password_file=options.password_file,
             secure_cookies=options.secure_cookies,
             tz=settings.tz,
+            trusted_proxies=settings.web.trusted_proxies,
         )
     )
     server = WebServer(

@@ -39,6 +39,7 @@ from influxdb.exceptions import InfluxDBClientError, InfluxDBServerError
 from influxdb.line_protocol import make_lines
 
 from pvopt.config import InfluxSettings
+from pvopt.database_state import DatabaseState
 from pvopt.io.spool import Spool
 from pvopt.logthrottle import Throttle
 from pvopt.points import Point
@@ -145,6 +146,16 @@ class InfluxWriter:
     def dropped_points(self) -> int:
         """Points lost: queue or memory full, non-finite fields, refused by the database."""
         return self._refused + self._lost
+
+    def state(self) -> DatabaseState:
+        """Reachable or not (None: nothing tried yet), the points waiting, the points
+        dropped: what the daemons publish (:mod:`pvopt.database_state`); any thread."""
+        return DatabaseState(
+            reachable=self._up,
+            spool_points=self.pending_spool_points,
+            memory_points=self.pending_memory_points,
+            dropped_points=self.dropped_points,
+        )
 
     def start(self) -> None:
         """Start the worker thread."""

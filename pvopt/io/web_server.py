@@ -54,7 +54,7 @@ from pvopt.equipment.check import MAX_CONFIG_BYTES, check_config_text, issue_doc
 from pvopt.io.config_store import ConfigWriteError, VersionMismatch, read_config, save_config
 from pvopt.io.live_feed import LiveFeed
 from pvopt.logthrottle import Throttle
-from pvopt.web import auth, i18n, pages, settings, steer
+from pvopt.web import auth, i18n, pages, proxies, settings, steer
 from pvopt.web.meter import meter_document
 
 _LOG = logging.getLogger(__name__)
@@ -154,6 +154,8 @@ class WebOptions:
     secure_cookies: bool = False
     tz: tzinfo = UTC
     max_body_bytes: int = MAX_BODY_BYTES
+    #: Reverse proxies whose X-Forwarded-For names the client (:mod:`pvopt.web.proxies`).
+    trusted_proxies: tuple[proxies.Network, ...] = ()
 
 
 class WebState:
@@ -211,7 +213,12 @@ def _lang(request: web.Request) -> i18n.Lang:
 
 
 def _client(request: web.Request) -> str:
-    return request.remote or "unknown"
+    """The client's address for the login throttle and the logs: the peer, or behind a
+    trusted reverse proxy the one its X-Forwarded-For names (:mod:`pvopt.web.proxies`)."""
+    trusted = _state(request).options.trusted_proxies
+    return proxies.client_address(
+        request.remote, request.headers.getall("X-Forwarded-For", ()), trusted
+    )
 
 
 def _remember_lang(request: web.Request, response: web.StreamResponse) -> None:

@@ -233,7 +233,24 @@ TEXTS: dict[str, dict[Lang, str]] = {
     "meter_age": {"fr": "Dernière trame", "en": "Last frame"},
     "meter_ago": {"fr": "il y a {age}", "en": "{age} ago"},
     "meter_stale": {"fr": "périmée, il y a {age}", "en": "stale, {age} ago"},
-    "meter_rate": {"fr": "Trames par minute", "en": "Frames per minute"},
+    "meter_rate": {"fr": "Trames reçues par minute", "en": "Frames received per minute"},
+    "meter_decoder": {
+        "fr": "Décodeur (pvopt teleinfo, depuis son démarrage)",
+        "en": "Decoder (pvopt teleinfo, since it started)",
+    },
+    "meter_decoder_none": {
+        "fr": "pvopt teleinfo n'a pas encore donné ses compteurs.",
+        "en": "pvopt teleinfo has not given its counts yet.",
+    },
+    "meter_decoded_rate": {"fr": "Trames décodées par minute", "en": "Frames decoded per minute"},
+    "meter_frames": {
+        "fr": "Trames acceptées / rejetées entières",
+        "en": "Frames accepted / rejected whole",
+    },
+    "meter_groups": {
+        "fr": "Groupes rejetés (somme de contrôle / malformés)",
+        "en": "Rejected groups (checksum / malformed)",
+    },
     "meter_rejected": {
         "fr": "Groupes rejetés (dernière trame / depuis le démarrage)",
         "en": "Rejected groups (last frame / since start)",
@@ -400,11 +417,19 @@ LIVE_TEXTS: dict[str, dict[Lang, str]] = {
     "regulation": {"fr": "Régulation", "en": "Regulation"},
     "target": {"fr": "Consigne réseau", "en": "Grid target"},
     "diverted": {"fr": "Routé", "en": "Diverted"},
+    "diverted_today": {"fr": "Routé aujourd'hui", "en": "Diverted today"},
+    "saved_today": {"fr": "Économisé aujourd'hui", "en": "Saved today"},
+    "import_cost_today": {"fr": "Soutirage payé aujourd'hui", "en": "Imports cost today"},
     "surplus": {"fr": "Surplus", "en": "Surplus"},
     "status": {"fr": "État du système", "en": "System status"},
     "daemon_teleinfo": {"fr": "Lecture du compteur", "en": "Meter reader"},
     "daemon_regulation": {"fr": "Régulation", "en": "Regulation"},
     "broker": {"fr": "Broker MQTT", "en": "MQTT broker"},
+    "database": {"fr": "Base de données (InfluxDB)", "en": "Database (InfluxDB)"},
+    "database_up": {"fr": "joignable", "en": "reachable"},
+    "database_down": {"fr": "injoignable", "en": "unreachable"},
+    "database_unknown": {"fr": "pas de nouvelles", "en": "not heard of"},
+    "points_waiting": {"fr": "{count} points en attente", "en": "{count} points waiting"},
     "state_online": {"fr": "en ligne", "en": "online"},
     "state_offline": {"fr": "hors ligne", "en": "offline"},
     "state_unknown": {"fr": "pas de nouvelles", "en": "not heard of"},
@@ -431,6 +456,12 @@ LIVE_TEXTS: dict[str, dict[Lang, str]] = {
     "alert_regulation_stale": {
         "fr": "La régulation ne publie plus de décision.",
         "en": "The regulation publishes no decisions.",
+    },
+    "alert_database_down": {
+        "fr": "La base de données (InfluxDB) est injoignable : les mesures attendent sur le "
+        "disque et l'historique a un trou.",
+        "en": "The database (InfluxDB) is unreachable: the readings wait on disk and the "
+        "history has a gap.",
     },
     "alert_regulation_safe": {
         "fr": "Régulation en sécurité : tous les équipements sont coupés.",

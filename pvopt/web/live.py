@@ -21,7 +21,8 @@ nothing is known)::
     time            the server's now (ages are counted from it)
     alerts          codes for the banner, in this order when present: "meter_stale",
                     "teleinfo_offline", "regulation_offline", "regulation_stale",
-                    "regulation_safe" (every load shed: inputs not trusted)
+                    "regulation_safe" (every load shed: inputs not trusted),
+                    "database_down" (a daemon online finds InfluxDB unreachable)
     grid            null, or {power_w (SINSTS − SINSTI, the VA used as W as the regulation
                     does; positive = import, negative = export), import_va, export_va,
                     time (the frame's), age_s, stale}
@@ -36,6 +37,11 @@ nothing is known)::
                     exported without the loads), target_w, safe, reason, diverted_w (sum of
                     the loads' power), loads_energy_today_wh (sum of their energy today,
                     surplus and grid alike), time, age_s, stale}
+    today           null (not known yet, or a regulation that does not say), or today's
+                    energy and money as the regulation counts them (its last decision;
+                    pvopt.regulation.today): {day (local date), imported_today_wh,
+                    exported_today_wh, diverted_today_wh, import_cost_today_eur,
+                    saved_today_eur, time, age_s, stale}
     loads           in priority order: {name, id, power_w, energy_today_wh, mode (auto,
                     on, off, forced), forced, on, percent (dimmers, else null), reason,
                     temperature (null, or {temperature_c, source ("probe":
@@ -49,6 +55,13 @@ nothing is known)::
                     measured or estimated by the daemons: this is the forecast only.
     daemons         {"teleinfo": …, "regulation": …}: {state (online, offline, unknown),
                     time (when the page heard it), age_s}
+    database        {state (up: every daemon online that reported reaches it; down: one
+                    does not; unknown: none has said), waiting_points (spool + memory,
+                    all daemons), dropped_points, by_daemon: {"teleinfo": …,
+                    "regulation": …}: null (never reported), or {state (up, down,
+                    unknown: no write tried yet, or its daemon is offline and the
+                    report is old), spool_points, memory_points, dropped_points, time
+                    (when the daemon looked), age_s}} (pvopt.database_state)
     rejected        {total, by_topic: {topic filter: count}} malformed messages
 """
 
@@ -58,9 +71,10 @@ import logging
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from pvopt import topics
+from pvopt.database_state import DatabaseReport, parse_state
 from pvopt.forecast import PvForecast, parse_forecast
 from pvopt.logthrottle import Throttle
 from pvopt.regulation.inputs import (
@@ -76,6 +90,7 @@ from pvopt.regulation.inputs import (
     within,
 )
 from pvopt.regulation.model import MeterSample, Mode
+from pvopt.tic.counts import CountsReport, parse_counts
 from pvopt.tic.tariff import MeterTariff, meter_tariff
 
 _LOG = logging.getLogger(__name__)
@@ -88,6 +103,8 @@ PERCENT = (0.0, 100.0)
 #: Loads in one status, and the probe ids remembered (a flood of topics stays bounded).
 MAX_LOADS = 100
 MAX_PROBES = 100
+#: Today's money either way (€).
+MONEY_EUR = (-1_000_000.0, 1_000_000.0)
 #: Longest name or id, and reason, accepted from a status.
 MAX_NAME = 100
 MAX_REASON = 1000
@@ -158,6 +175,18 @@ class ForecastSummary:
 
 
 @dataclass(frozen=True, slots=True)
+class TodayStatus:
+    """Today's energy and money, as the regulation counts them (its ``today`` block)."""
+
+    day: date
+    imported_wh: float
+    exported_wh: float
+    diverted_wh: float
+    import_cost_eur: float
+    saved_eur: float
+
+
+@dataclass(frozen=True, slots=True)
 class DecisionStatus:
     """The regulation's last decision (``regulation/status``)."""
 
@@ -169,6 +198,7 @@ class DecisionStatus:
     reason: str
     loads: tuple[LoadStatus, ...]
     forecast: ForecastSummary | None
+    today: TodayStatus | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,6 +255,9 @@ class Live:
         self.forecast: PvForecast | None = None
         self.probes: dict[str, ProbeReading] = {}
         self.daemons: dict[str, Availability | None] = {"teleinfo": None, "regulation": None}
+        self.databases: dict[str, DatabaseReport | None] = {"teleinfo": None, "regulation": None}
+        #: teleinfo's decoder counts (``tic/stats``), for the meter view alone.
+        self.tic_counts: CountsReport | None = None
         self.rejected: dict[str, int] = dict.fromkeys(topics.WEB_SUBSCRIPTIONS, 0)
         self.rejected_groups_total = 0
         self._arrivals: deque[datetime] = deque(maxlen=_FRAMES_KEPT)
@@ -235,6 +268,9 @@ class Live:
             topics.FORECAST: self._on_forecast,
             topics.TELEINFO_STATUS: self._on_availability,
             topics.REGULATION_STATUS: self._on_availability,
+            topics.TELEINFO_DATABASE: self._on_database,
+            topics.REGULATION_DATABASE: self._on_database,
+            topics.TIC_STATS: self._on_tic_counts,
         }
 
     # -- messages in ---------------------------------------------------------------------
@@ -357,6 +393,22 @@ class Live:
         self.daemons[daemon] = Availability(time=now, online=online)
         return old is None or old.online != online
 
+    def _on_tic_counts(self, topic: str, payload: bytes, now: datetime) -> bool:
+        """Kept for the meter view (:mod:`pvopt.web.meter`), which the page asks for:
+        nothing the live snapshot shows changes."""
+        self.tic_counts = parse_counts(topic, payload, now)
+        return False
+
+    def _on_database(self, topic: str, payload: bytes, now: datetime) -> bool:
+        daemon = "teleinfo" if topic == topics.TELEINFO_DATABASE else "regulation"
+        old = self.databases[daemon]
+        if not payload:  # the retained state was cleared
+            self.databases[daemon] = None
+            return old is not None
+        report = parse_state(topic, payload, now)
+        self.databases[daemon] = report
+        return old is None or old.state != report.state
+
     # -- the page ------------------------------------------------------------------------
 
     def snapshot(self, now: datetime) -> dict[str, object]:
@@ -368,6 +420,7 @@ class Live:
             "tariff": self._tariff(now),
             "meter": self._meter(now),
             "regulation": self._regulation(now),
+            "today": self._today(now),
             "loads": self._loads(now),
             "pv": self._pv(now),
             "daemons": {
@@ -378,6 +431,7 @@ class Live:
                 }
                 for name, a in self.daemons.items()
             },
+            "database": self._database(now),
             "rejected": {"total": sum(self.rejected.values()), "by_topic": dict(self.rejected)},
         }
 
@@ -395,6 +449,7 @@ class Live:
                 now, self.started if decision is None else decision.time, limit
             ),
             "regulation_safe": decision is not None and decision.safe,
+            "database_down": any(state == "down" for state, _ in self._database_states().values()),
         }
         return [code for code, present in found.items() if present]
 
@@ -414,6 +469,42 @@ class Live:
         # "stale" is strictly older than the limit: it shows just after the deadline
         upcoming = [d for d in deadlines if d >= now]
         return min(upcoming) + timedelta(microseconds=1) if upcoming else None
+
+    def _database_states(self) -> dict[str, tuple[str, DatabaseReport]]:
+        """Each daemon's report and what it says now: up, down, or unknown (no write
+        tried yet, or the daemon is offline: its retained report is old news)."""
+        states: dict[str, tuple[str, DatabaseReport]] = {}
+        for name, report in self.databases.items():
+            if report is None:
+                continue
+            availability = self.daemons[name]
+            reachable = report.state.reachable
+            if (availability is not None and not availability.online) or reachable is None:
+                states[name] = ("unknown", report)
+            else:
+                states[name] = ("up" if reachable else "down", report)
+        return states
+
+    def _database(self, now: datetime) -> dict[str, object]:
+        states = self._database_states()
+        said = {state for state, _ in states.values()}
+        overall = "down" if "down" in said else "up" if "up" in said else "unknown"
+        by_daemon: dict[str, object] = dict.fromkeys(self.databases)
+        for name, (state, report) in states.items():
+            by_daemon[name] = {
+                "state": state,
+                "spool_points": report.state.spool_points,
+                "memory_points": report.state.memory_points,
+                "dropped_points": report.state.dropped_points,
+                "time": report.time.isoformat(),
+                "age_s": _age(now, report.time),
+            }
+        return {
+            "state": overall,
+            "waiting_points": sum(r.state.waiting_points for _, r in states.values()),
+            "dropped_points": sum(r.state.dropped_points for _, r in states.values()),
+            "by_daemon": by_daemon,
+        }
 
     def _grid(self, now: datetime) -> dict[str, object] | None:
         grid = self.grid
@@ -474,6 +565,21 @@ class Live:
             "reason": d.reason,
             "diverted_w": round(sum(load.power_w for load in d.loads), 1),
             "loads_energy_today_wh": round(sum(load.energy_today_wh for load in d.loads), 1),
+            **_timed(now, d.time, self.limits.stale_after_s),
+        }
+
+    def _today(self, now: datetime) -> dict[str, object] | None:
+        d = self.decision
+        today = None if d is None else d.today
+        if d is None or today is None:
+            return None
+        return {
+            "day": today.day.isoformat(),
+            "imported_today_wh": today.imported_wh,
+            "exported_today_wh": today.exported_wh,
+            "diverted_today_wh": today.diverted_wh,
+            "import_cost_today_eur": today.import_cost_eur,
+            "saved_today_eur": today.saved_eur,
             **_timed(now, d.time, self.limits.stale_after_s),
         }
 
@@ -628,6 +734,33 @@ def _forecast_summary(value: object) -> ForecastSummary | None:
     )
 
 
+def _today_status(value: object) -> TodayStatus | None:
+    if value is None:
+        return None
+    where = "today."
+    if not isinstance(value, dict):
+        raise InputError(f"{_WHERE}: today must be an object or null")
+    day_text = _field(value, "day", where)
+    try:
+        day = (
+            date.fromisoformat(day_text)
+            if isinstance(day_text, str) and len(day_text) <= 10
+            else None
+        )
+    except ValueError:
+        day = None
+    if day is None:
+        raise InputError(f"{_WHERE}: today.day must be a date (YYYY-MM-DD)")
+    return TodayStatus(
+        day=day,
+        imported_wh=_number(value, "imported_today_wh", ENERGY_WH, where),
+        exported_wh=_number(value, "exported_today_wh", ENERGY_WH, where),
+        diverted_wh=_number(value, "diverted_today_wh", ENERGY_WH, where),
+        import_cost_eur=_number(value, "import_cost_today_eur", MONEY_EUR, where),
+        saved_eur=_number(value, "saved_today_eur", MONEY_EUR, where),
+    )
+
+
 def parse_decision(doc: object, received: datetime) -> DecisionStatus:
     """A :class:`DecisionStatus` from a parsed ``regulation/status`` document (the shape of
     :func:`pvopt.daemons.power_regulation.status_document`); anything missing, of the wrong
@@ -648,4 +781,5 @@ def parse_decision(doc: object, received: datetime) -> DecisionStatus:
         reason=_text(doc, "reason", MAX_REASON),
         loads=loads,
         forecast=_forecast_summary(doc.get("forecast")),
+        today=_today_status(doc.get("today")),
     )

@@ -25,6 +25,12 @@ Document (``GET /api/meter``; times ISO-8601 with offset, ages in seconds to 0.1
              ignored_labels, stge (null when the frame has no valid STGE, as in
              historic mode; else {raw, fields: [{name, bits, description, raw, value,
              code, text}]} in bit order)}
+    decoder null (no ``tic/stats`` since the page started), or teleinfo's own counts
+            since it started (pvopt.tic.counts), which also count what never reaches
+            tic/frame (frames dropped whole): {mode, frames_accepted, frames_rejected,
+            groups_rejected, checksum_errors, malformed_groups, frames_per_minute (as
+            teleinfo decoded them), time (when teleinfo counted), age_s, stale (older
+            than STATS_STALE_S: teleinfo stopped saying)}
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
+from pvopt.tic.counts import INTERVAL_S
 from pvopt.tic.labels import HISTORIC_LABELS, STANDARD_LABELS, LabelSpec
 from pvopt.tic.status import StatusValue, decode_status_register
 from pvopt.web.live import Live
@@ -45,6 +52,8 @@ MAX_TEXT = 128
 MAX_INT = 10**12
 MAX_HORODATE = 40
 _LABEL = re.compile(r"[A-Za-z0-9+_-]{1,16}")
+#: teleinfo's counts are stale after three missed messages (s).
+STATS_STALE_S = 3 * INTERVAL_S
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,13 +169,36 @@ def _stge_field(item: StatusValue) -> dict[str, object]:
     }
 
 
+def decoder_document(live: Live, now: datetime) -> dict[str, object] | None:
+    """The ``decoder`` block: teleinfo's counts (``tic/stats``), or None."""
+    report = live.tic_counts
+    if report is None:
+        return None
+    counts = report.counts
+    age = (now - report.time).total_seconds()
+    return {
+        "mode": counts.mode,
+        "frames_accepted": counts.frames_accepted,
+        "frames_rejected": counts.frames_rejected,
+        "groups_rejected": counts.groups_rejected,
+        "checksum_errors": counts.checksum_errors,
+        "malformed_groups": counts.malformed_groups,
+        "frames_per_minute": counts.frames_per_minute,
+        "time": report.time.isoformat(),
+        "age_s": round(age, 1),
+        "stale": age > STATS_STALE_S,
+    }
+
+
 def meter_document(live: Live, now: datetime) -> dict[str, object]:
     """The JSON document of ``GET /api/meter`` (keys: the module's docstring)."""
     view = meter_view(live, now)
+    decoder = decoder_document(live, now)
     if view is None:
-        return {"time": now.isoformat(), "meter": None}
+        return {"time": now.isoformat(), "meter": None, "decoder": decoder}
     return {
         "time": now.isoformat(),
+        "decoder": decoder,
         "meter": {
             "mode": view.mode,
             "time": view.time.isoformat(),

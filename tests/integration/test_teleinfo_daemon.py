@@ -21,7 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from pvopt.tic.encoder import historic_frame, linky_standard_frame
+from pvopt.tic import Mode as TicMode
+from pvopt.tic.encoder import encode_frame, encode_group, historic_frame, linky_standard_frame
 
 from .conftest import (
     Daemon,
@@ -130,6 +131,32 @@ def write_frames(port: PtyPort, frames: list[bytes], interval: float = 0.15) -> 
 
 
 # -- MQTT ------------------------------------------------------------------------------------
+
+
+def test_the_decoders_counts_reach_tic_stats(
+    mosquitto: Mosquitto, subscriber: Subscriber, teleinfo: DaemonFactory, pty_port: PtyPort
+) -> None:
+    """Pins tic/stats (pvopt.tic.counts): teleinfo says at once that it has counted
+    nothing, then every 10 s its counts since the start, including what never reaches
+    tic/frame: a frame whose every group fails its checksum is rejected whole."""
+    daemon = teleinfo(pty_port.slave_path, "standard")
+    daemon.wait_log("opened ")
+    first = subscriber.wait_for(lambda m: m.topic == "tic/stats").json()
+    assert (first["frames_accepted"], first["frames_rejected"]) == (0, 0)
+    assert first["mode"] == "standard"
+    good = [producer_frame(1000 + i) for i in range(5)]
+    damaged = corrupt_group(producer_frame(2000), "SINSTS")  # accepted, one group bad
+    bad = bytearray(encode_group("SINSTS", "03000", TicMode.STANDARD))
+    bad[-2] = ord("!") if bad[-2] != ord("!") else ord('"')  # a wrong checksum
+    only_bad = encode_frame([bytes(bad), bytes(bad)])  # rejected whole: never on tic/frame
+    write_frames(pty_port, [*good, damaged, only_bad])
+    stats = subscriber.wait_for(
+        lambda m: m.topic == "tic/stats" and m.json()["frames_accepted"] == 6, timeout=15
+    ).json()
+    assert stats["frames_rejected"] == 1
+    assert (stats["groups_rejected"], stats["checksum_errors"]) == (3, 3)
+    assert stats["frames_per_minute"] == 6
+    assert daemon.stop() == 0
 
 
 def test_frames_reach_mqtt(

@@ -16,16 +16,21 @@ import re
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
+from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from pvopt import topics
+from pvopt.equipment.model import Command
+from pvopt.tic.counts import TicCounts, counts_document
 
 from .conftest import DaemonFactory, Mosquitto, Subscriber, find_binary, missing
 from .web_chain import (
     BAD_POWER,
+    DRYER,
     STEER_CONFIG,
     THREE_LOADS,
     WebDaemon,
@@ -35,6 +40,8 @@ from .web_chain import (
 )
 
 pytestmark = pytest.mark.integration
+
+KETTLE = replace(DRYER, name="kettle", id="kettle", command=Command("wifi_plug/kettle/in"))
 
 #: Debian's chromium, launched as is: never ``playwright install`` (no browser download).
 CHROMIUM_ARGS = [
@@ -112,6 +119,7 @@ def test_signing_in_through_the_form_shows_the_live_page(
     expect(page).to_have_url(f"{web.url}/")
     expect(page.locator("#connection")).to_have_text("Live")  # the stream is open
     expect(page.locator("#status")).to_contain_text("MQTT broker")
+    expect(page.locator("#status .database")).to_contain_text("Database (InfluxDB)")
     expect(page.locator("#loads")).to_contain_text("Loads")
 
 
@@ -144,6 +152,31 @@ def test_a_published_frame_and_decision_change_the_page(
     expect(page.locator("#grid")).to_contain_text("700 W")
 
 
+def test_the_meter_view_shows_teleinfos_frame_rate_and_rejected_groups(
+    page: Any,
+    tmp_path: Path,
+    mosquitto: Mosquitto,
+    teleinfo: DaemonFactory,
+    subscriber: Subscriber,
+) -> None:
+    """Pins meter.js's decoder section: teleinfo's own counts (tic/stats), frames
+    rejected whole included, shown once the household opens the view."""
+    from playwright.sync_api import expect
+
+    web = launch_web(tmp_path, teleinfo, mosquitto.port)
+    sign_in(page, web)
+    page.locator("#meter summary").click()
+    decoder = page.locator("#meter .meter-decoder")
+    expect(decoder).to_contain_text("not given its counts yet")
+    counts = TicCounts("standard", 4810, 3, 17, 15, 2, 49)
+    publish = subscriber.client.publish
+    publish(topics.FRAME, frame_payload(0, 1834), qos=1)
+    publish(topics.TIC_STATS, counts_document(counts, datetime.now(UTC)), qos=1)
+    expect(decoder.locator(".decoder-rate .value")).to_have_text("49", timeout=5000)
+    expect(decoder.locator(".decoder-frames .value")).to_have_text("4,810 / 3")
+    expect(decoder.locator(".decoder-groups .value")).to_have_text("17 (15 / 2)")
+
+
 def test_boost_pressed_on_the_page_is_shown_from_the_regulations_status(
     page: Any,
     tmp_path: Path,
@@ -169,6 +202,10 @@ def test_boost_pressed_on_the_page_is_shown_from_the_regulations_status(
 
     mark = sub.mark()
     controls = page.locator('.steer-load[data-load="0"]')
+    # the mode buttons show the regulation's mode, not what was last pressed
+    expect(controls.locator('button[data-mode="AUTO"]')).to_have_attribute("aria-pressed", "true")
+    expect(controls.locator('button[data-mode="AUTO"]')).to_have_class(re.compile(r"\bcurrent\b"))
+    expect(controls.locator('button[data-mode="OFF"]')).to_have_attribute("aria-pressed", "false")
     expect(controls.locator('input[name="minutes"]')).to_have_value("30")
     controls.locator('input[name="power_w"]').fill("1000")
     controls.get_by_role("button", name="Boost").click()
@@ -185,6 +222,45 @@ def test_boost_pressed_on_the_page_is_shown_from_the_regulations_status(
         since=mark,
     )
     assert forced.json()["equipment"][1]["reason"].startswith("forced 1000 W for 30 min")
+    # boosted: none of AUTO / ON / OFF is the mode any more
+    expect(controls).to_have_class(re.compile(r"\bforced\b"))
+    expect(controls.locator('button[aria-pressed="true"]')).to_have_count(0)
+    # today's figures are the regulation's own count: the boosted heater draws while the
+    # meter reads no import, so it diverts (and saves) from the first frames on
+    regulation = page.locator("#regulation")
+    expect(regulation.locator(".today-diverted .value")).to_have_text(re.compile(r"^[1-9]\d* Wh$"))
+    expect(regulation.locator(".today-saved .value")).to_have_text(re.compile(r"^\d+\.\d\d €$"))
+
+
+def test_the_load_list_is_fetched_again_when_the_regulations_loads_change(
+    page: Any,
+    tmp_path: Path,
+    mosquitto: Mosquitto,
+    teleinfo: DaemonFactory,
+    subscriber: Subscriber,
+) -> None:
+    """Pins steer.js's reload: a regulation status naming other loads (its configuration
+    was reloaded) makes the page ask /api/loads again; the same loads again do not."""
+    from playwright.sync_api import expect
+
+    fetched: list[str] = []
+    page.on("request", lambda r: fetched.append(r.url) if r.url.endswith("/api/loads") else None)
+    config = tmp_path / "equipment_config.yml"
+    config.write_text(STEER_CONFIG)
+    web = launch_web(tmp_path, teleinfo, mosquitto.port, config)
+    sign_in(page, web)
+    expect(page.locator(".steer-load")).to_have_count(2)
+    publish = subscriber.client.publish
+    publish(topics.DECISION, decision_payload(0, 1834), qos=1)
+    expect(load_card(page, "dryer")).to_have_count(1, timeout=SHOWN_MS)
+    publish(topics.DECISION, decision_payload(0, 1834), qos=1)  # the same loads
+    page.wait_for_timeout(500)
+    assert len(fetched) == 1, fetched
+    with page.expect_request(lambda r: r.url.endswith("/api/loads"), timeout=SHOWN_MS):
+        publish(topics.DECISION, decision_payload(0, 1834, (DRYER, KETTLE)), qos=1)
+    expect(load_card(page, "kettle")).to_have_count(1)
+    expect(page.locator(".steer-load")).to_have_count(2)  # the list as /api/loads has it
+    assert len(fetched) == 2, fetched
 
 
 def test_settings_show_an_error_at_its_line_and_the_regulation_confirms_a_good_save(

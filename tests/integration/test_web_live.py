@@ -27,11 +27,17 @@ from pvopt import topics
 from .conftest import (
     HOST,
     DaemonFactory,
+    FrameStreamer,
+    Influxd,
     Mosquitto,
+    PtyPort,
     Subscriber,
+    frame_document,
+    wait_until,
 )
+from .test_teleinfo_daemon import consumer_frame
 from .test_web_security import Browser
-from .web_chain import WebDaemon, decision_payload, frame_payload, launch_web
+from .web_chain import STEER_CONFIG, WebDaemon, decision_payload, frame_payload, launch_web
 
 pytestmark = pytest.mark.integration
 
@@ -307,3 +313,89 @@ def test_the_page_and_its_modules_are_served_with_the_session(web: WebDaemon) ->
     assert browser.request("GET", "/static/style.css").status == 200
     for path in ("/api/live", "/api/events"):
         assert Browser(web.port).request("GET", path).status == 401
+
+
+def test_today_counted_by_the_real_regulation_reaches_the_page(
+    web: WebDaemon, tmp_path: Path, teleinfo: DaemonFactory, subscriber: Subscriber
+) -> None:
+    """Pins issue #16's "energy diverted and € saved today": ``pvopt regulate`` counts them
+    from the frames (the house exports 3 kW, its loads take part of it) and the page shows
+    its ``today`` block; unknown (null) before the regulation has said anything."""
+    browser = web.browser()
+    assert json.loads(browser.request("GET", "/api/live").body)["today"] is None
+    config = tmp_path / "equipment_config.yml"
+    config.write_text(STEER_CONFIG)
+    teleinfo.regulate(config).wait_log("regulating 2 loads")
+    stop = threading.Event()
+
+    def meter() -> None:
+        while not stop.is_set():
+            subscriber.client.publish(topics.FRAME, frame_document(3000), qos=1)
+            stop.wait(0.5)
+
+    thread = threading.Thread(target=meter, daemon=True)
+    thread.start()
+    try:
+
+        def counted() -> dict[str, Any] | None:
+            today = json.loads(browser.request("GET", "/api/live").body)["today"]
+            if today and today["exported_today_wh"] > 0 and today["diverted_today_wh"] > 0:
+                return dict(today)
+            return None
+
+        wait_until(lambda: counted() is not None, 20, what="today's counts on /api/live")
+        today = counted()
+        assert today is not None
+        assert today["imported_today_wh"] == 0 and today["import_cost_today_eur"] == 0
+        assert today["saved_today_eur"] > 0 and today["stale"] is False
+    finally:
+        stop.set()
+        thread.join(5)
+
+
+def test_the_database_going_down_and_back_shows_on_the_page(
+    web: WebDaemon,
+    influxd: Influxd,
+    teleinfo: DaemonFactory,
+    pty_port: PtyPort,
+    streamers: Callable[..., FrameStreamer],
+) -> None:
+    """Pins issue #16's "state of the database": the real ``pvopt teleinfo`` writes the
+    real influxd and publishes its writer's state; influxd stopped, /api/live says the
+    database is down with points waiting (and the banner's alert); restarted, up again
+    with nothing waiting."""
+    browser = web.browser()
+
+    def database() -> dict[str, Any]:
+        found: dict[str, Any] = json.loads(browser.request("GET", "/api/live").body)
+        return found
+
+    daemon = teleinfo(pty_port.slave_path, "standard")
+    daemon.wait_log("opened ")
+    streamers(pty_port, lambda i: consumer_frame(3000 + i), 0.2)
+    wait_until(lambda: database()["database"]["state"] == "up", 15, what="database up")
+
+    influxd.stop()
+    wait_until(
+        lambda: (
+            database()["database"]["state"] == "down"
+            and database()["database"]["waiting_points"] > 0
+        ),
+        15,
+        what="database down with points waiting",
+    )
+    live = database()
+    assert "database_down" in live["alerts"]
+    assert live["database"]["by_daemon"]["teleinfo"]["state"] == "down"
+
+    influxd.start()
+    wait_until(
+        lambda: (
+            database()["database"]["state"] == "up"
+            and database()["database"]["waiting_points"] == 0
+        ),
+        20,
+        what="database back with nothing waiting",
+    )
+    assert "database_down" not in database()["alerts"]
+    assert daemon.stop() == 0

@@ -19,6 +19,7 @@ from pvopt import topics
 from pvopt.daemons.teleinfo import mqtt_messages
 from pvopt.tic import Frame, FrameDecoder
 from pvopt.tic import Mode as TicMode
+from pvopt.tic.counts import TicCounts, counts_document
 from pvopt.tic.encoder import encode_frame, encode_group, historic_frame, linky_standard_frame
 
 from .conftest import Subscriber
@@ -104,3 +105,20 @@ def test_the_meter_needs_a_session_and_the_page_links_its_view(
     french = web.browser().request("GET", "/?lang=fr")
     assert "<summary>Compteur</summary>" in french.body
     assert web.browser().request("GET", "/static/meter.js").status == 200
+
+
+def test_teleinfos_counts_published_on_tic_stats_reach_the_meter_view(
+    web: WebDaemon,  # noqa: F811
+    subscriber: Subscriber,
+) -> None:
+    browser = web.browser()
+    assert json.loads(browser.request("GET", "/api/meter").body)["decoder"] is None
+    counts = TicCounts("historic", 300, 2, 5, 5, 0, 29)
+    subscriber.client.publish(topics.TIC_STATS, counts_document(counts, datetime.now(UTC)))
+    deadline = time.monotonic() + 5
+    while (decoder := json.loads(browser.request("GET", "/api/meter").body)["decoder"]) is None:
+        assert time.monotonic() < deadline, "tic/stats never reached /api/meter"
+        time.sleep(0.1)
+    assert (decoder["frames_accepted"], decoder["frames_rejected"]) == (300, 2)
+    assert (decoder["groups_rejected"], decoder["frames_per_minute"]) == (5, 29)
+    assert decoder["mode"] == "historic" and decoder["stale"] is False

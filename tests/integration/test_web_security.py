@@ -114,11 +114,19 @@ class Browser:
             {"Content-Type": "application/x-www-form-urlencoded"},
         )
 
-    def login(self, password: str) -> Reply:
-        page = self.request("GET", "/login")
+    def login(self, password: str, forwarded_for: str | None = None) -> Reply:
+        """The login form, sent as is or with an X-Forwarded-For header."""
+        extra = {} if forwarded_for is None else {"X-Forwarded-For": forwarded_for}
+        page = self.request("GET", "/login", headers=extra)
         token = re.search(r'name="login_token" value="([^"]+)"', page.body)
         assert token, page.body
-        return self.form("/login", password=password, login_token=token.group(1))
+        fields = {"password": password, "login_token": token.group(1)}
+        return self.request(
+            "POST",
+            "/login",
+            urllib.parse.urlencode(fields),
+            {"Content-Type": "application/x-www-form-urlencoded", **extra},
+        )
 
     def csrf(self) -> str:
         reply = self.request("GET", "/api/session")
@@ -138,12 +146,14 @@ class WebDaemon:
         return Browser(self.port, source, tls)
 
 
-def start_web(tmp_path: Path, *extra: str, password: bool = True) -> tuple[Daemon, int]:
+def start_web(tmp_path: Path, *extra: str, password: bool = True, **env: str) -> tuple[Daemon, int]:
     port = free_port()
     daemon = Daemon(
         ["--host", HOST, "--port", str(port), "--password-file", str(tmp_path / "pw"), *extra],
         # No broker: MQTT on a closed port (port 1), never a broker of the machine.
-        clean_env(PVOPT_STATE_DIR=str(tmp_path), MQTT_BROKER_HOST=HOST, MQTT_BROKER_PORT="1"),
+        clean_env(
+            PVOPT_STATE_DIR=str(tmp_path), MQTT_BROKER_HOST=HOST, MQTT_BROKER_PORT="1", **env
+        ),
         tmp_path / "web.log",
         command="web",
     )
@@ -314,6 +324,39 @@ def test_the_tenth_wrong_password_in_a_minute_is_refused_with_429(web: WebDaemon
     assert elsewhere.login(web.password).status == 303
     web.daemon.wait_log("wrong password from 127.0.0.1 (9 in the last minute)")
     web.daemon.wait_log("login attempt refused from 127.0.0.1")
+
+
+def test_a_forged_forwarded_for_does_not_escape_the_throttle(web: WebDaemon) -> None:
+    """No trusted proxy (the default): X-Forwarded-For is the client's own text, so a new
+    address in it for every attempt changes nothing: the tenth is refused."""
+    browser = web.browser()
+    for i in range(9):
+        assert browser.login(f"wrong-{i}", forwarded_for=f"198.51.100.{i}").status == 401
+    assert browser.login(web.password, forwarded_for="198.51.100.99").status == 429
+    web.daemon.wait_log("wrong password from 127.0.0.1 (9 in the last minute)")
+
+
+def test_behind_a_trusted_proxy_each_client_has_its_own_count(tmp_path: Path) -> None:
+    """PVOPT_WEB_TRUSTED_PROXIES=127.0.0.1: from that peer (the proxy) the client is the
+    address the proxy appended, whatever the client wrote before it; from another peer
+    the header is ignored."""
+    password = set_password(tmp_path / "pw")
+    daemon, port = start_web(tmp_path, PVOPT_WEB_TRUSTED_PROXIES="127.0.0.1")
+    proxy = Browser(port, "127.0.0.1")
+    for i in range(9):  # the client forges the left part; the proxy appends its address
+        reply = proxy.login(f"wrong-{i}", forwarded_for=f"203.0.113.{i}, 198.51.100.1")
+        assert reply.status == 401
+    assert proxy.login(password, forwarded_for="203.0.113.50, 198.51.100.1").status == 429
+    daemon.wait_log("wrong password from 198.51.100.1 (9 in the last minute)")
+    # another client behind the same proxy is not held back by that one's count
+    assert Browser(port, "127.0.0.1").login(password, "198.51.100.2").status == 303
+    # a peer that is not a trusted proxy cannot pose as another client
+    direct = Browser(port, "127.0.0.2")
+    for i in range(9):
+        assert direct.login(f"wrong-{i}", forwarded_for=f"198.51.100.{10 + i}").status == 401
+    assert direct.login(password, forwarded_for="198.51.100.3").status == 429
+    daemon.wait_log("wrong password from 127.0.0.2 (9 in the last minute)")
+    assert daemon.stop() == 0, daemon.log
 
 
 def test_after_logout_the_session_is_refused(web: WebDaemon) -> None:

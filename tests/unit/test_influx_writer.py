@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 
 from pvopt.config import InfluxSettings
+from pvopt.database_state import DatabaseState
 from pvopt.io.influx import InfluxWriter
 from pvopt.io.spool import Spool
 from pvopt.points import FieldValue, Point
@@ -375,3 +376,21 @@ def test_close_sends_what_memory_holds_if_the_database_answers(
     fake.down = False
     writer.close()
     assert fake.values() == list(range(10))
+
+
+def test_the_writer_says_whether_the_database_is_reachable_and_what_waits(
+    writers: Callable[..., InfluxWriter], fake: FakeInflux, tmp_path: Path
+) -> None:
+    """What the daemons publish on pvopt/<daemon>/database: unknown before any write,
+    down with the points spooled while the database fails, up and nothing waiting once
+    it is back."""
+    writer = writers(fake.port, tmp_path / "spool")
+    assert writer.state() == DatabaseState(None, 0, 0, 0)
+    fake.down = True
+    for i in range(5):
+        writer.write(point(i))
+    wait_until(lambda: writer.state().reachable is False, "the database down")
+    wait_until(lambda: writer.state().waiting_points == 5, "5 points waiting")
+    assert writer.state().spool_points == 5
+    fake.down = False
+    wait_until(lambda: writer.state() == DatabaseState(True, 0, 0, 0), "the database back")

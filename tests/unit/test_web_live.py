@@ -12,7 +12,7 @@ import json
 import logging
 import re
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -21,10 +21,12 @@ from houses import PARIS, heater, plug
 from pvopt import forecast, topics
 from pvopt.daemons.power_regulation import status_document
 from pvopt.daemons.teleinfo import mqtt_messages
+from pvopt.database_state import DatabaseState, state_document
 from pvopt.equipment.model import SiteConfig
 from pvopt.forecast import PvForecast, Slot
 from pvopt.regulation.core import Regulator
 from pvopt.regulation.model import MeterSample, Mode
+from pvopt.regulation.today import TodayTotals, today_document
 from pvopt.tic import Frame, FrameDecoder
 from pvopt.tic import Mode as TicMode
 from pvopt.tic.encoder import historic_frame, linky_standard_frame
@@ -70,6 +72,7 @@ def decision_payload(
     grid: tuple[int, int] = (0, 3000),
     setup: Any = None,
     pv: PvForecast | None = None,
+    today: TodayTotals | None = None,
 ) -> bytes:
     """What the regulation publishes on regulation/status after one evaluation."""
     regulator = Regulator(SITE, PARIS)
@@ -78,7 +81,7 @@ def decision_payload(
         setup(regulator, now)
     decision = regulator.evaluate(MeterSample(now, *grid), now)
     summary = forecast.summary(pv, now, PARIS, 86_400) if pv is not None else None
-    return json.dumps(status_document(decision, summary), allow_nan=False).encode()
+    return json.dumps(status_document(decision, summary, today), allow_nan=False).encode()
 
 
 def fresh() -> Live:
@@ -347,13 +350,87 @@ def test_a_daemons_offline_last_will_shows_it_offline_with_an_alert() -> None:
 # -- malformed messages: counted, logged, nothing lost --------------------------------------
 
 
+TODAY = TodayTotals(
+    day=date(2026, 6, 14),
+    imported_wh=800.0,
+    exported_wh=2100.0,
+    diverted_wh=5200.0,
+    import_cost_eur=0.16,
+    saved_eur=0.91,
+)
+TODAY_DOC = today_document(TODAY) or {}
+
+
+def test_today_s_energy_and_money_are_the_regulation_s_own_counts() -> None:
+    live = fresh()
+    live.update(topics.DECISION, decision_payload(at(0), today=TODAY), at(0))
+    assert live.snapshot(at(12))["today"] == {
+        **TODAY_DOC,
+        "time": T0.isoformat(),
+        "age_s": 12.0,
+        "stale": True,
+    }
+
+
+def test_today_is_unknown_until_the_regulation_says_it_never_zero() -> None:
+    live = fresh()
+    assert live.snapshot(at(0))["today"] is None
+    live.update(topics.DECISION, decision_payload(at(0)), at(0))  # today: null
+    assert live.snapshot(at(1))["today"] is None
+
+
+def _database(reachable: bool | None, spool: int = 0, memory: int = 0) -> bytes:
+    return state_document(DatabaseState(reachable, spool, memory, 0), T0).encode()
+
+
+def test_the_database_is_up_when_the_daemons_reach_it() -> None:
+    live = fresh()
+    assert live.snapshot(at(0))["database"]["state"] == "unknown"
+    live.update(topics.TELEINFO_DATABASE, _database(True), at(0))
+    live.update(topics.REGULATION_DATABASE, _database(None), at(0))  # nothing written yet
+    database = live.snapshot(at(2))["database"]
+    assert database["state"] == "up" and database["waiting_points"] == 0
+    assert database["by_daemon"]["teleinfo"]["state"] == "up"
+    assert database["by_daemon"]["regulation"]["state"] == "unknown"
+    assert "database_down" not in live.alerts(at(2))
+
+
+def test_a_database_down_with_points_waiting_raises_the_alert() -> None:
+    live = fresh()
+    live.update(topics.TELEINFO_DATABASE, _database(True), at(0))
+    assert live.update(topics.REGULATION_DATABASE, _database(False, 340, 12), at(1)) is True
+    database = live.snapshot(at(2))["database"]
+    assert database["state"] == "down" and database["waiting_points"] == 352
+    assert database["by_daemon"]["regulation"] == {
+        "state": "down",
+        "spool_points": 340,
+        "memory_points": 12,
+        "dropped_points": 0,
+        "time": T0.isoformat(),
+        "age_s": 2.0,
+    }
+    assert "database_down" in live.alerts(at(2))
+    # back: the alert goes
+    assert live.update(topics.REGULATION_DATABASE, _database(True), at(3)) is True
+    assert "database_down" not in live.alerts(at(3))
+
+
+def test_an_offline_daemons_last_word_on_the_database_is_old_news() -> None:
+    live = fresh()
+    live.update(topics.TELEINFO_DATABASE, _database(False, 50), at(0))
+    live.update(topics.TELEINFO_STATUS, b"offline", at(1))
+    assert live.snapshot(at(2))["database"]["state"] == "unknown"
+    assert "database_down" not in live.alerts(at(2))
+
+
 def _loaded() -> Live:
     live = fresh()
     live.update(topics.FRAME, producer_frame(at(0)), at(0))
-    live.update(topics.DECISION, decision_payload(at(0)), at(0))
+    live.update(topics.DECISION, decision_payload(at(0), today=TODAY), at(0))
     live.update(topics.FORECAST, PV.to_json().encode(), at(0))
     live.update("scr/heater/temperature", b"53.5", at(0))
     live.update(topics.TELEINFO_STATUS, b"online", at(0))
+    live.update(topics.TELEINFO_DATABASE, _database(True), at(0))
     return live
 
 
@@ -381,6 +458,10 @@ BAD = [
     (topics.DECISION, _status_with(equipment={"state": "maybe"})),
     (topics.DECISION, _status_with(equipment={"name": None})),
     (topics.DECISION, _status_with(forecast={"issued": "x"})),
+    (topics.DECISION, _status_with(today={"day": "2026-06-14", "saved_today_eur": 1})),
+    (topics.DECISION, _status_with(today={**TODAY_DOC, "day": "today"})),
+    (topics.DECISION, _status_with(today={**TODAY_DOC, "diverted_today_wh": -5})),
+    (topics.DECISION, _status_with(today={**TODAY_DOC, "saved_today_eur": "0.9"})),
     (
         topics.DECISION,
         json.dumps({**json.loads(decision_payload(at(1))), "equipment": "x"}).encode(),
@@ -390,6 +471,8 @@ BAD = [
     ("scr/heater/temperature", b"warm"),
     ("scr/nobody/temperature", b"40.0"),
     (topics.TELEINFO_STATUS, b"maybe"),
+    (topics.TELEINFO_DATABASE, b'{"reachable": true}'),
+    (topics.REGULATION_DATABASE, b"down"),
 ]
 
 
@@ -456,6 +539,7 @@ def _matches(pattern: str, topic: str) -> bool:
 def test_every_topic_the_page_reads_is_in_its_subscriptions() -> None:
     read = [topics.FRAME, topics.DECISION, topics.FORECAST, "scr/0/temperature"]
     read += [topics.TELEINFO_STATUS, topics.REGULATION_STATUS]
+    read += [topics.TELEINFO_DATABASE, topics.REGULATION_DATABASE]
     for topic in read:
         assert any(_matches(p, topic) for p in topics.WEB_SUBSCRIPTIONS), topic
 
@@ -466,10 +550,11 @@ def test_the_snapshot_is_json_and_every_key_is_documented() -> None:
     json.dumps(snap, allow_nan=False)
     doc = live_module.__doc__ or ""
     keys: set[str] = set(snap)
-    for section in ("grid", "tariff", "meter", "regulation", "pv"):
+    for section in ("grid", "tariff", "meter", "regulation", "pv", "today"):
         keys |= set(snap[section])
     keys |= set(snap["loads"][0]) | set(snap["loads"][0]["temperature"])
     keys |= set(snap["daemons"]["teleinfo"]) | set(snap["rejected"])
+    keys |= set(snap["database"]) | set(snap["database"]["by_daemon"]["teleinfo"])
     undocumented = {k for k in keys if not re.search(rf"\b{k}\b", doc)}
     assert undocumented == set()
 

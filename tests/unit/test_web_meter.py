@@ -16,6 +16,7 @@ from test_web_live import frame_payload as payload
 
 from pvopt import topics
 from pvopt.tic import Mode as TicMode
+from pvopt.tic.counts import TicCounts, counts_document
 from pvopt.tic.encoder import encode_frame, encode_group, historic_frame, linky_standard_frame
 from pvopt.tic.labels import HISTORIC_LABELS, STANDARD_LABELS
 from pvopt.tic.status import STGE_FIELDS, decode_status_register
@@ -63,7 +64,11 @@ HISTORIC = {
 
 
 def test_nothing_before_the_first_frame() -> None:
-    assert meter_document(Live(started=T0), at(5)) == {"time": at(5).isoformat(), "meter": None}
+    assert meter_document(Live(started=T0), at(5)) == {
+        "time": at(5).isoformat(),
+        "meter": None,
+        "decoder": None,
+    }
 
 
 def test_every_label_of_a_standard_frame_with_its_unit_meaning_and_horodate() -> None:
@@ -128,6 +133,31 @@ def test_rejected_groups_per_frame_and_since_start_and_the_frame_rate() -> None:
     assert meter(live, at(61))["frames_per_minute"] == 3  # the frame of 0 s is out
     assert meter(live, at(65))["frames_per_minute"] == 1
     assert meter(live, at(66.5))["frames_per_minute"] == 0
+
+
+def test_teleinfos_own_counts_show_what_never_reaches_tic_frame() -> None:
+    live = Live(started=T0)
+    assert meter_document(live, at(0))["decoder"] is None  # not said yet: nothing invented
+    counts = TicCounts("standard", 120, 4, 9, 7, 2, 48)
+    # a meter whose frames are all rejected: no frame on the page, the decoder says why
+    assert live.update(topics.TIC_STATS, counts_document(counts, at(0)).encode(), at(0.1)) is False
+    doc = meter_document(live, at(5))
+    assert doc["meter"] is None
+    assert doc["decoder"] == {
+        "mode": "standard",
+        "frames_accepted": 120,
+        "frames_rejected": 4,
+        "groups_rejected": 9,
+        "checksum_errors": 7,
+        "malformed_groups": 2,
+        "frames_per_minute": 48,
+        "time": T0.isoformat(),
+        "age_s": 5.0,
+        "stale": False,
+    }
+    decoder = meter_document(live, at(31))["decoder"]
+    assert isinstance(decoder, dict) and decoder["stale"] is True  # three messages missed
+    assert decoder["frames_accepted"] == 120  # kept, never zeroed
 
 
 def test_a_stale_frame_keeps_its_labels_and_says_its_age() -> None:

@@ -44,6 +44,7 @@ def test_every_literal_text_the_script_asks_for_exists() -> None:
         [f"state_{s}" for s in ("online", "offline", "unknown", "connected", "disconnected")],
         [f"daemon_{name}" for name in Live(started=datetime.now(UTC)).daemons],
         ["live", "connecting", "reconnecting"],
+        [f"database_{state}" for state in ("up", "down", "unknown")],
     ],
 )
 def test_every_value_the_snapshot_can_hold_has_its_text(keys: list[str]) -> None:

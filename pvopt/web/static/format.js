@@ -47,3 +47,13 @@ export function formatPercent(percent, lang) {
   if (percent === null || percent === undefined) return "";
   return `${new Intl.NumberFormat(lang, { maximumFractionDigits: 0 }).format(percent)} %`;
 }
+
+/** "0,91 €" (two decimals); "—" when unknown. */
+export function formatMoney(eur, lang) {
+  if (eur === null || eur === undefined) return "—";
+  const amount = new Intl.NumberFormat(lang, {
+    minimumFractionDigits: 2,
+    maximumFractionDigits: 2,
+  }).format(eur);
+  return `${amount} €`;
+}

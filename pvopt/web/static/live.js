@@ -7,6 +7,7 @@ import {
   formatAge,
   formatCelsius,
   formatEnergy,
+  formatMoney,
   formatPercent,
   formatPower,
   makeTexts,
@@ -114,7 +115,7 @@ function renderTariff(tariff) {
   fill("tariff", t("tariff"), ...parts, staleNote(tariff));
 }
 
-function renderRegulation(regulation) {
+function renderRegulation(regulation, today) {
   if (!regulation) {
     fill("regulation", t("regulation"), el("p", "hint", t("no_loads")));
     return;
@@ -126,6 +127,9 @@ function renderRegulation(regulation) {
     row(t("surplus"), formatPower(regulation.surplus_w, lang)),
     row(t("target"), formatPower(regulation.target_w, lang)),
     row(t("loads_today"), formatEnergy(regulation.loads_energy_today_wh, lang)),
+    row(t("diverted_today"), formatEnergy(today ? today.diverted_today_wh : null, lang), "today-diverted"),
+    row(t("saved_today"), formatMoney(today ? today.saved_today_eur : null, lang), "today-saved"),
+    row(t("import_cost_today"), formatMoney(today ? today.import_cost_today_eur : null, lang)),
     regulation.reason ? el("p", "reason", regulation.reason) : null,
     staleNote(regulation),
   );
@@ -180,6 +184,13 @@ function renderStatus(snap) {
   if (snap.broker) {
     rows.push(stateRow(t("broker"), snap.broker.state, ageNow(snap.broker.age_s), "connected"));
   }
+  const database = snap.database || { state: "unknown", waiting_points: 0 };
+  let text = t(`database_${database.state}`);
+  if (database.waiting_points > 0) {
+    const count = new Intl.NumberFormat(lang).format(database.waiting_points);
+    text += `, ${t("points_waiting", { count })}`;
+  }
+  rows.push(row(t("database"), text, `database ${database.state === "up" ? "ok" : "bad"}`));
   fill("status", t("status"), ...rows);
 }
 
@@ -205,7 +216,7 @@ export function render() {
   renderGrid(snapshot.grid);
   renderPv(snapshot.pv);
   renderTariff(snapshot.tariff);
-  renderRegulation(snapshot.regulation);
+  renderRegulation(snapshot.regulation, snapshot.today);
   renderLoads(snapshot.loads);
   renderStatus(snapshot);
 }
@@ -243,6 +254,8 @@ function connect() {
     receivedAt = performance.now();
     connection = "live";
     render();
+    // the other views (steer.js) follow the regulation's status from the same snapshot
+    document.dispatchEvent(new CustomEvent("pvopt:snapshot", { detail: snapshot }));
   };
   source.onerror = () => {
     setConnection("reconnecting");

@@ -92,6 +92,34 @@ function renderHeader(meter) {
   return parts;
 }
 
+function renderDecoder(decoder) {
+  const section = el("section", "meter-decoder");
+  section.append(el("h3", null, t("meter_decoder")));
+  if (!decoder) {
+    section.append(el("p", "hint", t("meter_decoder_none")));
+    return section;
+  }
+  const stale = decoder.stale || ageNow(decoder.age_s) > 30;
+  const groups = `${formatValue(decoder.groups_rejected)} (${formatValue(
+    decoder.checksum_errors,
+  )} / ${formatValue(decoder.malformed_groups)})`;
+  section.append(
+    row(t("meter_decoded_rate"), formatValue(decoder.frames_per_minute), "decoder-rate"),
+    row(
+      t("meter_frames"),
+      `${formatValue(decoder.frames_accepted)} / ${formatValue(decoder.frames_rejected)}`,
+      decoder.frames_rejected ? "warn decoder-frames" : "decoder-frames",
+    ),
+    row(t("meter_groups"), groups, decoder.groups_rejected ? "warn decoder-groups" : "decoder-groups"),
+  );
+  if (stale) {
+    const age = formatAge(ageNow(decoder.age_s), units);
+    section.append(el("p", "stale", t("meter_stale", { age })));
+  }
+  section.classList.toggle("stale", stale);
+  return section;
+}
+
 function renderLabels(meter) {
   const grid = el("table", `meter-labels${isStale(meter) ? " stale" : ""}`);
   const head = el("tr");
@@ -145,9 +173,14 @@ function render() {
   if (!doc) {
     // nothing yet: the first answer is on its way
   } else if (!meter) {
-    children.push(el("p", "hint", t("meter_none")));
+    children.push(el("p", "hint", t("meter_none")), renderDecoder(doc.decoder));
   } else {
-    children.push(...renderHeader(meter), renderStge(meter), renderLabels(meter));
+    children.push(
+      ...renderHeader(meter),
+      renderDecoder(doc.decoder),
+      renderStge(meter),
+      renderLabels(meter),
+    );
   }
   body.replaceChildren(...children);
 }

@@ -3,7 +3,10 @@
 // from the server (GET /api/loads, in the page's language), every value put in the page
 // as text, never as HTML. A press sends one control message through pvopt web; the
 // answer says "sent", never "done": what the regulation did shows in its own status
-// (the live view).
+// (the live view). The mode buttons show the mode that status reports (aria-pressed and
+// the class "current"; none while it is stale or the load is boosted), and the list is
+// fetched again when the loads in that status change (the regulation reloaded its
+// configuration).
 
 import { api } from "./app.js";
 
@@ -14,6 +17,11 @@ const MODES = [
 ];
 
 let texts = {};
+let section = null;
+/** The loads of the regulation's last status (live.js's snapshots), and their set. */
+let statusLoads = [];
+let statusKey = null;
+let building = null;
 
 function t(key, fallback) {
   return Object.prototype.hasOwnProperty.call(texts, key) ? texts[key] : fallback;
@@ -74,7 +82,12 @@ function loadCard(load, bounds) {
   const buttons = [];
   const modes = el("div", { class: "steer-modes" });
   for (const [mode, key] of MODES) {
-    const button = el("button", { type: "button", "data-mode": mode, text: t(key, mode) });
+    const button = el("button", {
+      type: "button",
+      "data-mode": mode,
+      "aria-pressed": "false",
+      text: t(key, mode),
+    });
     button.addEventListener("click", () => send(load, "mode", { mode }, line, buttons));
     buttons.push(button);
     modes.append(button);
@@ -127,11 +140,55 @@ function loadCard(load, bounds) {
   ]);
 }
 
-async function start() {
-  const main = document.querySelector("main");
-  if (!main) return;
-  const section = el("section", { id: "steer", class: "card" });
-  main.append(section);
+/** Each mode button pressed when it is the mode the regulation reports for its load. */
+function showModes() {
+  if (!section) return;
+  for (const card of section.querySelectorAll(".steer-load")) {
+    const load = statusLoads.find((item) => item.id === card.dataset.load);
+    const mode = load && !load.stale ? load.mode : null;
+    for (const button of card.querySelectorAll("button[data-mode]")) {
+      const pressed = mode === button.dataset.mode.toLowerCase();
+      button.setAttribute("aria-pressed", pressed ? "true" : "false");
+      button.classList.toggle("current", pressed);
+    }
+    card.classList.toggle("forced", mode === "forced");
+  }
+}
+
+function loadsKey(loads) {
+  return loads
+    .map((load) => `${load.id}\u0000${load.name}`)
+    .sort()
+    .join("\u0001");
+}
+
+function onSnapshot(snapshot) {
+  const loads = snapshot && Array.isArray(snapshot.loads) ? snapshot.loads : [];
+  statusLoads = loads;
+  if (loads.length > 0) {
+    const key = loadsKey(loads);
+    const changed = statusKey !== null && key !== statusKey;
+    statusKey = key;
+    if (changed) {
+      build(); // a reload of the regulation's configuration: the list again
+      return;
+    }
+  }
+  showModes();
+}
+
+async function build() {
+  if (building) await building; // one fetch at a time, the newest list wins
+  building = fill();
+  try {
+    await building;
+  } finally {
+    building = null;
+  }
+  showModes();
+}
+
+async function fill() {
   let body = null;
   let status = 0;
   try {
@@ -143,12 +200,23 @@ async function start() {
   }
   if (!body || !Array.isArray(body.loads)) {
     const reason = body && typeof body.error === "string" ? body.error : `HTTP ${status}`;
-    section.append(el("p", { class: "error", role: "alert", text: reason }));
+    section.replaceChildren(el("p", { class: "error", role: "alert", text: reason }));
     return;
   }
   texts = body.texts && typeof body.texts === "object" ? body.texts : {};
-  section.append(el("h2", { text: t("steer_heading", "Controls") }));
-  for (const load of body.loads) section.append(loadCard(load, body.boost_minutes));
+  section.replaceChildren(
+    el("h2", { text: t("steer_heading", "Controls") }),
+    ...body.loads.map((load) => loadCard(load, body.boost_minutes)),
+  );
+}
+
+function start() {
+  const main = document.querySelector("main");
+  if (!main) return;
+  section = el("section", { id: "steer", class: "card" });
+  main.append(section);
+  document.addEventListener("pvopt:snapshot", (event) => onSnapshot(event.detail));
+  build();
 }
 
 start();
