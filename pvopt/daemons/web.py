@@ -10,7 +10,9 @@ subscribes to :data:`pvopt.topics.WEB_SUBSCRIPTIONS` and hands every message and
 change of the broker's state to the event loop's thread, which owns the live state
 (:mod:`pvopt.io.live_feed`). A broker that is away is shown on the page (and retried every
 second by the wrapper), never fatal. The same client publishes the loads' controls
-(:func:`steering`: the loads of ``$PVOPT_CONFIG``).
+(:func:`steering`: the loads of ``$PVOPT_CONFIG``). The history is read from InfluxDB
+(``INFLUXDB_*``, as the other daemons) on demand, in worker threads
+(:mod:`pvopt.io.influx_reader`); a database that is away answers 503, never fatal.
 """
 
 from __future__ import annotations
@@ -141,7 +143,15 @@ def _state_line(server_url: str, mqtt: MqttClient) -> str:
 
 
 async def _serve(options: WebRunOptions, settings: Settings, tls: ssl.SSLContext | None) -> int:
-    from pvopt.io.web_server import WebOptions, WebServer, add_live, add_steer_routes, build_app
+    from pvopt.io.influx_reader import InfluxReader
+    from pvopt.io.web_server import (
+        WebOptions,
+        WebServer,
+        add_history_routes,
+        add_live,
+        add_steer_routes,
+        build_app,
+    )
 
     app = build_app(
         WebOptions(
@@ -158,6 +168,9 @@ async def _serve(options: WebRunOptions, settings: Settings, tls: ssl.SSLContext
     feed, mqtt = _start_live(settings, loop)
     add_live(app, feed)
     add_steer_routes(app, steering(settings, mqtt))
+    influx = InfluxReader(settings.influx)
+    add_history_routes(app, influx.query)
+    _LOG.info("history from InfluxDB at %s", influx.where)
     pusher = asyncio.create_task(feed.run(), name="live feed")
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)

@@ -10,7 +10,9 @@ Routes: ``GET /login``, ``POST /login``, ``POST /logout``, ``GET /`` (the page s
 feed, :mod:`pvopt.io.live_feed`) ``GET /api/live`` (the snapshot, JSON) and
 ``GET /api/events`` (server-sent events) and ``GET /api/meter`` (the meter view,
 :mod:`pvopt.web.meter`, JSON); with :func:`add_steer_routes`,
-``GET /api/loads`` and ``POST /api/loads/{load}/mode|boost`` (JSON). Anything else is 404.
+``GET /api/loads`` and ``POST /api/loads/{load}/mode|boost`` (JSON); with
+:func:`add_history_routes`, ``GET /api/history/day`` and ``GET /api/history/days`` (JSON,
+from InfluxDB). Anything else is 404.
 
 - No session: ``/api/*`` → 401 (JSON), any other path → 303 to ``/login``. Only the
   login page and its style sheet are served without a session.
@@ -36,9 +38,9 @@ import json
 import logging
 import ssl
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from importlib import resources
 from pathlib import Path
@@ -48,9 +50,10 @@ from aiohttp import web
 from aiohttp.web_request import FileField
 from multidict import MultiDictProxy
 
+from pvopt.io.influx_reader import InfluxUnavailable
 from pvopt.io.live_feed import LiveFeed
 from pvopt.logthrottle import Throttle
-from pvopt.web import auth, i18n, pages, steer
+from pvopt.web import auth, history, i18n, pages, steer
 from pvopt.web.meter import meter_document
 
 _LOG = logging.getLogger(__name__)
@@ -690,6 +693,93 @@ def add_live(app: web.Application, feed: LiveFeed) -> None:
     app.router.add_get("/api/events", api_events)
     app.router.add_get("/api/meter", api_meter)
     app.on_shutdown.append(_close_live)
+
+
+# -- history (issue #16 "History"): the curves of a day and the totals of the last days ---
+
+#: Statements in, results out (:class:`pvopt.io.influx_reader.InfluxReader`); blocking.
+HistorySource = Callable[[Sequence[str]], list[object]]
+
+
+@dataclass
+class History:
+    """Where the history comes from, and the threads its blocking reads run on."""
+
+    source: HistorySource
+    timeout_s: float = 10.0
+    #: Two reads at most at once: a burst of browsers queues rather than piling threads.
+    workers: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(2, thread_name_prefix="pvopt-web-history")
+    )
+
+
+HISTORY = web.AppKey("history", History)
+
+
+async def _read_history(request: web.Request, statements: Sequence[str]) -> list[object]:
+    """The answers to ``statements``, off the event loop; 503 with the reason when the
+    database is unreachable, failing or slower than the history's timeout."""
+    reader = request.app[HISTORY]
+    loop = asyncio.get_running_loop()
+    try:
+        return await asyncio.wait_for(
+            loop.run_in_executor(reader.workers, reader.source, statements), reader.timeout_s
+        )
+    except InfluxUnavailable as exc:
+        reason = str(exc)
+    except TimeoutError:
+        reason = f"InfluxDB did not answer within {reader.timeout_s:g} s"
+    _state(request).log_throttle.report(
+        "history-unavailable", f"history unavailable: {reason}", _state(request).clock()
+    )
+    raise web.HTTPServiceUnavailable(reason=f"History unavailable: {reason}")
+
+
+def _now(request: web.Request) -> datetime:
+    return datetime.fromtimestamp(_state(request).wall(), UTC)
+
+
+async def api_history_day(request: web.Request) -> web.StreamResponse:
+    """GET /api/history/day?date=YYYY-MM-DD (today when absent): a day's curves."""
+    tz, now = _state(request).options.tz, _now(request)
+    try:
+        day = history.parse_date(request.query.get("date"), now, tz)
+    except history.BadRequest as exc:
+        raise web.HTTPBadRequest(reason=exc.reason) from None
+    query = history.day_query(day, tz)
+    results = await _read_history(request, query.statements)
+    document = history.day_document(history.day_history(query, results, now, tz))
+    return web.json_response(document, dumps=_compact)
+
+
+async def api_history_days(request: web.Request) -> web.StreamResponse:
+    """GET /api/history/days?n=30 (1 … 31): each day's energy and €, oldest first."""
+    tz, now = _state(request).options.tz, _now(request)
+    try:
+        count = history.parse_count(request.query.get("n"))
+    except history.BadRequest as exc:
+        raise web.HTTPBadRequest(reason=exc.reason) from None
+    query = history.days_query(count, now, tz)
+    results = await _read_history(request, query.statements)
+    document = history.days_document(query, history.days_history(query, results, tz))
+    return web.json_response(document, dumps=_compact)
+
+
+async def _stop_history(app: web.Application) -> None:
+    app[HISTORY].workers.shutdown(wait=False, cancel_futures=True)
+
+
+def add_history_routes(
+    app: web.Application, source: HistorySource, timeout_s: float = 10.0
+) -> None:
+    """The history routes (session-guarded as every route), read from ``source``:
+    ``GET /api/history/day?date=`` and ``GET /api/history/days?n=`` (JSON, keys in
+    :mod:`pvopt.web.history`). 400 with a reason for a bad date or count, 503 with a
+    reason when the database cannot answer (never empty curves pretending zero)."""
+    app[HISTORY] = History(source, timeout_s)
+    app.router.add_get("/api/history/day", api_history_day)
+    app.router.add_get("/api/history/days", api_history_days)
+    app.on_cleanup.append(_stop_history)
 
 
 def tls_context(cert: Path, key: Path) -> ssl.SSLContext:

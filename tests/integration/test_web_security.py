@@ -177,6 +177,8 @@ ROUTES = [
     ("GET", "/api/session"),
     ("GET", "/api/live"),
     ("GET", "/api/events"),
+    ("GET", "/api/history/day"),
+    ("GET", "/api/history/days?n=30"),
     ("GET", "/api/no-such-thing"),
     ("POST", "/api/session"),
     ("DELETE", "/api/session"),
