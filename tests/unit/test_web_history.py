@@ -6,13 +6,17 @@ run against a real influxd in tests/integration/test_web_history.py.
 
 from __future__ import annotations
 
+import html
+import json
+import re
 from datetime import UTC, date, datetime, timedelta
+from importlib import resources
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from pvopt.web import history
+from pvopt.web import history, i18n, pages
 
 PARIS = ZoneInfo("Europe/Paris")
 NOW = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)  # 10:00 in Paris
@@ -315,3 +319,23 @@ def test_euros_are_the_days_last_running_totals_and_null_when_never_written() ->
     doc = history.days_document(history.days_query(3, NOW, PARIS), [before, day, today])
     assert doc["first"] == "2026-12-05" and doc["last"] == "2026-12-07"
     assert doc["days"][0]["import_cost_eur"] is None  # type: ignore[index]
+
+
+# -- the page's texts -------------------------------------------------------------------------
+
+
+def test_every_text_the_history_script_asks_for_exists_in_both_languages() -> None:
+    web = resources.files("pvopt.web")
+    source = web.joinpath("static/history.js").read_text("utf-8")
+    used = set(re.findall(r'\bt\("(history_\w+)"', source)) | {"history_today", "history_yesterday"}
+    assert len(used) > 20, "no t(...) found: the pattern is out of date"
+    for lang in i18n.LANGS:
+        texts = i18n.history_texts(lang)
+        assert used <= set(texts), used - set(texts)
+        assert all(text.strip() for text in texts.values())
+        info = pages.ShellInfo(lang, "c" * 43, "127.0.0.1", 0.0, 3600.0, 1)
+        page = pages.shell_page(web.joinpath("shell.html").read_text("utf-8"), info, UTC)
+        found = re.search(r'<details id="history" class="card history" data-texts="([^"]*)">', page)
+        assert found, page
+        assert json.loads(html.unescape(found.group(1))) == texts
+    assert 'import "./history.js";' in web.joinpath("static/app.js").read_text("utf-8")

@@ -9,6 +9,8 @@ import "./steer.js";
 
 import "./meter.js";
 
+import "./history.js";
+
 const REFRESH_MS = 60_000;
 
 /** The CSRF token every state-changing request of this session must carry. */
