@@ -761,7 +761,9 @@ async def api_history_days(request: web.Request) -> web.StreamResponse:
         raise web.HTTPBadRequest(reason=exc.reason) from None
     query = history.days_query(count, now, tz)
     results = await _read_history(request, query.statements)
-    document = history.days_document(query, history.days_history(query, results, tz))
+    more = history.power_query(query, results, tz)  # days with powers but no index
+    power = await _read_history(request, more.statements) if more is not None else []
+    document = history.days_document(query, history.days_history(query, results, tz, power))
     return web.json_response(document, dumps=_compact)
 
 

@@ -227,42 +227,61 @@ def test_today_is_not_complete() -> None:
 
 
 def days_answers(
-    index: dict[str, Any] | None = None,
-    power: dict[str, Any] | None = None,
+    meter: dict[str, Any] | None = None,
     equipment: dict[str, Any] | None = None,
     regulation: dict[str, Any] | None = None,
 ) -> list[object]:
     empty = {"statement_id": 0}
-    return [index or empty, power or empty, equipment or empty, regulation or empty]
+    return [meter or empty, equipment or empty, regulation or empty]
 
 
-def totals(results: list[object], now: datetime, count: int = 3) -> list[history.DayTotals]:
+def totals(
+    results: list[object], now: datetime, count: int = 3, power: list[object] | None = None
+) -> list[history.DayTotals]:
     query = history.days_query(count, now, PARIS)
-    return list(history.days_history(query, results, PARIS))
+    return list(history.days_history(query, results, PARIS, power or []))
+
+
+METER = ["east_first", "east_last", "eait_first", "eait_last", "drawn", "papp", "injected"]
 
 
 def test_energy_comes_from_the_meter_index_across_a_25_hour_day() -> None:
     autumn = date(2026, 10, 25)
     now = datetime(2026, 10, 26, 12, tzinfo=UTC)
-    index = answer(
-        ["east_max", "east_min", "eait_max", "eait_min"],
+    meter = answer(
+        METER,
         [
-            [at(autumn, 0), 10_100, 10_000, 500, 500],  # the first hour of the day
-            [at(autumn, 2, fold=1), 10_400, 10_300, 800, 600],  # the second 02:00
-            [at(autumn, 23), 13_000, 12_900, 900, 900],  # its last hour
-            [at(autumn + timedelta(days=1), 0), 20_000, 20_000, 900, 900],  # the next day
+            [at(autumn, 0), 10_000, 10_100, 500, 500, 300, None, 0],  # the day's first hour
+            [at(autumn, 2, fold=1), 10_300, 10_400, 600, 800, 0, None, 900],  # the second 02:00
+            [at(autumn, 23), 12_900, 13_000, 900, 900, 200, None, 0],  # its last hour
+            [at(autumn + timedelta(days=1), 0), 20_000, 20_000, 900, 900, 100, None, 0],
         ],
     )
-    power = answer(["drawn_wh", "papp_wh", "injected_wh"], [[at(autumn, 5), 99.0, None, 99.0]])
-    _, day, following = totals(days_answers(index=index, power=power), now)
+    query = history.days_query(3, now, PARIS)
+    results = days_answers(meter=meter)
+    assert history.power_query(query, results, PARIS) is None  # the index is enough
+    _, day, following = totals(results, now)
     assert day.day == autumn
     assert (day.import_wh, day.import_source) == (3000, "meter_index")
     assert (day.export_wh, day.export_source) == (400, "meter_index")
     assert (following.import_wh, following.export_wh) == (0, 0)  # one reading: no change
 
 
-def test_without_an_index_the_energy_is_the_sum_of_the_powers_buckets() -> None:
+def test_without_an_index_the_energy_is_asked_for_again_from_the_powers_buckets() -> None:
     day = date(2026, 12, 6)
+    meter = answer(
+        METER,
+        [
+            [at(day, 10), None, None, None, None, 600, None, None],
+            [at(day, 11), None, None, None, None, 400, None, 50],
+        ],
+    )
+    query = history.days_query(3, NOW, PARIS)
+    results = days_answers(meter=meter)
+    more = history.power_query(query, results, PARIS)
+    assert more is not None and more.days == (day,)  # only the day that needs it
+    (statement,) = more.statements
+    assert "time >= '2026-12-05T23:00:00Z' AND time < '2026-12-06T23:00:00Z'" in statement
     power = answer(
         ["drawn_wh", "papp_wh", "injected_wh"],
         [
@@ -271,10 +290,19 @@ def test_without_an_index_the_energy_is_the_sum_of_the_powers_buckets() -> None:
             [at(day, 12), None, 70.0, None],
         ],
     )
-    _, found, today = totals(days_answers(power=power), NOW)
+    _, found, today = totals(results, NOW, power=[power])
     assert (found.import_wh, found.import_source) == (1070, "power")
     assert (found.export_wh, found.export_source) == (50, "power")
     assert (today.import_wh, today.import_source) == (None, None)  # nothing: unknown, not 0
+
+
+def test_a_consumers_meter_without_export_asks_no_second_question() -> None:
+    day = date(2026, 12, 6)
+    meter = answer(METER, [[at(day, 10), 5000, 5600, None, None, 600, None, None]])
+    query = history.days_query(3, NOW, PARIS)
+    assert history.power_query(query, days_answers(meter=meter), PARIS) is None
+    _, found, _ = totals(days_answers(meter=meter), NOW)
+    assert (found.import_wh, found.export_wh, found.export_source) == (600, None, None)
 
 
 def test_each_loads_energy_is_its_daily_counters_highest_value_of_the_local_day() -> None:
