@@ -703,10 +703,11 @@ HistorySource = Callable[[Sequence[str]], list[object]]
 
 @dataclass
 class History:
-    """Where the history comes from, and the threads its blocking reads run on."""
+    """Where the history comes from, the threads its blocking reads run on, the days kept."""
 
     source: HistorySource
     timeout_s: float = 10.0
+    kept: history.KeptDays = field(default_factory=history.KeptDays)
     #: Two reads at most at once: a burst of browsers queues rather than piling threads.
     workers: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(2, thread_name_prefix="pvopt-web-history")
@@ -759,12 +760,19 @@ async def api_history_days(request: web.Request) -> web.StreamResponse:
         count = history.parse_count(request.query.get("n"))
     except history.BadRequest as exc:
         raise web.HTTPBadRequest(reason=exc.reason) from None
-    query = history.days_query(count, now, tz)
-    results = await _read_history(request, query.statements)
-    more = history.power_query(query, results, tz)  # days with powers but no index
-    power = await _read_history(request, more.statements) if more is not None else []
-    document = history.days_document(query, history.days_history(query, results, tz, power))
-    return web.json_response(document, dumps=_compact)
+    kept, clock = request.app[HISTORY].kept, _state(request).clock()
+    found, ask = kept.split(history.last_days(count, now, tz), clock)
+    fresh: tuple[history.DayTotals, ...] = ()
+    if ask:
+        query = history.days_query(ask, tz)
+        results = await _read_history(request, query.statements)
+        more = history.power_query(query, results, tz)  # days with powers but no index
+        power = await _read_history(request, more.statements) if more is not None else []
+        fresh = history.days_history(query, results, tz, power)
+        for totals in fresh:
+            if history.settled(totals.day, now, tz):
+                kept.put(totals, clock)
+    return web.json_response(history.days_document([*found, *fresh]), dumps=_compact)
 
 
 async def _stop_history(app: web.Application) -> None:

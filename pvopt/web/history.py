@@ -42,6 +42,10 @@ HISTORY_DAYS = 30
 #: Days asked for by default, and at most, by ``GET /api/history/days``.
 DEFAULT_DAYS = 30
 MAX_DAYS = 31
+#: A day's totals are kept (not asked again) once it ended this long ago (s), for
+#: :data:`KEEP_S`.
+SETTLE_S = 3600
+KEEP_S = 3600
 #: The time axis is labelled every this many local hours.
 TICK_EVERY_H = 3
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -163,13 +167,24 @@ def _bucket_s(days: Sequence[date], tz: tzinfo) -> int:
     return 3600
 
 
-def days_query(count: int, now: datetime, tz: tzinfo) -> DaysQuery:
-    """What to ask InfluxDB first for the ``count`` local days ending today: the meter's
+def last_days(count: int, now: datetime, tz: tzinfo) -> tuple[date, ...]:
+    """The ``count`` local days ending today, oldest first."""
+    today = local_today(now, tz)
+    return tuple(today - timedelta(days=back) for back in range(count - 1, -1, -1))
+
+
+def settled(day: date, now: datetime, tz: tzinfo) -> bool:
+    """Whether ``day``'s totals may be kept: it ended :data:`SETTLE_S` ago (points a
+    daemon held in its spool while the database was away have had time to arrive)."""
+    return now >= day_bounds(day, tz)[1] + timedelta(seconds=SETTLE_S)
+
+
+def days_query(days: Sequence[date], tz: tzinfo) -> DaysQuery:
+    """What to ask InfluxDB first for ``days`` (consecutive, oldest first): the meter's
     index counters (first and last per bucket: InfluxDB reads them from its blocks'
     ends, 5 times faster than max/min on a month of frames) and whether it sent powers,
     the loads' daily counters and the € running totals."""
-    today = local_today(now, tz)
-    days = tuple(today - timedelta(days=back) for back in range(count - 1, -1, -1))
+    days = tuple(days)
     start, end = day_bounds(days[0], tz)[0], day_bounds(days[-1], tz)[1]
     bucket = _bucket_s(days, tz)
     where = _where(start, end)
@@ -547,7 +562,41 @@ def _totals(day: date, read: _Day, loads: dict[str, float]) -> DayTotals:
     )
 
 
-def days_document(query: DaysQuery, totals: Sequence[DayTotals]) -> dict[str, object]:
+class KeptDays:
+    """The totals of days that are over, kept :data:`KEEP_S` seconds
+    (monotonic clock): a month of frames takes seconds to sum on a Pi, today alone not."""
+
+    def __init__(self) -> None:
+        self._days: dict[date, tuple[float, DayTotals]] = {}
+
+    def get(self, day: date, clock: float) -> DayTotals | None:
+        """The totals of ``day`` if kept and not older than :data:`KEEP_S`."""
+        kept = self._days.get(day)
+        if kept is None or clock - kept[0] > KEEP_S:
+            return None
+        return kept[1]
+
+    def put(self, totals: DayTotals, clock: float) -> None:
+        """Keep ``totals`` (and forget what is too old)."""
+        self._days[totals.day] = (clock, totals)
+        for day in [d for d, (at, _) in self._days.items() if clock - at > KEEP_S]:
+            del self._days[day]
+
+    def split(
+        self, days: Sequence[date], clock: float
+    ) -> tuple[tuple[DayTotals, ...], tuple[date, ...]]:
+        """The totals kept of the first of ``days``, and the days from the first one not
+        kept to the last (usually today alone), to be asked."""
+        found: list[DayTotals] = []
+        for day in days:
+            totals = self.get(day, clock)
+            if totals is None:
+                break
+            found.append(totals)
+        return tuple(found), tuple(days[len(found) :])
+
+
+def days_document(totals: Sequence[DayTotals]) -> dict[str, object]:
     """The JSON of ``GET /api/history/days``::
 
     first, last (dates), loads [names], days (oldest first) [{date, import_wh,
@@ -557,8 +606,8 @@ def days_document(query: DaysQuery, totals: Sequence[DayTotals]) -> dict[str, ob
     """
     names = sorted({load.name for day in totals for load in day.loads})
     return {
-        "first": query.days[0].isoformat(),
-        "last": query.days[-1].isoformat(),
+        "first": totals[0].day.isoformat(),
+        "last": totals[-1].day.isoformat(),
         "loads": names,
         "days": [
             {

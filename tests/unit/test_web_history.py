@@ -119,10 +119,12 @@ def test_the_axis_is_labelled_every_three_local_hours_across_a_change_of_time() 
 
 
 def test_the_days_are_read_hourly_and_a_zone_off_the_hour_reads_quarter_hours() -> None:
-    assert history.days_query(30, NOW, PARIS).bucket_s == 3600
-    india = history.days_query(3, NOW, ZoneInfo("Asia/Kolkata"))
+    assert history.days_query(history.last_days(30, NOW, PARIS), PARIS).bucket_s == 3600
+    india = history.days_query(
+        history.last_days(3, NOW, ZoneInfo("Asia/Kolkata")), ZoneInfo("Asia/Kolkata")
+    )
     assert india.bucket_s == 900
-    query = history.days_query(3, NOW, PARIS)
+    query = history.days_query(history.last_days(3, NOW, PARIS), PARIS)
     assert query.days == (date(2026, 12, 5), date(2026, 12, 6), date(2026, 12, 7))
     assert "time >= '2026-12-04T23:00:00Z' AND time < '2026-12-07T23:00:00Z'" in query.statements[0]
 
@@ -238,7 +240,7 @@ def days_answers(
 def totals(
     results: list[object], now: datetime, count: int = 3, power: list[object] | None = None
 ) -> list[history.DayTotals]:
-    query = history.days_query(count, now, PARIS)
+    query = history.days_query(history.last_days(count, now, PARIS), PARIS)
     return list(history.days_history(query, results, PARIS, power or []))
 
 
@@ -257,7 +259,7 @@ def test_energy_comes_from_the_meter_index_across_a_25_hour_day() -> None:
             [at(autumn + timedelta(days=1), 0), 20_000, 20_000, 900, 900, 100, None, 0],
         ],
     )
-    query = history.days_query(3, now, PARIS)
+    query = history.days_query(history.last_days(3, now, PARIS), PARIS)
     results = days_answers(meter=meter)
     assert history.power_query(query, results, PARIS) is None  # the index is enough
     _, day, following = totals(results, now)
@@ -276,7 +278,7 @@ def test_without_an_index_the_energy_is_asked_for_again_from_the_powers_buckets(
             [at(day, 11), None, None, None, None, 400, None, 50],
         ],
     )
-    query = history.days_query(3, NOW, PARIS)
+    query = history.days_query(history.last_days(3, NOW, PARIS), PARIS)
     results = days_answers(meter=meter)
     more = history.power_query(query, results, PARIS)
     assert more is not None and more.days == (day,)  # only the day that needs it
@@ -299,7 +301,7 @@ def test_without_an_index_the_energy_is_asked_for_again_from_the_powers_buckets(
 def test_a_consumers_meter_without_export_asks_no_second_question() -> None:
     day = date(2026, 12, 6)
     meter = answer(METER, [[at(day, 10), 5000, 5600, None, None, 600, None, None]])
-    query = history.days_query(3, NOW, PARIS)
+    query = history.days_query(history.last_days(3, NOW, PARIS), PARIS)
     assert history.power_query(query, days_answers(meter=meter), PARIS) is None
     _, found, _ = totals(days_answers(meter=meter), NOW)
     assert (found.import_wh, found.export_wh, found.export_source) == (600, None, None)
@@ -344,7 +346,7 @@ def test_euros_are_the_days_last_running_totals_and_null_when_never_written() ->
     assert (day.import_cost_eur, day.saved_eur) == (1.25, 0.8)
     assert (today.import_cost_eur, today.saved_eur) == (0.1, None)
     assert (before.import_cost_eur, before.saved_eur) == (None, None)  # "—" on the page, never 0
-    doc = history.days_document(history.days_query(3, NOW, PARIS), [before, day, today])
+    doc = history.days_document([before, day, today])
     assert doc["first"] == "2026-12-05" and doc["last"] == "2026-12-07"
     assert doc["days"][0]["import_cost_eur"] is None  # type: ignore[index]
 
@@ -367,3 +369,19 @@ def test_every_text_the_history_script_asks_for_exists_in_both_languages() -> No
         assert found, page
         assert json.loads(html.unescape(found.group(1))) == texts
     assert 'import "./history.js";' in web.joinpath("static/app.js").read_text("utf-8")
+
+
+def test_a_day_over_for_an_hour_is_kept_an_hour_and_today_never() -> None:
+    late = datetime(2026, 12, 6, 23, 30, tzinfo=UTC)  # 00:30 on the 7th in Paris
+    assert not history.settled(date(2026, 12, 6), late, PARIS)  # its spool may still come
+    assert history.settled(date(2026, 12, 6), late + timedelta(minutes=30), PARIS)
+    assert not history.settled(date(2026, 12, 7), NOW, PARIS)
+    kept = history.KeptDays()
+    totals = history.DayTotals(date(2026, 12, 6), 1.0, "meter_index", None, None, (), None, None)
+    kept.put(totals, 100.0)
+    assert kept.get(date(2026, 12, 6), 100.0 + history.KEEP_S) == totals
+    assert kept.get(date(2026, 12, 6), 100.0 + history.KEEP_S + 1) is None
+    assert kept.get(date(2026, 12, 5), 100.0) is None
+    days = (date(2026, 12, 5), date(2026, 12, 6), date(2026, 12, 7))
+    assert kept.split(days, 100.0) == ((), days)  # the 5th is not kept: ask from there
+    assert kept.split(days[1:], 100.0) == ((totals,), days[2:])  # only today asked
