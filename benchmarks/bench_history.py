@@ -14,7 +14,7 @@ days that are over are kept an hour, only today is asked again), the answer's si
 daemon's VmRSS before the first history request and after them all (target ≤ 60 MB for
 the whole daemon, issue #16).
 
-Measured: see README.md (section ``pvopt web``, "History").
+Measured: see README.md (section ``pvopt web``, the history view).
 """
 
 from __future__ import annotations

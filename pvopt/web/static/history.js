@@ -369,20 +369,22 @@ async function fetchJson(path) {
   }
 }
 
-function dayPath() {
-  if (view === "yesterday" && today) return `/api/history/day?date=${previousDay(today)}`;
+function dayPath(which) {
+  if (which === "yesterday" && today) return `/api/history/day?date=${previousDay(today)}`;
   return "/api/history/day";
 }
 
 async function loadDay() {
-  if (view === "yesterday" && !today) {
+  const asked = view;
+  if (asked === "yesterday" && !today) {
     const first = await fetchJson("/api/history/day");
     if (first.doc) today = first.doc.date;
   }
-  const answer = await fetchJson(dayPath());
+  const answer = await fetchJson(dayPath(asked));
+  if (view !== asked) return; // another day was chosen meanwhile: its answer will do
   docs.day = answer.doc || null;
   problems.day = answer.problem || null;
-  if (answer.doc && view === "today") today = answer.doc.date;
+  if (answer.doc && asked === "today") today = answer.doc.date;
 }
 
 async function loadDays() {
