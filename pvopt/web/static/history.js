@@ -240,7 +240,10 @@ function barChart(days, groups, unit, digits, title, scaleValue) {
 }
 
 function problemLine(problem) {
-  const text = problem.network ? t("history_network") : t("history_error", { reason: problem.reason });
+  // The server's reason says "History unavailable: …" (in English): the page says it in
+  // its own language, followed by the cause.
+  const reason = problem.reason ? problem.reason.replace(/^History unavailable: /, "") : "";
+  const text = problem.network ? t("history_network") : t("history_error", { reason });
   return el("p", "history-error", text);
 }
 
