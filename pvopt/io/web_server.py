@@ -720,16 +720,16 @@ HISTORY = web.AppKey("history", History)
 async def _read_history(request: web.Request, statements: Sequence[str]) -> list[object]:
     """The answers to ``statements``, off the event loop; 503 with the reason when the
     database is unreachable, failing or slower than the history's timeout."""
-    reader = request.app[HISTORY]
+    wanted = request.app[HISTORY]
     loop = asyncio.get_running_loop()
     try:
         return await asyncio.wait_for(
-            loop.run_in_executor(reader.workers, reader.source, statements), reader.timeout_s
+            loop.run_in_executor(wanted.workers, wanted.source, statements), wanted.timeout_s
         )
     except InfluxUnavailable as exc:
         reason = str(exc)
     except TimeoutError:
-        reason = f"InfluxDB did not answer within {reader.timeout_s:g} s"
+        reason = f"InfluxDB did not answer within {wanted.timeout_s:g} s"
     _state(request).log_throttle.report(
         "history-unavailable", f"history unavailable: {reason}", _state(request).clock()
     )
