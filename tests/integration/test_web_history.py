@@ -253,3 +253,50 @@ def test_the_history_needs_a_session(history_web: WebDaemon) -> None:
     for path in ("/api/history/day", "/api/history/days?n=30"):
         assert refused_without_session(browser.request("GET", path), path)
     assert ("GET", "/api/history/day") in ROUTES  # and the security test asks it too
+
+
+# The guard stores the session under a string key (aiohttp warns; the daemon ignores it).
+@pytest.mark.filterwarnings("ignore::aiohttp.web_exceptions.NotAppKeyWarning")
+def test_a_database_slower_than_the_timeout_is_a_503_and_the_server_serves_on(
+    tmp_path: Path,
+) -> None:
+    """In-process (the daemon's 10 s would make a slow test): a read that hangs is given
+    up after the history's timeout, while the event loop answers other requests."""
+    import asyncio
+    import threading
+
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from pvopt.io.web_server import (
+        SESSION_COOKIE,
+        STATE,
+        WebOptions,
+        add_history_routes,
+        build_app,
+    )
+
+    release = threading.Event()
+
+    def hanging(statements: object) -> list[object]:
+        release.wait(5)
+        return []
+
+    async def scenario() -> None:
+        app = build_app(WebOptions(password_file=tmp_path / "pw", tz=PARIS))
+        add_history_routes(app, hanging, timeout_s=0.3)
+        async with TestClient(TestServer(app)) as client:
+            state = app[STATE]
+            session = state.sessions.create("127.0.0.1", state.clock(), state.wall())
+            client.session.cookie_jar.update_cookies({SESSION_COOKIE: session.token})
+            slow = asyncio.ensure_future(client.get("/api/history/day"))
+            await asyncio.sleep(0.1)
+            quick = await client.get("/api/session")  # the loop is not blocked
+            assert quick.status == 200
+            reply = await slow
+            assert reply.status == 503
+            assert await reply.json() == {
+                "error": "History unavailable: InfluxDB did not answer within 0.3 s"
+            }
+            release.set()
+
+    asyncio.run(scenario())
