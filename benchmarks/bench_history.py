@@ -5,7 +5,8 @@ Usage: PYTHONPATH=. python benchmarks/bench_history.py [--days N] [--every S] [-
 A private influxd (the integration tests' ``Influxd``) is filled with ``--days`` local
 days of points as the daemons write them (their ``Point``, the writer's line encoder):
 a ``teleinfo`` frame (SINSTS, SINSTI, EAST, EAIT), a ``regulation`` evaluation (surplus,
-€ running totals) and an ``equipment`` point per load every ``--every`` seconds (the real
+€ running totals) and an ``equipment`` point per load (the water heater, the pool pump)
+every ``--every`` seconds, a consistent sunny house (:func:`seed`; the real
 meter sends a frame every 1–2 s: the default 10 s is 5 to 10 times sparser, a month of
 it 0.27 M frames). Then the real ``pvopt web`` (``web_chain.launch_web``, no broker)
 is asked, signed in, ``GET /api/history/days?n=30`` and ``/api/history/day`` for today
@@ -24,7 +25,8 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -39,10 +41,28 @@ from tests.integration.web_chain import launch_web
 
 PARIS = ZoneInfo("Europe/Paris")
 BATCH = 5000
+HOUSE_W = 450.0
+PRICE_EUR_KWH = 0.2516
 
 
-def seed(influxd: Influxd, days: int, every_s: int, loads: int) -> int:
-    """Fill the database; returns the number of points."""
+@dataclass
+class _Today:
+    """The running totals of the local day, as the regulation keeps them."""
+
+    day: date
+    heater_wh: float = 0.0
+    pump_wh: float = 0.0
+    cost_eur: float = 0.0
+    saved_eur: float = 0.0
+
+
+def seed(influxd: Influxd, days: int, every_s: int, loads: int = 2) -> int:
+    """Fill the database with a consistent house, the same every day; returns the number
+    of points. PV a triangle peaking at 4 kW at 13:30 (07:30–19:30), the house 450 W,
+    the water heater (2 kW dimmer) taking the surplus until 15:00, its tank warming from
+    45 °C, the pool pump (800 W) on when what is left covers it between 11:00 and 17:00;
+    ``loads`` = 1 leaves the pump out. Import at 0.2516 €/kWh, the diverted energy saved
+    at the same price."""
     client = InfluxDBClient(influxd.host, influxd.port, database="teleinfo", timeout=60)
     client.create_database("teleinfo")
     now = datetime.now(UTC)
@@ -52,57 +72,65 @@ def seed(influxd: Influxd, days: int, every_s: int, loads: int) -> int:
     lines: list[str] = []
     count = 0
     east, eait = 10_000_000.0, 1_000_000.0
+    totals = _Today(first)
+    hours = every_s / 3600
     while moment < now:
         local = moment.astimezone(PARIS)
+        if local.date() != totals.day:
+            totals = _Today(local.date())
         hour = local.hour + local.minute / 60
-        sun = max(0.0, 3000.0 * (1 - abs(hour - 13.5) / 6))  # a triangle of PV, 07:30-19:30
-        drawn, injected = max(0.0, 600 - sun), max(0.0, sun - 600)
-        east += drawn * every_s / 3600
-        eait += injected * every_s / 3600
-        lines.append(
-            to_line(
+        pv = max(0.0, 4000.0 * (1 - abs(hour - 13.5) / 6))
+        spare = pv - HOUSE_W
+        heater = min(max(spare, 0.0), 2000.0) if hour < 15 else 0.0
+        pump = 800.0 if loads > 1 and 11 <= hour < 17 and spare - heater >= 800 else 0.0
+        grid = HOUSE_W + heater + pump - pv
+        drawn, injected = max(grid, 0.0), max(-grid, 0.0)
+        east += drawn * hours
+        eait += injected * hours
+        totals.heater_wh += heater * hours
+        totals.pump_wh += pump * hours
+        totals.cost_eur += drawn * hours / 1000 * PRICE_EUR_KWH
+        totals.saved_eur += (heater + pump) * hours / 1000 * PRICE_EUR_KWH
+        meter = {
+            "SINSTS": int(drawn),
+            "SINSTI": int(injected),
+            "EAST": int(east),
+            "EAIT": int(eait),
+        }
+        points = [
+            Point("teleinfo", dict(meter), moment, {"meter": "021728123456"}),
+            Point(
+                "regulation",
+                {
+                    "surplus_w": spare,
+                    "grid_power_w": grid,
+                    "diverted_w": heater + pump,
+                    "import_cost_today_eur": round(totals.cost_eur, 4),
+                    "saved_today_eur": round(totals.saved_eur, 4),
+                },
+                moment,
+            ),
+            Point(
+                "equipment",
+                {
+                    "power_w": heater,
+                    "energy_wh": round(totals.heater_wh, 1),
+                    "temperature_c": round(min(65.0, 45 + totals.heater_wh / 400), 1),
+                },
+                moment,
+                {"name": "water_heater"},
+            ),
+        ]
+        if loads > 1:
+            points.append(
                 Point(
-                    "teleinfo",
-                    {
-                        "SINSTS": int(drawn),
-                        "SINSTI": int(injected),
-                        "EAST": int(east),
-                        "EAIT": int(eait),
-                    },
+                    "equipment",
+                    {"power_w": pump, "energy_wh": round(totals.pump_wh, 1)},
                     moment,
-                    {"meter": "021728123456"},
+                    {"name": "pool_pump"},
                 )
             )
-        )
-        lines.append(
-            to_line(
-                Point(
-                    "regulation",
-                    {
-                        "surplus_w": sun - 600,
-                        "grid_power_w": drawn - injected,
-                        "import_cost_today_eur": hour * 0.1,
-                        "saved_today_eur": hour * 0.05,
-                    },
-                    moment,
-                )
-            )
-        )
-        for n in range(loads):
-            lines.append(
-                to_line(
-                    Point(
-                        "equipment",
-                        {
-                            "power_w": min(sun, 1500.0),
-                            "energy_wh": hour * 100,
-                            "temperature_c": 45 + hour,
-                        },
-                        moment,
-                        {"name": f"load_{n}"},
-                    )
-                )
-            )
+        lines += [to_line(p) for p in points]
         if len(lines) >= BATCH:
             client.write_points(lines, protocol="line", time_precision="n", batch_size=BATCH)
             count += len(lines)
@@ -128,7 +156,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--days", type=int, default=31)
     parser.add_argument("--every", type=int, default=10, help="seconds between points")
-    parser.add_argument("--loads", type=int, default=2)
+    parser.add_argument("--loads", type=int, default=2, choices=(1, 2))
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="pvopt-bench-history-") as folder:
         tmp = Path(folder)
