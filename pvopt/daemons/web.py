@@ -12,6 +12,9 @@ change of the broker's state to the event loop's thread, which owns the live sta
 second by the wrapper), never fatal. The same client publishes the loads' controls
 (:func:`steering`: the loads of ``$PVOPT_CONFIG``) and the settings view's reload message,
 and hands the regulation's retained ``regulation/config`` to the settings view.
+The history is read from InfluxDB (``INFLUXDB_*``, as the other daemons) on demand,
+in worker threads (:mod:`pvopt.io.influx_reader`); a database that is away answers 503,
+never fatal.
 """
 
 from __future__ import annotations
@@ -150,9 +153,11 @@ def _state_line(server_url: str, mqtt: MqttClient) -> str:
 
 
 async def _serve(options: WebRunOptions, settings: Settings, tls: ssl.SSLContext | None) -> int:
+    from pvopt.io.influx_reader import InfluxReader
     from pvopt.io.web_server import (
         WebOptions,
         WebServer,
+        add_history_routes,
         add_live,
         add_settings_routes,
         add_steer_routes,
@@ -181,6 +186,9 @@ async def _serve(options: WebRunOptions, settings: Settings, tls: ssl.SSLContext
     add_live(app, feed)
     add_steer_routes(app, steering(settings, mqtt))
     add_settings_routes(app, config)
+    influx = InfluxReader(settings.influx)
+    add_history_routes(app, influx.query)
+    _LOG.info("history from InfluxDB at %s", influx.where)
     pusher = asyncio.create_task(feed.run(), name="live feed")
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)

@@ -12,7 +12,9 @@ feed, :mod:`pvopt.io.live_feed`) ``GET /api/live`` (the snapshot, JSON) and
 :mod:`pvopt.web.meter`, JSON); with :func:`add_steer_routes`,
 ``GET /api/loads`` and ``POST /api/loads/{load}/mode|boost`` (JSON); with
 :func:`add_settings_routes`, ``GET /api/settings``, ``POST /api/settings`` and
-``GET /api/settings/regulation`` (JSON). Anything else is 404.
+``GET /api/settings/regulation`` (JSON); with
+:func:`add_history_routes`, ``GET /api/history/day`` and ``GET /api/history/days`` (JSON,
+from InfluxDB). Anything else is 404.
 
 - No session: ``/api/*`` → 401 (JSON), any other path → 303 to ``/login``. Only the
   login page and its style sheet are served without a session.
@@ -38,9 +40,9 @@ import json
 import logging
 import ssl
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from importlib import resources
 from pathlib import Path
@@ -52,9 +54,10 @@ from multidict import MultiDictProxy
 
 from pvopt.equipment.check import MAX_CONFIG_BYTES, check_config_text, issue_document
 from pvopt.io.config_store import ConfigWriteError, VersionMismatch, read_config, save_config
+from pvopt.io.influx_reader import InfluxUnavailable
 from pvopt.io.live_feed import LiveFeed
 from pvopt.logthrottle import Throttle
-from pvopt.web import auth, i18n, pages, proxies, settings, steer
+from pvopt.web import auth, history, i18n, pages, proxies, settings, steer
 from pvopt.web.meter import meter_document
 
 _LOG = logging.getLogger(__name__)
@@ -810,6 +813,103 @@ def add_live(app: web.Application, feed: LiveFeed) -> None:
     app.router.add_get("/api/events", api_events)
     app.router.add_get("/api/meter", api_meter)
     app.on_shutdown.append(_close_live)
+
+
+# -- history (issue #16 "History"): the curves of a day and the totals of the last days ---
+
+#: Statements in, results out (:class:`pvopt.io.influx_reader.InfluxReader`); blocking.
+HistorySource = Callable[[Sequence[str]], list[object]]
+
+
+@dataclass
+class History:
+    """Where the history comes from, the threads its blocking reads run on, the days kept."""
+
+    source: HistorySource
+    timeout_s: float = 10.0
+    kept: history.KeptDays = field(default_factory=history.KeptDays)
+    #: Two reads at most at once: a burst of browsers queues rather than piling threads.
+    workers: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(2, thread_name_prefix="pvopt-web-history")
+    )
+
+
+HISTORY = web.AppKey("history", History)
+
+
+async def _read_history(request: web.Request, statements: Sequence[str]) -> list[object]:
+    """The answers to ``statements``, off the event loop; 503 with the reason when the
+    database is unreachable, failing or slower than the history's timeout."""
+    wanted = request.app[HISTORY]
+    loop = asyncio.get_running_loop()
+    try:
+        return await asyncio.wait_for(
+            loop.run_in_executor(wanted.workers, wanted.source, statements), wanted.timeout_s
+        )
+    except InfluxUnavailable as exc:
+        reason = str(exc)
+    except TimeoutError:
+        reason = f"InfluxDB did not answer within {wanted.timeout_s:g} s"
+    _state(request).log_throttle.report(
+        "history-unavailable", f"history unavailable: {reason}", _state(request).clock()
+    )
+    raise web.HTTPServiceUnavailable(reason=f"History unavailable: {reason}")
+
+
+def _now(request: web.Request) -> datetime:
+    return datetime.fromtimestamp(_state(request).wall(), UTC)
+
+
+async def api_history_day(request: web.Request) -> web.StreamResponse:
+    """GET /api/history/day?date=YYYY-MM-DD (today when absent): a day's curves."""
+    tz, now = _state(request).options.tz, _now(request)
+    try:
+        day = history.parse_date(request.query.get("date"), now, tz)
+    except history.BadRequest as exc:
+        raise web.HTTPBadRequest(reason=exc.reason) from None
+    query = history.day_query(day, tz)
+    results = await _read_history(request, query.statements)
+    document = history.day_document(history.day_history(query, results, now, tz))
+    return web.json_response(document, dumps=_compact)
+
+
+async def api_history_days(request: web.Request) -> web.StreamResponse:
+    """GET /api/history/days?n=30 (1 … 31): each day's energy and €, oldest first."""
+    tz, now = _state(request).options.tz, _now(request)
+    try:
+        count = history.parse_count(request.query.get("n"))
+    except history.BadRequest as exc:
+        raise web.HTTPBadRequest(reason=exc.reason) from None
+    kept, clock = request.app[HISTORY].kept, _state(request).clock()
+    found, ask = kept.split(history.last_days(count, now, tz), clock)
+    fresh: tuple[history.DayTotals, ...] = ()
+    if ask:
+        query = history.days_query(ask, tz)
+        results = await _read_history(request, query.statements)
+        more = history.power_query(query, results, tz)  # days with powers but no index
+        power = await _read_history(request, more.statements) if more is not None else []
+        fresh = history.days_history(query, results, tz, power)
+        for totals in fresh:
+            if history.settled(totals.day, now, tz):
+                kept.put(totals, clock)
+    return web.json_response(history.days_document([*found, *fresh]), dumps=_compact)
+
+
+async def _stop_history(app: web.Application) -> None:
+    app[HISTORY].workers.shutdown(wait=False, cancel_futures=True)
+
+
+def add_history_routes(
+    app: web.Application, source: HistorySource, timeout_s: float = 10.0
+) -> None:
+    """The history routes (session-guarded as every route), read from ``source``:
+    ``GET /api/history/day?date=`` and ``GET /api/history/days?n=`` (JSON, keys in
+    :mod:`pvopt.web.history`). 400 with a reason for a bad date or count, 503 with a
+    reason when the database cannot answer (never empty curves pretending zero)."""
+    app[HISTORY] = History(source, timeout_s)
+    app.router.add_get("/api/history/day", api_history_day)
+    app.router.add_get("/api/history/days", api_history_days)
+    app.on_cleanup.append(_stop_history)
 
 
 def tls_context(cert: Path, key: Path) -> ssl.SSLContext:

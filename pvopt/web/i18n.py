@@ -93,10 +93,6 @@ TEXTS: dict[str, dict[Lang, str]] = {
         "fr": "Cette session se termine le {until} sans utilisation.",
         "en": "This session ends on {until} unless used.",
     },
-    "coming": {
-        "fr": "L'historique arrive sur cette page.",
-        "en": "The history is coming to this page.",
-    },
     "switch_to": {"fr": "English", "en": "Français"},
     # Steering (static/steer.js gets them from GET /api/loads in the page's language).
     "steer_heading": {"fr": "Pilotage", "en": "Controls"},
@@ -338,6 +334,51 @@ TEXTS: dict[str, dict[Lang, str]] = {
     "meter_v_pm3": {"fr": "PM3", "en": "PM3"},
     "meter_v_reserved": {"fr": "valeur réservée {value}", "en": "reserved value {value}"},
     "meter_v_index": {"fr": "{value}", "en": "{value}"},
+    # The history view (static/history.js), handed to it by the page shell.
+    "history_title": {"fr": "Historique", "en": "History"},
+    "history_today": {"fr": "Aujourd'hui", "en": "Today"},
+    "history_yesterday": {"fr": "Hier", "en": "Yesterday"},
+    "history_power": {"fr": "Puissance", "en": "Power"},
+    "history_temperature": {"fr": "Température du ballon", "en": "Tank temperature"},
+    "history_grid": {"fr": "Réseau (+ soutirage, − injection)", "en": "Grid (+ import, − export)"},
+    "history_pv": {"fr": "Surplus PV", "en": "PV surplus"},
+    "history_pv_note": {
+        "fr": "La production PV n'est pas mesurée : le surplus est ce qui a été injecté plus "
+        "ce que les équipements ont pris, la production a été au moins cela.",
+        "en": "PV production is not measured: the surplus is what was exported plus what "
+        "the loads took; the production was at least that.",
+    },
+    "history_gaps": {
+        "fr": "Un trou dans une courbe : pas de données (jamais un zéro).",
+        "en": "A gap in a line: no data (never a zero).",
+    },
+    "history_days": {"fr": "{count} derniers jours", "en": "Last {count} days"},
+    "history_energy": {"fr": "Énergie par jour", "en": "Energy per day"},
+    "history_money": {"fr": "€ par jour", "en": "€ per day"},
+    "history_imported": {"fr": "Soutiré", "en": "Imported"},
+    "history_exported": {"fr": "Injecté", "en": "Exported"},
+    "history_diverted": {"fr": "Routé", "en": "Diverted"},
+    "history_cost": {"fr": "Coût du soutirage", "en": "Import cost"},
+    "history_saved": {"fr": "Économisé", "en": "Saved"},
+    "history_day": {"fr": "Jour", "en": "Day"},
+    "history_estimated": {
+        "fr": "≈ : sans index du compteur ce jour-là, d'après la puissance (au moins cela).",
+        "en": "≈: no meter index that day, from the power (at least that).",
+    },
+    "history_unknown": {
+        "fr": "— : rien d'enregistré (les € ne sont enregistrés que par les versions récentes).",
+        "en": "—: nothing recorded (€ are recorded by recent versions only).",
+    },
+    "history_loading": {"fr": "Chargement…", "en": "Loading…"},
+    "history_none": {
+        "fr": "Aucune donnée enregistrée ce jour-là.",
+        "en": "No data recorded that day.",
+    },
+    "history_error": {
+        "fr": "Historique indisponible : {reason}",
+        "en": "History unavailable: {reason}",
+    },
+    "history_network": {"fr": "pvopt web ne répond pas.", "en": "pvopt web does not answer."},
     "meter_unit_s": {"fr": "s", "en": "s"},
     "meter_unit_min": {"fr": "min", "en": "min"},
     "meter_unit_h": {"fr": "h", "en": "h"},
@@ -348,6 +389,11 @@ TEXTS: dict[str, dict[Lang, str]] = {
 def meter_texts(lang: Lang) -> dict[str, str]:
     """The meter view's texts in ``lang`` (key → text), for ``static/meter.js``."""
     return script_texts(lang, "meter_")
+
+
+def history_texts(lang: Lang) -> dict[str, str]:
+    """The history view's texts in ``lang`` (key → text), for ``static/history.js``."""
+    return script_texts(lang, "history_")
 
 
 def script_texts(lang: Lang, prefix: str, **values: object) -> dict[str, str]:

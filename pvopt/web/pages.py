@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
-from pvopt.web.i18n import Lang, live_texts, meter_texts, text
+from pvopt.web.i18n import Lang, history_texts, live_texts, meter_texts, text
 
 _PLACEHOLDER = re.compile(r"\{\{([a-z_]+)\}\}")
 
@@ -112,8 +112,9 @@ def shell_page(template: str, info: ShellInfo, tz: tzinfo) -> str:
             ),
             "sessions": text("sessions_open", lang, count=info.sessions),
             "expires": text("expires", lang, until=_local(info.until, tz, lang)),
-            "coming": text("coming", lang),
             "live_texts": json.dumps(live_texts(lang), ensure_ascii=False),
+            "history_title": text("history_title", lang),
+            "history_texts": json.dumps(history_texts(lang), ensure_ascii=False),
             "meter_title": text("meter_title", lang),
             "meter_texts": json.dumps(meter_texts(lang), ensure_ascii=False),
             "logout": text("logout", lang),

@@ -27,7 +27,7 @@ from pvopt import topics
 from pvopt.equipment.model import Command
 from pvopt.tic.counts import TicCounts, counts_document
 
-from .conftest import DaemonFactory, Mosquitto, Subscriber, find_binary, missing
+from .conftest import DaemonFactory, Influxd, Mosquitto, Subscriber, find_binary, missing
 from .web_chain import (
     BAD_POWER,
     DRYER,
@@ -335,3 +335,46 @@ def test_signing_out_ends_the_session_for_the_page_and_the_api(
         urllib.request.urlopen(replayed, timeout=5)
     refused.value.close()  # the refusal holds the connection: closed here, not by the GC
     assert refused.value.code == 401
+
+
+def test_the_history_draws_the_databases_curves_and_euros_and_says_when_it_is_down(
+    page: Any, tmp_path: Path, mosquitto: Mosquitto, influxd: Influxd, teleinfo: DaemonFactory
+) -> None:
+    """Pins history.js: yesterday's lines and the days' € come from the seeded influxd
+    (tests/integration/test_web_history.py), a day without € shows "—", and a database
+    that is down is said, with no chart."""
+    from playwright.sync_api import expect
+
+    from .test_web_history import seed
+
+    seeded = seed(influxd)
+    web = launch_web(tmp_path, teleinfo, mosquitto.port, influx_port=influxd.port)
+    sign_in(page, web)
+    history = page.locator("#history")
+    history.locator("summary").click()
+    days = history.locator(".history-table")
+    expect(days.locator(f'tr[data-date="{seeded.yesterday}"]')).to_contain_text("€1.25")
+    expect(days.locator(f'tr[data-date="{seeded.yesterday}"]')).to_contain_text("3 kWh")
+    expect(days.locator(f'tr[data-date="{seeded.before}"] td.h-cost')).to_have_text("—")
+    expect(days.locator(f'tr[data-date="{seeded.before}"] td.h-import')).to_have_text("≈ 1 kWh")
+    expect(history.locator(f'rect.h-cost[data-date="{seeded.yesterday}"]')).to_have_count(1)
+    expect(history.locator(f'rect.h-cost[data-date="{seeded.before}"]')).to_have_count(0)
+
+    history.get_by_role("button", name="Yesterday").click()
+    chart = history.locator(".history-day")
+    for key in ("grid", "pv", "load:water_heater", "temperature:water_heater"):
+        expect(chart.locator(f'svg path[data-key="{key}"]')).to_have_attribute(
+            "d", re.compile(r"^M")
+        )
+    # the grid's line is broken where nothing was stored: several pieces, not one
+    grid = chart.locator('svg path[data-key="grid"]').get_attribute("d")
+    assert grid is not None and grid.count("M") >= 2, grid
+    expect(chart.locator(".history-legend").first).to_contain_text("PV surplus")
+    expect(chart.locator("figcaption").first).to_have_text("Power")
+
+    influxd.stop()
+    history.get_by_role("button", name="Today").click()
+    expect(chart.locator(".history-error")).to_have_text(
+        re.compile(r"^History unavailable: InfluxDB unreachable at 127\.0\.0\.1:")
+    )
+    expect(chart.locator("svg")).to_have_count(0)

@@ -190,6 +190,8 @@ ROUTES = [
     ("GET", "/api/settings"),
     ("POST", "/api/settings"),
     ("GET", "/api/settings/regulation"),
+    ("GET", "/api/history/day"),
+    ("GET", "/api/history/days?n=30"),
     ("GET", "/api/no-such-thing"),
     ("POST", "/api/session"),
     ("DELETE", "/api/session"),

@@ -79,15 +79,23 @@ class WebDaemon:
 
 
 def launch_web(
-    tmp_path: Path, factory: DaemonFactory, mqtt_port: int, config: Path | None = None
+    tmp_path: Path,
+    factory: DaemonFactory,
+    mqtt_port: int,
+    config: Path | None = None,
+    influx_port: int | None = None,
 ) -> WebDaemon:
-    """``pvopt web`` on the test's broker (and config), stopped by ``factory`` at teardown."""
+    """``pvopt web`` on the test's broker (and config, and influxd: else port 1, where
+    nothing listens), stopped by ``factory`` at teardown."""
     password = set_password(tmp_path / "pw")
     port = free_port()
     settings = {
         "PVOPT_STATE_DIR": str(tmp_path),
         "MQTT_BROKER_HOST": HOST,
         "MQTT_BROKER_PORT": str(mqtt_port),
+        "INFLUXDB_HOST": HOST,
+        "INFLUXDB_PORT": str(influx_port or 1),
+        "TZ": "Europe/Paris",  # the house's days: PARIS, whatever the machine's TZ
     }
     if config is not None:
         settings["PVOPT_CONFIG"] = str(config)

@@ -10,6 +10,7 @@ import "./steer.js";
 import "./meter.js";
 
 import "./settings.js";
+import "./history.js";
 
 const REFRESH_MS = 60_000;
 
