@@ -30,18 +30,23 @@ different power (1000 + i W), so every frame is recognisable wherever it shows:
 
 Daemons log at INFO (``pvopt web`` at the tests' DEBUG). About 65 s on a 2-core VM.
 
-Measured 2026-12-07 on a 2-core VM (the test suite running beside it), defaults (100
-frames every 0.25 s for the page, 40 per regulation run), with every password check on
-one thread: page weight 49.4 kB in 14 responses (target <= 250 kB; 9.6 kB the live page,
-33 kB its 5 scripts and stylesheet); frame -> screen p50 7 ms, p95 9 ms, max 13 ms,
-100/100 shown (target p95 <= 1 s); RSS idle 42.6 MB, 43.0 MB after the browser (peak
-58.5 MB: one sign-in's scrypt, 16 MiB), 59.0 MB after 20 sign-ins, 59.3 MB with the 20
-streams open and frames flowing (target <= 60 MB: met, narrowly; before the checks had
-one thread, each default-pool thread's glibc arena kept its 16 MiB: 75.8-92.2 MB);
-frame -> regulation/status p50 46 / p95 51 ms without a client, 46 / 52 ms with the 20
-streams (mosquitto's defaults: Nagle's ~40 ms, see bench_latency.py), CPU per frame
-regulate 2.0 -> 2.3 ms, web 2.0 -> 6.0 ms; the 20 streams got 800/800 snapshots, frame ->
-stream p50 6 ms, p95 12 ms, max 15 ms.
+Measured 2026-12-07 on a 2-core VM (the other engineers' tests running beside it),
+defaults (100 frames every 0.25 s for the page, 40 per regulation run), with every
+password check on one thread and glibc's mmap threshold held by ``pvopt web``
+(pvopt/io/allocator.py): page weight 73.1 kB in 18 responses (target <= 250 kB; 10.5 kB
+the live page, 51 kB its 6 scripts and stylesheet); frame -> screen p50 5 ms, p95 10 ms,
+max 64 ms, 100/100 shown (target p95 <= 1 s); RSS idle 43.7 MB, 44.0 MB after the
+browser, 44.0 MB after 20 sign-ins, 44.2 MB with the 20 streams open and frames flowing
+(a second run: 43.8 / 44.1 / 44.1 / 44.4 MB; target <= 60 MB); the peak (VmHWM),
+59.6-60.1 MB, is one sign-in's scrypt while it runs (16 MiB, given back at once). The
+code before, in the same hour: 60.2 MB after 20 sign-ins, 60.4 MB with the streams (the
+first check's block was unmapped and raised glibc's dynamic mmap threshold, so each
+later one stayed in the verifier thread's arena); before the checks had one thread, each
+default-pool thread's arena kept its 16 MiB: 75.8-92.2 MB. Frame -> regulation/status
+p50 47 / p95 52 ms without a client, 45 / 52 ms with the 20 streams (mosquitto's
+defaults: Nagle's ~40 ms, see bench_latency.py), CPU per frame regulate 2.0 -> 2.0 ms,
+web 1.8 -> 5.5 ms; the 20 streams got 800/800 snapshots, frame -> stream p50 5 ms, p95
+13 ms, max 53 ms.
 """
 
 from __future__ import annotations

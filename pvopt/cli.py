@@ -6,12 +6,10 @@ Exit codes: 0 ok, 1 runtime failure, 2 usage/config.
 from __future__ import annotations
 
 import argparse
-import multiprocessing
 import os
 import sys
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor, wait
 from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
@@ -263,6 +261,10 @@ def in_processes(function: Callable[[T], R], items: list[T]) -> list[R]:
     global _PROGRESS  # noqa: PLW0603 - shared with the workers through the fork
     if (os.cpu_count() or 1) < 2 or len(items) < 2:
         return list(map(function, items))
+    # Imported here: the daemons never fork workers, and would carry them (0.4 MB).
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, wait
+
     context = multiprocessing.get_context("fork")  # the command has no threads
     _PROGRESS = context.Array("d", len(items), lock=False)
     began = time.monotonic()

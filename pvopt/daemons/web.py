@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from pvopt import topics
 from pvopt.config import Settings
+from pvopt.io import allocator
 from pvopt.io.systemd import Heartbeat, Notifier
 from pvopt.web import auth, steer
 
@@ -233,6 +234,9 @@ async def _stop_live(feed: LiveFeed, mqtt: MqttClient, pusher: asyncio.Task[None
 
 def run(options: WebRunOptions, settings: Settings) -> int:
     """Serve until SIGTERM/SIGINT. Exit 2 without a password or with a bad certificate."""
+    # First: every password check's 16 MiB scrypt buffer must go back when freed.
+    tuning = allocator.hold_mmap_threshold()
+    _LOG.info("C allocator: %s", tuning.reason)
     problem = _check_password_file(options.password_file)
     if problem is not None:
         print(

@@ -177,9 +177,11 @@ class WebState:
         self.throttle = auth.LoginThrottle()
         self.password = PasswordFile(options.password_file)
         self.verify_lock = asyncio.Lock()
-        #: One thread for every password check: scrypt takes 16 MiB, and the C allocator
-        #: keeps that much per thread that ran one (20 sign-ins on the default pool's
-        #: threads took the daemon from 44 to 76–92 MB; benchmarks/bench_web.py).
+        #: One thread for every password check: scrypt takes 16 MiB, and glibc, left to
+        #: its dynamic mmap threshold, keeps that much per thread that ran one (20
+        #: sign-ins on the default pool's threads took the daemon from 44 to 76–92 MB;
+        #: benchmarks/bench_web.py). ``pvopt web`` holds the threshold at start
+        #: (:mod:`pvopt.io.allocator`): each check's 16 MiB then goes back when freed.
         self.verifier = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pvopt-web-kdf")
         self.log_throttle = Throttle(_LOG)
         self.shell_template = resources.files("pvopt.web").joinpath("shell.html").read_text("utf-8")

@@ -530,6 +530,28 @@ def test_parallel_wrong_passwords_cannot_slip_past_the_count(web: WebDaemon) -> 
     assert sorted(statuses) == [401] * 9 + [429] * 11
 
 
+def resident_kb(daemon: Daemon) -> int:
+    """The daemon's resident memory (VmRSS), kB."""
+    status = Path(f"/proc/{daemon.proc.pid}/status").read_text()
+    match = re.search(r"^VmRSS:\s+(\d+) kB", status, re.MULTILINE)
+    assert match, status
+    return int(match.group(1))
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="Linux's /proc")
+def test_password_checks_give_their_16_mib_back(web: WebDaemon) -> None:
+    """Each check's scrypt buffer (16 MiB) is freed back to the system, not kept by the
+    allocator after the first one (pvopt.io.allocator): 20 sign-ins cost no more memory
+    than one (issue #16's 60 MB)."""
+    assert web.browser().login(web.password).status == 303
+    before = resident_kb(web.daemon)
+    for _ in range(3):
+        assert web.browser().login(web.password).status == 303
+        assert web.browser().login("wrong").status == 401
+    grown = resident_kb(web.daemon) - before
+    assert grown < 8 * 1024, f"+{grown} kB after 6 more password checks"
+
+
 def test_a_new_password_ends_every_session_and_only_it_opens_one(web: WebDaemon) -> None:
     browser = web.browser()
     browser.login(web.password)
