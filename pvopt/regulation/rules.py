@@ -402,8 +402,9 @@ def morning_top_up(
     first one). Not when the forecast expects the sun to heat the tank (``sunny_wh``,
     :func:`sun_heats`; None: not expected, or no forecast): the morning's draws take the
     tank ~15 K, so the top-up's few kelvins only warm the start of the first shower (a
-    fifth to a third of its heat leaves in water drawn below ``temp_min``) and the rest is
-    heat the sun would have brought for nothing. Without a forecast, or on a grey day,
+    tenth to a third of its heat spares water drawn below ``temp_min``: measured 0.16 of
+    1.41 kWh on the winter day, 0.24 of 0.74 on broken clouds) and the rest is heat the
+    sun would have brought for nothing. Without a forecast, or on a grey day,
     the heat left after the draws is not lost: the tank keeps it for the evening."""
     if sunny_wh is None and top_up_due(tank, prices, now, celsius, t):
         tank.grid_heat = tank.top_up = True
