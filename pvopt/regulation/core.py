@@ -198,7 +198,8 @@ class Regulator(OnPlant):
 
     def _set_reasons(self, plan: Plan) -> None:
         """Each load's reason: its rule's or staging's (a note added: a run time missed
-        today), or the trim's for a dimmer neither fixed."""
+        today), or the trim's for a dimmer neither fixed (a note added: its morning
+        top-up left to the sun)."""
         reasons, notes = plan.reasons, plan.notes
         for state in self.plant.loads:
             reason = reasons.get(state.name)
@@ -207,4 +208,6 @@ class Regulator(OnPlant):
                 state.reason = f"{reason}; {note}" if note else reason
             elif state.variable:
                 power_w = state.power_w
-                state.reason = f"trim {power_w:.0f} W" if power_w > 0 else "off: no surplus"
+                trim = f"trim {power_w:.0f} W" if power_w > 0 else "off: no surplus"
+                note = notes.get(state.name) if notes else None
+                state.reason = f"{trim}; {note}" if note else trim

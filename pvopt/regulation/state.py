@@ -118,6 +118,8 @@ class TankState:
 
     solar_full: bool = False  # temp_max reached, until temp_sol_min
     grid_heat: bool = False  # below temp_min, until temp_eco
+    #: grid_heat latched by the morning top-up (rules.morning_top_up), above temp_min
+    top_up: bool = False
     need_met: bool = False  # temp_eco + YIELD_HYSTERESIS_K reached, until below temp_eco
     warm: bool = False  # temp_min + YIELD_HYSTERESIS_K reached, until below temp_min
     # "min", "eco", "max" → °C; set through LoadState.override (its thresholds follow)

@@ -219,7 +219,10 @@ def test_the_last_hour_of_the_night_heats_a_tank_below_temp_eco_for_the_morning(
     regulator = Regulator(site, PARIS)
     heats = "off-peak heating"
     assert heats not in heater_at(regulator, 4, 59, 45.1)[1]  # Tempo's night ends at 06:00
-    assert heater_at(regulator, 5, 0, 45.1) == (2400, "off-peak heating: 45.1 °C, up to 50 °C")
+    assert heater_at(regulator, 5, 0, 45.1) == (
+        2400,
+        "off-peak heating: 45.1 °C, up to 50 °C for the morning's draws",
+    )
     assert heater_at(regulator, 5, 20, 49.9)[0] == 2400  # up to temp_eco, once started
     assert heats not in heater_at(regulator, 5, 25, 50.0)[1]
     assert heats in heater_at(regulator, 5, 40, 49.8)[1]  # held at temp_eco until 06:00
@@ -241,6 +244,43 @@ def sunny(day: date, peak_w: float, issued: datetime) -> PvForecast:
         power_w = peak_w * math.sin(math.pi * (daylight + 0.5) / 40) if 0 <= daylight < 40 else 0.0
         slots.append(Slot(start=start.astimezone(UTC), duration_s=900, power_w=power_w))
     return PvForecast(issued=issued.astimezone(UTC), slots=tuple(slots))
+
+
+@pytest.mark.parametrize(
+    ("peak_w", "heats", "reason"),
+    [
+        # 6 kW peak: 38.2 kWh expected, the sun heats the tank: what the top-up would add
+        # is mostly heat the sun brings for nothing (the draws take the tank ~15 K)
+        (6000.0, False, "off: no surplus; no morning top-up: sun expected 38.2 kWh"),
+        # 600 W peak: 3.8 kWh, less than 2 h of the heater: a grey day keeps the heat
+        (600.0, True, "off-peak heating: 46.0 °C, up to 50 °C for the morning's draws"),
+    ],
+)
+def test_the_morning_top_up_is_left_to_the_sun_a_forecast_expects(
+    peak_w: float, heats: bool, reason: str
+) -> None:
+    """The last hour of the night tops up a tank above temp_min only when the sun is not
+    expected to heat it; the status says which."""
+    site = SiteConfig(equipment=(HEATER,), regulation=HC, tariff=TEMPO)
+    regulator = Regulator(site, PARIS)
+    morning = date(2026, 4, 15)
+    regulator.set_forecast(sunny(morning, peak_w, at(morning, 1)), 24 * 3600.0)
+    now = at(morning, 5, 10)  # Tempo's night ends at 06:00
+    regulator.set_temperature("0", 46.0, now)
+    out = regulator.evaluate(MeterSample(now, 400, 0, said(now)), now).outputs[0]
+    assert (out.power_w > 0, out.reason) == (heats, reason)
+
+
+def test_a_sunny_forecast_still_heats_a_tank_below_temp_min_in_the_last_hour() -> None:
+    """The sun spares the top-up, not the comfort: below temp_min the night heats."""
+    site = SiteConfig(equipment=(HEATER,), regulation=HC, tariff=TEMPO)
+    regulator = Regulator(site, PARIS)
+    morning = date(2026, 4, 15)
+    regulator.set_forecast(sunny(morning, 6000.0, at(morning, 1)), 24 * 3600.0)
+    now = at(morning, 5, 10)
+    regulator.set_temperature("0", 44.9, now)
+    out = regulator.evaluate(MeterSample(now, 400, 0, said(now)), now).outputs[0]
+    assert (out.power_w, out.reason) == (2400, "off-peak heating: 44.9 °C, up to 50 °C")
 
 
 @pytest.mark.parametrize(
