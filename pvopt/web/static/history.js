@@ -8,6 +8,7 @@
 
 import { api } from "./app.js";
 import { formatEnergy, makeTexts } from "./format.js";
+import { el } from "./dom.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 const REFRESH_MS = 300_000; // the server's buckets are 5 minutes
@@ -28,13 +29,6 @@ const problems = { day: null, days: null };
 let loading = false;
 let timer = null;
 let drawnWidth = 0;
-
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined && text !== null) node.textContent = String(text);
-  return node;
-}
 
 function svg(tag, attributes = {}, text) {
   const node = document.createElementNS(SVG, tag);

@@ -12,6 +12,7 @@ import {
   formatPower,
   makeTexts,
 } from "./format.js";
+import { el } from "./dom.js";
 
 const RECOVER_MS = 5000;
 
@@ -25,13 +26,6 @@ let connection = "connecting"; // "live", "reconnecting"
 
 function byId(id) {
   return document.getElementById(id);
-}
-
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined && text !== null) node.textContent = text;
-  return node;
 }
 
 /** The age of a reading now: its age in the snapshot plus the time since it arrived. */

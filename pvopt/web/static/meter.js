@@ -6,6 +6,7 @@
 
 import { api } from "./app.js";
 import { formatAge, makeTexts } from "./format.js";
+import { el } from "./dom.js";
 
 const POLL_MS = 2000;
 const TICK_MS = 1000;
@@ -25,13 +26,6 @@ let tickTimer = null;
 
 function has(key) {
   return Object.prototype.hasOwnProperty.call(table, key);
-}
-
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined && text !== null) node.textContent = String(text);
-  return node;
 }
 
 function row(label, value, className) {

@@ -7,6 +7,7 @@
 // the new file shows from its own retained regulation/config (polled), never assumed.
 
 import { api } from "./app.js";
+import { element as el } from "./dom.js";
 
 const POLL_MS = 1000;
 const POLL_TRIES = 30;
@@ -19,16 +20,6 @@ function t(key, fallback, values = {}) {
     text = text.split(`{${name}}`).join(String(value));
   }
   return text;
-}
-
-function el(tag, attributes = {}, children = []) {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(attributes)) {
-    if (name === "text") node.textContent = value;
-    else node.setAttribute(name, value);
-  }
-  for (const child of children) node.append(child);
-  return node;
 }
 
 function clock(iso) {

@@ -9,6 +9,7 @@
 // configuration).
 
 import { api } from "./app.js";
+import { element as el } from "./dom.js";
 
 const MODES = [
   ["AUTO", "steer_auto"],
@@ -25,16 +26,6 @@ let building = null;
 
 function t(key, fallback) {
   return Object.prototype.hasOwnProperty.call(texts, key) ? texts[key] : fallback;
-}
-
-function el(tag, attributes = {}, children = []) {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(attributes)) {
-    if (name === "text") node.textContent = value;
-    else node.setAttribute(name, value);
-  }
-  for (const child of children) node.append(child);
-  return node;
 }
 
 /** The message of a refusal: the page's own words for a known code, else the server's. */
