@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
 
-from pvopt.regulation.inputs import InputError, is_number, load_json, within
+from pvopt.regulation.inputs import InputError, count_field, load_json, report_time
 
 #: Counts change at most this often on MQTT (s); reachability changes go out at once.
 MIN_INTERVAL_S: Final = 5.0
@@ -70,13 +70,6 @@ def state_document(state: DatabaseState, now: datetime) -> str:
     )
 
 
-def _count(doc: dict[str, object], key: str, topic: str) -> int:
-    value = doc.get(key)
-    if not (is_number(value) and isinstance(value, int) and within(value, (0, MAX_POINTS))):
-        raise InputError(f"{topic}: {key} must be a count")
-    return value
-
-
 def parse_state(topic: str, payload: bytes, received: datetime) -> DatabaseReport:
     """A :class:`DatabaseReport` from a payload of :func:`state_document`; anything else
     raises :class:`InputError`. A time after the arrival is taken as the arrival."""
@@ -86,20 +79,14 @@ def parse_state(topic: str, payload: bytes, received: datetime) -> DatabaseRepor
     reachable = doc.get("reachable")
     if reachable is not None and not isinstance(reachable, bool):
         raise InputError(f"{topic}: reachable must be true, false or null")
-    text = doc.get("time")
-    try:
-        when = datetime.fromisoformat(text) if isinstance(text, str) and len(text) <= 40 else None
-    except ValueError:
-        when = None
-    if when is None or when.tzinfo is None:
-        raise InputError(f"{topic}: time must be an ISO-8601 time with its offset")
+    when = report_time(doc, topic, received)
     state = DatabaseState(
         reachable=reachable,
-        spool_points=_count(doc, "spool_points", topic),
-        memory_points=_count(doc, "memory_points", topic),
-        dropped_points=_count(doc, "dropped_points", topic),
+        spool_points=count_field(doc, "spool_points", topic, MAX_POINTS),
+        memory_points=count_field(doc, "memory_points", topic, MAX_POINTS),
+        dropped_points=count_field(doc, "dropped_points", topic, MAX_POINTS),
     )
-    return DatabaseReport(time=min(when, received), state=state)
+    return DatabaseReport(time=when, state=state)
 
 
 class ReportSchedule:

@@ -68,6 +68,27 @@ def within(value: int | float, bounds: tuple[float, float]) -> bool:
     return low <= value <= high  # False for NaN; a huge int compares without overflow
 
 
+def count_field(doc: dict[str, object], key: str, topic: str, maximum: int) -> int:
+    """``doc[key]``, a JSON integer from 0 to ``maximum``; else :class:`InputError`."""
+    value = doc.get(key)
+    if not (is_number(value) and isinstance(value, int) and within(value, (0, maximum))):
+        raise InputError(f"{topic}: {key} must be a count")
+    return value
+
+
+def report_time(doc: dict[str, object], topic: str, received: datetime) -> datetime:
+    """A report's ``time``: ISO 8601 with its offset, else :class:`InputError`; a time
+    after the report's arrival (a fast clock) is taken as the arrival."""
+    text = doc.get("time")
+    try:
+        when = datetime.fromisoformat(text) if isinstance(text, str) and len(text) <= 40 else None
+    except ValueError:
+        when = None
+    if when is None or when.tzinfo is None:
+        raise InputError(f"{topic}: time must be an ISO-8601 time with its offset")
+    return min(when, received)
+
+
 def _text(topic: str, payload: bytes) -> str:
     if len(payload) > LIMITS.text_bytes:
         raise InputError(f"{topic}: {len(payload)} bytes, expected a short text")

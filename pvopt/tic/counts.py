@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
 
-from pvopt.regulation.inputs import InputError, is_number, load_json, within
+from pvopt.regulation.inputs import InputError, count_field, load_json, report_time
 
 #: Seconds between two ``tic/stats`` messages.
 INTERVAL_S: Final = 10.0
@@ -92,13 +92,6 @@ def counts_document(counts: TicCounts, now: datetime) -> str:
     )
 
 
-def _count(doc: dict[str, object], key: str, topic: str) -> int:
-    value = doc.get(key)
-    if not (is_number(value) and isinstance(value, int) and within(value, (0, MAX_COUNT))):
-        raise InputError(f"{topic}: {key} must be a count")
-    return value
-
-
 def parse_counts(topic: str, payload: bytes, received: datetime) -> CountsReport:
     """A :class:`CountsReport` from a :func:`counts_document` payload; anything else raises
     :class:`InputError`. A time after the arrival is taken as the arrival."""
@@ -108,20 +101,14 @@ def parse_counts(topic: str, payload: bytes, received: datetime) -> CountsReport
     mode = doc.get("mode")
     if mode not in ("standard", "historic"):
         raise InputError(f"{topic}: mode must be standard or historic")
-    text = doc.get("time")
-    try:
-        when = datetime.fromisoformat(text) if isinstance(text, str) and len(text) <= 40 else None
-    except ValueError:
-        when = None
-    if when is None or when.tzinfo is None:
-        raise InputError(f"{topic}: time must be an ISO-8601 time with its offset")
+    when = report_time(doc, topic, received)
     counts = TicCounts(
         mode=str(mode),
-        frames_accepted=_count(doc, "frames_accepted", topic),
-        frames_rejected=_count(doc, "frames_rejected", topic),
-        groups_rejected=_count(doc, "groups_rejected", topic),
-        checksum_errors=_count(doc, "checksum_errors", topic),
-        malformed_groups=_count(doc, "malformed_groups", topic),
-        frames_per_minute=_count(doc, "frames_per_minute", topic),
+        frames_accepted=count_field(doc, "frames_accepted", topic, MAX_COUNT),
+        frames_rejected=count_field(doc, "frames_rejected", topic, MAX_COUNT),
+        groups_rejected=count_field(doc, "groups_rejected", topic, MAX_COUNT),
+        checksum_errors=count_field(doc, "checksum_errors", topic, MAX_COUNT),
+        malformed_groups=count_field(doc, "malformed_groups", topic, MAX_COUNT),
+        frames_per_minute=count_field(doc, "frames_per_minute", topic, MAX_COUNT),
     )
-    return CountsReport(time=min(when, received), counts=counts)
+    return CountsReport(time=when, counts=counts)
