@@ -107,7 +107,7 @@ TEXTS: dict[str, dict[Lang, str]] = {
         "fr": "Envoyé à la régulation : son état ci-dessus dira ce qu'elle en fait.",
         "en": "Sent to the regulation: its status above tells what it does with it.",
     },
-    "steer_max": {"fr": "max {watts} W", "en": "max {watts} W"},
+    "steer_max": {"fr": "max {watts}\u00a0W", "en": "max {watts}\u00a0W"},
     "steer_unavailable": {
         "fr": "Pilotage indisponible : {reason}",
         "en": "Controls unavailable: {reason}",

@@ -183,8 +183,8 @@ def test_boost_pressed_on_the_page_is_shown_from_the_regulations_status(
     # today's figures are the regulation's own count: the boosted heater draws while the
     # meter reads no import, so it diverts (and saves) from the first frames on
     regulation = page.locator("#regulation")
-    expect(regulation.locator(".today-diverted .value")).to_have_text(re.compile(r"^[1-9]\d* Wh$"))
-    expect(regulation.locator(".today-saved .value")).to_have_text(re.compile(r"^\d+\.\d\d €$"))
+    expect(regulation.locator(".today-diverted .value")).to_have_text(re.compile(r"^[1-9]\d*\sWh$"))
+    expect(regulation.locator(".today-saved .value")).to_have_text(re.compile(r"^\d+\.\d\d\s€$"))
 
 
 def test_the_load_list_is_fetched_again_when_the_regulations_loads_change(
