@@ -63,16 +63,16 @@ TAP_PX = 40
 #: A small phone, then a computer.
 SIZES = ((360, 740), (1280, 800))
 #: What pvopt shows as it is, in no language of the page's: the loads' names, the file's
-#: path and text, the regulation's reasons (its log's words, in English), the meter's own
-#: values and the meanings of its labels (English: README, "The meter view").
+#: path and text, the regulation's reasons (its own words, in English: not translated
+#: yet), the meter's labels and values as the meter sends them.
 NOT_TRANSLATED = (
     ".name",
     ".steer-load h3",
     ".reason",
     ".settings-path",
     "textarea",
-    ".meter-labels td",
     ".meter-labels th.label",
+    ".meter-labels td.value",
 )
 
 #: A number and its unit with a breakable space between them (a line may end between
