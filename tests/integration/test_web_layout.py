@@ -46,6 +46,7 @@ from pvopt.web.i18n import Lang
 from .conftest import DaemonFactory, Influxd, Mosquitto, Subscriber
 from .test_web_history import seed
 from .web_chain import (
+    BAD_POWER,
     SHOWN_MS,
     STEER_CONFIG,
     WebDaemon,
@@ -63,8 +64,9 @@ TAP_PX = 40
 #: A small phone, then a computer.
 SIZES = ((360, 740), (1280, 800))
 #: What pvopt shows as it is, in no language of the page's: the loads' names, the file's
-#: path and text, the regulation's reasons (its own words, in English: not translated
-#: yet), the meter's labels and values as the meter sends them.
+#: path and text, the meter's labels and values as the meter sends them; and, not
+#: translated yet, the regulation's reasons and the configuration check's messages (their
+#: own words, in English).
 NOT_TRANSLATED = (
     ".name",
     ".steer-load h3",
@@ -73,6 +75,7 @@ NOT_TRANSLATED = (
     "textarea",
     ".meter-labels th.label",
     ".meter-labels td.value",
+    ".settings-error .message",
 )
 
 #: A number and its unit with a breakable space between them (a line may end between
@@ -233,14 +236,15 @@ def house(
     subscriber: Subscriber,
 ) -> Iterator[WebDaemon]:
     """``pvopt web`` with two loads to steer, yesterday's history in influxd, and what
-    the daemons say retained on the broker: online, the database reachable, a forecast,
-    a tank's probe, an exporting frame and a decision (the pump on, the heater cut by its
-    thermostat)."""
+    the daemons say retained on the broker: online, the database unreachable for the
+    regulation (a banner, points waiting), a forecast, a tank's probe, an exporting frame
+    and a decision (the pump on, the heater cut by its thermostat)."""
     config = tmp_path / "equipment_config.yml"
     config.write_text(STEER_CONFIG)
     seed(influxd)
     now = datetime.now(UTC)
     up = state_document(DatabaseState(True, 0, 0, 0), now)
+    down = state_document(DatabaseState(False, 12_345, 678, 0), now)  # a banner, a long row
     first = now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=12)
     slots = tuple(Slot(first + timedelta(minutes=30 * n), 1800.0, 2000.0) for n in range(96))
     loads = parse_site_config(STEER_CONFIG).equipment
@@ -248,7 +252,7 @@ def house(
         (topics.TELEINFO_STATUS, "online"),
         (topics.REGULATION_STATUS, "online"),
         (topics.TELEINFO_DATABASE, up),
-        (topics.REGULATION_DATABASE, up),
+        (topics.REGULATION_DATABASE, down),
         (topics.FORECAST, PvForecast(now - timedelta(hours=1), slots).to_json()),
         ("scr/0/temperature", "52.5"),
         (topics.FRAME, frame_payload(0, 1834)),
@@ -323,6 +327,22 @@ def test_every_view_fits_a_phone_and_a_computer_in_the_browsers_language(
     )
     open_every_view(page)
     check_labels(page, lang)
+    # the longest texts the views write: a control sent, a file refused at its line
+    pool = page.locator('.steer-load[data-load="pool"]')
+    pool.locator('button[data-mode="AUTO"]').click()
+    expect(pool.locator(".steer-result")).to_have_text(i18n.text("steer_sent", lang))
+    settings = page.locator("#settings")
+    settings.locator("#settings-text").fill(BAD_POWER)
+    settings.locator(".settings-save").click()
+    expect(settings.locator(".settings-result")).to_have_text(
+        i18n.text("settings_invalid", lang).replace("{count}", "1")
+    )
+    expect(settings.locator('.settings-error[data-line="15"] .where')).to_have_text(
+        i18n.text("settings_line", lang).replace("{line}", "15")
+    )
+    expect(page.locator("#alerts li.database_down")).to_have_text(
+        i18n.live_texts(lang)["alert_database_down"]
+    )
     for width, height in SIZES:
         page.set_viewport_size({"width": width, "height": height})
         # the history redraws its charts at the new width: wait until they have it
