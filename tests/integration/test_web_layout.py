@@ -264,6 +264,7 @@ def house(
 
 @pytest.fixture(params=BROWSERS, ids=[b.locale for b in BROWSERS])
 def browser(request: pytest.FixtureRequest) -> Browser:
+    """Each test once with a browser set to French, once with one set to English."""
     param: Browser = request.param
     return param
 
