@@ -71,8 +71,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pvopt import topics
 from pvopt.tic.encoder import linky_standard_frame
-from tests.integration.conftest import DaemonFactory, Mosquitto, PtyPort, find_binary
-from tests.integration.test_web_browser import CHROMIUM_ARGS
+from tests.integration.conftest import CHROMIUM_ARGS, DaemonFactory, Mosquitto, PtyPort, find_binary
 from tests.integration.test_web_live import Events
 from tests.integration.web_chain import STEER_CONFIG, WebDaemon, launch_web
 

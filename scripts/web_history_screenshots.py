@@ -19,8 +19,7 @@ from pathlib import Path
 from playwright.sync_api import expect, sync_playwright
 
 from benchmarks.bench_history import seed
-from tests.integration.conftest import DaemonFactory, Influxd, find_binary
-from tests.integration.test_web_browser import CHROMIUM_ARGS
+from tests.integration.conftest import CHROMIUM_ARGS, DaemonFactory, Influxd, find_binary
 from tests.integration.web_chain import launch_web
 
 SIZES = {"phone": (390, 844), "desktop": (1280, 800)}

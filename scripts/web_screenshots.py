@@ -32,8 +32,13 @@ from pvopt.forecast import PvForecast, Slot
 from pvopt.regulation.core import Regulator
 from pvopt.regulation.model import MeterSample
 from pvopt.regulation.today import DayLedger
-from tests.integration.conftest import DaemonFactory, Mosquitto, Subscriber, find_binary
-from tests.integration.test_web_browser import CHROMIUM_ARGS
+from tests.integration.conftest import (
+    CHROMIUM_ARGS,
+    DaemonFactory,
+    Mosquitto,
+    Subscriber,
+    find_binary,
+)
 from tests.integration.web_chain import PARIS, STEER_CONFIG, frame_payload, launch_web
 
 PV_W = 2800.0

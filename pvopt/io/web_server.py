@@ -758,7 +758,8 @@ async def api_meter(request: web.Request) -> web.StreamResponse:
     the rejected groups (JSON). Apart from the live snapshot: a frame's fifty labels
     would weigh on every push to every browser, and only the meter view needs them."""
     feed = request.app[LIVE]
-    return web.json_response(meter_document(feed.live, feed.wall()), dumps=_compact)
+    document = meter_document(feed.live, feed.wall(), _lang(request))
+    return web.json_response(document, dumps=_compact)
 
 
 def _gone(request: web.Request) -> bool:

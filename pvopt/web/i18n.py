@@ -107,7 +107,7 @@ TEXTS: dict[str, dict[Lang, str]] = {
         "fr": "Envoyé à la régulation : son état ci-dessus dira ce qu'elle en fait.",
         "en": "Sent to the regulation: its status above tells what it does with it.",
     },
-    "steer_max": {"fr": "max {watts} W", "en": "max {watts} W"},
+    "steer_max": {"fr": "max {watts}\u00a0W", "en": "max {watts}\u00a0W"},
     "steer_unavailable": {
         "fr": "Pilotage indisponible : {reason}",
         "en": "Controls unavailable: {reason}",
@@ -384,6 +384,89 @@ TEXTS: dict[str, dict[Lang, str]] = {
     "meter_unit_h": {"fr": "h", "en": "h"},
     "meter_unit_d": {"fr": "j", "en": "d"},
 }
+
+
+#: The meanings of the TIC labels (:mod:`pvopt.tic.labels`, in English there) in each
+#: language, keyed by that English text; French after Enedis-NOI-CPT_54E's own words.
+LABEL_MEANINGS: dict[str, dict[Lang, str]] = {
+    english: {"fr": french, "en": english}
+    for english, french in (
+        ("secondary meter address", "adresse secondaire du compteur"),
+        ("TIC version", "version de la TIC"),
+        ("meter date and time (in the horodate)", "date et heure du compteur (dans l'horodate)"),
+        ("supplier tariff calendar name", "nom du calendrier tarifaire fournisseur"),
+        ("current supplier tariff label", "libellé du tarif fournisseur en cours"),
+        ("total active energy drawn", "énergie active soutirée totale"),
+        ("active energy drawn, supplier index", "énergie active soutirée, index fournisseur"),
+        ("active energy drawn, distributor index", "énergie active soutirée, index distributeur"),
+        ("total active energy injected (producer)", "énergie active injectée totale (producteur)"),
+        ("reactive energy, quadrant (producer)", "énergie réactive, quadrant (producteur)"),
+        ("RMS current", "courant efficace"),
+        ("RMS voltage", "tension efficace"),
+        ("reference (subscribed) apparent power", "puissance apparente de référence (souscrite)"),
+        ("cut-off apparent power", "puissance apparente de coupure"),
+        ("apparent power drawn", "puissance apparente soutirée"),
+        (
+            "max apparent power drawn (today / yesterday)",
+            "puissance apparente max. soutirée (aujourd'hui / hier)",
+        ),
+        ("apparent power injected (producer)", "puissance apparente injectée (producteur)"),
+        (
+            "max apparent power injected (producer)",
+            "puissance apparente max. injectée (producteur)",
+        ),
+        ("active load-curve point drawn", "point de la courbe de charge active soutirée"),
+        (
+            "active load-curve point injected (producer)",
+            "point de la courbe de charge active injectée (producteur)",
+        ),
+        ("mean voltage", "tension moyenne"),
+        ("status register (8 hex digits)", "registre de statuts (8 chiffres hexadécimaux)"),
+        ("mobile peak start", "début de pointe mobile"),
+        ("mobile peak end", "fin de pointe mobile"),
+        ("message", "message"),
+        ("delivery point id", "numéro du point de livraison (PRM)"),
+        ("relay states (decimal bit mask)", "état des relais (masque de bits en décimal)"),
+        ("current supplier tariff index", "index tarifaire fournisseur en cours"),
+        ("supplier calendar day number", "numéro du jour du calendrier fournisseur"),
+        ("day profile", "profil du jour"),
+        ("apparent power drawn (pilot meters)", "puissance apparente soutirée (compteurs pilotes)"),
+        (
+            "max apparent power drawn (pilot meters)",
+            "puissance apparente max. soutirée (compteurs pilotes)",
+        ),
+        ("meter address", "adresse du compteur"),
+        ("tariff option", "option tarifaire"),
+        ("subscribed current", "intensité souscrite"),
+        ("BASE index", "index BASE"),
+        ("off-peak / peak index", "index heures creuses / heures pleines"),
+        ("EJP normal / mobile-peak index", "index EJP heures normales / pointe mobile"),
+        ("Tempo index", "index Tempo"),
+        ("EJP start notice", "préavis de début EJP"),
+        ("current tariff period", "période tarifaire en cours"),
+        ("tomorrow's Tempo colour", "couleur Tempo de demain"),
+        ("instantaneous current", "intensité instantanée"),
+        ("subscribed power overrun warning", "avertissement de dépassement de puissance souscrite"),
+        ("max current", "intensité maximale appelée"),
+        ("max three-phase power", "puissance maximale triphasée"),
+        ("apparent power", "puissance apparente"),
+        ("peak/off-peak schedule group", "groupe horaire heures pleines / heures creuses"),
+        ("meter status word", "mot d'état du compteur"),
+        ("phase presence", "présence des potentiels"),
+        (
+            "per-phase overcurrent warning (short frames)",
+            "avertissement de dépassement d'intensité par phase (trames courtes)",
+        ),
+        ("unknown label", "étiquette inconnue"),
+    )
+}
+
+
+def label_meaning(english: str, lang: Lang) -> str:
+    """A TIC label's meaning in ``lang``; the English text when there is none (a label
+    added to :mod:`pvopt.tic.labels` without its translation: never an empty cell)."""
+    texts = LABEL_MEANINGS.get(english)
+    return texts[lang] if texts else english
 
 
 def meter_texts(lang: Lang) -> dict[str, str]:

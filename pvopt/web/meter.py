@@ -19,9 +19,10 @@ Document (``GET /api/meter``; times ISO-8601 with offset, ages in seconds to 0.1
              frames_per_minute (frames received in the last minute), rejected_groups
              (in the last frame; null when the frame does not say),
              rejected_groups_total (since pvopt web started),
-             labels: [{label, value, unit, description, known (in the mode's label
-             table), horodate (null or ISO-8601 as sent)}]: first the labels without
-             data (DATE, value ""), then the others in the frame's order,
+             labels: [{label, value, unit, description (in the page's language),
+             known (in the mode's label table), horodate (null or ISO-8601 as
+             sent)}]: first the labels without data (DATE, value ""), then the
+             others in the frame's order,
              ignored_labels, stge (null when the frame has no valid STGE, as in
              historic mode; else {raw, fields: [{name, bits, description, raw, value,
              code, text}]} in bit order)}
@@ -42,6 +43,7 @@ from datetime import datetime
 from pvopt.tic.counts import INTERVAL_S
 from pvopt.tic.labels import HISTORIC_LABELS, STANDARD_LABELS, LabelSpec
 from pvopt.tic.status import StatusValue, decode_status_register
+from pvopt.web.i18n import Lang, label_meaning
 from pvopt.web.live import Live
 
 #: Labels shown at most (a frame has about 50 in standard mode).
@@ -190,8 +192,9 @@ def decoder_document(live: Live, now: datetime) -> dict[str, object] | None:
     }
 
 
-def meter_document(live: Live, now: datetime) -> dict[str, object]:
-    """The JSON document of ``GET /api/meter`` (keys: the module's docstring)."""
+def meter_document(live: Live, now: datetime, lang: Lang = "en") -> dict[str, object]:
+    """The JSON document of ``GET /api/meter`` (keys: the module's docstring), the labels'
+    meanings in ``lang``."""
     view = meter_view(live, now)
     decoder = decoder_document(live, now)
     if view is None:
@@ -213,7 +216,7 @@ def meter_document(live: Live, now: datetime) -> dict[str, object]:
                     "label": row.label,
                     "value": row.value,
                     "unit": row.unit,
-                    "description": row.description,
+                    "description": label_meaning(row.description, lang),
                     "known": row.known,
                     "horodate": row.horodate,
                 }

@@ -12,6 +12,7 @@ stops what it started, whatever the test did. Nothing touches the machine's own 
   environment; their stderr is attached to the report of a failed test.
 - ``subscriber``: a paho 2 client recording every message, with ``wait_for``.
 - ``meter``: a ``tic/frame`` published every 0.5 s, so that a ``pvopt regulate`` evaluates.
+- ``chromium``: Debian's headless Chromium driven by Playwright, one per test module.
 """
 
 from __future__ import annotations
@@ -822,3 +823,31 @@ def meter(subscriber_factory: Callable[..., Subscriber]) -> Iterator[None]:
     yield
     stop.set()
     thread.join(5)
+
+
+#: Debian's chromium, launched as is: never ``playwright install`` (no browser download).
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    # no calls home: on a closed network they fail slowly and load the machine
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Any]:
+    """One headless Chromium for the module's tests (each test makes its own context)."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        missing("playwright not installed (pip install -e '.[test]')")
+    executable = find_binary("chromium")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()

@@ -27,51 +27,23 @@ from pvopt import topics
 from pvopt.equipment.model import Command
 from pvopt.tic.counts import TicCounts, counts_document
 
-from .conftest import DaemonFactory, Influxd, Mosquitto, Subscriber, find_binary, missing
+from .conftest import DaemonFactory, Influxd, Mosquitto, Subscriber
 from .web_chain import (
     BAD_POWER,
     DRYER,
+    SHOWN_MS,
     STEER_CONFIG,
     THREE_LOADS,
-    WebDaemon,
     decision_payload,
     frame_payload,
     launch_web,
+    load_card,
+    sign_in,
 )
 
 pytestmark = pytest.mark.integration
 
 KETTLE = replace(DRYER, name="kettle", id="kettle", command=Command("wifi_plug/kettle/in"))
-
-#: Debian's chromium, launched as is: never ``playwright install`` (no browser download).
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    # no calls home: on a closed network they fail slowly and load the machine
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-#: How long the page may take to show what was published (issue #16 asks ≤ 1 s; the
-#: margin is for CI's two loaded cores, the latency itself is measured in test_web_live).
-SHOWN_MS = 2000
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    """One headless Chromium for the module's tests."""
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        missing("playwright not installed (pip install -e '.[test]')")
-    executable = find_binary("chromium")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture
@@ -83,23 +55,6 @@ def page(chromium: Any) -> Iterator[Any]:
         yield context.new_page()
     finally:
         context.close()
-
-
-def sign_in(page: Any, web: WebDaemon) -> None:
-    """Through the login form, as a person would."""
-    from playwright.sync_api import expect
-
-    page.goto(f"{web.url}/")
-    expect(page).to_have_url(re.compile(r"/login"))
-    page.fill("#password", web.password)
-    page.click("button[type=submit]")
-    expect(page).to_have_url(f"{web.url}/")
-    expect(page.locator("#connection")).to_have_text("Live")
-
-
-def load_card(page: Any, name: str) -> Any:
-    """The live view's card of one load (not the steering card of the same name)."""
-    return page.locator("#loads li.load").filter(has=page.locator(".name", has_text=name))
 
 
 def test_signing_in_through_the_form_shows_the_live_page(
@@ -228,8 +183,8 @@ def test_boost_pressed_on_the_page_is_shown_from_the_regulations_status(
     # today's figures are the regulation's own count: the boosted heater draws while the
     # meter reads no import, so it diverts (and saves) from the first frames on
     regulation = page.locator("#regulation")
-    expect(regulation.locator(".today-diverted .value")).to_have_text(re.compile(r"^[1-9]\d* Wh$"))
-    expect(regulation.locator(".today-saved .value")).to_have_text(re.compile(r"^\d+\.\d\d €$"))
+    expect(regulation.locator(".today-diverted .value")).to_have_text(re.compile(r"^[1-9]\d*\sWh$"))
+    expect(regulation.locator(".today-saved .value")).to_have_text(re.compile(r"^\d+\.\d\d\s€$"))
 
 
 def test_the_load_list_is_fetched_again_when_the_regulations_loads_change(

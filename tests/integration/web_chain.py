@@ -6,9 +6,11 @@ the regulation publish, built by their own functions (no hand-written JSON).
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from pvopt import topics
@@ -31,6 +33,9 @@ from .conftest import HOST, Daemon, DaemonFactory, clean_env, free_port, port_op
 from .test_web_security import Browser, set_password
 
 PARIS = ZoneInfo("Europe/Paris")
+#: How long the page may take to show what was published (issue #16 asks ≤ 1 s; the
+#: margin is for CI's two loaded cores, the latency itself is measured in test_web_live).
+SHOWN_MS = 2000
 
 #: An on/off load and a dimmer, for ``pvopt regulate`` and ``pvopt web``'s steering.
 STEER_CONFIG = """\
@@ -130,3 +135,21 @@ def decision_payload(
         decision = regulator.evaluate(MeterSample(at, import_va, export_va), at)
     assert decision is not None
     return json.dumps(status_document(decision), allow_nan=False)
+
+
+def sign_in(page: Any, web: WebDaemon, live: str = "Live") -> None:
+    """Through the login form, as a person would, until the live view's stream is open
+    (``live``: what the page then says, in its language)."""
+    from playwright.sync_api import expect
+
+    page.goto(f"{web.url}/")
+    expect(page).to_have_url(re.compile(r"/login"))
+    page.fill("#password", web.password)
+    page.click("button[type=submit]")
+    expect(page).to_have_url(f"{web.url}/")
+    expect(page.locator("#connection")).to_have_text(live)
+
+
+def load_card(page: Any, name: str) -> Any:
+    """The live view's card of one load (not the steering card of the same name)."""
+    return page.locator("#loads li.load").filter(has=page.locator(".name", has_text=name))

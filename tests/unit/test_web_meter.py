@@ -329,3 +329,24 @@ def test_every_literal_text_the_meter_script_asks_for_exists() -> None:
     assert used <= set(i18n.meter_texts("en")), used - set(i18n.meter_texts("en"))
     units = {f"meter_unit_{u}" for u in ("s", "min", "h", "d")}
     assert units <= set(i18n.meter_texts("fr"))
+
+
+def test_every_label_meaning_has_its_french_text() -> None:
+    meanings = {spec.description for spec in (*STANDARD_LABELS.values(), *HISTORIC_LABELS.values())}
+    missing = sorted(m for m in meanings if m not in i18n.LABEL_MEANINGS)
+    assert not missing
+    for texts in i18n.LABEL_MEANINGS.values():
+        assert texts["fr"].strip() and texts["en"].strip()
+
+
+def test_the_labels_meanings_are_in_the_pages_language() -> None:
+    live = Live(started=T0)
+    frame = decode(linky_standard_frame(date="E260614120000", sinsts_va=0, sinsti_va=1834), at(1))
+    live.update(topics.FRAME, payload(frame), at(1))
+    french = meter_document(live, at(1.5), "fr")["meter"]
+    english = meter_document(live, at(1.5), "en")["meter"]
+    assert isinstance(french, dict) and isinstance(english, dict)
+    assert rows(french)["EAST"]["description"] == "énergie active soutirée totale"
+    assert rows(english)["EAST"]["description"] == STANDARD_LABELS["EAST"].description
+    # the rest of the document does not depend on the language
+    assert {**french, "labels": None} == {**english, "labels": None}

@@ -29,6 +29,24 @@ def test_every_text_is_in_french_and_english_and_not_empty() -> None:
         assert all(text.strip() for text in texts.values()), key
 
 
+@pytest.mark.parametrize("table", ["TEXTS", "LIVE_TEXTS"])
+def test_every_text_has_both_languages_with_the_same_placeholders(table: str) -> None:
+    """A text missing in one language would show its key; a ``{name}`` only one language
+    has would show raw, or drop a value, in the other."""
+    for key, texts in getattr(i18n, table).items():
+        assert set(texts) == set(i18n.LANGS), key
+        assert all(text.strip() for text in texts.values()), key
+        fr, en = (sorted(re.findall(r"\{\w+\}", texts[lang])) for lang in ("fr", "en"))
+        assert fr == en, key
+
+
+@pytest.mark.parametrize("name", ["steer.js", "settings.js", "meter.js", "history.js"])
+def test_every_literal_text_a_view_script_asks_for_exists(name: str) -> None:
+    used = set(re.findall(r'\bt\(\s*"(\w+)"', script(name)))
+    assert used, "no t(...) found: the pattern is out of date"
+    assert used <= set(i18n.TEXTS), used - set(i18n.TEXTS)
+
+
 def test_every_literal_text_the_script_asks_for_exists() -> None:
     used = set(re.findall(r'\bt\("(\w+)"', script("live.js")))
     used |= set(re.findall(r'\bt\("(\w+)"', script("format.js")))

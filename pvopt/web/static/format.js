@@ -1,4 +1,9 @@
 // pvopt web: how the live view writes numbers, durations and texts (pure functions, no DOM).
+// A number and its unit are joined by a no-break space: a phone never puts "9" at the end
+// of a line and "Wh" on the next.
+
+/** The no-break space between a number and its unit. */
+export const NBSP = "\u00a0";
 
 /** t(key, values): the page's text `key` (from the server's i18n), `{name}` filled in. */
 export function makeTexts(table) {
@@ -14,38 +19,38 @@ export function makeTexts(table) {
 export function formatAge(seconds, t) {
   if (seconds === null || seconds === undefined || !Number.isFinite(seconds)) return "—";
   const s = Math.max(0, Math.floor(seconds));
-  if (s < 120) return `${s} ${t("unit_s")}`;
-  if (s < 7200) return `${Math.floor(s / 60)} ${t("unit_min")}`;
-  if (s < 172800) return `${Math.floor(s / 3600)} ${t("unit_h")}`;
-  return `${Math.floor(s / 86400)} ${t("unit_d")}`;
+  if (s < 120) return `${s}${NBSP}${t("unit_s")}`;
+  if (s < 7200) return `${Math.floor(s / 60)}${NBSP}${t("unit_min")}`;
+  if (s < 172800) return `${Math.floor(s / 3600)}${NBSP}${t("unit_h")}`;
+  return `${Math.floor(s / 86400)}${NBSP}${t("unit_d")}`;
 }
 
 /** "1 834 W" in the page's language; "—" when unknown. */
 export function formatPower(watts, lang) {
   if (watts === null || watts === undefined) return "—";
-  return `${new Intl.NumberFormat(lang, { maximumFractionDigits: 0 }).format(watts)} W`;
+  return `${new Intl.NumberFormat(lang, { maximumFractionDigits: 0 }).format(watts)}${NBSP}W`;
 }
 
 /** "850 Wh", "3,2 kWh"; "—" when unknown. */
 export function formatEnergy(wh, lang) {
   if (wh === null || wh === undefined) return "—";
   if (Math.abs(wh) < 1000) {
-    return `${new Intl.NumberFormat(lang, { maximumFractionDigits: 0 }).format(wh)} Wh`;
+    return `${new Intl.NumberFormat(lang, { maximumFractionDigits: 0 }).format(wh)}${NBSP}Wh`;
   }
   const kwh = new Intl.NumberFormat(lang, { maximumFractionDigits: 1 }).format(wh / 1000);
-  return `${kwh} kWh`;
+  return `${kwh}${NBSP}kWh`;
 }
 
 /** "52,5 °C"; "—" when unknown. */
 export function formatCelsius(celsius, lang) {
   if (celsius === null || celsius === undefined) return "—";
-  return `${new Intl.NumberFormat(lang, { maximumFractionDigits: 1 }).format(celsius)} °C`;
+  return `${new Intl.NumberFormat(lang, { maximumFractionDigits: 1 }).format(celsius)}${NBSP}°C`;
 }
 
 /** "75 %"; "" when the load has no percentage (an on/off load). */
 export function formatPercent(percent, lang) {
   if (percent === null || percent === undefined) return "";
-  return `${new Intl.NumberFormat(lang, { maximumFractionDigits: 0 }).format(percent)} %`;
+  return `${new Intl.NumberFormat(lang, { maximumFractionDigits: 0 }).format(percent)}${NBSP}%`;
 }
 
 /** "0,91 €" (two decimals); "—" when unknown. */
@@ -55,5 +60,5 @@ export function formatMoney(eur, lang) {
     minimumFractionDigits: 2,
     maximumFractionDigits: 2,
   }).format(eur);
-  return `${amount} €`;
+  return `${amount}${NBSP}€`;
 }
