@@ -5,8 +5,9 @@ state grouped in typed records by the concern that owns it.
 - :class:`EnergyCounters`: today's energy and run time, the ``min_energy`` period's
   energy (accounting);
 - :class:`RunNeed`: an on/off load held on to get its ``daily_run_time`` (rules);
-- :class:`TankState`: the temperature latches and the user's threshold overrides, and
-  the words of its last "full" ruling (:class:`FullWords`, a :class:`Fixed`) (rules);
+- :class:`TankState`: the temperature latches and the user's threshold overrides, the
+  words of its last "full" ruling (:class:`FullWords`, a :class:`Fixed`) and the rise
+  per Wh its grid heating showed (:class:`HeatRate`) (rules);
 - :class:`BudgetAverage`: the averaged power an on/off load could have (staging);
 - :class:`CutDetection`: whether a dimmer is suspected of, or found, drawing nothing
   (probing).
