@@ -330,6 +330,8 @@ class HeatTarget:
     celsius: float
     why: str  # "off-peak heating:" or "heating off-peak: red day from 06:00,"
     sun_wh: float | None  # the sun the forecast expects, when it lowered the target
+    #: before dear hours: the forecast sun the target leaves room for (red_eve_target)
+    room_wh: float | None = None
 
 
 def sun_heats(sun_wh: float | None, heater_w: float) -> float | None:
@@ -347,9 +349,10 @@ def heat_target(
     heater_w: float,
     margin_k: float | None,
 ) -> HeatTarget | None:
-    """Before dear peak hours, ``temp_max`` (unless full since it last reached it), or
-    only ``temp_eco`` when the PV forecast expects the coming day's sun to bring the
-    rest (``sun_wh``: at least :data:`SUN_HEATS_H` of the heater's power times the dear
+    """Before dear peak hours, ``temp_max`` less the room for the sun the forecast expects
+    (:func:`red_eve_target`; unless full since it last reached it), or only
+    ``temp_eco`` when the PV forecast expects the coming day's sun to bring the rest
+    (``sun_wh``: at least :data:`SUN_HEATS_H` of the heater's power times the dear
     hours' price ratio; None, unknown: no). Else, from below ``temp_min``, ``temp_eco``,
     or only ``temp_min`` + ``margin_k`` (:func:`morning_margin_k`; None, no morning known
     yet: no) when the sun is expected. None: no grid heating."""
@@ -362,13 +365,58 @@ def heat_target(
         if sunny is not None:
             return HeatTarget(celsius=t.eco_c, why=dear, sun_wh=sunny)
         if not tank.solar_full:
-            return HeatTarget(celsius=t.max_c, why=dear, sun_wh=None)
+            return red_eve_target(tank, prices, t, sun_wh, dear)
     if not tank.grid_heat:
         return None
     if sunny is not None and margin_k is not None and t.min_c + margin_k < t.eco_c:
         margin_c = round(t.min_c + margin_k, 1)
         return HeatTarget(celsius=margin_c, why="off-peak heating:", sun_wh=sunny)
     return HeatTarget(celsius=t.eco_c, why="off-peak heating:", sun_wh=None)
+
+
+#: The share of the dear day's forecast PV the night before it counts on to heat the
+#: tank (the house, the on/off loads' run time and the clouds take the rest; measured:
+#: the sun gave the heater a third of a red January day's PV, the pump running too).
+HEAT_SUN_SHARE = 0.4
+#: Learning how fast grid heating warms the tank takes at least this long a run.
+RATE_LEARN = timedelta(minutes=10)
+#: Readings further apart than this belong to different runs of grid heating.
+RATE_GAP = timedelta(minutes=2)
+
+
+def learn_heat_rate(tank: TankState, celsius: float, now: datetime, heater_w: float) -> None:
+    """While the heater heats from the grid at full power, learn the tank's rise per Wh
+    (:class:`~.state.HeatRate`) from the probe: over the run so far (a gap over
+    :data:`RATE_GAP` starts a new one), once it lasted :data:`RATE_LEARN`. A draw
+    meanwhile makes it look slower, never faster: the room it leaves for the sun is then
+    smaller (:func:`red_eve_target`)."""
+    rate = tank.rate
+    last = rate.at
+    rate.at = now
+    if last is None or now - last > RATE_GAP or rate.since is None or rate.start_c is None:
+        rate.start_c, rate.since = celsius, now
+        return
+    elapsed_s = (now - rate.since).total_seconds()
+    if elapsed_s >= RATE_LEARN.total_seconds() and celsius > rate.start_c and heater_w > 0:
+        rate.k_per_wh = (celsius - rate.start_c) / (heater_w * elapsed_s / 3600.0)
+
+
+def red_eve_target(
+    tank: TankState, prices: PriceView, t: Thresholds, sun_wh: float | None, dear: str
+) -> HeatTarget:
+    """The night before dear peak hours heats the tank to ``temp_max``, less the room for
+    what the PV forecast expects the dear day's sun to give it (:data:`HEAT_SUN_SHARE`
+    of ``sun_wh`` at the forecast's quantile where a shortfall, ``peak_ratio`` times
+    dearer, pays off: :func:`sun_quantile`), in kelvins at the rate grid heating was
+    learnt to warm it (:func:`learn_heat_rate`); never below ``temp_eco``. Without a
+    forecast or before a rate is learnt: ``temp_max``."""
+    k_per_wh = tank.rate.k_per_wh
+    if sun_wh is None or k_per_wh is None:
+        return HeatTarget(celsius=t.max_c, why=dear, sun_wh=None)
+    counted_wh = sun_wh * HEAT_SUN_SHARE * sun_quantile(prices.peak_ratio)
+    celsius = max(t.eco_c, round(t.max_c - counted_wh * k_per_wh, 1))
+    room_wh = counted_wh if celsius < t.max_c else None
+    return HeatTarget(celsius=celsius, why=dear, sun_wh=None, room_wh=room_wh)
 
 
 #: The last part of an off-peak window, in which a tank below ``temp_eco`` is heated to
@@ -441,6 +489,8 @@ def grid_heating(
     if target is None or celsius >= target.celsius:
         return None
     sun = "" if target.sun_wh is None else f", sun expected: {target.sun_wh / 1000:.1f} kWh"
+    if target.room_wh is not None:
+        sun = f", room for {target.room_wh / 1000:.1f} kWh of sun"
     morning = " for the morning's draws" if state.tank.top_up and prices.dear_from is None else ""
     return Fixed(
         power_w=state.full_power_w,
@@ -464,6 +514,8 @@ def automatic(
     if offpeak and celsius is not None and t is not None:
         morning_top_up(tank, prices, now, celsius, t, sun_heats(sun_wh, state.full_power_w))
     if offpeak and (heating := grid_heating(state, prices, celsius, t, sun_wh)) is not None:
+        if celsius is not None:
+            learn_heat_rate(tank, celsius, now, heating.power_w)
         return heating
     target = state.min_energy_wh
     if (

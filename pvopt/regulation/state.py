@@ -5,8 +5,9 @@ state grouped in typed records by the concern that owns it.
 - :class:`EnergyCounters`: today's energy and run time, the ``min_energy`` period's
   energy (accounting);
 - :class:`RunNeed`: an on/off load held on to get its ``daily_run_time`` (rules);
-- :class:`TankState`: the temperature latches and the user's threshold overrides, and
-  the words of its last "full" ruling (:class:`FullWords`, a :class:`Fixed`) (rules);
+- :class:`TankState`: the temperature latches and the user's threshold overrides, the
+  words of its last "full" ruling (:class:`FullWords`, a :class:`Fixed`) and the rise
+  per Wh its grid heating showed (:class:`HeatRate`) (rules);
 - :class:`BudgetAverage`: the averaged power an on/off load could have (staging);
 - :class:`CutDetection`: whether a dimmer is suspected of, or found, drawing nothing
   (probing).
@@ -113,6 +114,17 @@ class FullWords:
 
 
 @dataclass(slots=True)
+class HeatRate:
+    """How fast the tank warms under the heater's full power, learnt from off-peak grid
+    heating (rules.learn_heat_rate): the probe's rise over the energy the heater gave."""
+
+    start_c: float | None = None  # the probe when this run of grid heating began ...
+    since: datetime | None = None  # ... and when (None: none yet)
+    at: datetime | None = None  # the run's last reading (a gap starts a new run)
+    k_per_wh: float | None = None  # the last run's rise per Wh (None: none learnt yet)
+
+
+@dataclass(slots=True)
 class TankState:
     """The temperature latches of a temperature-driven load, and the user's overrides."""
 
@@ -126,6 +138,7 @@ class TankState:
     overrides: dict[str, float] = field(default_factory=dict)
     morning: MorningWatch = field(default_factory=MorningWatch)
     full: FullWords = field(default_factory=FullWords)  # the words of its "full" rulings
+    rate: HeatRate = field(default_factory=HeatRate)  # K per Wh of grid heating
 
 
 @dataclass(slots=True)

@@ -26,7 +26,8 @@ from pvopt.regulation.calendar import Calendar
 from pvopt.regulation.core import Regulator
 from pvopt.regulation.model import MeterSample
 from pvopt.regulation.prices import Prices
-from pvopt.regulation.rules import SUN_SIGMA, sun_quantile
+from pvopt.regulation.rules import SUN_SIGMA, learn_heat_rate, sun_quantile
+from pvopt.regulation.state import TankState
 from pvopt.tic.tariff import Colour, MeterTariff
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -353,22 +354,56 @@ def test_before_a_sunny_red_day_the_night_leaves_the_sun_its_share() -> None:
     assert not any(row[2] > 0 for row in house.log)
 
 
-def test_before_a_red_day_a_forecast_of_little_sun_keeps_the_tank_and_buys_most_of_the_run() -> (
+def test_before_a_red_day_a_forecast_of_little_sun_leaves_its_room_and_buys_most_of_the_run() -> (
     None
 ):
-    """6.4 kWh forecast (a 1 kW peak): not enough to risk the red day's hot water, and the
-    pump counts on 6.4 kWh × 0.25 × 0.725 = 1.16 kWh of it (1 h 33 of its 4 h): the night
-    buys 2 h 28, as late as still ends it by 06:00."""
+    """6.4 kWh forecast (a 1 kW peak): not enough to stop at temp_eco, but the tank counts
+    on 6.4 kWh × 0.4 × 0.725 = 1.85 kWh of it: once the night's first 10 min showed how
+    fast the heater warms it (0.075 K per 20 Wh), it stops 6.9 K short of temp_max. The
+    pump counts on 6.4 kWh × 0.25 × 0.725 = 1.16 kWh (1 h 33 of its 4 h): the night buys
+    2 h 28, as late as still ends it by 06:00."""
     house = Night(celsius=47.0)
     house.regulator.set_forecast(sunny(RED_DAY, 1000.0, at(WHITE_DAY, 18)), 24 * 3600.0)
     house.run(at(WHITE_DAY, 21, 30), at(RED_DAY, 6))
     heated = [row for row in house.log if row[1] > 0]
+    # before the rate is learnt, temp_max
     assert heated[0][3] == "heating off-peak: red day from 06:00, 46.5 °C, up to 60 °C"
-    assert house.warmest_c >= 60.0
+    assert heated[-1][3].endswith("up to 53.2 °C, room for 1.8 kWh of sun")
+    assert 53.1 <= house.warmest_c < 53.5
     runs = [row for row in house.log if row[2] > 0]
     assert runs[0][4] == "run time: 2 h 28 to buy, off-peak: red day from 06:00"
     assert 2.4 * 3600 <= len(runs) * 30 <= 2.55 * 3600
     assert runs[-1][0] < at(RED_DAY, 6)
+
+
+def test_before_a_red_day_the_room_left_for_the_sun_never_goes_below_temp_eco() -> None:
+    """12.7 kWh forecast (a 2 kW peak): 3.7 kWh counted, 13.9 K of room, more than the
+    10 K from temp_eco to temp_max: the tank is heated to temp_eco."""
+    house = Night(celsius=47.0)
+    house.regulator.set_forecast(sunny(RED_DAY, 2000.0, at(WHITE_DAY, 18)), 24 * 3600.0)
+    house.run(at(WHITE_DAY, 21, 30), at(RED_DAY, 6))
+    heated = [row for row in house.log if row[1] > 0]
+    assert heated[-1][3].endswith("up to 50 °C, room for 3.7 kWh of sun")
+    assert 50.0 <= house.warmest_c < 50.2
+
+
+def test_the_rise_per_wh_is_learnt_from_a_run_of_grid_heating_only() -> None:
+    """10 min of a 2.4 kW heater (400 Wh) that took the tank 40 → 42 °C: 5 mK per Wh;
+    a reading after a gap of more than 2 min starts a new run (the tank cooled or was
+    drawn meanwhile), which teaches its own rate once it too lasted 10 min."""
+    tank = TankState()
+    start = at(WHITE_DAY, 22)
+    for minute in range(10):  # a reading a minute
+        learn_heat_rate(tank, 40.0 + 0.2 * minute, start + timedelta(minutes=minute), 2400.0)
+    assert tank.rate.k_per_wh is None  # 9 min: too short
+    learn_heat_rate(tank, 42.0, start + timedelta(minutes=10), 2400.0)
+    assert tank.rate.k_per_wh == pytest.approx(2.0 / 400.0)
+    later = start + timedelta(hours=3)  # a new run: from 35 °C, half as fast
+    for minute in range(10):
+        learn_heat_rate(tank, 35.0 + 0.1 * minute, later + timedelta(minutes=minute), 2400.0)
+    assert tank.rate.k_per_wh == pytest.approx(2.0 / 400.0)  # still the last full run's
+    learn_heat_rate(tank, 36.0, later + timedelta(minutes=10), 2400.0)
+    assert tank.rate.k_per_wh == pytest.approx(1.0 / 400.0)
 
 
 @pytest.mark.parametrize(
