@@ -133,7 +133,9 @@ def test_the_live_snapshot_carries_the_french_reason_beside_the_english() -> Non
     payload = _status(decision)
     assert live.update("regulation/status", payload, T0)
     snapshot = live.snapshot(T0)
-    (load,) = snapshot["loads"]  # type: ignore[misc]
+    loads = snapshot["loads"]
+    assert isinstance(loads, list)
+    (load,) = loads
     assert load["reason"] == "trim 900 W"
     assert load["reason_fr"] == "réglé à 900\u00a0W"
     regulation = snapshot["regulation"]
