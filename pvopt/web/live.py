@@ -34,7 +34,8 @@ nothing is known)::
                     rejected_groups_total (since the page started), frames_last_minute,
                     time, age_s, stale}
     regulation      null, or the last decision: {grid_power_w, surplus_w (what would be
-                    exported without the loads), target_w, safe, reason, diverted_w (sum of
+                    exported without the loads), target_w, safe, reason, reason_fr (the
+                    reason in French, pvopt.web.reasons), diverted_w (sum of
                     the loads' power), loads_energy_today_wh (sum of their energy today,
                     surplus and grid alike), time, age_s, stale}
     today           null (not known yet, or a regulation that does not say), or today's
@@ -43,7 +44,8 @@ nothing is known)::
                     exported_today_wh, diverted_today_wh, import_cost_today_eur,
                     saved_today_eur, time, age_s, stale}
     loads           in priority order: {name, id, power_w, energy_today_wh, mode (auto,
-                    on, off, forced), forced, on, percent (dimmers, else null), reason,
+                    on, off, forced), forced, on, percent (dimmers, else null), reason (the
+                    regulation's, English), reason_fr (in French: pvopt.web.reasons),
                     temperature (null, or {temperature_c, source ("probe":
                     scr/<id>/temperature, else "regulation": its status), time, age_s,
                     stale}), time, age_s, stale (the decision's)}
@@ -92,6 +94,7 @@ from pvopt.regulation.inputs import (
 from pvopt.regulation.model import MeterSample, Mode
 from pvopt.tic.counts import CountsReport, parse_counts
 from pvopt.tic.tariff import MeterTariff, meter_tariff
+from pvopt.web import reasons
 
 _LOG = logging.getLogger(__name__)
 
@@ -563,6 +566,7 @@ class Live:
             "target_w": d.target_w,
             "safe": d.safe,
             "reason": d.reason,
+            "reason_fr": reasons.french(d.reason),
             "diverted_w": round(sum(load.power_w for load in d.loads), 1),
             "loads_energy_today_wh": round(sum(load.energy_today_wh for load in d.loads), 1),
             **_timed(now, d.time, self.limits.stale_after_s),
@@ -599,6 +603,7 @@ class Live:
                 "on": load.on,
                 "percent": load.percent,
                 "reason": load.reason,
+                "reason_fr": reasons.french(load.reason),
                 "temperature": self._temperature(load, d.time, now),
                 **timed,
             }

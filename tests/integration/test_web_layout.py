@@ -40,7 +40,7 @@ from pvopt import topics
 from pvopt.database_state import DatabaseState, state_document
 from pvopt.equipment.loader import parse_site_config
 from pvopt.forecast import PvForecast, Slot
-from pvopt.web import i18n
+from pvopt.web import i18n, reasons
 from pvopt.web.i18n import Lang
 
 from .conftest import DaemonFactory, Influxd, Mosquitto, Subscriber
@@ -65,12 +65,12 @@ TAP_PX = 40
 SIZES = ((360, 740), (1280, 800))
 #: What pvopt shows as it is, in no language of the page's: the loads' names, the file's
 #: path and text, the meter's labels and values as the meter sends them; and, not
-#: translated yet, the regulation's reasons and the configuration check's messages (their
-#: own words, in English).
+#: translated yet, the configuration check's messages (their own words, in English). The
+#: regulation's reasons are checked: the French page writes them in French
+#: (pvopt.web.reasons).
 NOT_TRANSLATED = (
     ".name",
     ".steer-load h3",
-    ".reason",
     ".settings-path",
     "textarea",
     ".meter-labels th.label",
@@ -159,11 +159,14 @@ def words(text: str) -> set[str]:
 
 
 def vocabulary(lang: Lang) -> set[str]:
-    """Every word of every text pvopt has in ``lang``."""
+    """Every word of every text pvopt has in ``lang``, the regulation's reasons too (their
+    shapes' examples, in English or in French)."""
     found: set[str] = set()
     for table in (i18n.TEXTS, i18n.LIVE_TEXTS):
         for texts in table.values():
             found |= words(texts[lang])
+    for shape in reasons.SHAPES:
+        found |= words(shape.example if lang == "en" else reasons.french(shape.example))
     return found
 
 
@@ -225,6 +228,19 @@ def check_labels(page: Any, lang: Lang) -> None:
     ):
         expect(page.locator(selector), selector).to_have_text(expected)
     expect(load_card(page, "water_heater")).to_contain_text(live["tank"])
+
+
+def check_reasons(page: Any, house: WebDaemon, lang: Lang) -> None:
+    """Each load's reason in the page's language: the regulation's English on an English
+    page, its French (the snapshot's ``reason_fr``) on a French one."""
+    from playwright.sync_api import expect
+
+    live = page.request.get(f"{house.url}/api/live").json()
+    for load in live["loads"]:
+        english, french = load["reason"], load["reason_fr"]
+        assert french == reasons.french(english) and french != english, load
+        shown = load_card(page, load["name"]).locator(".reason")
+        expect(shown).to_have_text(french if lang == "fr" else english)
 
 
 @pytest.fixture
@@ -344,6 +360,7 @@ def test_every_view_fits_a_phone_and_a_computer_in_the_browsers_language(
     expect(page.locator("#alerts li.database_down")).to_have_text(
         i18n.live_texts(lang)["alert_database_down"]
     )
+    check_reasons(page, house, lang)
     for width, height in SIZES:
         page.set_viewport_size({"width": width, "height": height})
         # the history redraws its charts at the new width: wait until they have it

@@ -109,6 +109,12 @@ function renderTariff(tariff) {
   fill("tariff", t("tariff"), ...parts, staleNote(tariff));
 }
 
+// The regulation says why in English (its status is an API); the server adds the French
+// (reason_fr, pvopt.web.reasons), which a French page shows.
+function reasonText(item) {
+  return lang === "fr" && typeof item.reason_fr === "string" ? item.reason_fr : item.reason;
+}
+
 function renderRegulation(regulation, today) {
   if (!regulation) {
     fill("regulation", t("regulation"), el("p", "hint", t("no_loads")));
@@ -124,7 +130,7 @@ function renderRegulation(regulation, today) {
     row(t("diverted_today"), formatEnergy(today ? today.diverted_today_wh : null, lang), "today-diverted"),
     row(t("saved_today"), formatMoney(today ? today.saved_today_eur : null, lang), "today-saved"),
     row(t("import_cost_today"), formatMoney(today ? today.import_cost_today_eur : null, lang)),
-    regulation.reason ? el("p", "reason", regulation.reason) : null,
+    regulation.reason ? el("p", "reason", reasonText(regulation)) : null,
     staleNote(regulation),
   );
 }
@@ -148,7 +154,7 @@ function renderLoad(load) {
     if (note) item.append(note);
   }
   item.append(row(t("energy_today"), formatEnergy(load.energy_today_wh, lang)));
-  if (load.reason) item.append(el("p", "reason", load.reason));
+  if (load.reason) item.append(el("p", "reason", reasonText(load)));
   const note = staleNote(load);
   if (note) item.append(note);
   return item;
