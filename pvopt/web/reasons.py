@@ -103,6 +103,7 @@ FIELDS: dict[str, Callable[[str], str]] = {
     "target_wh": number,
     "kw": number,
     "kwh": number,
+    "room_kwh": number,
     "celsius": number,
     "target_c": number,
     "percent": number,
@@ -138,10 +139,11 @@ SHAPES: tuple[Shape, ...] = (
     ),
     _shape(
         rf"heating off-peak: (?P<why>.+?), (?P<celsius>{_NUM}) °C, up to (?P<target_c>{_NUM}) °C"
-        rf"(?:, sun expected: (?P<kwh>{_NUM}) kWh)?",
+        rf"(?:, sun expected: (?P<kwh>{_NUM}) kWh)?"
+        rf"(?:, room for (?P<room_kwh>{_NUM}) kWh of sun)?",
         "chauffe en heures creuses : {why}, {celsius}\u00a0°C, jusqu'à {target_c}\u00a0°C"
-        "[, soleil attendu : {kwh}\u00a0kWh]",
-        "heating off-peak: red day from 06:00, 44.2 °C, up to 60 °C",
+        "[, soleil attendu : {kwh}\u00a0kWh][, place pour {room_kwh}\u00a0kWh de soleil]",
+        "heating off-peak: red day from 06:00, 44.2 °C, up to 53.2 °C, room for 1.8 kWh of sun",
     ),
     _shape(
         rf"off-peak heating: (?P<celsius>{_NUM}) °C, up to (?P<target_c>{_NUM}) °C"
