@@ -57,7 +57,7 @@ from pvopt.io.config_store import ConfigWriteError, VersionMismatch, read_config
 from pvopt.io.influx_reader import InfluxUnavailable
 from pvopt.io.live_feed import LiveFeed
 from pvopt.logthrottle import Throttle
-from pvopt.web import auth, history, i18n, pages, proxies, settings, steer
+from pvopt.web import auth, config_messages, history, i18n, pages, proxies, settings, steer
 from pvopt.web.meter import meter_document
 
 _LOG = logging.getLogger(__name__)
@@ -681,7 +681,7 @@ async def api_settings_save(request: web.Request) -> web.StreamResponse:
         return _refusal(refused)
     checked = check_config_text(wanted.text, site.path.name, site.settings_hc)
     if checked.site is None:
-        errors = [issue_document(issue) for issue in checked.issues]
+        errors = [config_messages.with_french(issue_document(i)) for i in checked.issues]
         reply = {"error": "the file is not valid: nothing was written", "code": "invalid"}
         return web.json_response({**reply, "errors": errors}, status=422)
     state = _state(request)
