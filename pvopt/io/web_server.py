@@ -669,10 +669,11 @@ async def api_settings_regulation(request: web.Request) -> web.StreamResponse:
 
 
 async def api_settings_save(request: web.Request) -> web.StreamResponse:
-    """POST /api/settings {"text", "version"}: 422 with each problem's line (nothing
-    written), 409 when the file changed since ``version``, 500 when it cannot be written
-    (the old file intact); else 200: saved, the previous file backed up, the regulation
-    asked to reload (``reload``: ``sent``, or ``not_sent`` with the broker away)."""
+    """POST /api/settings {"text", "version"}: 422 with each problem's line, its English
+    ``message`` and its ``message_fr`` (nothing written), 409 when the file changed since
+    ``version``, 500 when it cannot be written (the old file intact); else 200: saved, the
+    previous file backed up, the regulation asked to reload (``reload``: ``sent``, or
+    ``not_sent`` with the broker away)."""
     site = request.app[SETTINGS]
     body = await read_json(request)
     try:
