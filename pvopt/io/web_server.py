@@ -57,7 +57,7 @@ from pvopt.io.config_store import ConfigWriteError, VersionMismatch, read_config
 from pvopt.io.influx_reader import InfluxUnavailable
 from pvopt.io.live_feed import LiveFeed
 from pvopt.logthrottle import Throttle
-from pvopt.web import auth, history, i18n, pages, proxies, settings, steer
+from pvopt.web import auth, config_messages, history, i18n, pages, proxies, settings, steer
 from pvopt.web.meter import meter_document
 
 _LOG = logging.getLogger(__name__)
@@ -669,10 +669,11 @@ async def api_settings_regulation(request: web.Request) -> web.StreamResponse:
 
 
 async def api_settings_save(request: web.Request) -> web.StreamResponse:
-    """POST /api/settings {"text", "version"}: 422 with each problem's line (nothing
-    written), 409 when the file changed since ``version``, 500 when it cannot be written
-    (the old file intact); else 200: saved, the previous file backed up, the regulation
-    asked to reload (``reload``: ``sent``, or ``not_sent`` with the broker away)."""
+    """POST /api/settings {"text", "version"}: 422 with each problem's line, its English
+    ``message`` and its ``message_fr`` (nothing written), 409 when the file changed since
+    ``version``, 500 when it cannot be written (the old file intact); else 200: saved, the
+    previous file backed up, the regulation asked to reload (``reload``: ``sent``, or
+    ``not_sent`` with the broker away)."""
     site = request.app[SETTINGS]
     body = await read_json(request)
     try:
@@ -681,7 +682,7 @@ async def api_settings_save(request: web.Request) -> web.StreamResponse:
         return _refusal(refused)
     checked = check_config_text(wanted.text, site.path.name, site.settings_hc)
     if checked.site is None:
-        errors = [issue_document(issue) for issue in checked.issues]
+        errors = [config_messages.with_french(issue_document(i)) for i in checked.issues]
         reply = {"error": "the file is not valid: nothing was written", "code": "invalid"}
         return web.json_response({**reply, "errors": errors}, status=422)
     state = _state(request)

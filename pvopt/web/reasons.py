@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -257,8 +257,13 @@ MAX_LOGGED = 100
 _logged: set[str] = set()
 
 
-def _fill(template: str, groups: dict[str, str | None]) -> str:
-    """``template`` with its groups written (see the module's docstring)."""
+def fill(
+    template: str,
+    groups: Mapping[str, str | None],
+    fields: Mapping[str, Callable[[str], str]] = FIELDS,
+) -> str:
+    """``template`` with its groups written, each by its rewrite in ``fields`` (see the
+    module's docstring; :mod:`pvopt.web.config_messages` passes its own)."""
 
     def segment(found: re.Match[str]) -> str:
         names = _FIELD.findall(found.group(1))
@@ -267,7 +272,7 @@ def _fill(template: str, groups: dict[str, str | None]) -> str:
     def field(found: re.Match[str]) -> str:
         name = found.group(1)
         value = groups.get(name) or ""
-        rewrite = FIELDS.get(name)
+        rewrite = fields.get(name)
         return rewrite(value) if rewrite is not None else value
 
     return _FIELD.sub(field, _SEGMENT.sub(segment, template))
@@ -278,11 +283,23 @@ def match(part: str, shapes: tuple[Shape, ...] = SHAPES) -> Shape | None:
     return next((s for s in shapes if s.pattern.fullmatch(part)), None)
 
 
-def _translate_part(part: str, shapes: tuple[Shape, ...]) -> str:
+def translated(
+    part: str,
+    shapes: tuple[Shape, ...],
+    fields: Mapping[str, Callable[[str], str]] = FIELDS,
+) -> str | None:
+    """``part`` written from the first of ``shapes`` matching the whole of it, or None."""
     for shape in shapes:
         found = shape.pattern.fullmatch(part)
         if found is not None:
-            return _fill(shape.french, found.groupdict())
+            return fill(shape.french, found.groupdict(), fields)
+    return None
+
+
+def _translate_part(part: str, shapes: tuple[Shape, ...]) -> str:
+    said = translated(part, shapes)
+    if said is not None:
+        return said
     if part not in _logged and len(_logged) < MAX_LOGGED:
         _logged.add(part)
         _LOG.debug("no French for the reason %r: shown as it came", part)

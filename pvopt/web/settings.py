@@ -23,6 +23,7 @@ from typing import Final
 
 from pvopt import topics
 from pvopt.equipment.check import MAX_CONFIG_BYTES
+from pvopt.web.config_messages import with_french
 from pvopt.web.steer import Message, Publisher, Refused
 
 #: Backups kept next to the file (older ones are deleted after each save).
@@ -102,7 +103,8 @@ def reload_message() -> Message:
 
 def regulation_config(payload: bytes) -> dict[str, object] | None:
     """The regulation's ``regulation/config`` document, or None when it is not one (the
-    page is handed it as is: it is the regulation's own confirmation)."""
+    page is handed it as is: it is the regulation's own confirmation; a refused reload's
+    errors get their ``message_fr`` beside the English, as the save's)."""
     try:
         document = json.loads(payload)
     except (ValueError, RecursionError):
@@ -114,6 +116,10 @@ def regulation_config(payload: bytes) -> dict[str, object] | None:
         return None
     if not isinstance(document.get("loads"), list):
         return None
+    errors = last.get("errors")
+    if isinstance(errors, list):
+        french = [with_french(e) if isinstance(e, Mapping) else e for e in errors]
+        document["last_reload"] = {**last, "errors": french}
     return document
 
 

@@ -16,7 +16,8 @@ settings, every section open. The rules checked on each:
 - **one language**: ``<html lang>`` is the browser's language; a few key labels of each
   section are the i18n table's text in that language; no word that only the other
   language's texts use is visible (the texts pvopt does not translate, named in
-  :data:`NOT_TRANSLATED`, are left out);
+  :data:`NOT_TRANSLATED`, are left out); a file refused shows the check's message in the
+  page's language;
 - **nothing raw**: no ``{{placeholder}}``, ``{name}``, ``undefined``, ``NaN``, ``null``;
   and no number apart from its unit at a line's end (a no-break space joins them).
 
@@ -38,9 +39,10 @@ import pytest
 
 from pvopt import topics
 from pvopt.database_state import DatabaseState, state_document
+from pvopt.equipment.check import check_config_text
 from pvopt.equipment.loader import parse_site_config
 from pvopt.forecast import PvForecast, Slot
-from pvopt.web import i18n, reasons
+from pvopt.web import config_messages, i18n, reasons
 from pvopt.web.i18n import Lang
 
 from .conftest import DaemonFactory, Influxd, Mosquitto, Subscriber
@@ -64,10 +66,9 @@ TAP_PX = 40
 #: A small phone, then a computer.
 SIZES = ((360, 740), (1280, 800))
 #: What pvopt shows as it is, in no language of the page's: the loads' names, the file's
-#: path and text, the meter's labels and values as the meter sends them; and, not
-#: translated yet, the configuration check's messages (their own words, in English). The
-#: regulation's reasons are checked: the French page writes them in French
-#: (pvopt.web.reasons).
+#: path and text, the meter's labels and values as the meter sends them. The regulation's
+#: reasons and the configuration check's messages are checked: the French page writes
+#: them in French (pvopt.web.reasons, pvopt.web.config_messages).
 NOT_TRANSLATED = (
     ".name",
     ".steer-load h3",
@@ -75,7 +76,6 @@ NOT_TRANSLATED = (
     "textarea",
     ".meter-labels th.label",
     ".meter-labels td.value",
-    ".settings-error .message",
 )
 
 #: A number and its unit with a breakable space between them (a line may end between
@@ -356,6 +356,11 @@ def test_every_view_fits_a_phone_and_a_computer_in_the_browsers_language(
     )
     expect(settings.locator('.settings-error[data-line="15"] .where')).to_have_text(
         i18n.text("settings_line", lang).replace("{line}", "15")
+    )
+    (issue,) = check_config_text(BAD_POWER).issues  # the check's English, or its French
+    message = config_messages.french(issue.message) if lang == "fr" else issue.message
+    expect(settings.locator('.settings-error[data-line="15"] .message')).to_have_text(
+        f"{issue.path}: {message}"
     )
     expect(page.locator("#alerts li.database_down")).to_have_text(
         i18n.live_texts(lang)["alert_database_down"]

@@ -77,6 +77,7 @@ def test_the_api_refuses_a_bad_file_a_stale_version_and_a_forged_request(
         "equipment[2].nominal_power",
     )
     assert "'lots'" in error["message"]
+    assert error["message_fr"] == "attendu un nombre positif, reçu 'lots'"  # the page's French
     reply = save(browser, "equipment: [\n", version, csrf)
     assert reply.status == 422 and answer(reply)["errors"][0]["line"] == 2
 

@@ -33,6 +33,13 @@ function clock(iso) {
   });
 }
 
+/** A problem's message in the page's language: the French page shows ``message_fr``
+ * (pvopt.web.config_messages) when the server gave it, else the check's English. */
+function messageOf(error) {
+  const french = document.documentElement.lang === "fr" && typeof error.message_fr === "string";
+  return String(french ? error.message_fr : error.message);
+}
+
 const view = {
   version: "",
   editor: null,
@@ -82,13 +89,13 @@ function showErrors(errors) {
     const line = Number.isInteger(error.line) ? error.line : null;
     if (line !== null) {
       if (!view.marks.has(line)) view.marks.set(line, []);
-      view.marks.get(line).push(String(error.message));
+      view.marks.get(line).push(messageOf(error));
     }
     const where = line !== null ? t("settings_line", "line {line}", { line }) : "";
     const path = error.path ? `${error.path}: ` : "";
     const item = el("li", { class: "settings-error" }, [
       el("span", { class: "where", text: where }),
-      el("span", { class: "message", text: `${path}${error.message}` }),
+      el("span", { class: "message", text: `${path}${messageOf(error)}` }),
     ]);
     if (line !== null) {
       item.dataset.line = String(line);
@@ -126,7 +133,7 @@ function showRegulation(doc) {
       time: clock(last.at),
       loaded: clock(doc.loaded_at),
     });
-    const reasons = Array.isArray(last.errors) ? last.errors.map((e) => e.message) : [];
+    const reasons = Array.isArray(last.errors) ? last.errors.map(messageOf) : [];
     line.textContent = [refused, ...reasons].join(" ");
     return true;
   }
