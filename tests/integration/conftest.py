@@ -34,9 +34,10 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
 import paho.mqtt.client as mqtt
 import pytest
@@ -559,6 +560,17 @@ class Daemon:
         return int(self.proc.returncode)
 
 
+def offpeak_far_from_now(now: datetime) -> tuple[str, str]:
+    """``HC_START_TIME``/``HC_END_TIME`` of a one-hour off-peak window starting 12 h after
+    ``now`` in the daemons' zone (Europe/Paris). The daemons run on the real clock: with
+    the default 02:05–06:50, a test run in those hours met the off-peak rules (grid
+    heating, the morning top-up, the thermostat probe) that a daytime test never
+    expects, and failed only at that time of day."""
+    local = now.astimezone(ZoneInfo("Europe/Paris")) + timedelta(hours=12)
+    end = local + timedelta(hours=1)
+    return f"{local:%H:%M}", f"{end:%H:%M}"
+
+
 @dataclass
 class DaemonFactory:
     """Starts daemons wired to the test's servers; ``state_dir`` is shared by default."""
@@ -574,8 +586,12 @@ class DaemonFactory:
         self.state_dir.mkdir(exist_ok=True)
 
     def env(self, **overrides: str) -> dict[str, str]:
-        """The daemon's environment."""
+        """The daemon's environment. Its off-peak hours are 12 h away from now
+        (:func:`offpeak_far_from_now`) unless a test sets them."""
+        hc_start, hc_end = offpeak_far_from_now(datetime.now(UTC))
         values = {
+            "HC_START_TIME": hc_start,
+            "HC_END_TIME": hc_end,
             "PVOPT_STATE_DIR": str(self.state_dir),
             "INFLUXDB_DATABASE": self.database,
             # Nothing listens there: a test without a server sees it unreachable.
