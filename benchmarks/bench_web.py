@@ -60,6 +60,9 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -311,21 +314,28 @@ def clients_run(
     rss(web, f"{CLIENTS} event streams, after {len(numbers)} frames")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--frames", type=int, default=100, help="frames for the page latency")
-    parser.add_argument("--interval", type=float, default=0.25, help="seconds between frames")
-    parser.add_argument("--regulation-frames", type=int, default=40)
-    args = parser.parse_args()
-    started = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="pvopt-bench-web-") as folder:
+@dataclass(frozen=True)
+class Running:
+    """The chain of a benchmark, started: the web daemon, the frame writer and the pids
+    of ``pvopt regulate`` and ``pvopt web``."""
+
+    web: WebDaemon
+    chain: Chain
+    pids: dict[str, int]
+
+
+@contextmanager
+def running_chain(prefix: str, warm_frames: int, interval: float) -> Iterator[Running]:
+    """A private mosquitto, ``pvopt teleinfo`` on a pty, ``pvopt regulate`` with the
+    browser tests' two loads and ``pvopt web``, warmed up with ``warm_frames`` frames
+    (teleinfo has found them, the regulation answers); all stopped on exit."""
+    with tempfile.TemporaryDirectory(prefix=prefix) as folder:
         tmp = Path(folder)
         mosquitto = Mosquitto(find_binary("mosquitto"), tmp)
         mosquitto.prepare()
         mosquitto.start()
         factory = DaemonFactory(tmp, mosquitto)
         port = PtyPort()
-        streams: list[Events] = []
         chain: Chain | None = None
         try:
             config = tmp / "equipment_config.yml"
@@ -336,10 +346,31 @@ def main() -> None:
             web.daemon.wait_log("connected to MQTT broker")
             regulate.wait_log("regulating 2 loads")
             chain = Chain(port, mosquitto.host, mosquitto.port)
-            chain.run(10, args.interval)  # warm up: teleinfo has found the frames
+            chain.run(warm_frames, interval)
             if not chain.statuses:
                 raise SystemExit(f"no regulation/status: {teleinfo.log[-2000:]}")
             pids = {"regulate": regulate.proc.pid, "web": web.daemon.proc.pid}
+            yield Running(web=web, chain=chain, pids=pids)
+        finally:
+            if chain is not None:
+                chain.close()
+            for daemon in factory.started:
+                daemon.stop()
+            port.close()
+            mosquitto.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--frames", type=int, default=100, help="frames for the page latency")
+    parser.add_argument("--interval", type=float, default=0.25, help="seconds between frames")
+    parser.add_argument("--regulation-frames", type=int, default=40)
+    args = parser.parse_args()
+    started = time.monotonic()
+    with running_chain("pvopt-bench-web-", 10, args.interval) as run:
+        web, chain, pids = run.web, run.chain, run.pids
+        streams: list[Events] = []
+        try:
             rss(web, "idle (no client, frames flowing)")
             regulation_run(chain, pids, args.regulation_frames, args.interval, "no client")
 
@@ -350,12 +381,6 @@ def main() -> None:
         finally:
             for events in streams:
                 events.close()
-            if chain is not None:
-                chain.close()
-            for daemon in factory.started:
-                daemon.stop()
-            port.close()
-            mosquitto.stop()
     print(f"({time.monotonic() - started:.0f} s in all)")
 
 

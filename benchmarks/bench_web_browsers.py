@@ -73,7 +73,6 @@ import argparse
 import os
 import re
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,10 +82,17 @@ from playwright.sync_api import expect, sync_playwright
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.bench_web import BASE_W, OBSERVER, Chain, cpu_s, percentiles, proc_status
-from tests.integration.conftest import DaemonFactory, Mosquitto, PtyPort, find_binary
-from tests.integration.test_web_browser import CHROMIUM_ARGS, sign_in
-from tests.integration.web_chain import STEER_CONFIG, WebDaemon, launch_web
+from benchmarks.bench_web import (
+    BASE_W,
+    OBSERVER,
+    Chain,
+    cpu_s,
+    percentiles,
+    rss,
+    running_chain,
+)
+from tests.integration.conftest import CHROMIUM_ARGS, find_binary
+from tests.integration.web_chain import WebDaemon, sign_in
 
 PAGES = 20
 #: Seconds between frames: a Linky's standard mode sends one every 1.2-1.5 s.
@@ -201,14 +207,6 @@ def report(figures: RunFigures, label: str) -> None:
     )
 
 
-def rss(web: WebDaemon, when: str) -> None:
-    fields = proc_status(web.daemon.proc.pid)
-    print(
-        f"3. pvopt web {when}: VmRSS {fields['VmRSS'] / 1024:.1f} MB, "
-        f"VmHWM {fields['VmHWM'] / 1024:.1f} MB (target <= 60 MB)"
-    )
-
-
 def painted(page: Any, chain: Chain, numbers: list[int]) -> list[float]:
     """Seconds from each frame's last byte to its grid power painted in ``page``."""
     first: dict[int, int] = {}
@@ -290,37 +288,10 @@ def main() -> None:
     args = parser.parse_args()
     started = time.monotonic()
     print(f"load average before: {os.getloadavg()[0]:.2f} (1 min)")
-    with tempfile.TemporaryDirectory(prefix="pvopt-bench-web-browsers-") as folder:
-        tmp = Path(folder)
-        mosquitto = Mosquitto(find_binary("mosquitto"), tmp)
-        mosquitto.prepare()
-        mosquitto.start()
-        factory = DaemonFactory(tmp, mosquitto)
-        port = PtyPort()
-        chain: Chain | None = None
-        try:
-            config = tmp / "equipment_config.yml"
-            config.write_text(STEER_CONFIG)
-            teleinfo = factory(port.slave_path, extra=["--no-influx"], PVOPT_LOG_LEVEL="INFO")
-            regulate = factory.regulate(config, PVOPT_LOG_LEVEL="INFO")
-            web = launch_web(tmp, factory, mosquitto.port, config)
-            web.daemon.wait_log("connected to MQTT broker")
-            regulate.wait_log("regulating 2 loads")
-            chain = Chain(port, mosquitto.host, mosquitto.port)
-            chain.run(5, args.interval)  # warm up: teleinfo has found the frames
-            if not chain.statuses:
-                raise SystemExit(f"no regulation/status: {teleinfo.log[-2000:]}")
-            pids = {"regulate": regulate.proc.pid, "web": web.daemon.proc.pid}
-            rss(web, "idle (no page, frames flowing)")
-            report(measure(chain, pids, args.frames, args.interval), "1. no page")
-            pages_run(web, chain, pids, args)
-        finally:
-            if chain is not None:
-                chain.close()
-            for daemon in factory.started:
-                daemon.stop()
-            port.close()
-            mosquitto.stop()
+    with running_chain("pvopt-bench-web-browsers-", 5, args.interval) as run:
+        rss(run.web, "idle (no page, frames flowing)")
+        report(measure(run.chain, run.pids, args.frames, args.interval), "1. no page")
+        pages_run(run.web, run.chain, run.pids, args)
     print(f"load average after: {os.getloadavg()[0]:.2f} (1 min)")
     print(f"({time.monotonic() - started:.0f} s in all)")
 
