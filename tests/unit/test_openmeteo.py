@@ -110,7 +110,7 @@ def test_the_published_document_is_what_the_regulation_accepts(server: _Server) 
     publisher.start()
     publisher.join(10.0)
     assert len(published) == 1
-    forecast = parse_forecast(published[0].encode(), NOW)
+    forecast = parse_forecast(published[0].encode(), datetime.now(UTC))
     assert [s.power_w for s in forecast.slots] == [0.0, 1020.0, 1500.0]
 
 
