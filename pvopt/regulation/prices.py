@@ -8,7 +8,8 @@ tomorrow's Tempo colours). Pure: time is an argument.
   contract's schedule (Tempo 22:00–06:00, HP/HC the configured hours); on a ``base``
   contract, where every hour costs the same, the regulation's own window
   (``offpeak_start``–``offpeak_end``), as in the original system (a base meter's
-  "TH.." is not taken as "never off-peak").
+  "TH.." is not taken as "never off-peak"); on ``ejp``, which has no off-peak hours,
+  that window too, never in a mobile peak.
 - **A dear day ahead**: in an off-peak window, is the import price of the peak hours that
   follow it at least :data:`DEAR_RATIO` times the price now? On Tempo, the night before
   a red day (0.73 €/kWh against 0.16): what the house needs in those hours is better
@@ -113,6 +114,8 @@ class Prices:
                 import_price_eur_kwh=state.import_price_eur_kwh,
                 offpeak_until=self.calendar.window_end(now) if offpeak else None,
             )
+        if config.contract is Contract.EJP:
+            return self._ejp_view(now, said)
         tariff = self._tariff(now, said)
         state = tariff.at(now, said)
         if not state.offpeak:
@@ -140,6 +143,23 @@ class Prices:
             offpeak_until=ends,
             peak_ratio=peak_ratio,
             dear_why=why,
+        )
+
+    def _ejp_view(self, now: datetime, said: MeterTariff) -> PriceView:
+        """EJP has no off-peak hours, only normal ones (HN) and, on 22 winter days, the
+        mobile peak (PM, 07:00–01:00). So, as on a base contract, the regulation's own
+        window is its off-peak (the original's heating hours: the meter's "HN, not
+        off-peak" is not "never off-peak", which left tanks unheated on grey days), but
+        never in a mobile peak (the meter's PM). The peak hours after a window are not
+        taken as dear: nothing tells the regulation the day before that tomorrow is an
+        EJP day (the meter says PM once it has begun; historic mode's PEJP, 30 min
+        before)."""
+        state = self.tariff.at(now, said)
+        offpeak = state.period != "PM" and self.calendar.offpeak(now, None)
+        return PriceView(
+            offpeak=offpeak,
+            import_price_eur_kwh=state.import_price_eur_kwh,
+            offpeak_until=self.calendar.window_end(now) if offpeak else None,
         )
 
     def _tariff(self, now: datetime, meter: MeterTariff) -> Tariff:

@@ -86,6 +86,40 @@ def test_a_base_contract_heats_in_the_regulation_window_even_if_the_meter_says_b
     assert base.view(at(WHITE_DAY, 23), MeterTariff(period="HC", offpeak=True)).offpeak
 
 
+EJP = TariffConfig(contract=Contract.EJP, ejp_normal_price_eur_kwh=0.2, ejp_pm_price_eur_kwh=0.9)
+HN = MeterTariff(period="HN", offpeak=False, ejp_peak=False)  # what a Linky on EJP says ...
+PM = MeterTariff(period="PM", offpeak=False, ejp_peak=True)  # ... and in a mobile peak
+
+
+@pytest.mark.parametrize("meter", [HN, None])
+def test_an_ejp_contract_heats_in_the_regulation_window_as_a_base_one(
+    meter: MeterTariff | None,
+) -> None:
+    """EJP has no off-peak hours: its "HN, not off-peak" must not leave the tank unheated
+    on every grey day; the window is the regulation's, as on base."""
+    ejp = prices(EJP)
+    view = ejp.view(at(WHITE_DAY, 3), meter)
+    assert (view.offpeak, view.offpeak_until) == (True, at(WHITE_DAY, 6, 50))
+    assert view.dear_from is None  # tomorrow's mobile peak is not known the day before
+    assert not ejp.view(at(WHITE_DAY, 1), meter).offpeak
+    assert not ejp.view(at(WHITE_DAY, 12), meter).offpeak
+
+
+def test_an_ejp_mobile_peak_is_never_off_peak_even_in_the_window() -> None:
+    late = prices(EJP, RegulationConfig(offpeak_start=time(22, 0), offpeak_end=time(6, 0)))
+    assert not late.view(at(WHITE_DAY, 23), PM).offpeak  # the peak runs to 01:00
+    assert late.view(at(RED_DAY, 2), HN).offpeak
+
+
+def test_an_ejp_night_heats_a_cold_tank_from_the_grid() -> None:
+    site = SiteConfig(equipment=(HEATER,), regulation=HC, tariff=EJP)
+    regulator = Regulator(site, PARIS)
+    now = at(WHITE_DAY, 3)
+    regulator.set_temperature("0", 40.0, now)
+    out = regulator.evaluate(MeterSample(now, 400, 0, HN), now).outputs[0]
+    assert (out.power_w, out.reason) == (2400, "off-peak heating: 40.0 °C, up to 50 °C")
+
+
 # -- a dear day ahead -------------------------------------------------------------------------
 
 
