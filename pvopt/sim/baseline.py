@@ -97,6 +97,7 @@ from zoneinfo import ZoneInfo
 
 from pvopt.equipment.model import (
     ConstantPowerConfig,
+    Contract,
     EquipmentConfig,
     SiteConfig,
     TempDrivenVariablePowerConfig,
@@ -406,6 +407,7 @@ class NoRegulation(OnPlant):
 
     def __init__(self, site: SiteConfig, tz: ZoneInfo) -> None:
         self.plant = Plant(site, tz, on_shed=self._shed)
+        self._ejp = site.tariff.contract is Contract.EJP
         #: Each load's wiring, in priority order.
         self._wiring: list[Wiring] = []
         for state in self.plant.loads:
@@ -434,16 +436,27 @@ class NoRegulation(OnPlant):
         for wiring in self._wiring:
             wiring.closed = None
 
+    def _contactor_says(self, sample: MeterSample) -> bool | None:
+        """What the meter tells the off-peak contactor (None: the HC window decides). EJP
+        has no off-peak hours (the meter says "HN, not off-peak"): as on base, the HC
+        window, but open in a mobile peak; else a contactor never closed would leave the
+        tank unheated all winter."""
+        if self._ejp:
+            tariff = sample.tariff
+            return False if tariff is not None and tariff.period == "PM" else None
+        return sample.offpeak
+
     def evaluate(self, sample: MeterSample, now: datetime) -> Decision:
         """The water heater on its off-peak contactor (driven by the meter's tariff, as
-        a Linky's relay is; on a base contract, the HC window), on/off loads with a daily
+        a Linky's relay is; on a base contract, the HC window; on EJP too, open in a
+        mobile peak), on/off loads with a daily
         run time on their timer, everything else off; the frame's stale-data safety still applies
         (manual modes are ignored: no router). A load is given its power only when its
         contactor or timer changes."""
         shed = self.plant.admit(sample, now)
         if shed is not None:
             return shed
-        offpeak = self.plant.calendar.offpeak(now, sample.offpeak)
+        offpeak = self.plant.calendar.offpeak(now, self._contactor_says(sample))
         for wiring in self._wiring:
             state = wiring.state
             contactor_w = wiring.contactor_w

@@ -23,7 +23,9 @@ import pytest
 from pvopt.equipment.model import (
     Command,
     ConstantPowerConfig,
+    Contract,
     SiteConfig,
+    TariffConfig,
     UnknownPowerConfig,
     VariablePowerConfig,
 )
@@ -42,6 +44,7 @@ from pvopt.sim.scenarios import (
     local_time,
     reference_site,
 )
+from pvopt.tic.tariff import MeterTariff
 
 REFERENCE_SEED = 1  # the seed of conftest's reference days
 # The original's documented behaviour (research/upstream.md §1.2), written here rather
@@ -585,3 +588,30 @@ def test_without_a_router_only_the_off_peak_contactor_heats(
         if not timer[0] <= rec.start + i * rec.step_s < timer[1] + edge
     )
     assert max(rec.drawn_w["plug"]) == 0
+
+
+@pytest.mark.parametrize(
+    ("hour", "said", "heats"),
+    [
+        (3, MeterTariff(period="HN", offpeak=False, ejp_peak=False), True),  # the HC window
+        (12, MeterTariff(period="HN", offpeak=False, ejp_peak=False), False),
+        (3, MeterTariff(period="PM", offpeak=False, ejp_peak=True), False),  # a mobile peak
+    ],
+)
+def test_without_a_router_on_ejp_the_contactor_closes_in_the_hc_window_but_not_in_a_peak(
+    hour: int, said: MeterTariff, heats: bool
+) -> None:
+    """EJP has no off-peak hours: the meter's "HN, not off-peak" must not keep the
+    contactor open all winter (the tank was never heated: 141.8 kWh of hot water below
+    temp_min in a January); as on base, the HC window closes it, a mobile peak does not
+    (a window reaching into 22:00-01:00 would meet one)."""
+    reference = reference_site()
+    ejp = TariffConfig(
+        contract=Contract.EJP, ejp_normal_price_eur_kwh=0.2, ejp_pm_price_eur_kwh=0.9
+    )
+    site = replace(reference, tariff=ejp)
+    none = NoRegulation(site, PARIS)
+    now = datetime(2026, 1, 15, hour, tzinfo=PARIS)
+    out = none.evaluate(MeterSample(now, 400, 0, said), now).outputs
+    heater = next(o for o in out if o.name == "water_heater")
+    assert (heater.power_w > 0) is heats, heater.reason
