@@ -44,7 +44,8 @@ services:
 test: $(STAMP) services
 	@status=0; \
 	$(BIN)/pytest -n auto --dist loadfile tests/unit tests/sim || status=$$?; \
-	$(BIN)/pytest -n 4 --dist loadgroup --no-loadscope-reorder tests/integration || { [ $$status -ne 0 ] || status=$$?; }; \
+	$(BIN)/pytest -n 4 --dist loadgroup --no-loadscope-reorder tests/integration \
+	  || { rc=$$?; [ $$status -ne 0 ] || status=$$rc; }; \
 	exit $$status
 
 lint: $(STAMP)
