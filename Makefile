@@ -36,8 +36,17 @@ demo: $(SIM_STAMP)
 services:
 	@scripts/ensure-test-services.sh
 
+# The suite in two runs of pytest-xdist workers. The unit and simulation tests keep the
+# CPU busy: one worker per core. The integration tests mostly wait on the real chain's
+# real time: 4 workers, a module's tests on one of them, the real-time modules one after
+# another on one worker (tests/integration/conftest.py). Both runs always run; the first
+# failure's status is make's.
 test: $(STAMP) services
-	$(BIN)/pytest
+	@status=0; \
+	$(BIN)/pytest -n auto --dist loadfile tests/unit tests/sim || status=$$?; \
+	$(BIN)/pytest -n 4 --dist loadgroup --no-loadscope-reorder tests/integration \
+	  || { rc=$$?; [ $$status -ne 0 ] || status=$$rc; }; \
+	exit $$status
 
 lint: $(STAMP)
 	$(BIN)/ruff check pvopt tests benchmarks

@@ -13,6 +13,10 @@ stops what it started, whatever the test did. Nothing touches the machine's own 
 - ``subscriber``: a paho 2 client recording every message, with ``wait_for``.
 - ``meter``: a ``tic/frame`` published every 0.5 s, so that a ``pvopt regulate`` evaluates.
 - ``chromium``: Debian's headless Chromium driven by Playwright, one per test module.
+
+Under pytest-xdist (``make test``: ``-n 4 --dist loadgroup``) each module's tests run on
+one worker (one Chromium per module, as without workers), and the modules of
+:data:`REALTIME_MODULES` share one worker, first: they never run beside each other.
 """
 
 from __future__ import annotations
@@ -46,6 +50,34 @@ from paho.mqtt.enums import CallbackAPIVersion
 from pvopt.tic.encoder import linky_standard_frame
 
 HOST = "127.0.0.1"
+HERE = Path(__file__).parent
+
+#: Modules that judge the real chain against real-time bounds (a start within 60 s, a
+#: command within a frame of another, commands after a pause, a reconnection within 2 s)
+#: or load both cores (a flood of 20,000 messages): one xdist worker runs them one after
+#: another, so none of them runs beside another.
+REALTIME_MODULES = frozenset({"test_thermostat_cut", "test_yield_chain", "test_regulation_faults"})
+REALTIME = "realtime"
+
+
+def xdist_group(item: pytest.Item) -> str:
+    """The worker group of an integration test: ``realtime`` or its module's name."""
+    module = item.path.stem
+    return REALTIME if module in REALTIME_MODULES else module
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark each integration test with its xdist group (before pytest-xdist reads the
+    groups under ``--dist loadgroup``), the ``realtime`` ones first: the longest group,
+    it is the first handed out (with ``--no-loadscope-reorder``) and never the last to
+    end. The other tests keep their places."""
+    places = [n for n, item in enumerate(items) if item.path.parent == HERE]
+    ours = sorted((items[n] for n in places), key=lambda item: xdist_group(item) != REALTIME)
+    for n, item in zip(places, ours, strict=True):
+        item.add_marker(pytest.mark.xdist_group(xdist_group(item)))
+        items[n] = item
+
 
 # -- helpers -------------------------------------------------------------------------------
 

@@ -43,6 +43,9 @@ regulation:
   stop_delay: 2
 """
 
+#: The silent-meter test's stale timeout: the safety with a configured value.
+STALE_S = 4.0
+
 
 def _config(tmp_path: Path, text: str = CONFIG) -> Path:
     path = tmp_path / "equipment_config.yml"
@@ -107,11 +110,12 @@ def test_a_silent_meter_sends_every_load_to_zero_within_the_stale_timeout(
     pty_port: PtyPort,
     streamers: Callable[..., FrameStreamer],
 ) -> None:
-    """Pins the safety: no frame for stale_timeout (10 s) → every output to 0 at once."""
+    """Pins the safety: no frame for stale_timeout (4 s here, 10 s by default) → every
+    output to 0 at once."""
     sub = subscriber_factory(["scr/#", "wifi_plug/#", "pvopt/#"])
     meter = HouseMeter(1500)
     teleinfo(pty_port.slave_path, "standard")
-    reg = teleinfo.regulate(_config(tmp_path))
+    reg = teleinfo.regulate(_config(tmp_path, f"{CONFIG}  stale_timeout: {STALE_S:g}\n"))
     reg.wait_log("regulating 2 loads")
     streamer = streamers(pty_port, meter.frame, interval=0.5)
     sub.wait_for(lambda m: m.topic == "scr/0/in" and float(m.payload) > 10, timeout=15)
@@ -124,7 +128,7 @@ def test_a_silent_meter_sends_every_load_to_zero_within_the_stale_timeout(
     elapsed = time.monotonic() - silent
     assert off.payload == "0.0"
     # after the stale timeout (the last frame was at most 0.5 s old), not before
-    assert 10 - 1 <= elapsed <= 10 + 1, elapsed
+    assert STALE_S - 1 <= elapsed <= STALE_S + 1, elapsed
     assert any(m.payload == "0" for m in sub.on("wifi_plug/pool/in", since=mark))
     reg.wait_log("every load off: stale meter data")
 
