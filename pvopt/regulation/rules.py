@@ -29,6 +29,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
+from functools import lru_cache
 from math import exp
 from statistics import NormalDist
 from typing import Final
@@ -267,6 +268,7 @@ SUN_SHARE = 0.25
 SUN_SIGMA = 0.4
 
 
+@lru_cache(maxsize=16)  # a function of the ratio alone, asked each frame of some nights
 def sun_quantile(ratio: float) -> float:
     """How much of the forecast sun a night buy counts on, when a shortfall costs
     ``ratio`` times the night: buying x now at price 1 against the later price ``ratio``
