@@ -35,7 +35,7 @@ from statistics import NormalDist
 from typing import Final
 
 from pvopt.equipment.model import MIDNIGHT, VariablePowerConfig, clock_text
-from pvopt.regulation.calendar import Calendar
+from pvopt.regulation.calendar import Calendar, span
 from pvopt.regulation.model import Mode
 from pvopt.regulation.prices import PriceView
 from pvopt.regulation.state import Fixed, LoadState, TankState, Thresholds
@@ -642,7 +642,7 @@ def run_short(run: RunTime, now: datetime, prices: PriceView) -> float | None:
         return 0.0
     starts = prices.next_offpeak
     if prices.night_ratio > 1.0 and starts is not None:  # a cheaper night ahead
-        latest = deadline - timedelta(seconds=left_s * RUN_MARGIN + RUN_MARGIN_S)
+        latest = deadline - span(left_s * RUN_MARGIN + RUN_MARGIN_S)
         if latest >= starts:
             return 0.0
     return min(left_s / (deadline - now).total_seconds(), 1.0)
