@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from pvopt.equipment.model import RegulationConfig, local_end
@@ -28,6 +29,14 @@ def at_least(seconds: float) -> timedelta:
     while microseconds / 1e6 < seconds:
         microseconds += 1
     return timedelta(microseconds=microseconds)
+
+
+@lru_cache(maxsize=64)
+def span(seconds: float) -> timedelta:
+    """``timedelta(seconds=seconds)``, remembered: building one from a float costs more
+    than the rest of a rule that asks it each frame with the same seconds (a run time
+    left that does not move while its load is off)."""
+    return timedelta(seconds=seconds)
 
 
 def beyond(seconds: float) -> timedelta:

@@ -56,6 +56,25 @@ class SunKnown:
     sun: rules.Sun
 
 
+@dataclass(frozen=True, slots=True)
+class AheadKnown:
+    """The energy one forecast expects over the day after one off-peak window's end
+    (:data:`rules.SUN_DAY`): the same for every minute of that window, worked out once
+    (the forecast's staleness is still asked each minute, it depends on the time)."""
+
+    forecast: PvForecast
+    offpeak_until: datetime
+    energy_wh: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class TrimWords:
+    """A dimmer's trim reason and the power it was made for (:meth:`Regulator._trim_words`)."""
+
+    power_w: float
+    words: str
+
+
 class Regulator(OnPlant):
     """pvopt's regulation policy for one site. Not thread-safe: one caller at a time."""
 
@@ -66,6 +85,9 @@ class Regulator(OnPlant):
         self.cuts = CutDetector(self.plant.loads, self.plant.by_name, self.cfg.thermostat_probe_s)
         self.prices = Prices(site.tariff, self.plant.calendar, tz)
         self._sun_known: SunKnown | None = None
+        self._ahead_known: AheadKnown | None = None
+        #: each dimmer's last trim reason and the power it says (:meth:`_trim_words`)
+        self._trim_said: dict[str, TrimWords] = {}
         self._heaters = [s for s in self.plant.loads if s.thresholds is not None]
         self._dimmers = [s for s in self.plant.loads if s.variable]  # in priority order
 
@@ -150,9 +172,8 @@ class Regulator(OnPlant):
             return known.sun
         max_age_s = self.plant.forecast_max_age_s
         ahead_wh = None
-        if offpeak_until is not None:
-            ends = offpeak_until + rules.SUN_DAY
-            ahead_wh = expected_energy_wh(forecast, offpeak_until, ends, now, max_age_s)
+        if offpeak_until is not None and not forecast.stale(now, max_age_s):
+            ahead_wh = self._ahead_wh(forecast, offpeak_until)
         left_wh = None
         if met:
             midnight = local_end(minute.day, MIDNIGHT, self.plant.tz)
@@ -160,6 +181,19 @@ class Regulator(OnPlant):
         sun = rules.Sun(ahead_wh=ahead_wh, left_today_wh=left_wh)
         self._sun_known = SunKnown(minute_start=minute.start, forecast=forecast, met=met, sun=sun)
         return sun
+
+    def _ahead_wh(self, forecast: PvForecast, offpeak_until: datetime) -> float | None:
+        """What ``forecast`` expects over the day after ``offpeak_until`` (staleness
+        aside): remembered for the window, since neither bound moves within it. Safe: the
+        energy is a function of the forecast (immutable, matched by identity) and the two
+        bounds alone."""
+        known = self._ahead_known
+        if known is None or known.forecast is not forecast or known.offpeak_until != offpeak_until:
+            ends = offpeak_until + rules.SUN_DAY
+            energy_wh = forecast.energy_wh(offpeak_until, ends)
+            known = AheadKnown(forecast=forecast, offpeak_until=offpeak_until, energy_wh=energy_wh)
+            self._ahead_known = known
+        return known.energy_wh
 
     def _apply_fixed(self, plan: Plan, delta_w: float, now: datetime) -> float:
         """Loads fixed by a mode or a limit take their power now, safety limits included;
@@ -196,6 +230,16 @@ class Regulator(OnPlant):
         switched = staged.state if staged is not None else None
         self.cuts.follow(steps, grid_w, settled, switched, testing, steady)
 
+    def _trim_words(self, name: str, power_w: float) -> str:
+        """The trim's reason for a dimmer at ``power_w``: made when its power changes, not
+        at each frame (safe: the words are a function of the power alone)."""
+        said = self._trim_said.get(name)
+        if said is not None and said.power_w == power_w:
+            return said.words
+        words = f"trim {power_w:.0f} W" if power_w > 0 else "off: no surplus"
+        self._trim_said[name] = TrimWords(power_w=power_w, words=words)
+        return words
+
     def _set_reasons(self, plan: Plan) -> None:
         """Each load's reason: its rule's or staging's (a note added: a run time missed
         today), or the trim's for a dimmer neither fixed (a note added: its morning
@@ -207,7 +251,6 @@ class Regulator(OnPlant):
                 note = notes.get(state.name) if notes else None
                 state.reason = f"{reason}; {note}" if note else reason
             elif state.variable:
-                power_w = state.power_w
-                trim = f"trim {power_w:.0f} W" if power_w > 0 else "off: no surplus"
+                trim = self._trim_words(state.name, state.power_w)
                 note = notes.get(state.name) if notes else None
                 state.reason = f"{trim}; {note}" if note else trim

@@ -29,12 +29,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
+from functools import lru_cache
 from math import exp
 from statistics import NormalDist
 from typing import Final
 
 from pvopt.equipment.model import MIDNIGHT, VariablePowerConfig, clock_text
-from pvopt.regulation.calendar import Calendar
+from pvopt.regulation.calendar import Calendar, span
 from pvopt.regulation.model import Mode
 from pvopt.regulation.prices import PriceView
 from pvopt.regulation.state import Fixed, LoadState, TankState, Thresholds
@@ -267,6 +268,7 @@ SUN_SHARE = 0.25
 SUN_SIGMA = 0.4
 
 
+@lru_cache(maxsize=16)  # a function of the ratio alone, asked each frame of some nights
 def sun_quantile(ratio: float) -> float:
     """How much of the forecast sun a night buy counts on, when a shortfall costs
     ``ratio`` times the night: buying x now at price 1 against the later price ``ratio``
@@ -640,7 +642,7 @@ def run_short(run: RunTime, now: datetime, prices: PriceView) -> float | None:
         return 0.0
     starts = prices.next_offpeak
     if prices.night_ratio > 1.0 and starts is not None:  # a cheaper night ahead
-        latest = deadline - timedelta(seconds=left_s * RUN_MARGIN + RUN_MARGIN_S)
+        latest = deadline - span(left_s * RUN_MARGIN + RUN_MARGIN_S)
         if latest >= starts:
             return 0.0
     return min(left_s / (deadline - now).total_seconds(), 1.0)

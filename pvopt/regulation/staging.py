@@ -77,13 +77,30 @@ class Verdict:
 STAYS_ON = Verdict(switch=False, reason="on: surplus")
 
 
+#: Up to this many watts, :func:`short_of` keys its words on whole watts (far beyond any
+#: load: it keeps ``round`` away from an infinite budget, which it cannot round).
+WHOLE_WATTS_MAX = 1e9
+
+
 def short_of(average_w: float, needed_w: float) -> Verdict:
     """The verdict of an off load whose averaged budget is short of ``needed_w``."""
     if average_w < 0:
         # keyed on whole watts, as the words say it: an import share moves needed_w by
         # fractions of a watt from one frame to the next
         return no_surplus(round(needed_w))
+    if 0.5 <= average_w < WHOLE_WATTS_MAX and 0.5 <= needed_w < WHOLE_WATTS_MAX:
+        # the same words, remembered per whole watts (the average moves by less than a
+        # watt from one frame to the next, every sunny frame asks): from 0.5 W up,
+        # round() and the ".0f" format both round half to even, to the same integer
+        return surplus_short(round(average_w), round(needed_w))
     return Verdict(switch=False, reason=f"off: surplus {average_w:.0f} W of {needed_w:.0f}")
+
+
+@lru_cache(maxsize=256)
+def surplus_short(average_w: int, needed_w: int) -> Verdict:
+    """The verdict of an off load whose averaged budget, ``average_w`` whole watts, is
+    short of ``needed_w``: the words of :func:`short_of`, made once per pair."""
+    return Verdict(switch=False, reason=f"off: surplus {average_w} W of {needed_w}")
 
 
 @lru_cache(maxsize=16)

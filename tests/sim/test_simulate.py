@@ -6,6 +6,7 @@ JSON and PNG) is shared by the tests of this module.
 
 from __future__ import annotations
 
+import gc
 import io
 import json
 import subprocess
@@ -17,7 +18,7 @@ import pytest
 
 from pvopt.cli import in_processes, main
 from pvopt.sim.report import CSV_COLUMNS
-from pvopt.sim.simulate import SimulateOptions, run
+from pvopt.sim.simulate import RUN_GC_THRESHOLD, SimulateOptions, fewer_collections, run
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "equipment_config.yml.template"
@@ -231,3 +232,15 @@ def test_a_bad_configuration_exits_2_naming_file_line_and_key(
     assert main(["simulate", "--config", str(bad)]) == 2
     err = capsys.readouterr().err
     assert f"{bad}:" in err and "equipment[0].max_power" in err
+
+
+def test_a_house_runs_with_fewer_collections_and_the_collector_is_put_back() -> None:
+    """A run raises the collector's first threshold, and puts Python's back after it,
+    even when the run fails (tests and the daemon-free benchmarks run houses in process)."""
+    before = gc.get_threshold()
+    with fewer_collections():
+        assert gc.get_threshold() == (max(RUN_GC_THRESHOLD, before[0]), *before[1:])
+    assert gc.get_threshold() == before
+    with pytest.raises(RuntimeError), fewer_collections():
+        raise RuntimeError("a run that fails")
+    assert gc.get_threshold() == before

@@ -8,6 +8,7 @@ standard mode.
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta
 
@@ -23,7 +24,7 @@ from pvopt.equipment.model import (
 )
 from pvopt.regulation.core import Regulator
 from pvopt.regulation.model import Decision, MeterSample, Mode, Output
-from pvopt.regulation.staging import FAST_START_S
+from pvopt.regulation.staging import FAST_START_S, short_of
 from pvopt.tic.tariff import MeterTariff
 
 
@@ -49,6 +50,19 @@ def test_the_trim_loop_brings_the_grid_to_the_target_and_holds_it() -> None:
     target = house.regulator.cfg.target_grid_w
     assert abs(house.grid_now() - target) <= house.regulator.cfg.dead_band_w + 1
     assert house.regulator.load("heater").power_w == pytest.approx(2500 - 500 - 20, abs=11)
+
+
+def test_a_trimmed_dimmer_s_reason_says_the_power_of_each_decision() -> None:
+    """The trim's words follow the dimmer's power as the sun moves it, down to "off: no
+    surplus" and back (the words are remembered between two changes of power)."""
+    house = House(regulator(dimmer("heater")), pv_w=2500)
+    for pv_w in (2500, 1800, 300, 2100):
+        house.pv_w = pv_w
+        house.run(20)
+    outputs = [_output(d, "heater") for _, _, d in house.history]
+    assert len({o.power_w for o in outputs}) > 4
+    for out in outputs:
+        assert out.reason == (f"trim {out.power_w:.0f} W" if out.power_w > 0 else "off: no surplus")
 
 
 def test_readings_that_cannot_show_a_command_yet_are_not_mistaken_for_its_absence() -> None:
@@ -283,6 +297,25 @@ def test_a_clear_steady_surplus_starts_a_load_within_seconds_whatever_freed_it()
     assert FAST_START_S <= _first(house, start, "pool_pump", lambda o: o.on) <= FAST_START_S + 5
     reasons = [_output(d, "pool_pump").reason for t, _, d in house.history if t > start]
     assert "on: surplus 2.6 kW steady" in reasons
+
+
+@pytest.mark.parametrize(
+    "average_w",
+    [0.0, -0.0, 0.3, 0.5, 1.5, 2.5, 312.5, 313.5, 612.4999, 612.5, 1e12, math.inf, math.nan],
+)
+@pytest.mark.parametrize("needed_w", [0.5, 2.5, 600.0, 806.5, 1049.5])
+def test_an_off_load_short_of_surplus_says_its_average_in_whole_watts_rounded_half_even(
+    average_w: float, needed_w: float
+) -> None:
+    """The words an off load's verdict gives (remembered per whole watts) are those the
+    ".0f" format gives, halves rounded to even, whatever the budget's average."""
+    expected = (
+        f"off: surplus 0 W of {round(needed_w)}"
+        if average_w < 0
+        else f"off: surplus {average_w:.0f} W of {needed_w:.0f}"
+    )
+    assert short_of(average_w, needed_w).reason == expected
+    assert short_of(average_w, needed_w).switch is False
 
 
 def test_a_steady_surplus_short_of_twice_the_load_waits_start_delay() -> None:

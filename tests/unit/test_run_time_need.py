@@ -13,6 +13,7 @@ import pytest
 from houses import PARIS, STEP_S, pool_pump
 
 from pvopt.equipment.model import RegulationConfig, SiteConfig
+from pvopt.regulation.calendar import span
 from pvopt.regulation.core import Regulator
 from pvopt.regulation.model import MeterSample, Mode
 from pvopt.regulation.rules import duration
@@ -153,3 +154,11 @@ def test_the_original_algorithm_does_not_get_the_run_time_rule() -> None:
 )
 def test_durations_read_in_hours_and_minutes(seconds: float, text: str) -> None:
     assert duration(seconds) == text
+
+
+@pytest.mark.parametrize("seconds", [0.0, 60.0, 1234.5678915, 14_748.0, 86_400.25, -3.5])
+def test_the_run_time_lead_remembered_is_the_timedelta_it_stands_for(seconds: float) -> None:
+    """calendar.span, which the run-time rules ask each frame, is timedelta(seconds=…)
+    to the microsecond (rounded as timedelta rounds), the first time and the next."""
+    assert span(seconds) == timedelta(seconds=seconds)
+    assert span(seconds) == timedelta(seconds=seconds)

@@ -37,8 +37,8 @@ TEMPO = TariffConfig(contract=Contract.TEMPO)
 HC = RegulationConfig(offpeak_start=time(2, 5), offpeak_end=time(6, 50))
 
 
-def at(day: date, hour: int, minute: int = 0) -> datetime:
-    return datetime.combine(day, time(hour, minute), tzinfo=PARIS)
+def at(day: date, hour: int, minute: int = 0, second: int = 0) -> datetime:
+    return datetime.combine(day, time(hour, minute, second), tzinfo=PARIS)
 
 
 def said(instant: datetime) -> MeterTariff:
@@ -304,6 +304,29 @@ def test_the_morning_top_up_is_left_to_the_sun_a_forecast_expects(
     regulator.set_temperature("0", 46.0, now)
     out = regulator.evaluate(MeterSample(now, 400, 0, said(now)), now).outputs[0]
     assert (out.power_w > 0, out.reason) == (heats, reason)
+
+
+def test_within_a_night_a_new_forecast_counts_at_once_and_a_stale_one_stops_counting() -> None:
+    """The coming day's sun is worked out once per night (it does not move within it), but
+    a forecast that replaces it, or that grows too old, is seen the next minute."""
+    site = SiteConfig(equipment=(HEATER,), regulation=HC, tariff=TEMPO)
+    regulator = Regulator(site, PARIS)
+    morning = date(2026, 4, 15)
+    regulator.set_temperature("0", 46.0, at(morning, 5, 10))
+
+    def reason(now: datetime) -> str:
+        return regulator.evaluate(MeterSample(now, 400, 0, said(now)), now).outputs[0].reason
+
+    regulator.set_forecast(sunny(morning, 6000.0, at(morning, 1)), 24 * 3600.0)
+    assert reason(at(morning, 5, 10)).endswith("no morning top-up: sun expected 38.2 kWh")
+    regulator.set_forecast(sunny(morning, 6000.0, at(morning, 1)), 24 * 3600.0)  # equal
+    assert reason(at(morning, 5, 11)).endswith("no morning top-up: sun expected 38.2 kWh")
+    regulator.set_forecast(sunny(morning, 4000.0, at(morning, 1)), 24 * 3600.0)
+    assert reason(at(morning, 5, 12)).endswith("no morning top-up: sun expected 25.5 kWh")
+    # issued 03:00, relied on for 2 h 13: stale from 05:13 on, the night tops up
+    regulator.set_forecast(sunny(morning, 6000.0, at(morning, 3)), 2 * 3600.0 + 13 * 60.0)
+    assert reason(at(morning, 5, 12, 30)).endswith("sun expected 38.2 kWh")
+    assert reason(at(morning, 5, 13, 30)).startswith("off-peak heating: 46.0 °C, up to 50 °C")
 
 
 def test_a_sunny_forecast_still_heats_a_tank_below_temp_min_in_the_last_hour() -> None:
