@@ -38,6 +38,9 @@ REGULATION_RELOAD = "regulation/reload"
 REGULATION_CONFIG = "regulation/config"
 #: The expected PV power, slot by slot (JSON, retained; :mod:`pvopt.forecast`).
 FORECAST = "regulation/forecast"
+#: Whether a local date has an EJP mobile peak, announced the day before (JSON
+#: ``{"date": "YYYY-MM-DD", "ejp": true}``, retained; :mod:`pvopt.ejp`).
+EJP = "regulation/ejp"
 #: Per equipment: probe readings (°C) and manual controls (``ON``, ``OFF``, ``AUTO``…).
 SCR_TEMPERATURES = "scr/+/temperature"
 SCR_CONTROLS = "scr/+/control"

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from pvopt.ejp import EjpDay
 from pvopt.equipment.model import MIDNIGHT, SiteConfig, local_end
 from pvopt.forecast import PvForecast, expected_energy_wh
 from pvopt.regulation import rules, staging, trim
@@ -90,6 +91,10 @@ class Regulator(OnPlant):
         self._trim_said: dict[str, TrimWords] = {}
         self._heaters = [s for s in self.plant.loads if s.thresholds is not None]
         self._dimmers = [s for s in self.plant.loads if s.variable]  # in priority order
+
+    def set_ejp_day(self, announced: EjpDay, now: datetime) -> None:
+        """An announced EJP day: the night before a mobile peak is priced as dear."""
+        self.prices.know_ejp(announced, now)
 
     def _shed(self) -> None:
         """Every load was shed: the checks in progress and the averages mean nothing."""

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from pvopt.ejp import EjpDay
 from pvopt.equipment.model import SiteConfig
 from pvopt.forecast import PvForecast
 from pvopt.regulation import accounting
@@ -89,6 +90,9 @@ class Plant:
         state = self._by_id.get(load_id)
         if state is not None:
             state.temperature = Reading(celsius=celsius, at=now)
+
+    def set_ejp_day(self, announced: EjpDay, now: datetime) -> None:
+        """An announced EJP day (``regulation/ejp``): only pvopt's regulation reads it."""
 
     def set_teleinfo_online(self, online: bool, now: datetime) -> Decision | None:
         """teleinfo's availability; ``offline`` sheds every load at once."""
@@ -279,6 +283,9 @@ class OnPlant:
     def set_forecast(self, forecast: PvForecast, max_age_s: float) -> None:
         """The newest valid PV forecast, relied on until ``max_age_s`` after its issue."""
         self.plant.forecast, self.plant.forecast_max_age_s = forecast, max_age_s
+
+    def set_ejp_day(self, announced: EjpDay, now: datetime) -> None:
+        """An announced EJP day (``regulation/ejp``): only pvopt's regulation reads it."""
 
     def set_teleinfo_online(self, online: bool, now: datetime) -> Decision | None:
         """teleinfo's availability; ``offline`` sheds every load at once."""

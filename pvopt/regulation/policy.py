@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
+from pvopt.ejp import EjpDay
 from pvopt.equipment.model import SiteConfig
 from pvopt.forecast import PvForecast
 from pvopt.regulation.inputs import Control
@@ -47,6 +48,10 @@ class Policy(Protocol):
 
     def set_forecast(self, forecast: PvForecast, max_age_s: float) -> None:
         """The newest valid PV forecast (pvopt's regulation reads it; the others do not)."""
+        ...
+
+    def set_ejp_day(self, announced: EjpDay, now: datetime) -> None:
+        """An announced EJP day (pvopt's regulation prices it; the others do not)."""
         ...
 
     def set_teleinfo_online(self, online: bool, now: datetime) -> Decision | None:

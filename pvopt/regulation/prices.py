@@ -9,12 +9,14 @@ tomorrow's Tempo colours). Pure: time is an argument.
   contract, where every hour costs the same, the regulation's own window
   (``offpeak_start``–``offpeak_end``), as in the original system (a base meter's
   "TH.." is not taken as "never off-peak"); on ``ejp``, which has no off-peak hours,
-  that window too, never in a mobile peak.
+  that window too, never in a mobile peak (the meter's PM, or a day announced as EJP).
 - **A dear day ahead**: in an off-peak window, is the import price of the peak hours that
   follow it at least :data:`DEAR_RATIO` times the price now? On Tempo, the night before
   a red day (0.73 €/kWh against 0.16): what the house needs in those hours is better
   bought now. The colour of the coming day is the meter's (STGE, DEMAIN: known from late
-  morning the day before); not known, no day is taken as dear.
+  morning the day before); not known, no day is taken as dear. On EJP, the mobile peak
+  (07:00) after a window is dear when its day was announced as EJP
+  (:meth:`Prices.know_ejp`, the optional ``regulation/ejp`` input); not announced, not.
 - **A cheaper night ahead**: in peak hours, how much cheaper is the next off-peak window
   than now (:attr:`PriceView.night_ratio`)? A run bought in peak hours costs that much
   more than the heat a water heater would otherwise take from the grid at night.
@@ -25,19 +27,28 @@ the meter's labels (which change a few times a day).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
+from types import MappingProxyType
 from typing import Final
 from zoneinfo import ZoneInfo
 
+from pvopt.ejp import EjpDay
 from pvopt.equipment.model import Contract, TariffConfig
 from pvopt.regulation.calendar import Calendar
-from pvopt.tariff import Tariff
+from pvopt.tariff import EjpCalendar, Tariff
 from pvopt.tic.tariff import Colour, MeterTariff
 
 #: The next peak hours are "dear" from this many times the price now: a red Tempo day
 #: (4.5× its night), an EJP mobile peak; not HP against HC (1.35×) nor a white day.
 DEAR_RATIO: Final = 2.0
+#: When an EJP mobile peak starts (local), and how soon after an off-peak window's end it
+#: must start to be the peak hours that follow that window.
+EJP_PEAK_START: Final = time(7, 0)
+EJP_PEAK_WITHIN: Final = timedelta(hours=6)
+#: Announced EJP days before yesterday are forgotten (yesterday's peak runs to 01:00).
+EJP_KEEP: Final = timedelta(days=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +96,27 @@ class Prices:
         self.tariff = Tariff(config, tz)
         self._known: _Known | None = None
         self._with_meter: tuple[object, Tariff] | None = None
+        #: The announced EJP days (local date → mobile peak or not), and the tariff
+        #: whose EJP calendar holds the announced peak days.
+        self._ejp_days: dict[date, bool] = {}
+        self._ejp_tariff = self.tariff
+
+    @property
+    def ejp_days(self) -> Mapping[date, bool]:
+        """The announced EJP days kept (read-only)."""
+        return MappingProxyType(self._ejp_days)
+
+    def know_ejp(self, announced: EjpDay, now: datetime) -> None:
+        """An announced day (``regulation/ejp``): kept, with the others, until
+        yesterday (:data:`EJP_KEEP`); the view of the minute is asked again."""
+        days = self._ejp_days
+        days[announced.day] = announced.ejp
+        oldest = now.astimezone(self.tz).date() - EJP_KEEP
+        for day in [day for day in days if day < oldest]:
+            del days[day]
+        peaks = EjpCalendar(frozenset(day for day, ejp in days.items() if ejp))
+        self._ejp_tariff = Tariff(self.config, self.tz, ejp_calendar=peaks) if days else self.tariff
+        self._known = None
 
     def view(self, now: datetime, meter: MeterTariff | None) -> PriceView:
         """The tariff at ``now`` with what the meter says."""
@@ -150,17 +182,40 @@ class Prices:
         mobile peak (PM, 07:00–01:00). So, as on a base contract, the regulation's own
         window is its off-peak (the original's heating hours: the meter's "HN, not
         off-peak" is not "never off-peak", which left tanks unheated on grey days), but
-        never in a mobile peak (the meter's PM). The peak hours after a window are not
-        taken as dear: nothing tells the regulation the day before that tomorrow is an
-        EJP day (the meter says PM once it has begun; historic mode's PEJP, 30 min
-        before)."""
-        state = self.tariff.at(now, said)
+        never in a mobile peak (the meter's PM, or an announced EJP day's 07:00–01:00).
+        The meter tells a mobile peak only once it has begun (historic mode's PEJP,
+        30 min before), so the peak hours after a window are dear only when their day was
+        announced (:meth:`know_ejp`): then what the house needs in them is bought in the
+        window, as the night before a red Tempo day."""
+        tariff = self._ejp_tariff
+        state = tariff.at(now, said)
         offpeak = state.period != "PM" and self.calendar.offpeak(now, None)
+        ends = self.calendar.window_end(now) if offpeak else None
+        why, peak_ratio = "", 1.0
+        if ends is not None:
+            peak = self._ejp_peak_after(ends)
+            if peak is not None:
+                # PM only on a day announced as EJP (the tariff's calendar holds them)
+                later = tariff.at(peak).import_price_eur_kwh
+                if state.import_price_eur_kwh > 0:
+                    peak_ratio = later / state.import_price_eur_kwh
+                if peak_ratio >= DEAR_RATIO:
+                    why = f"mobile peak from {peak.astimezone(self.tz):%H:%M}"
         return PriceView(
             offpeak=offpeak,
             import_price_eur_kwh=state.import_price_eur_kwh,
-            offpeak_until=self.calendar.window_end(now) if offpeak else None,
+            offpeak_until=ends,
+            peak_ratio=peak_ratio,
+            dear_why=why,
         )
+
+    def _ejp_peak_after(self, ends: datetime) -> datetime | None:
+        """When (UTC) a mobile peak would start after a window ending at ``ends``: the
+        next 07:00 local, if within :data:`EJP_PEAK_WITHIN`; else None."""
+        local = ends.astimezone(self.tz)
+        day = local.date() if local.time() <= EJP_PEAK_START else local.date() + timedelta(days=1)
+        starts = datetime.combine(day, EJP_PEAK_START, self.tz).astimezone(ends.tzinfo)
+        return starts if starts - ends <= EJP_PEAK_WITHIN else None
 
     def _tariff(self, now: datetime, meter: MeterTariff) -> Tariff:
         """The tariff with the meter's colours of today and tomorrow in its calendar

@@ -22,6 +22,7 @@ import copy
 from dataclasses import dataclass
 from datetime import datetime
 
+from pvopt.ejp import EjpDay
 from pvopt.equipment.model import EquipmentConfig, SiteConfig, VariablePowerConfig
 from pvopt.regulation.core import Regulator
 from pvopt.regulation.model import MqttCommand
@@ -122,6 +123,8 @@ def reload(old: Regulator, site: SiteConfig, now: datetime) -> Reloaded:
     plant.sample = before.sample
     plant.forecast = before.forecast
     plant.forecast_max_age_s = before.forecast_max_age_s
+    for day, ejp in old.prices.ejp_days.items():
+        new.set_ejp_day(EjpDay(day=day, ejp=ejp), now)
     return Reloaded(regulator=new, carried=carried, off_commands=tuple(offs))
 
 

@@ -6,12 +6,14 @@ the red day's peak hours never heat from the grid."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from statistics import NormalDist
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from pvopt.ejp import EjpDay
 from pvopt.equipment.model import (
     Command,
     ConstantPowerConfig,
@@ -100,7 +102,7 @@ def test_an_ejp_contract_heats_in_the_regulation_window_as_a_base_one(
     ejp = prices(EJP)
     view = ejp.view(at(WHITE_DAY, 3), meter)
     assert (view.offpeak, view.offpeak_until) == (True, at(WHITE_DAY, 6, 50))
-    assert view.dear_from is None  # tomorrow's mobile peak is not known the day before
+    assert view.dear_from is None  # no regulation/ejp: tomorrow's mobile peak is not known
     assert not ejp.view(at(WHITE_DAY, 1), meter).offpeak
     assert not ejp.view(at(WHITE_DAY, 12), meter).offpeak
 
@@ -118,6 +120,66 @@ def test_an_ejp_night_heats_a_cold_tank_from_the_grid() -> None:
     regulator.set_temperature("0", 40.0, now)
     out = regulator.evaluate(MeterSample(now, 400, 0, HN), now).outputs[0]
     assert (out.power_w, out.reason) == (2400, "off-peak heating: 40.0 °C, up to 50 °C")
+
+
+LATE = RegulationConfig(offpeak_start=time(22, 0), offpeak_end=time(6, 0))  # a 22:00 window
+
+
+def ejp_prices(announced: EjpDay | None, regulation: RegulationConfig = HC) -> Prices:
+    """EJP prices told (``regulation/ejp``) of one day, the evening before it."""
+    ejp = prices(EJP, regulation)
+    if announced is not None:
+        ejp.know_ejp(announced, at(announced.day - timedelta(days=1), 20))
+    return ejp
+
+
+def test_the_night_before_an_announced_ejp_day_is_followed_by_dear_hours_from_07_00() -> None:
+    view = ejp_prices(EjpDay(RED_DAY, True)).view(at(RED_DAY, 3), HN)
+    assert view.offpeak_until == at(RED_DAY, 6, 50)
+    assert view.dear_from == at(RED_DAY, 6, 50)  # the window's end: the run is bought in it
+    assert view.peak_ratio == pytest.approx(0.9 / 0.2)
+    assert view.dear_why == "mobile peak from 07:00"
+
+
+@pytest.mark.parametrize(
+    "announced",
+    [
+        None,  # no regulation/ejp: exactly as before
+        EjpDay(RED_DAY, False),  # announced as an ordinary day
+        EjpDay(RED_DAY + timedelta(days=1), True),  # the day after: not this night's
+    ],
+)
+def test_no_dear_hours_after_an_ejp_window_unless_its_day_is_announced(
+    announced: EjpDay | None,
+) -> None:
+    view = ejp_prices(announced).view(at(RED_DAY, 3), HN)
+    assert (view.offpeak, view.dear_from, view.dear_why) == (True, None, "")
+
+
+def test_a_late_window_is_followed_by_the_mobile_peak_of_the_morning_after_midnight() -> None:
+    late = ejp_prices(
+        EjpDay(RED_DAY, True), RegulationConfig(offpeak_start=time(22, 0), offpeak_end=time(6, 0))
+    )
+    assert late.view(at(WHITE_DAY, 23), HN).dear_from == at(RED_DAY, 6)
+    assert late.view(at(RED_DAY, 5), None).dear_from == at(RED_DAY, 6)
+
+
+def test_an_announced_mobile_peak_is_never_off_peak_even_when_the_meter_says_nothing() -> None:
+    late = ejp_prices(
+        EjpDay(WHITE_DAY, True), RegulationConfig(offpeak_start=time(22, 0), offpeak_end=time(6, 0))
+    )
+    assert not late.view(at(WHITE_DAY, 23), None).offpeak  # the peak runs to 01:00
+    assert late.view(at(RED_DAY, 2), None).offpeak
+
+
+def test_announced_ejp_days_before_yesterday_are_forgotten() -> None:
+    ejp = ejp_prices(EjpDay(WHITE_DAY, True))
+    ejp.know_ejp(EjpDay(RED_DAY, False), at(WHITE_DAY, 20))
+    assert dict(ejp.ejp_days) == {WHITE_DAY: True, RED_DAY: False}
+    ejp.know_ejp(
+        EjpDay(WHITE_DAY + timedelta(days=3), False), at(WHITE_DAY + timedelta(days=2), 20)
+    )
+    assert list(ejp.ejp_days) == [RED_DAY, WHITE_DAY + timedelta(days=3)]
 
 
 # -- a dear day ahead -------------------------------------------------------------------------
@@ -176,9 +238,15 @@ class Night:
     """A house without sun: 400 W of its own, the heater heating the tank 1 K every
     6 minutes at full power, cooling 1 K an hour; a meter reading every 30 s."""
 
-    def __init__(self, celsius: float) -> None:
-        site = SiteConfig(equipment=(HEATER, PUMP), regulation=HC, tariff=TEMPO)
+    def __init__(
+        self,
+        celsius: float,
+        tariff: TariffConfig = TEMPO,
+        meter: Callable[[datetime], MeterTariff] = said,
+    ) -> None:
+        site = SiteConfig(equipment=(HEATER, PUMP), regulation=HC, tariff=tariff)
         self.regulator = Regulator(site, PARIS)
+        self.meter = meter
         self.celsius = celsius
         self.warmest_c = celsius
         self.log: list[tuple[datetime, float, float, str, str]] = []
@@ -191,7 +259,7 @@ class Night:
         while now < end:
             self.regulator.set_temperature("0", self.celsius, now)  # scr/0/temperature
             grid_w = 400 + heater.power_w + pump.power_w
-            d = self.regulator.evaluate(MeterSample(now, int(grid_w), 0, said(now)), now)
+            d = self.regulator.evaluate(MeterSample(now, int(grid_w), 0, self.meter(now)), now)
             heater_out, pump_out = d.outputs
             self.log.append(
                 (now, heater_out.power_w, pump_out.power_w, heater_out.reason, pump_out.reason)
@@ -213,6 +281,35 @@ def test_the_night_before_a_red_day_fills_the_tank_to_temp_max_and_buys_the_pump
     assert runs[0][0] == at(RED_DAY, 1, 54) + timedelta(seconds=30)
     assert runs[0][4] == "run time: 4 h to buy, off-peak: red day from 06:00"
     assert len(runs) * 30 >= 4 * 3600
+
+
+def ejp_meter(instant: datetime) -> MeterTariff:
+    """What a Linky on EJP says: PM from 07:00 on RED_DAY (an EJP day) to 01:00, else HN."""
+    local = instant.astimezone(PARIS)
+    return PM if at(RED_DAY, 7) <= local < at(RED_DAY + timedelta(days=1), 1) else HN
+
+
+@pytest.mark.parametrize("announced", [True, False])
+def test_the_night_before_an_announced_ejp_day_fills_the_tank_and_buys_the_pump_run(
+    announced: bool,
+) -> None:
+    house = Night(celsius=52.0, tariff=EJP, meter=ejp_meter)  # above temp_eco
+    if announced:  # regulation/ejp, the evening before
+        house.regulator.set_ejp_day(EjpDay(RED_DAY, True), at(WHITE_DAY, 20))
+    house.run(at(WHITE_DAY, 21, 30), at(RED_DAY, 7))
+    runs = [row for row in house.log if row[2] > 0]
+    if not announced:  # as before the input: an ordinary night, the peak learnt at 07:00
+        assert house.warmest_c < 52.5 and not runs
+        return
+    first_heat = next(row for row in house.log if row[1] > 0)
+    assert first_heat[0] == at(RED_DAY, 2, 5)  # the regulation's window
+    assert first_heat[3].startswith("heating off-peak: mobile peak from 07:00, ")
+    assert first_heat[3].endswith(" °C, up to 60 °C")
+    # filled to temp_max in the window, then left to cool 1 K an hour (full: not topped up)
+    assert house.warmest_c >= 60.0 and house.celsius > 56.0
+    assert runs[0][4] == "run time: 4 h to buy, off-peak: mobile peak from 07:00"
+    assert len(runs) * 30 >= 4 * 3600
+    assert runs[-1][0] < at(RED_DAY, 6, 50)
 
 
 def test_a_red_day_never_heats_from_the_grid_in_its_peak_hours() -> None:
