@@ -14,7 +14,9 @@ timeout) is not acted on. Any exit, an unexpected error included, sends every lo
 MQTT in: ``tic/frame`` (SINSTS and SINSTI of one frame; ``tic/SINSTS`` + ``tic/SINSTI``
 are paired as a fallback for a publisher without ``tic/frame``), ``scr/<id>/temperature``,
 ``scr/<id>/control``, ``regulation/control``, ``pvopt/teleinfo/status``, the optional PV
-forecast ``regulation/forecast`` (shown in the status; the off-peak heating reads it), and
+forecast ``regulation/forecast`` (shown in the status; the off-peak heating reads it), the
+optional day-ahead EJP signal ``regulation/ejp`` (:mod:`pvopt.ejp`: the night before a
+mobile peak is priced as dear), and
 ``regulation/reload`` (payload ``config``; SIGHUP does the same): ``equipment_config.yml``
 read again and validated; invalid, the running configuration stays; valid, the loads are
 rebuilt keeping their counters, modes and latches (:mod:`pvopt.regulation.reload`), the
@@ -45,7 +47,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pvopt import forecast, homeassistant, topics
+from pvopt import ejp, forecast, homeassistant, topics
 from pvopt.config import Settings
 from pvopt.daemons.wiring import announce_discovery, report_database, stop_on_signals
 from pvopt.equipment.check import check_config_bytes, issue_document
@@ -263,6 +265,7 @@ class RegulationDaemon:
             topics.REGULATION_CONTROL: self._on_regulation_control,
             topics.TELEINFO_STATUS: self._on_teleinfo_status,
             topics.FORECAST: self._on_forecast,
+            topics.EJP: self._on_ejp,
             topics.REGULATION_RELOAD: self._on_reload,
         }
 
@@ -389,6 +392,22 @@ class RegulationDaemon:
             _LOG.info(
                 "PV forecast issued %s: %d slots", received.issued.isoformat(), len(received.slots)
             )
+            self._queue(event)
+
+        self._guard(topic, act)
+
+    def _on_ejp(self, topic: str, payload: bytes) -> None:
+        def act() -> None:
+            announced = ejp.parse_ejp(payload)
+
+            def event(now: datetime) -> None:
+                self.regulator.set_ejp_day(announced, now)
+                _LOG.info(
+                    "EJP day %s: %s",
+                    announced.day.isoformat(),
+                    "mobile peak" if announced.ejp else "no mobile peak",
+                )
+
             self._queue(event)
 
         self._guard(topic, act)

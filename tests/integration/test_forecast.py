@@ -1,5 +1,6 @@
-"""The PV forecast with the real daemon and a real mosquitto: a forecast retained on the
-broker before ``pvopt regulate`` starts is received, kept and shown in its status."""
+"""The PV forecast and the day-ahead EJP signal with the real daemon and a real mosquitto:
+a forecast retained on the broker before ``pvopt regulate`` starts is received, kept and
+shown in its status; a retained EJP day reaches the regulation; junk is refused, logged."""
 
 from __future__ import annotations
 
@@ -50,3 +51,20 @@ def test_a_retained_forecast_is_received_at_start_and_shown_in_the_status(
     assert status["slots"] == 72
     assert status["stale"] is False
     assert status["energy_tomorrow_wh"] == 6000.0
+
+
+def test_a_retained_ejp_day_reaches_the_regulation_and_junk_is_refused_with_its_reason(
+    tmp_path: Path,
+    mosquitto: Mosquitto,
+    subscriber_factory: Callable[..., Subscriber],
+    teleinfo: DaemonFactory,
+) -> None:
+    config_path = tmp_path / "equipment_config.yml"
+    config_path.write_text(CONFIG)
+    sub = subscriber_factory(["regulation/status"])
+    sub.client.publish("regulation/ejp", b'{"date": "2027-01-15", "ejp": true}', qos=1, retain=True)
+
+    reg = teleinfo.regulate(config_path)
+    reg.wait_log("EJP day 2027-01-15: mobile peak")  # logged once the regulation has it
+    sub.client.publish("regulation/ejp", b'{"date": "2027-01-16", "ejp": "yes"}', qos=1)
+    reg.wait_log("ignored: regulation/ejp: ejp must be true or false, got 'yes'")

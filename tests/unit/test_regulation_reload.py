@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 from houses import PARIS, T0, dimmer, heater, plug
 
+from pvopt.ejp import EjpDay
 from pvopt.equipment.model import EquipmentConfig, RegulationConfig, SiteConfig
 from pvopt.regulation.core import Regulator
 from pvopt.regulation.inputs import Control
@@ -109,3 +110,11 @@ def test_the_published_document_names_the_version_the_loads_and_the_result() -> 
     assert isinstance(last, dict)
     assert last["result"] == "refused" and last["version"] == "cd" * 32
     assert last["errors"][0]["line"] == 3
+
+
+def test_the_announced_ejp_days_survive_a_reload() -> None:
+    old = Regulator(site(heater()), PARIS)
+    tomorrow = T0.astimezone(PARIS).date() + timedelta(days=1)
+    old.set_ejp_day(EjpDay(tomorrow, True), T0)
+    new = reload(old, site(heater(), plug("pump")), T0).regulator
+    assert dict(new.prices.ejp_days) == {tomorrow: True}
