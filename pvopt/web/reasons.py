@@ -72,14 +72,20 @@ def clock(text: str) -> str:
     return "minuit" if text == "midnight" else text
 
 
-#: Why the off-peak hours buy now (:func:`pvopt.regulation.prices._why`, or the coming
-#: day's sun in :func:`pvopt.regulation.rules.run_need`).
+#: Why the off-peak hours buy now (:func:`pvopt.regulation.prices._why`, an announced EJP
+#: day's mobile peak in ``Prices._ejp_view``, or the coming day's sun in
+#: :func:`pvopt.regulation.rules.run_need`).
 WHYS: tuple[Shape, ...] = (
     _shape(rf"red day from (?P<clock>{_CLOCK})", "jour rouge dès {clock}", "red day from 06:00"),
     _shape(
         rf"dear hours from (?P<clock>{_CLOCK})",
         "heures chères dès {clock}",
         "dear hours from 07:00",
+    ),
+    _shape(
+        rf"mobile peak from (?P<clock>{_CLOCK})",
+        "pointe mobile dès {clock}",
+        "mobile peak from 07:00",
     ),
     _shape(
         rf"(?P<kwh>{_NUM}) kWh of sun expected",

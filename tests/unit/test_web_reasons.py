@@ -89,6 +89,14 @@ def test_each_shape_matches_its_own_example_first_and_says_it_in_french(
             "soleil attendu : 25,5\u00a0kWh",
         ),
         (
+            "heating off-peak: mobile peak from 07:00, 52.0 °C, up to 60 °C",
+            "chauffe en heures creuses : pointe mobile dès 07:00, 52,0\u00a0°C, jusqu'à 60\u00a0°C",
+        ),
+        (
+            "run time: 4 h to buy, off-peak: mobile peak from 07:00",
+            "durée de marche : 4\u00a0h à acheter en heures creuses, pointe mobile dès 07:00",
+        ),
+        (
             "run time: 1 h 40 to buy, off-peak: 3.0 kWh of sun expected",
             "durée de marche : 1\u00a0h\u00a040 à acheter en heures creuses, "
             "3,0\u00a0kWh de soleil attendus",
