@@ -20,12 +20,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TextIO
+from zoneinfo import ZoneInfo
 
 from pvopt.config import ForecastSettings
-from pvopt.equipment.model import SiteConfig
+from pvopt.equipment.model import Contract, SiteConfig
 from pvopt.regulation.core import Regulator
 from pvopt.regulation.policy import PolicyFactory
-from pvopt.sim import floor, report, scenarios, series, vectors, yardstick
+from pvopt.sim import ejp_signal, floor, report, scenarios, series, vectors, yardstick
 from pvopt.sim.baseline import NoRegulation, OriginalRegulator
 from pvopt.sim.dayahead import DayAhead
 from pvopt.sim.house import House, Recording
@@ -205,9 +206,14 @@ def run_controller(task: Task) -> Run:
     days: list[report.DayFigures] = []
     minutes: list[series.MinuteSeries] = []
     forecasts = DayAhead(house.pv, house.start, house.end, f"{task.seed}", tz)
+    ejp_said = _ejp_announcements(tariff, house.start, house.end, tz)
     with fewer_collections():
         for start, end in yardstick.local_days(house.start, house.end, tz):
             house.regulator.set_forecast(forecasts.issued_at(start), ForecastSettings.max_age_s)
+            while ejp_said and ejp_said[0].at_s < end:
+                said = ejp_said.pop(0)
+                _run_house(house, task, said.at_s)
+                house.regulator.set_ejp_day(said.day, dt.datetime.fromtimestamp(said.at_s, dt.UTC))
             _run_house(house, task, end)
             days.append(report.day_figures(house, prices, tz, start, end))
             if task.keep_minutes:
@@ -261,6 +267,16 @@ def _run_house(house: House, task: Task, until: float) -> None:
         house.run_until(t)
         if task.progress is not None:
             task.progress(task.index, (t - house.start) / (house.end - house.start))
+
+
+def _ejp_announcements(
+    tariff: Tariff, start_s: float, end_s: float, tz: ZoneInfo
+) -> list[ejp_signal.Announcement]:
+    """On an EJP contract, the days' announcements the household receives (the same
+    ``regulation/ejp`` input as the daemon's); none on the other contracts."""
+    if tariff.config.contract is not Contract.EJP or tariff.ejp_calendar is None:
+        return []
+    return ejp_signal.announcements(tariff.ejp_calendar, start_s, end_s, tz)
 
 
 def _tariff(task: Task) -> Tariff:
