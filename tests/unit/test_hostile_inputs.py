@@ -57,6 +57,7 @@ TOPICS = [
     "regulation/control",
     "pvopt/teleinfo/status",
     "regulation/forecast",
+    "regulation/ejp",
 ]
 
 
@@ -207,6 +208,11 @@ def payloads(draw: st.DrawFn, topic: str) -> Callable[[datetime], bytes]:
     if topic == "regulation/control":
         control = _dumps(draw(control_docs))
         return lambda now: control
+    if topic == "regulation/ejp":
+        day = draw(st.one_of(st.dates().map(lambda d: d.isoformat()), st.text(max_size=12)))
+        ejp = draw(st.one_of(st.booleans(), st.integers(), st.none(), st.text(max_size=5)))
+        announced = _dumps({"date": day, "ejp": ejp})
+        return lambda now: announced
     if topic != "tic/frame":
         text = draw(texts).encode("utf-8", "surrogatepass")
         return lambda now: text
