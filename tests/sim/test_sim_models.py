@@ -497,10 +497,12 @@ def test_the_simulation_is_pure_standard_library_and_the_core_never_imports_it()
                 # pvopt.config: `pvopt simulate` reads the off-peak window like the daemons;
                 # pvopt.schema: scenario files and recordings are read like the equipment's;
                 # pvopt.tariff: what the household pays (the yardstick);
-                # pvopt.forecast: the day-ahead PV forecast the regulation is given
+                # pvopt.forecast: the day-ahead PV forecast the regulation is given;
+                # pvopt.ejp: the day-ahead EJP day it is given (both pure records)
                 allowed_pvopt = (
                     "pvopt.tariff",
                     "pvopt.forecast",
+                    "pvopt.ejp",
                     "pvopt.sim",
                     "pvopt.regulation",
                     "pvopt.equipment",
