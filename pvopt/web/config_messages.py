@@ -27,13 +27,11 @@ from collections.abc import Callable, Mapping
 from functools import lru_cache
 
 from pvopt.equipment.loader import NAME_RULE
-from pvopt.web.reasons import NBSP, Shape, translated
+from pvopt.web.reasons import NBSP, Shape, Untranslated, translated
 
 _LOG = logging.getLogger(__name__)
 
-#: Unknown messages logged at most this many times in all.
-MAX_LOGGED = 100
-_logged: set[str] = set()
+_untranslated = Untranslated(_LOG, "configuration message")
 
 
 def _shape(pattern: str, french: str, example: str) -> Shape:
@@ -341,12 +339,7 @@ def _nested(text: str, shapes: tuple[Shape, ...]) -> str:
 def french(message: str) -> str:
     """``message`` in French (as it came when no shape matches, logged once at DEBUG)."""
     said = translated(message, MESSAGES, FIELDS)
-    if said is not None:
-        return said
-    if message not in _logged and len(_logged) < MAX_LOGGED:
-        _logged.add(message)
-        _LOG.debug("no French for the configuration message %r: shown as it came", message)
-    return message
+    return said if said is not None else _untranslated.as_came(message)
 
 
 def with_french(error: Mapping[str, object]) -> dict[str, object]:

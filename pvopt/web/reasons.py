@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 _LOG = logging.getLogger(__name__)
@@ -258,9 +258,30 @@ SHAPES: tuple[Shape, ...] = (
 SEPARATOR = "; "
 _SEGMENT = re.compile(r"\[([^\[\]]*)\]")
 _FIELD = re.compile(r"\{(\w+)\}")
-#: Unknown parts logged at most this many times in all (a flood of new words stays bounded).
+#: Unknown texts logged at most this many times each table (a flood of new words stays
+#: bounded).
 MAX_LOGGED = 100
-_logged: set[str] = set()
+
+
+@dataclass(slots=True)
+class Untranslated:
+    """The texts no shape of a table matched: each logged once at DEBUG (at most
+    :data:`MAX_LOGGED` of them), and shown as they came."""
+
+    log: logging.Logger
+    what: str  # "reason", "configuration message"
+    seen: set[str] = field(default_factory=set)
+
+    def as_came(self, text: str) -> str:
+        """``text`` unchanged, logged the first time."""
+        seen = self.seen
+        if text not in seen and len(seen) < MAX_LOGGED:
+            seen.add(text)
+            self.log.debug("no French for the %s %r: shown as it came", self.what, text)
+        return text
+
+
+_untranslated = Untranslated(_LOG, "reason")
 
 
 def fill(
@@ -304,12 +325,7 @@ def translated(
 
 def _translate_part(part: str, shapes: tuple[Shape, ...]) -> str:
     said = translated(part, shapes)
-    if said is not None:
-        return said
-    if part not in _logged and len(_logged) < MAX_LOGGED:
-        _logged.add(part)
-        _LOG.debug("no French for the reason %r: shown as it came", part)
-    return part
+    return said if said is not None else _untranslated.as_came(part)
 
 
 @lru_cache(maxsize=512)
