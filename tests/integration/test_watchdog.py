@@ -292,6 +292,8 @@ def test_a_blocked_regulation_loop_stops_pinging_while_mqtt_lives_on(
         loop.join(10)
         mqtt.stop()
     assert not loop.is_alive()
+    # the datagram is sent before the loop ends but read by the receiver thread later
+    fake_systemd.sync()
     assert fake_systemd.count("STOPPING=1") == 1
 
 
@@ -340,4 +342,6 @@ def test_a_blocked_teleinfo_loop_stops_pinging_while_mqtt_lives_on(
         loop.join(10)
         mqtt.stop()
     assert not loop.is_alive()
+    # the datagram is sent before the loop ends but read by the receiver thread later
+    fake_systemd.sync()
     assert fake_systemd.count("STOPPING=1") == 1
