@@ -193,10 +193,13 @@ class Prices:
         ends = self.calendar.window_end(now) if offpeak else None
         why, peak_ratio = "", 1.0
         if ends is not None:
-            peak = self._ejp_peak_after(ends)
+            peak = self._ejp_peak_after(now, ends)
             if peak is not None:
                 # PM only on a day announced as EJP (the tariff's calendar holds them)
-                later = tariff.at(peak).import_price_eur_kwh
+                at_peak = tariff.at(peak)
+                if peak < ends and at_peak.period == "PM":
+                    ends = peak  # a window reaching past 07:00 ends where the peak begins
+                later = at_peak.import_price_eur_kwh
                 if state.import_price_eur_kwh > 0:
                     peak_ratio = later / state.import_price_eur_kwh
                 if peak_ratio >= DEAR_RATIO:
@@ -209,11 +212,12 @@ class Prices:
             dear_why=why,
         )
 
-    def _ejp_peak_after(self, ends: datetime) -> datetime | None:
-        """When (UTC) a mobile peak would start after a window ending at ``ends``: the
-        next 07:00 local, if within :data:`EJP_PEAK_WITHIN`; else None."""
-        local = ends.astimezone(self.tz)
-        day = local.date() if local.time() <= EJP_PEAK_START else local.date() + timedelta(days=1)
+    def _ejp_peak_after(self, now: datetime, ends: datetime) -> datetime | None:
+        """When (UTC) a mobile peak would start in or after the window from ``now`` to
+        ``ends``: the next 07:00 local after ``now``, if no later than
+        :data:`EJP_PEAK_WITHIN` after ``ends``; else None."""
+        local = now.astimezone(self.tz)
+        day = local.date() if local.time() < EJP_PEAK_START else local.date() + timedelta(days=1)
         starts = datetime.combine(day, EJP_PEAK_START, self.tz).astimezone(ends.tzinfo)
         return starts if starts - ends <= EJP_PEAK_WITHIN else None
 

@@ -164,6 +164,20 @@ def test_a_late_window_is_followed_by_the_mobile_peak_of_the_morning_after_midni
     assert late.view(at(RED_DAY, 5), None).dear_from == at(RED_DAY, 6)
 
 
+def test_a_window_reaching_past_07_00_ends_where_an_announced_mobile_peak_begins() -> None:
+    """A window of 02:00-08:00: on an announced EJP day its night is followed by the dear
+    hours from 07:00 (the run bought, the tank filled before them), and 07:00-08:00 is
+    not off-peak; on an ordinary day the whole window is."""
+    window = RegulationConfig(offpeak_start=time(2, 0), offpeak_end=time(8, 0))
+    announced = ejp_prices(EjpDay(RED_DAY, True), window)
+    view = announced.view(at(RED_DAY, 3), HN)
+    assert (view.offpeak_until, view.dear_from) == (at(RED_DAY, 7), at(RED_DAY, 7))
+    assert view.dear_why == "mobile peak from 07:00"
+    assert not announced.view(at(RED_DAY, 7, 30), None).offpeak  # the meter silent
+    ordinary = ejp_prices(EjpDay(RED_DAY, False), window).view(at(RED_DAY, 3), HN)
+    assert (ordinary.offpeak_until, ordinary.dear_from) == (at(RED_DAY, 8), None)
+
+
 def test_an_announced_mobile_peak_is_never_off_peak_even_when_the_meter_says_nothing() -> None:
     late = ejp_prices(
         EjpDay(WHITE_DAY, True), RegulationConfig(offpeak_start=time(22, 0), offpeak_end=time(6, 0))
