@@ -8,9 +8,11 @@ retained, as ``{"date": "YYYY-MM-DD", "ejp": true|false}``. Pure: parsing only.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Final
+from zoneinfo import ZoneInfo
 
 from pvopt import topics
 from pvopt.regulation.inputs import InputError, load_json
@@ -50,3 +52,10 @@ def parse_ejp(payload: bytes) -> EjpDay:
     except ValueError:
         raise InputError(f"{topic}: date must be YYYY-MM-DD, got {text!r:.40}") from None
     return EjpDay(day=day, ejp=ejp)
+
+
+def summary(days: Mapping[date, bool], now: datetime, tz: ZoneInfo) -> dict[str, bool | None]:
+    """The status's ``ejp``: whether today and tomorrow (local dates) were announced as
+    EJP days (``True``), as ordinary days (``False``), or not announced (``None``)."""
+    today = now.astimezone(tz).date()
+    return {"today": days.get(today), "tomorrow": days.get(today + timedelta(days=1))}

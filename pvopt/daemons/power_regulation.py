@@ -52,7 +52,7 @@ from pvopt.config import Settings
 from pvopt.daemons.wiring import announce_discovery, report_database, stop_on_signals
 from pvopt.equipment.check import check_config_bytes, issue_document
 from pvopt.equipment.loader import type_name
-from pvopt.equipment.model import SiteConfig
+from pvopt.equipment.model import Contract, SiteConfig
 from pvopt.io.systemd import Heartbeat, Notifier
 from pvopt.logthrottle import Throttle
 from pvopt.points import FieldValue, Point
@@ -106,10 +106,13 @@ def status_document(
     decision: Decision,
     forecast_summary: dict[str, object] | None = None,
     today: TodayTotals | None = None,
+    ejp_summary: dict[str, bool | None] | None = None,
 ) -> dict[str, object]:
     """The ``regulation/status`` JSON of one decision (``forecast``: the PV forecast's
     :func:`pvopt.forecast.summary`, ``null`` without one; ``today``: today's energy and
-    money, :func:`pvopt.regulation.today.today_document`, ``null`` until known)."""
+    money, :func:`pvopt.regulation.today.today_document`, ``null`` until known; ``ejp``:
+    on an ``ejp`` contract, today and tomorrow as announced on ``regulation/ejp``,
+    :func:`pvopt.ejp.summary`, else ``null``)."""
     return {
         "time": decision.time.isoformat(),
         "grid_power_w": decision.grid_w,
@@ -134,6 +137,7 @@ def status_document(
         ],
         "forecast": forecast_summary,
         "today": today_document(today),
+        "ejp": ejp_summary,
     }
 
 
@@ -666,11 +670,21 @@ class RegulationDaemon:
                 self.settings.tz,
                 self.settings.forecast.max_age_s,
             )
-            document = json.dumps(status_document(decision, summary, today), allow_nan=False)
+            document = json.dumps(
+                status_document(decision, summary, today, self._ejp_summary(decision.time)),
+                allow_nan=False,
+            )
             self.mqtt.publish(topics.DECISION, document)
         if self.writer is not None:
             for point in decision_points(decision, today):
                 self.writer.write(point)
+
+    def _ejp_summary(self, now: datetime) -> dict[str, bool | None] | None:
+        """The status's ``ejp`` (an ``ejp`` contract only): what the regulation was told."""
+        regulator = self.regulator
+        if self.site.tariff.contract is not Contract.EJP or not isinstance(regulator, Regulator):
+            return None
+        return ejp.summary(regulator.prices.ejp_days, now, self.settings.tz)
 
     def _send(self, commands: tuple[MqttCommand, ...]) -> None:
         for command in commands:

@@ -525,6 +525,11 @@ LIVE_TEXTS: dict[str, dict[Lang, str]] = {
     "colour_WHITE": {"fr": "Blanc", "en": "White"},
     "colour_RED": {"fr": "Rouge", "en": "Red"},
     "colour_none": {"fr": "pas encore connu", "en": "not known yet"},
+    "ejp_today": {"fr": "EJP aujourd'hui", "en": "EJP today"},
+    "ejp_tomorrow": {"fr": "EJP demain", "en": "EJP tomorrow"},
+    "ejp_day": {"fr": "jour EJP (pointe mobile 7 h – 1 h)", "en": "EJP day (peak 07:00–01:00)"},
+    "ejp_normal": {"fr": "jour normal", "en": "ordinary day"},
+    "ejp_unknown": {"fr": "non annoncé", "en": "not announced"},
     "loads": {"fr": "Équipements", "en": "Loads"},
     "no_loads": {
         "fr": "Aucune décision de la régulation reçue.",

@@ -29,7 +29,10 @@ nothing is known)::
     tariff          null, or {period (PTEC/LTARF decoded: BASE, HC, HP, HCJB … HPJR, HN,
                     PM), offpeak, colour_today, colour_tomorrow (BLUE, WHITE, RED or null),
                     ejp_peak, supplier_index, label (LTARF or PTEC as sent), contract
-                    (NGTF or OPTARIF), time, age_s, stale}
+                    (NGTF or OPTARIF), ejp (null, or on an ejp contract what the
+                    regulation was told on regulation/ejp, its last decision's
+                    {today, tomorrow}: true EJP day, false ordinary day, null not
+                    announced), time, age_s, stale}
     meter           null, or {mode (standard/historic), rejected_groups (last frame),
                     rejected_groups_total (since the page started), frames_last_minute,
                     time, age_s, stale}
@@ -190,6 +193,14 @@ class TodayStatus:
 
 
 @dataclass(frozen=True, slots=True)
+class EjpStatus:
+    """What the regulation was told of today and tomorrow (its decision's ``ejp``)."""
+
+    today: bool | None
+    tomorrow: bool | None
+
+
+@dataclass(frozen=True, slots=True)
 class DecisionStatus:
     """The regulation's last decision (``regulation/status``)."""
 
@@ -202,6 +213,7 @@ class DecisionStatus:
     loads: tuple[LoadStatus, ...]
     forecast: ForecastSummary | None
     today: TodayStatus | None = None
+    ejp: EjpStatus | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -536,8 +548,14 @@ class Live:
             "supplier_index": tariff.supplier_index,
             "label": frame.label,
             "contract": frame.contract,
+            "ejp": self._ejp(),
             **_timed(now, frame.time, self.limits.stale_after_s),
         }
+
+    def _ejp(self) -> dict[str, bool | None] | None:
+        decision = self.decision
+        said = None if decision is None else decision.ejp
+        return None if said is None else {"today": said.today, "tomorrow": said.tomorrow}
 
     def frames_last_minute(self, now: datetime) -> int:
         """Frames received in the minute up to ``now``."""
@@ -787,4 +805,20 @@ def parse_decision(doc: object, received: datetime) -> DecisionStatus:
         loads=loads,
         forecast=_forecast_summary(doc.get("forecast")),
         today=_today_status(doc.get("today")),
+        ejp=_ejp_status(doc.get("ejp")),
     )
+
+
+def _ejp_status(value: object) -> EjpStatus | None:
+    if value is None:  # not an ejp contract, or a regulation that does not say
+        return None
+    if not isinstance(value, dict):
+        raise InputError(f"{_WHERE}: ejp must be an object or null")
+
+    def day(key: str) -> bool | None:
+        said = value.get(key)
+        if said is not None and not isinstance(said, bool):
+            raise InputError(f"{_WHERE}: ejp.{key} must be true, false or null")
+        return said
+
+    return EjpStatus(today=day("today"), tomorrow=day("tomorrow"))

@@ -85,7 +85,8 @@ def test_a_published_frame_and_decision_change_the_page(
     teleinfo: DaemonFactory,
     subscriber: Subscriber,
 ) -> None:
-    """Pins live.js: a load's power and the grid follow what the daemons publish."""
+    """Pins live.js: a load's power, the grid and the EJP days announced follow what the
+    daemons publish."""
     from playwright.sync_api import expect
 
     web = launch_web(tmp_path, teleinfo, mosquitto.port)
@@ -105,6 +106,14 @@ def test_a_published_frame_and_decision_change_the_page(
     publish(topics.FRAME, frame_payload(700, 0), qos=1)
     expect(page.locator("#grid")).to_contain_text("Importing", timeout=SHOWN_MS)
     expect(page.locator("#grid")).to_contain_text("700 W")
+
+    expect(page.locator("#tariff")).not_to_contain_text("EJP")  # not an ejp contract
+    told = {"today": None, "tomorrow": True}  # regulation/ejp, as the regulation says it
+    publish(topics.DECISION, decision_payload(700, 0, ejp=told), qos=1)
+    tomorrow = page.locator("#tariff .row").filter(has_text="EJP tomorrow")
+    expect(tomorrow).to_contain_text("EJP day (peak 07:00–01:00)", timeout=SHOWN_MS)
+    today = page.locator("#tariff .row").filter(has_text="EJP today")
+    expect(today).to_contain_text("not announced")
 
 
 def test_the_meter_view_shows_teleinfos_frame_rate_and_rejected_groups(

@@ -124,9 +124,11 @@ def decision_payload(
     export_va: int,
     loads: tuple[EquipmentConfig, ...] = (DRYER,),
     evaluations: int = 1,
+    ejp: dict[str, bool | None] | None = None,
 ) -> str:
     """The regulation's regulation/status after ``evaluations`` evaluations, a second
-    apart, of the same meter reading (a dimmer ramps), the last one now."""
+    apart, of the same meter reading (a dimmer ramps), the last one now (``ejp``: what an
+    ejp contract's regulation says it was told)."""
     regulator = Regulator(SiteConfig(loads, RegulationConfig()), PARIS)
     now = datetime.now(UTC).timestamp()
     decision = None
@@ -134,7 +136,7 @@ def decision_payload(
         at = datetime.fromtimestamp(now - (i - 1), UTC)
         decision = regulator.evaluate(MeterSample(at, import_va, export_va), at)
     assert decision is not None
-    return json.dumps(status_document(decision), allow_nan=False)
+    return json.dumps(status_document(decision, ejp_summary=ejp), allow_nan=False)
 
 
 def sign_in(page: Any, web: WebDaemon, live: str = "Live") -> None:

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from pvopt.ejp import EjpDay, parse_ejp
+from pvopt.ejp import EjpDay, parse_ejp, summary
 from pvopt.regulation.inputs import InputError
 from pvopt.sim.ejp_signal import Announcement, announcements
 from pvopt.tariff import EjpCalendar
@@ -72,3 +72,12 @@ def test_a_run_starting_after_the_announcement_hears_tomorrow_at_its_start() -> 
     end = datetime(2026, 1, 6, 12, tzinfo=UTC).timestamp()
     days = [a.day.day for a in announcements(EjpCalendar(), start, end, PARIS) if a.at_s == start]
     assert days == [date(2026, 1, 5), date(2026, 1, 6)]
+
+
+def test_the_status_says_today_and_tomorrow_as_announced_by_local_date() -> None:
+    told = {date(2027, 1, 14): False, date(2027, 1, 15): True}
+    paris = ZoneInfo("Europe/Paris")
+    evening = datetime(2027, 1, 14, 22, 30, tzinfo=UTC)  # 23:30 in Paris, still the 14th
+    assert summary(told, evening, paris) == {"today": False, "tomorrow": True}
+    after_midnight = datetime(2027, 1, 14, 23, 30, tzinfo=UTC)  # 00:30 on the 15th
+    assert summary(told, after_midnight, paris) == {"today": True, "tomorrow": None}

@@ -124,6 +124,16 @@ def test_tempo_period_and_colours_of_today_and_tomorrow_come_from_ltarf_and_stge
     assert tariff["label"] == "HP  BLEU" and tariff["stale"] is False
 
 
+def test_the_ejp_days_announced_are_the_regulations_word_and_null_off_an_ejp_contract() -> None:
+    live = fresh()
+    live.update(topics.FRAME, consumer_frame(at(0)), at(0))
+    live.update(topics.DECISION, decision_payload(at(0)), at(0))
+    assert live.snapshot(at(0))["tariff"]["ejp"] is None  # a base contract: no word
+    told = {"today": False, "tomorrow": True}
+    live.update(topics.DECISION, _status_with(ejp=told), at(1))
+    assert live.snapshot(at(1))["tariff"]["ejp"] == told
+
+
 def test_a_historic_meter_says_its_period_in_ptec_and_tomorrow_in_demain() -> None:
     data = historic_frame(
         {
@@ -462,6 +472,8 @@ BAD = [
     (topics.DECISION, _status_with(today={**TODAY_DOC, "day": "today"})),
     (topics.DECISION, _status_with(today={**TODAY_DOC, "diverted_today_wh": -5})),
     (topics.DECISION, _status_with(today={**TODAY_DOC, "saved_today_eur": "0.9"})),
+    (topics.DECISION, _status_with(ejp={"today": None, "tomorrow": "yes"})),
+    (topics.DECISION, _status_with(ejp=True)),
     (
         topics.DECISION,
         json.dumps({**json.loads(decision_payload(at(1))), "equipment": "x"}).encode(),

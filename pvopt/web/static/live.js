@@ -106,7 +106,19 @@ function renderTariff(tariff) {
     tomorrow.lastChild.replaceChildren(tempoChip(tariff.colour_tomorrow));
     parts.push(today, tomorrow);
   }
+  if (tariff.ejp) {
+    // what the regulation was told on regulation/ejp (an ejp contract only)
+    parts.push(
+      row(t("ejp_today"), ejpDay(tariff.ejp.today)),
+      row(t("ejp_tomorrow"), ejpDay(tariff.ejp.tomorrow)),
+    );
+  }
   fill("tariff", t("tariff"), ...parts, staleNote(tariff));
+}
+
+function ejpDay(announced) {
+  if (announced === true) return t("ejp_day");
+  return announced === false ? t("ejp_normal") : t("ejp_unknown");
 }
 
 // The regulation says why in English (its status is an API); the server adds the French
