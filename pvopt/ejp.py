@@ -3,7 +3,8 @@
 On an ``ejp`` contract the meter says PM only once the mobile peak has begun (07:00), too
 late to heat the tank and buy a run at the night's price. EDF announces an EJP day the
 day before (from about 17:30, possibly later); Home Assistant or a cron job publishes it,
-retained, as ``{"date": "YYYY-MM-DD", "ejp": true|false}``. Pure: parsing only.
+retained, as ``{"date": "YYYY-MM-DD", "ejp": true|false}``. Pure: the parsing, and the
+status's summary of what was announced.
 """
 
 from __future__ import annotations
