@@ -102,11 +102,41 @@ def find_binary(name: str) -> str:
     raise AssertionError("unreachable")
 
 
+#: Each pytest-xdist worker hands out ports from its own block, below the kernel's
+#: ephemeral range (32768-60999 on Linux): a port is checked free, then bound later by a
+#: server, and in between the kernel's own choice (``bind(0)``) could give the same port
+#: to a server of another worker (seen once: "address already in use", and the test
+#: then spoke to the other test's pvopt web).
+PORT_BASE = 20_000
+PORTS_PER_WORKER = 1_000
+_ports_given: set[int] = set()
+
+
+def _worker_block() -> range:
+    """This process's block of ports (``gw3``: the 4th; no xdist: the first)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    index = int(worker[2:]) if worker.startswith("gw") and worker[2:].isdigit() else 0
+    first = PORT_BASE + (index % 12) * PORTS_PER_WORKER
+    return range(first, first + PORTS_PER_WORKER)
+
+
 def free_port() -> int:
-    """A TCP port free on 127.0.0.1 right now (the kernel's choice)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((HOST, 0))
-        return int(s.getsockname()[1])
+    """A TCP port free on 127.0.0.1 right now, from this worker's block, not handed out
+    before by this process (a server it was given for may not have bound it yet)."""
+    block = _worker_block()
+    if len(_ports_given) >= len(block):
+        _ports_given.clear()  # a whole block used: its first servers are long gone
+    for port in block:
+        if port in _ports_given:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind((HOST, port))
+            except OSError:
+                continue  # in use, or still in TIME_WAIT
+        _ports_given.add(port)
+        return port
+    raise AssertionError(f"no free port in {block.start}-{block.stop - 1}")
 
 
 def port_open(host: str, port: int) -> bool:

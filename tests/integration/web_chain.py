@@ -29,7 +29,7 @@ from pvopt.tic import FrameDecoder
 from pvopt.tic import Mode as TicMode
 from pvopt.tic.encoder import linky_standard_frame
 
-from .conftest import HOST, Daemon, DaemonFactory, clean_env, free_port, port_open, wait_until
+from .conftest import HOST, Daemon, DaemonFactory, clean_env, free_port, wait_until
 from .test_web_security import Browser, set_password
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -107,7 +107,9 @@ def launch_web(
     args = ["--host", HOST, "--port", str(port), "--password-file", str(tmp_path / "pw")]
     daemon = Daemon(args, clean_env(**settings), tmp_path / "web.log", command="web")
     factory.started.append(daemon)  # stopped at teardown, its log shown on failure
-    wait_until(lambda: port_open(HOST, port) or not daemon.running(), 15, what="pvopt web")
+    # its own word, not an open port: another test's server may hold a port given twice
+    serving = f"serving on http://{HOST}:{port}/"
+    wait_until(lambda: serving in daemon.log or not daemon.running(), 15, what="pvopt web")
     assert daemon.running(), daemon.log
     return WebDaemon(daemon, port, password)
 
