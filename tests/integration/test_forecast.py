@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -26,31 +27,62 @@ equipment:
 """
 
 
+def retained_then_junk(
+    tmp_path: Path,
+    subscriber_factory: Callable[..., Subscriber],
+    teleinfo: DaemonFactory,
+    config: str,
+    retained: tuple[str, bytes, str],
+    junk: tuple[bytes, str],
+    shows: str,
+    **env: str,
+) -> dict[str, Any]:
+    """``retained`` (topic, payload, the log line once the regulation has it) is on the
+    broker before ``pvopt regulate`` starts with ``config``; then ``junk`` (payload, the
+    log line refusing it) arrives on the same topic. The first regulation/status, after a
+    frame, whose ``shows`` field is not null."""
+    config_path = tmp_path / "equipment_config.yml"
+    config_path.write_text(config)
+    topic, payload, heard = retained
+    sub = subscriber_factory(["regulation/status"])
+    sub.client.publish(topic, payload, qos=1, retain=True)
+
+    reg = teleinfo.regulate(config_path, **env)
+    reg.wait_log(heard)
+    sub.client.publish(topic, junk[0], qos=1)  # refused, the first kept
+    reg.wait_log(junk[1])
+    publish_frame(sub, 500)
+
+    def shown(m: Message) -> bool:
+        return m.topic == "regulation/status" and m.json()[shows] is not None
+
+    document: dict[str, Any] = sub.wait_for(shown).json()
+    return document
+
+
 def test_a_retained_forecast_is_received_at_start_and_shown_in_the_status(
     tmp_path: Path,
     mosquitto: Mosquitto,
     subscriber_factory: Callable[..., Subscriber],
     teleinfo: DaemonFactory,
 ) -> None:
-    config_path = tmp_path / "equipment_config.yml"
-    config_path.write_text(CONFIG)
     issued = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)  # as isoformat shows it
     forecast = PvForecast(
         issued, tuple(Slot(issued + timedelta(hours=n), 3600.0, 250.0) for n in range(72))
     )
-    sub = subscriber_factory(["regulation/status"])
-    sub.client.publish("regulation/forecast", forecast.to_json(), qos=1, retain=True)
-
-    reg = teleinfo.regulate(config_path)
-    reg.wait_log(f"PV forecast issued {issued.isoformat()}: 72 slots")
-    sub.client.publish("regulation/forecast", b"junk", qos=1)  # refused, the first kept
-    reg.wait_log("ignored: regulation/forecast: not a JSON document")
-    publish_frame(sub, 500)
-
-    def shown(m: Message) -> bool:
-        return m.topic == "regulation/status" and m.json()["forecast"] is not None
-
-    document = sub.wait_for(shown).json()
+    document = retained_then_junk(
+        tmp_path,
+        subscriber_factory,
+        teleinfo,
+        CONFIG,
+        (
+            "regulation/forecast",
+            forecast.to_json().encode(),
+            f"PV forecast issued {issued.isoformat()}: 72 slots",
+        ),
+        (b"junk", "ignored: regulation/forecast: not a JSON document"),
+        "forecast",
+    )
     assert document["ejp"] is None  # not an ejp contract
     status = document["forecast"]
     assert status["issued"] == issued.isoformat()
@@ -72,24 +104,26 @@ def test_a_retained_ejp_day_reaches_the_regulation_shows_in_its_status_and_junk_
     subscriber_factory: Callable[..., Subscriber],
     teleinfo: DaemonFactory,
 ) -> None:
-    config_path = tmp_path / "equipment_config.yml"
-    config_path.write_text(EJP_CONFIG)
     tomorrow = (datetime.now(PARIS) + timedelta(days=1)).date().isoformat()
-    sub = subscriber_factory(["regulation/status"])
-    announced = f'{{"date": "{tomorrow}", "ejp": true}}'.encode()
-    sub.client.publish("regulation/ejp", announced, qos=1, retain=True)
-
-    reg = teleinfo.regulate(config_path, TZ="Europe/Paris")
-    reg.wait_log(f"EJP day {tomorrow}: mobile peak")  # logged once the regulation has it
-    sub.client.publish("regulation/ejp", b'{"date": "2027-01-16", "ejp": "yes"}', qos=1)
-    reg.wait_log("ignored: regulation/ejp: ejp must be true or false, got 'yes'")
-    publish_frame(sub, 500)
-
-    def shown(m: Message) -> bool:
-        return m.topic == "regulation/status" and m.json()["ejp"] is not None
-
+    document = retained_then_junk(
+        tmp_path,
+        subscriber_factory,
+        teleinfo,
+        EJP_CONFIG,
+        (
+            "regulation/ejp",
+            f'{{"date": "{tomorrow}", "ejp": true}}'.encode(),
+            f"EJP day {tomorrow}: mobile peak",  # logged once the regulation has it
+        ),
+        (
+            b'{"date": "2027-01-16", "ejp": "yes"}',
+            "ignored: regulation/ejp: ejp must be true or false, got 'yes'",
+        ),
+        "ejp",
+        TZ="Europe/Paris",
+    )
     # near midnight the frame may fall on the announced day itself
-    assert sub.wait_for(shown).json()["ejp"] in (
+    assert document["ejp"] in (
         {"today": None, "tomorrow": True},
         {"today": True, "tomorrow": None},
     )
