@@ -100,6 +100,25 @@ class PvForecast:
                 total += slot.power_w * overlap_s / 3600.0
         return total
 
+    def covered_until(self, power_w: float, start: datetime, end: datetime) -> datetime | None:
+        """Until when the forecast expects the PV to cover ``power_w``: the end of the
+        last whole hour (on the hour, from the one holding ``start``, ending by ``end``)
+        whose mean expected power is at least ``power_w``, or ``start`` when no hour left
+        does. Hour means, not slots: a day-ahead forecast knows the afternoon's weather
+        and the sun's height, not when one cloud passes. ``None`` when those hours reach
+        outside the forecast's span (unknown)."""
+        hour = timedelta(hours=1)
+        at = start.replace(minute=0, second=0, microsecond=0)
+        until = start
+        while at + hour <= end:
+            energy_wh = self.energy_wh(at, at + hour)
+            if energy_wh is None:
+                return None
+            if energy_wh >= power_w:
+                until = at + hour
+            at += hour
+        return until
+
     def power_w(self, at: datetime) -> float | None:
         """The mean PV power (W) expected in the slot holding ``at``: 0 in a gap between
         slots (a time without PV), ``None`` before the first slot or after the last

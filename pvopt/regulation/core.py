@@ -91,6 +91,8 @@ class Regulator(OnPlant):
         self._trim_said: dict[str, TrimWords] = {}
         self._heaters = [s for s in self.plant.loads if s.thresholds is not None]
         self._dimmers = [s for s in self.plant.loads if s.variable]  # in priority order
+        #: the on/off loads with a daily run time (:attr:`rules.Sun.runs_covered`)
+        self._runs = [s for s in self.plant.loads if not s.variable and s.latest_end is not None]
 
     def set_ejp_day(self, announced: EjpDay, now: datetime) -> None:
         """An announced EJP day: the night before a mobile peak is priced as dear."""
@@ -155,9 +157,10 @@ class Regulator(OnPlant):
 
     def _sun(self, now: datetime, offpeak_until: datetime | None) -> rules.Sun:
         """What the PV forecast expects: over the day after the off-peak window in
-        progress (:data:`rules.SUN_DAY`), and from now to local midnight when a water
+        progress (:data:`rules.SUN_DAY`), from now to local midnight when a water
         heater's need is met (the only one asking; None: no window, no such heater, or no
-        usable forecast; remembered for the minute)."""
+        usable forecast), and until when today it covers each run-time load's power
+        (remembered for the minute)."""
         forecast = self.plant.forecast
         if forecast is None:
             return rules.NO_SUN
@@ -180,10 +183,16 @@ class Regulator(OnPlant):
         if offpeak_until is not None and not forecast.stale(now, max_age_s):
             ahead_wh = self._ahead_wh(forecast, offpeak_until)
         left_wh = None
+        midnight = local_end(minute.day, MIDNIGHT, self.plant.tz)
         if met:
-            midnight = local_end(minute.day, MIDNIGHT, self.plant.tz)
             left_wh = expected_energy_wh(forecast, minute.start, midnight, now, max_age_s)
-        sun = rules.Sun(ahead_wh=ahead_wh, left_today_wh=left_wh)
+        covered: dict[str, datetime] = {}
+        if self._runs and not forecast.stale(now, max_age_s):
+            for state in self._runs:
+                until = forecast.covered_until(state.onoff_power_w, minute.start, midnight)
+                if until is not None:
+                    covered[state.name] = until
+        sun = rules.Sun(ahead_wh=ahead_wh, left_today_wh=left_wh, runs_covered=covered)
         self._sun_known = SunKnown(minute_start=minute.start, forecast=forecast, met=met, sun=sun)
         return sun
 

@@ -26,7 +26,7 @@ deadline from one :class:`RunTime` per load and evaluation.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from functools import lru_cache
@@ -627,14 +627,19 @@ def gives_to_runs(state: LoadState, prices: PriceView) -> bool:
     return min_energy_met(state)
 
 
-def run_short(run: RunTime, now: datetime, prices: PriceView) -> float | None:
+def run_short(
+    run: RunTime, now: datetime, prices: PriceView, sun_until: datetime | None = None
+) -> float | None:
     """An on/off load whose run time today is still short before its ``latest_end``: the
     share of its power it may import when staged (None: not short). What the sun does not
     give it will be bought at its latest start, in peak hours: importing part of it now,
     during a cloud, costs no more, only the sun a later hour might have given. So the
-    share is the part of the time left that its run left needs (the closer to its latest
-    start, the less choosy); 0 (the usual limits) off-peak, or when its latest start
-    falls in cheaper off-peak hours ahead, where the run would be bought for less."""
+    share is the part of the time the sun can still give it that its run left needs
+    (the closer to the sun's end, the less choosy): that time ends at ``latest_end``, or
+    earlier at ``sun_until``, when the PV forecast expects the sun to stop covering its
+    power (:attr:`Sun.runs_covered`; passed: all of it, as the rest is bought anyway);
+    0 (the usual limits) off-peak, or when its latest start falls in cheaper off-peak
+    hours ahead, where the run would be bought for less."""
     left_s, deadline = run.left_s, run.deadline
     if left_s <= 0 or now >= deadline:
         return None
@@ -645,6 +650,10 @@ def run_short(run: RunTime, now: datetime, prices: PriceView) -> float | None:
         latest = deadline - span(left_s * RUN_MARGIN + RUN_MARGIN_S)
         if latest >= starts:
             return 0.0
+    if sun_until is not None and sun_until < deadline:
+        if sun_until <= now:
+            return 1.0
+        deadline = sun_until
     return min(left_s / (deadline - now).total_seconds(), 1.0)
 
 
@@ -674,6 +683,10 @@ class Sun:
 
     ahead_wh: float | None  # the day after the off-peak window in progress (SUN_DAY)
     left_today_wh: float | None  # from now to local midnight
+    #: per on/off load with a run time: until when today the forecast expects the PV to
+    #: cover its power (:meth:`~pvopt.forecast.PvForecast.covered_until`; now or
+    #: earlier: no longer today); a load absent: unknown
+    runs_covered: Mapping[str, datetime] = field(default_factory=dict)
 
 
 NO_SUN = Sun(ahead_wh=None, left_today_wh=None)
@@ -725,6 +738,8 @@ def plan(
         elif run is not None:
             if note := missed(run, now):
                 notes[state.name] = note
-            elif (share := run_short(run, now, prices)) is not None:
+            elif (
+                share := run_short(run, now, prices, sun.runs_covered.get(state.name))
+            ) is not None:
                 short[state.name] = share
     return result

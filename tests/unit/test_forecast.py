@@ -123,6 +123,30 @@ def test_a_gap_between_slots_is_no_sun_but_the_span_is_still_known() -> None:
     assert forecast.energy_wh(start + timedelta(hours=1), start + timedelta(hours=4)) == 0.0
 
 
+def test_the_sun_covers_a_load_until_the_last_hour_whose_mean_power_does() -> None:
+    """Hour means, not slots: a 15-minute dip under a passing cloud does not end the sun
+    (a day-ahead forecast cannot know that cloud); the afternoon's fall does."""
+    first = datetime(2026, 12, 7, 8, tzinfo=UTC)
+    quarters = [200.0] * 4 + [1000.0] * 4 + [1200.0, 300.0, 1200.0, 1200.0]  # 08:00-11:00
+    quarters += [900.0] * 4 + [700.0] * 4 + [0.0] * 8  # 11:00-15:00
+    forecast = PvForecast(
+        first,
+        tuple(Slot(first + timedelta(minutes=15 * n), 900.0, p) for n, p in enumerate(quarters)),
+    )
+    end = first + timedelta(hours=7)
+    # 10:00-11:00 averages 975 W despite its 300 W quarter; 11:00-12:00 is the last ≥ 750 W
+    assert forecast.covered_until(750.0, first, end) == first + timedelta(hours=4)
+    assert forecast.covered_until(750.0, first + timedelta(minutes=10, hours=3), end) == (
+        first + timedelta(hours=4)
+    )
+    # 12:00-13:00 averages 700 W: past 12:00 no hour left covers 750 W (answer: now)
+    later = first + timedelta(hours=4, minutes=5)
+    assert forecast.covered_until(750.0, later, end) == later
+    assert forecast.covered_until(700.0, later, end) == first + timedelta(hours=5)
+    # hours reaching outside the span: unknown, not "no sun"
+    assert forecast.covered_until(750.0, first, end + timedelta(hours=1)) is None
+
+
 def test_a_stale_or_absent_forecast_is_unknown_never_zero() -> None:
     issued = datetime(2026, 12, 6, 18, tzinfo=UTC)
     forecast = hourly(issued, [1000.0] * 30)

@@ -4,19 +4,22 @@ at its latest start anyway, in peak hours. So, staged, it may import the share o
 power that its run left needs of the time left to ``latest_end`` (4 h of 9 h left at
 11:00: 44 %), and needs its averaged budget to cover only the rest; an opportunistic
 load, or a run that would be bought in cheaper off-peak hours ahead, keeps the usual
-limits (the start margin on top of its power, ``start_max_import``, ``stop_max_import``)."""
+limits (the start margin on top of its power, ``start_max_import``, ``stop_max_import``).
+With a PV forecast, the time left is the time the forecast's sun still covers its power:
+after that, the run left is bought whatever happens."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import houses
 import pytest
 from houses import PARIS, pool_pump
 
 from pvopt.equipment.model import Contract, RegulationConfig, SiteConfig, TariffConfig
+from pvopt.forecast import PvForecast, Slot
 from pvopt.regulation.core import Regulator
 
 DAY = date(2026, 1, 15)
@@ -107,3 +110,49 @@ def test_the_share_grows_as_the_latest_start_nears() -> None:
     late = Day(regulator(), surplus_w=400, now=at(14))
     late.run(30)
     assert late.started() is not None
+
+
+def covering_until(hour: int) -> PvForecast:
+    """A forecast of DAY and the next, issued at midnight: 1,500 W in each hour from 08:00
+    to ``hour``, nothing after."""
+    first = at(0)
+    slots = tuple(
+        Slot((first + timedelta(hours=n)).astimezone(UTC), 3600.0, 1500.0 if 8 <= n < hour else 0)
+        for n in range(48)
+    )
+    return PvForecast(first.astimezone(UTC), slots)
+
+
+def with_forecast(forecast: PvForecast, max_age_s: float = 86_400.0, **kw: float) -> Regulator:
+    reg = regulator(**kw)
+    reg.set_forecast(forecast, max_age_s)
+    return reg
+
+
+def test_the_share_counts_only_the_hours_the_forecast_sun_still_covers_it() -> None:
+    """At 11:00 4 h left of the 9 h to 20:00 (44 %): 400 W do not start it (above). The
+    forecast's sun covers its 750 W only until 16:00: 4 h of 5 h (80 %), so it must
+    cover (750 + 300) × 20 % = 210 W of its power and margin, and 380 W start it. A
+    forecast past its age says nothing: the 9 h hold."""
+    covered = Day(with_forecast(covering_until(16)), surplus_w=400)
+    covered.run(60)
+    assert covered.started() is not None
+    stale = Day(with_forecast(covering_until(16), max_age_s=3600.0), surplus_w=400)
+    stale.run(60)
+    assert stale.started() is None
+    assert stale.on[-1][2].startswith("off: surplus 380 W of 5")
+
+
+def test_once_the_forecast_sun_is_over_any_surplus_serves_the_run() -> None:
+    """At 15:30, 3 h short, the forecast's sun over since 15:00: what it lacks will be
+    bought at its latest start (16:56) whatever happens, so 80 W of surplus start it and
+    it runs on, importing the rest. Without the forecast, 3 h of the 4.5 h left (67 %):
+    it would have to cover 350 W of its power and margin, and stays off."""
+    day = Day(with_forecast(covering_until(15), run_s=3 * 3600.0), surplus_w=100, now=at(15, 30))
+    day.run(20)
+    start = day.started()
+    assert start is not None and start < at(15, 45)
+    assert all(on for t, on, _ in day.on if t >= start)
+    without = Day(regulator(run_s=3 * 3600.0), surplus_w=100, now=at(15, 30))
+    without.run(20)
+    assert without.started() is None
