@@ -145,7 +145,7 @@ def test_the_share_counts_only_the_hours_the_forecast_sun_still_covers_it() -> N
 
 def test_once_the_forecast_sun_is_over_any_surplus_serves_the_run() -> None:
     """At 15:30, 3 h short, the forecast's sun over since 15:00: what it lacks will be
-    bought at its latest start (16:56) whatever happens, so 80 W of surplus start it and
+    bought at its latest start (16:55) whatever happens, so 80 W of surplus start it and
     it runs on, importing the rest. Without the forecast, 3 h of the 4.5 h left (67 %):
     it would have to cover 350 W of its power and margin, and stays off."""
     day = Day(with_forecast(covering_until(15), run_s=3 * 3600.0), surplus_w=100, now=at(15, 30))
