@@ -179,15 +179,16 @@ class Regulator(OnPlant):
         ):
             return known.sun
         max_age_s = self.plant.forecast_max_age_s
+        fresh = not forecast.stale(now, max_age_s)
         ahead_wh = None
-        if offpeak_until is not None and not forecast.stale(now, max_age_s):
+        if offpeak_until is not None and fresh:
             ahead_wh = self._ahead_wh(forecast, offpeak_until)
         left_wh = None
         midnight = local_end(minute.day, MIDNIGHT, self.plant.tz)
         if met:
             left_wh = expected_energy_wh(forecast, minute.start, midnight, now, max_age_s)
         covered: dict[str, datetime] = {}
-        if self._runs and not forecast.stale(now, max_age_s):
+        if self._runs and fresh:
             for state in self._runs:
                 until = forecast.covered_until(state.onoff_power_w, minute.start, midnight)
                 if until is not None:
