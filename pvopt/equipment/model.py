@@ -323,7 +323,10 @@ class RegulationConfig:
 
     target_grid_w: float = option(
         "target_grid_power",
-        "grid power aimed at (negative = slight export, so the meter never bills a trim)",
+        "grid power aimed at (negative = slight export, so the meter never bills a trim); "
+        "a negative target becomes 0 W while importing costs nothing: with a PV forecast, "
+        "when the sun left today cannot fill a water heater below temp_eco and the price "
+        "now is no dearer than the next night's (README, trim loop)",
         default=-20.0,
         unit="W",
         low=-5000,

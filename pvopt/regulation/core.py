@@ -20,7 +20,8 @@ One evaluation per meter frame, a pipeline of the modules named for what they de
    changes show on the meter? A dimmer that draws nothing (thermostat cut) is released;
    an unknown-power load learns its power.
 5. **Trim loop** (:mod:`~pvopt.regulation.trim`): on a settled reading the dimmers' total
-   moves by ``−gain × (grid − target)``, shared out in priority order up to each cap.
+   moves by ``−gain × (grid − target)``, shared out in priority order up to each cap;
+   the target is the configured one or 0 W (:mod:`~pvopt.regulation.setpoint`).
 6. **Staging** (:mod:`~pvopt.regulation.staging`): at most one on/off load starts or stops
    per settled reading, and the dimmers move by its power in the same decision, so the
    grid does not see the step.
@@ -36,8 +37,8 @@ from zoneinfo import ZoneInfo
 
 from pvopt.ejp import EjpDay
 from pvopt.equipment.model import MIDNIGHT, SiteConfig, local_end
-from pvopt.forecast import PvForecast, expected_energy_wh
-from pvopt.regulation import rules, staging, trim
+from pvopt.forecast import PvForecast
+from pvopt.regulation import rules, setpoint, staging, trim
 from pvopt.regulation.model import Decision, MeterSample
 from pvopt.regulation.plant import OnPlant, Plant
 from pvopt.regulation.prices import Prices
@@ -48,12 +49,11 @@ from pvopt.regulation.staging import Staged
 
 @dataclass(frozen=True, slots=True)
 class SunKnown:
-    """What the PV forecast expected, for one minute, one forecast and whether a water
-    heater's need was met (:meth:`Regulator._sun` asks ~50 times a minute)."""
+    """What the PV forecast expected, for one minute and one forecast
+    (:meth:`Regulator._sun` asks ~50 times a minute)."""
 
     minute_start: datetime
     forecast: PvForecast
-    met: bool
     sun: rules.Sun
 
 
@@ -115,13 +115,14 @@ class Regulator(OnPlant):
         if shed is not None:
             return shed
         grid_w = sample.grid_w
-        error_w = grid_w - self.cfg.target_grid_w
+        prices = self.prices.view(now, sample.tariff)
+        sun = self._sun(now, prices.offpeak_until)
+        aim = setpoint.grid_target(self.cfg.target_grid_w, prices, self._heaters, sun.left_today_wh)
+        error_w = grid_w - aim.target_w
         # The part of recent commands that this reading cannot show yet counts as if it
         # were already there.
         pending_w = self.dead_time.pending_w(now)
         settled = self.dead_time.settled()
-        prices = self.prices.view(now, sample.tariff)
-        sun = self._sun(now, prices.offpeak_until)
         plan = rules.plan(plant.loads, plant.calendar, now, prices, sun)
         change = self.cuts.observe(error_w)
         swap_w = self.cuts.judge(grid_w, now, plan, change) if settled else 0.0
@@ -153,27 +154,22 @@ class Regulator(OnPlant):
             self._follow(before, after, now, grid_w, settled, staged, testing, change.steady)
         self._set_reasons(plan)
         # what would be exported without the loads (Plant.surplus_w, the list made once)
-        return plant.decision(now, grid_w, -grid_w + sum(after))
+        return plant.decision(now, grid_w, -grid_w + sum(after), aim.why, target_w=aim.target_w)
 
     def _sun(self, now: datetime, offpeak_until: datetime | None) -> rules.Sun:
         """What the PV forecast expects: over the day after the off-peak window in
-        progress (:data:`rules.SUN_DAY`), from now to local midnight when a water
-        heater's need is met (the only one asking; None: no window, no such heater, or no
-        usable forecast), and until when today it covers each run-time load's power
-        (remembered for the minute)."""
+        progress (:data:`rules.SUN_DAY`), from now to local midnight when the site has a
+        water heater (its need met, :func:`rules.need_met`; the grid target,
+        :mod:`~pvopt.regulation.setpoint`), and until when today it covers each run-time
+        load's power (None: no window, no such load, or no usable forecast; remembered
+        for the minute)."""
         forecast = self.plant.forecast
         if forecast is None:
             return rules.NO_SUN
         minute = self.plant.calendar.minute(now)
-        met = False
-        for heater in self._heaters:
-            if heater.tank.need_met:
-                met = True
-                break
         known = self._sun_known
         if (
             known is not None
-            and known.met is met
             and known.minute_start == minute.start
             and (known.forecast is forecast or known.forecast == forecast)
         ):
@@ -185,8 +181,8 @@ class Regulator(OnPlant):
             ahead_wh = self._ahead_wh(forecast, offpeak_until)
         left_wh = None
         midnight = local_end(minute.day, MIDNIGHT, self.plant.tz)
-        if met:
-            left_wh = expected_energy_wh(forecast, minute.start, midnight, now, max_age_s)
+        if self._heaters and fresh:
+            left_wh = forecast.energy_wh(minute.start, midnight)
         covered: dict[str, datetime] = {}
         if self._runs and fresh:
             for state in self._runs:
@@ -194,7 +190,7 @@ class Regulator(OnPlant):
                 if until is not None:
                     covered[state.name] = until
         sun = rules.Sun(ahead_wh=ahead_wh, left_today_wh=left_wh, runs_covered=covered)
-        self._sun_known = SunKnown(minute_start=minute.start, forecast=forecast, met=met, sun=sun)
+        self._sun_known = SunKnown(minute_start=minute.start, forecast=forecast, sun=sun)
         return sun
 
     def _ahead_wh(self, forecast: PvForecast, offpeak_until: datetime) -> float | None:

@@ -225,15 +225,16 @@ class Plant:
         surplus_w: float | None,
         reason: str = "",
         commands: tuple[MqttCommand, ...] | None = None,
+        target_w: float | None = None,
     ) -> Decision:
-        """The decision the loads' states make now; the commands of what changed unless
-        given."""
+        """The decision the loads' states make now, aiming at ``target_w`` (None: the
+        configured target); the commands of what changed unless given."""
         if commands is None:
             commands = self.emitter.commands(now)
         return Decision(
             time=now,
             grid_w=grid_w,
-            target_w=self.cfg.target_grid_w,
+            target_w=self.cfg.target_grid_w if target_w is None else target_w,
             surplus_w=surplus_w,
             outputs=self.emitter.outputs(),
             commands=commands,

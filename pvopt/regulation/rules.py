@@ -430,10 +430,17 @@ def top_up_due(
     tank: TankState, prices: PriceView, now: datetime, celsius: float, t: Thresholds
 ) -> bool:
     """Is this tank, not yet latched for off-peak heating, one the morning top-up is
-    about: in the last :data:`MORNING_BAND` of the off-peak window, below ``temp_eco``?"""
+    about: in the last :data:`MORNING_BAND` of an off-peak window cheaper than the peak
+    hours after it (not on a base contract nor an EJP normal day: heat bought then costs
+    what the morning's shortfall it spares would, and a warmer tank loses more), below
+    ``temp_eco``?"""
     ends = prices.offpeak_until
     return (
-        not tank.grid_heat and ends is not None and now >= ends - MORNING_BAND and celsius < t.eco_c
+        not tank.grid_heat
+        and ends is not None
+        and prices.peak_ratio > 1.0
+        and now >= ends - MORNING_BAND
+        and celsius < t.eco_c
     )
 
 

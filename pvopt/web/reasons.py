@@ -3,7 +3,7 @@
 The regulation says why each load is where it is in English (``regulation/status``, read
 as it is by Home Assistant, Grafana and the logs: it stays English). The page translates
 on its side: each part of a ``"; "``-joined reason is matched against :data:`SHAPES`, a
-table of every shape the regulation writes (:mod:`pvopt.regulation.rules`, ``core``,
+table of every shape the regulation writes (:mod:`pvopt.regulation.rules`, ``setpoint``, ``core``,
 ``staging``, ``probing``, ``plant``, ``state``), and written again from its French
 template, the numbers the French way (``1 200 W``, ``44,2 °C``; a no-break space before
 the unit). A part no shape matches is shown as it came, never dropped, and logged once at
@@ -187,6 +187,15 @@ SHAPES: tuple[Shape, ...] = (
         rf"run time: (?P<left>{_DUR}) short at (?P<clock>{_CLOCK})",
         "durée de marche : {left} manquantes à {clock}",
         "run time: 4 h short at midnight",
+    ),
+    # setpoint.py (the decision's own reason)
+    _shape(
+        rf"target (?P<power_w>{_NUM}) W: the sun left today \((?P<kwh>{_NUM}) kWh\) cannot fill "
+        r"(?P<load>[\w-]+), its heat is worth the import",
+        "consigne {power_w}\u00a0W : le soleil restant aujourd'hui ({kwh}\u00a0kWh) ne peut "
+        "remplir {load}, sa chaleur vaut l'achat",
+        "target 0 W: the sun left today (1.6 kWh) cannot fill water_heater, its heat is worth "
+        "the import",
     ),
     # core.py
     _shape(rf"trim (?P<power_w>{_NUM}) W", "réglé à {power_w}\u00a0W", "trim 1200 W"),

@@ -618,3 +618,21 @@ def test_an_ordinary_night_buys_the_run_a_forecast_of_little_sun_leaves_short(
         assert runs[0][4].startswith("run time: 2 h 12 ")
         assert runs[0][4].endswith("to buy, off-peak: 3.0 kWh of sun expected")
         assert runs[-1][0] < at(night + timedelta(days=1), 6)
+
+
+def test_on_a_base_contract_the_night_does_not_top_up_a_tank_above_temp_min() -> None:
+    """Every hour costs the same: heat bought in the window's last hour costs what the
+    morning's shortfall it spares would, and a warmer tank loses more. Below temp_min the
+    night heats, as on every contract."""
+    site = SiteConfig(equipment=(HEATER,), regulation=HC)  # base: window 02:05-06:50
+    regulator = Regulator(site, PARIS)
+    morning = date(2026, 1, 13)
+
+    def heater_at(hour: int, minute: int, celsius: float) -> tuple[float, str]:
+        now = at(morning, hour, minute)
+        regulator.set_temperature("0", celsius, now)
+        out = regulator.evaluate(MeterSample(now, 400, 0), now).outputs[0]
+        return out.power_w, out.reason
+
+    assert heater_at(6, 0, 45.1) == (0.0, "off: no surplus")
+    assert heater_at(6, 10, 44.9) == (2400, "off-peak heating: 44.9 °C, up to 50 °C")
