@@ -460,7 +460,8 @@ def morning_top_up(
     :func:`sun_heats`; None: not expected, or no forecast): the morning's draws take the
     tank ~15 K, so the top-up's few kelvins only warm the start of the first shower (a
     tenth to a third of its heat spares water drawn below ``temp_min``: measured 0.16 of
-    1.41 kWh on the winter day, 0.24 of 0.74 on broken clouds) and the rest is heat the
+    1.41 kWh on the winter day when a base contract still topped up, 0.24 of 0.74 on
+    broken clouds) and the rest is heat the
     sun would have brought for nothing. Without a forecast, or on a grey day,
     the heat left after the draws is not lost: the tank keeps it for the evening."""
     if sunny_wh is None and top_up_due(tank, prices, now, celsius, t):

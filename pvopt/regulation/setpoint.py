@@ -25,13 +25,11 @@ from typing import Final
 
 from pvopt.regulation.model import Mode
 from pvopt.regulation.prices import PriceView
+from pvopt.regulation.rules import SUN_HEATS_H
 from pvopt.regulation.state import LoadState
 
 #: The target when import costs what the heat it brings saves (W).
 NEUTRAL_W: Final = 0.0
-#: The sun left today fills a tank when it brings at least this many hours of its
-#: heater's full power (as :data:`pvopt.regulation.rules.SUN_HEATS_H` for a morning).
-FILLS_H: Final = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,9 +49,10 @@ def grid_target(
 ) -> Setpoint:
     """The grid target now (see the module docstring): :data:`NEUTRAL_W` when the sun
     left today (``sun_left_wh``, from now to midnight; None: no fresh forecast) is below
-    :data:`FILLS_H` hours of the full power of an automatic water heater below
-    ``temp_eco`` that the surplus may heat (not full, no thermostat cut), and the import
-    price now is no dearer than the next off-peak window's; else ``configured_w``."""
+    :data:`~pvopt.regulation.rules.SUN_HEATS_H` hours of the full power of an automatic
+    water heater below ``temp_eco`` that the surplus may heat (not full, no thermostat
+    cut), and the import price now is no dearer than the next off-peak window's; else
+    ``configured_w``."""
     if configured_w >= NEUTRAL_W or sun_left_wh is None or prices.night_ratio > 1.0:
         return Setpoint(target_w=configured_w)
     for state in heaters:
@@ -63,7 +62,7 @@ def grid_target(
             and state.cut.until is None
             and not tank.need_met
             and not tank.solar_full
-            and sun_left_wh < state.full_power_w * FILLS_H
+            and sun_left_wh < state.full_power_w * SUN_HEATS_H
         ):
             why = (
                 f"target {NEUTRAL_W:.0f} W: the sun left today "
