@@ -254,6 +254,7 @@ class RegulationDaemon:
         self._controls = Throttle(_LOG, logging.INFO)
         self._last_reasons: dict[str, str] = {}
         self._was_safe = False
+        self._target_w = site.regulation.target_grid_w  # the last one logged
         self._last_status: Decision | None = None  # the last decision with a new status
 
     # -- MQTT side (network thread): parse, then queue ---------------------------------------
@@ -707,6 +708,10 @@ class RegulationDaemon:
                 decision.target_w,
                 ", ".join(f"{o.name} {o.power_w:.0f} W [{o.reason}]" for o in decision.outputs),
             )
+        if not decision.safe and decision.target_w != self._target_w:
+            self._target_w = decision.target_w
+            why = decision.reason or "as configured"
+            _LOG.info("grid target %.0f W: %s", decision.target_w, why)
         for o in decision.outputs:
             category = _category(o.reason)
             if not decision.safe and self._last_reasons.get(o.name) != category:

@@ -118,6 +118,7 @@ class Regulator(OnPlant):
         prices = self.prices.view(now, sample.tariff)
         sun = self._sun(now, prices.offpeak_until)
         aim = setpoint.grid_target(self.cfg.target_grid_w, prices, self._heaters, sun.left_today_wh)
+        plant.target_w, plant.target_why = aim.target_w, aim.why
         error_w = grid_w - aim.target_w
         # The part of recent commands that this reading cannot show yet counts as if it
         # were already there.
@@ -154,7 +155,7 @@ class Regulator(OnPlant):
             self._follow(before, after, now, grid_w, settled, staged, testing, change.steady)
         self._set_reasons(plan)
         # what would be exported without the loads (Plant.surplus_w, the list made once)
-        return plant.decision(now, grid_w, -grid_w + sum(after), aim.why, target_w=aim.target_w)
+        return plant.decision(now, grid_w, -grid_w + sum(after))
 
     def _sun(self, now: datetime, offpeak_until: datetime | None) -> rules.Sun:
         """What the PV forecast expects: over the day after the off-peak window in

@@ -68,6 +68,10 @@ class Plant:
         self.last_eval: datetime | None = None  # the counters are accounted up to then
         self.safe = False
         self.safe_reason = ""
+        #: The grid power the policy aims at, and why when it is not the configured target
+        #: (set by the policy's evaluation; a re-send's decision says the same).
+        self.target_w = self.cfg.target_grid_w
+        self.target_why = ""
         #: The newest PV forecast and how long it may be relied on (None: none received).
         self.forecast: PvForecast | None = None
         self.forecast_max_age_s = 0.0
@@ -202,6 +206,7 @@ class Plant:
         first = not self.safe
         self.safe = True
         self.safe_reason = reason
+        self.target_w, self.target_why = self.cfg.target_grid_w, ""  # until evaluated again
         for state in self.loads:
             state.set_fixed(0.0, now)
             state.reason = reason
@@ -210,7 +215,7 @@ class Plant:
         return Decision(
             time=now,
             grid_w=None,
-            target_w=self.cfg.target_grid_w,
+            target_w=self.target_w,
             surplus_w=None,
             outputs=self.emitter.outputs(),
             commands=commands,
@@ -223,23 +228,22 @@ class Plant:
         now: datetime,
         grid_w: float | None,
         surplus_w: float | None,
-        reason: str = "",
+        reason: str | None = None,
         commands: tuple[MqttCommand, ...] | None = None,
-        target_w: float | None = None,
     ) -> Decision:
-        """The decision the loads' states make now, aiming at ``target_w`` (None: the
-        configured target); the commands of what changed unless given."""
+        """The decision the loads' states make now, aiming at :attr:`target_w` (``reason``
+        None: :attr:`target_why`); the commands of what changed unless given."""
         if commands is None:
             commands = self.emitter.commands(now)
         return Decision(
             time=now,
             grid_w=grid_w,
-            target_w=self.cfg.target_grid_w if target_w is None else target_w,
+            target_w=self.target_w,
             surplus_w=surplus_w,
             outputs=self.emitter.outputs(),
             commands=commands,
             safe=self.safe,
-            reason=reason,
+            reason=self.target_why if reason is None else reason,
         )
 
 

@@ -6,15 +6,24 @@ price, and an exported kWh is lost: the target is 0 W, and the decision says why
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, cast
 
 import pytest
 from houses import PARIS, T0, House, heater
 
+from pvopt import topics
+from pvopt.config import Settings
+from pvopt.daemons.power_regulation import RegulationDaemon
+from pvopt.equipment.check import check_config_text
 from pvopt.equipment.model import Contract, RegulationConfig, SiteConfig, TariffConfig
 from pvopt.forecast import PvForecast, Slot
 from pvopt.regulation.core import Regulator
+from pvopt.regulation.model import MeterSample
+from pvopt.regulation.reload import ConfigState
 from pvopt.web import reasons
 
 NOON = T0.astimezone(PARIS)  # 14 June, 12:00 in Paris
@@ -97,3 +106,76 @@ def test_a_configured_import_target_is_kept() -> None:
     target_w, grid_w, _ = settled(house(sun_w=400.0, target_w=30.0))
     assert target_w == 30.0
     assert abs(grid_w - 30.0) <= 11.0
+
+
+def test_a_re_send_between_readings_says_the_same_target() -> None:
+    """The decision of a tick that only re-sends the commands (every resend_interval)
+    carries the target the last evaluation aimed at, and why, not the configured one."""
+    h = house(sun_w=400.0)
+    h.run(60)
+    due = h.regulator.plant.emitter.resend_at
+    assert due is not None
+    while h.start + timedelta(seconds=h.t + 2 * 1.2) < due:  # readings until just before it
+        h.run(1.2)
+    decision = h.regulator.tick(due)
+    assert decision is not None and decision.commands  # a re-send
+    assert decision.target_w == 0.0
+    assert decision.reason.startswith("target 0 W: the sun left today")
+
+
+class Broker:
+    """Takes what the daemon publishes (no broker needed here)."""
+
+    connected = True
+
+    def publish(self, topic: str, payload: str, qos: int = 0, retain: bool = False) -> bool:
+        return True
+
+
+def test_the_daemon_logs_each_change_of_target(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """journalctl says when pvopt regulate moves its target and why, once per change."""
+    text = (
+        "equipment:\n  - type: TempDrivenVariablePowerEquipment\n    id: '0'\n"
+        "    name: water_heater\n    max_power: 2400\n    temp_min: 45\n    temp_eco: 50\n"
+        "    temp_sol_min: 55\n    temp_max: 60\n"
+    )
+    checked = check_config_text(text, "equipment_config.yml")
+    assert checked.site is not None
+    now = datetime.now(UTC)
+    config = ConfigState(
+        path="equipment_config.yml",
+        version=checked.version,
+        loaded_at=now,
+        site=checked.site,
+        result="started",
+        attempted_at=now,
+        attempted_version=checked.version,
+    )
+    daemon = RegulationDaemon(
+        checked.site, Settings(state_dir=tmp_path), cast(Any, Broker()), None, False, config
+    )
+    handlers = daemon.subscriptions()
+    today = now.astimezone(PARIS).replace(hour=0, minute=0, second=0, microsecond=0)
+    grey = PvForecast(  # 400 W an hour by day, today and tomorrow: never 4.8 kWh left
+        now, tuple(Slot(today + timedelta(hours=n), 3600.0, 400.0) for n in range(48))
+    )
+    handlers[topics.FORECAST](topics.FORECAST, grey.to_json().encode())
+
+    def reading(celsius: float, at: datetime) -> None:
+        handlers[topics.SCR_TEMPERATURES]("scr/0/temperature", str(celsius).encode())
+        items = []
+        while not daemon.events.empty():
+            items.append(daemon.events.get_nowait())
+        daemon.handle([*items, MeterSample(at, 0, 1500)], at)
+
+    with caplog.at_level(logging.INFO, logger="pvopt.daemons.power_regulation"):
+        for n in range(3):  # below temp_eco: 0 W, said once
+            reading(47.0, now + timedelta(seconds=n))
+        for n in range(3, 6):  # its need met: the configured target again, said once
+            reading(53.0, now + timedelta(seconds=n))
+    said = [r.getMessage() for r in caplog.records if r.getMessage().startswith("grid target")]
+    assert len(said) == 2, said
+    assert said[0].startswith("grid target 0 W: target 0 W: the sun left today (")
+    assert said[1] == "grid target -20 W: as configured"
