@@ -10,20 +10,16 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, cast
 
 import pytest
+from daemons import Published, daemon_for
 from houses import PARIS, T0, House, heater
 
 from pvopt import topics
-from pvopt.config import Settings
-from pvopt.daemons.power_regulation import RegulationDaemon
-from pvopt.equipment.check import check_config_text
 from pvopt.equipment.model import Contract, RegulationConfig, SiteConfig, TariffConfig
 from pvopt.forecast import PvForecast, Slot
 from pvopt.regulation.core import Regulator
 from pvopt.regulation.model import MeterSample
-from pvopt.regulation.reload import ConfigState
 from pvopt.web import reasons
 
 NOON = T0.astimezone(PARIS)  # 14 June, 12:00 in Paris
@@ -123,15 +119,6 @@ def test_a_re_send_between_readings_says_the_same_target() -> None:
     assert decision.reason.startswith("target 0 W: the sun left today")
 
 
-class Broker:
-    """Takes what the daemon publishes (no broker needed here)."""
-
-    connected = True
-
-    def publish(self, topic: str, payload: str, qos: int = 0, retain: bool = False) -> bool:
-        return True
-
-
 def test_the_daemon_logs_each_change_of_target(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -141,21 +128,8 @@ def test_the_daemon_logs_each_change_of_target(
         "    name: water_heater\n    max_power: 2400\n    temp_min: 45\n    temp_eco: 50\n"
         "    temp_sol_min: 55\n    temp_max: 60\n"
     )
-    checked = check_config_text(text, "equipment_config.yml")
-    assert checked.site is not None
+    daemon = daemon_for(tmp_path / "equipment_config.yml", text, Published())
     now = datetime.now(UTC)
-    config = ConfigState(
-        path="equipment_config.yml",
-        version=checked.version,
-        loaded_at=now,
-        site=checked.site,
-        result="started",
-        attempted_at=now,
-        attempted_version=checked.version,
-    )
-    daemon = RegulationDaemon(
-        checked.site, Settings(state_dir=tmp_path), cast(Any, Broker()), None, False, config
-    )
     handlers = daemon.subscriptions()
     today = now.astimezone(PARIS).replace(hour=0, minute=0, second=0, microsecond=0)
     grey = PvForecast(  # 400 W an hour by day, today and tomorrow: never 4.8 kWh left

@@ -4,20 +4,17 @@ failure while rebuilding leaves the running one in place (the daemon degrades, n
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, cast
 
 import pytest
+from daemons import Published, daemon_for
 
 from pvopt import topics
-from pvopt.config import Settings
 from pvopt.daemons import power_regulation
 from pvopt.daemons.power_regulation import RegulationDaemon
 from pvopt.equipment.check import check_config_text
 from pvopt.regulation.model import MeterSample
-from pvopt.regulation.reload import ConfigState
 
 ONE = """\
 equipment:
@@ -37,39 +34,6 @@ TWO = (
 )
 
 
-class _Out:
-    """What the daemon publishes (a stand-in for the MQTT client)."""
-
-    def __init__(self) -> None:
-        self.messages: list[tuple[str, str, bool]] = []
-        self.connected = True
-
-    def publish(self, topic: str, payload: str, qos: int = 0, retain: bool = False) -> bool:
-        self.messages.append((topic, payload, retain))
-        return True
-
-    def last(self, topic: str) -> Any:
-        return json.loads([p for t, p, _ in self.messages if t == topic][-1])
-
-
-def daemon_for(path: Path, text: str, out: _Out) -> RegulationDaemon:
-    path.write_text(text)
-    checked = check_config_text(text, str(path))
-    assert checked.site is not None
-    now = datetime.now(UTC)
-    config = ConfigState(
-        path=str(path),
-        version=checked.version,
-        loaded_at=now,
-        site=checked.site,
-        result="started",
-        attempted_at=now,
-        attempted_version=checked.version,
-    )
-    settings = Settings(state_dir=path.parent)
-    return RegulationDaemon(checked.site, settings, cast(Any, out), None, False, config)
-
-
 def ask_reload(daemon: RegulationDaemon, payload: bytes = b"config") -> None:
     """``regulation/reload`` as the broker hands it over, then the main loop's turn."""
     daemon.subscriptions()[topics.REGULATION_RELOAD](topics.REGULATION_RELOAD, payload)
@@ -80,7 +44,7 @@ def ask_reload(daemon: RegulationDaemon, payload: bytes = b"config") -> None:
 
 
 def test_a_valid_file_is_taken_and_the_regulation_says_so(tmp_path: Path) -> None:
-    out = _Out()
+    out = Published()
     path = tmp_path / "equipment_config.yml"
     daemon = daemon_for(path, ONE, out)
     now = datetime.now(UTC)
@@ -102,7 +66,7 @@ def test_a_valid_file_is_taken_and_the_regulation_says_so(tmp_path: Path) -> Non
 def test_an_invalid_file_or_a_failure_keeps_the_running_regulation(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    out = _Out()
+    out = Published()
     path = tmp_path / "equipment_config.yml"
     daemon = daemon_for(path, ONE, out)
     running = daemon.regulator
