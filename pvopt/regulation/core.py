@@ -118,7 +118,7 @@ class Regulator(OnPlant):
         prices = self.prices.view(now, sample.tariff)
         sun = self._sun(now, prices.offpeak_until)
         aim = setpoint.grid_target(self.cfg.target_grid_w, prices, self._heaters, sun.left_today_wh)
-        plant.target_w, plant.target_why = aim.target_w, aim.why
+        plant.aim = aim
         error_w = grid_w - aim.target_w
         # The part of recent commands that this reading cannot show yet counts as if it
         # were already there.

@@ -82,6 +82,15 @@ class Output:
     temperature_c: Final[float | None] = None
 
 
+@dataclass(frozen=True, slots=True)
+class Setpoint:
+    """The grid power a policy aims at, and why when it is not the configured target
+    ("": it is; :mod:`~pvopt.regulation.setpoint`)."""
+
+    target_w: float
+    why: str = ""
+
+
 @dataclass(slots=True)
 class Decision:
     """The result of one evaluation (read-only)."""

@@ -25,7 +25,7 @@ from pvopt.forecast import PvForecast
 from pvopt.regulation import accounting
 from pvopt.regulation.calendar import Calendar, beyond
 from pvopt.regulation.inputs import Control
-from pvopt.regulation.model import Decision, MeterSample, Mode, MqttCommand
+from pvopt.regulation.model import Decision, MeterSample, Mode, MqttCommand, Setpoint
 from pvopt.regulation.outputs import Emitter
 from pvopt.regulation.state import LoadState, Reading
 
@@ -68,10 +68,9 @@ class Plant:
         self.last_eval: datetime | None = None  # the counters are accounted up to then
         self.safe = False
         self.safe_reason = ""
-        #: The grid power the policy aims at, and why when it is not the configured target
-        #: (set by the policy's evaluation; a re-send's decision says the same).
-        self.target_w = self.cfg.target_grid_w
-        self.target_why = ""
+        #: The grid power the policy aims at (set by its evaluation; a re-send's decision
+        #: says the same).
+        self.aim = Setpoint(target_w=self.cfg.target_grid_w)
         #: The newest PV forecast and how long it may be relied on (None: none received).
         self.forecast: PvForecast | None = None
         self.forecast_max_age_s = 0.0
@@ -206,7 +205,7 @@ class Plant:
         first = not self.safe
         self.safe = True
         self.safe_reason = reason
-        self.target_w, self.target_why = self.cfg.target_grid_w, ""  # until evaluated again
+        self.aim = Setpoint(target_w=self.cfg.target_grid_w)  # until evaluated again
         for state in self.loads:
             state.set_fixed(0.0, now)
             state.reason = reason
@@ -215,7 +214,7 @@ class Plant:
         return Decision(
             time=now,
             grid_w=None,
-            target_w=self.target_w,
+            target_w=self.aim.target_w,
             surplus_w=None,
             outputs=self.emitter.outputs(),
             commands=commands,
@@ -231,19 +230,19 @@ class Plant:
         reason: str | None = None,
         commands: tuple[MqttCommand, ...] | None = None,
     ) -> Decision:
-        """The decision the loads' states make now, aiming at :attr:`target_w` (``reason``
-        None: :attr:`target_why`); the commands of what changed unless given."""
+        """The decision the loads' states make now, aiming at :attr:`aim` (``reason`` None:
+        its why); the commands of what changed unless given."""
         if commands is None:
             commands = self.emitter.commands(now)
         return Decision(
             time=now,
             grid_w=grid_w,
-            target_w=self.target_w,
+            target_w=self.aim.target_w,
             surplus_w=surplus_w,
             outputs=self.emitter.outputs(),
             commands=commands,
             safe=self.safe,
-            reason=self.target_why if reason is None else reason,
+            reason=self.aim.why if reason is None else reason,
         )
 
 

@@ -461,9 +461,9 @@ def morning_top_up(
     tank ~15 K, so the top-up's few kelvins only warm the start of the first shower (a
     tenth to a third of its heat spares water drawn below ``temp_min``: measured 0.16 of
     1.41 kWh on the winter day when a base contract still topped up, 0.24 of 0.74 on
-    broken clouds) and the rest is heat the
-    sun would have brought for nothing. Without a forecast, or on a grey day,
-    the heat left after the draws is not lost: the tank keeps it for the evening."""
+    broken clouds) and the rest is heat the sun would have brought for nothing. Without a
+    forecast, or on a grey day, the heat left after the draws is not lost: the tank keeps
+    it for the evening."""
     if sunny_wh is None and top_up_due(tank, prices, now, celsius, t):
         tank.grid_heat = tank.top_up = True
 
@@ -607,7 +607,7 @@ def need_met(state: LoadState, sun_left_wh: float | None = None) -> bool:
     if state.thresholds is not None and not state.tank.solar_full:
         if not state.tank.need_met:
             return False
-        if sun_left_wh is not None and sun_left_wh < state.full_power_w * SUN_HEATS_H:
+        if sun_left_wh is not None and sun_heats(sun_left_wh, state.full_power_w) is None:
             return False
     return min_energy_met(state)
 

@@ -20,25 +20,15 @@ before. A configured target at or above :data:`NEUTRAL_W` is always kept.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Final
 
-from pvopt.regulation.model import Mode
+from pvopt.regulation.model import Mode, Setpoint
 from pvopt.regulation.prices import PriceView
-from pvopt.regulation.rules import SUN_HEATS_H
+from pvopt.regulation.rules import sun_heats
 from pvopt.regulation.state import LoadState
 
 #: The target when import costs what the heat it brings saves (W).
 NEUTRAL_W: Final = 0.0
-
-
-@dataclass(frozen=True, slots=True)
-class Setpoint:
-    """The grid target of one evaluation, and why it is not the configured one ("":
-    it is)."""
-
-    target_w: float
-    why: str = ""
 
 
 def grid_target(
@@ -62,7 +52,7 @@ def grid_target(
             and state.cut.until is None
             and not tank.need_met
             and not tank.solar_full
-            and sun_left_wh < state.full_power_w * SUN_HEATS_H
+            and sun_heats(sun_left_wh, state.full_power_w) is None
         ):
             why = (
                 f"target {NEUTRAL_W:.0f} W: the sun left today "

@@ -3,11 +3,12 @@
 The regulation says why each load is where it is in English (``regulation/status``, read
 as it is by Home Assistant, Grafana and the logs: it stays English). The page translates
 on its side: each part of a ``"; "``-joined reason is matched against :data:`SHAPES`, a
-table of every shape the regulation writes (:mod:`pvopt.regulation.rules`, ``setpoint``, ``core``,
-``staging``, ``probing``, ``plant``, ``state``), and written again from its French
-template, the numbers the French way (``1 200 W``, ``44,2 °C``; a no-break space before
-the unit). A part no shape matches is shown as it came, never dropped, and logged once at
-DEBUG (a reason the regulation learnt after this table: add its shape).
+table of every shape the regulation writes (:mod:`pvopt.regulation.rules`,
+``setpoint``, ``core``, ``staging``, ``probing``, ``plant``, ``state``), and written
+again from its French template, the numbers the French way (``1 200 W``, ``44,2 °C``; a
+no-break space before the unit). A part no shape matches is shown as it came, never
+dropped, and logged once at DEBUG (a reason the regulation learnt after this table: add
+its shape).
 
 A French template names the groups of its pattern (``{power_w}``); a group's name says how
 its text is rewritten (:data:`FIELDS`: a number, a duration, a clock, a nested why). A
