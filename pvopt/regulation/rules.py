@@ -184,7 +184,8 @@ def run_need(
     bought in the window instead, as late in it as still ends it there, less what the PV
     forecast's coming day is expected to give it (:data:`SUN_SHARE` of ``sun_wh`` at the
     forecast's quantile where a shortfall, ``peak_ratio`` times dearer, pays off:
-    :func:`sun_quantile`). None:
+    :func:`sun_quantile`); a load that is off starts at least its ``min_on`` before the
+    window ends, since once started it runs that long. None:
     no need now (met, not yet due, or past ``latest_end``), left to staging."""
     need = state.need
     idle = need.idle_until
@@ -210,6 +211,8 @@ def run_need(
         sun_s = counted_wh / state.onoff_power_w * 3600.0
         night_s = left_s - sun_s
         night_lead_s = lead_s - sun_s * RUN_MARGIN
+        if not state.on:  # once started it runs min_on: all of it in the window
+            night_lead_s = max(night_lead_s, state.min_on_off_s[0] + RUN_MARGIN_S)
         if night_s > 0 and (need.until == dear or now >= dear - timedelta(seconds=night_lead_s)):
             need.until = dear
             return Fixed(

@@ -544,6 +544,19 @@ def test_before_a_red_day_a_forecast_of_little_sun_leaves_its_room_and_buys_most
     assert runs[-1][0] < at(RED_DAY, 6)
 
 
+def test_before_a_red_day_a_night_buy_shorter_than_min_on_still_ends_by_06_00() -> None:
+    """15.9 kWh forecast (a 2.5 kW peak): the pump counts on 15.9 kWh × 0.25 × 0.725 =
+    2.9 kWh, all but 9 min of its 4 h. Once started it runs its 30 min min_on: the night
+    starts it 30 min before 06:00, not 10, else 20 min of it are bought at the red price."""
+    house = Night(celsius=55.0)
+    house.regulator.set_forecast(sunny(RED_DAY, 2500.0, at(WHITE_DAY, 18)), 24 * 3600.0)
+    house.run(at(WHITE_DAY, 21, 30), at(RED_DAY, 7))
+    runs = [row for row in house.log if row[2] > 0]
+    assert runs[0][4] == "run time: 9 min to buy, off-peak: red day from 06:00"
+    assert at(RED_DAY, 5, 25) <= runs[0][0] < at(RED_DAY, 5, 30)
+    assert runs[-1][0] < at(RED_DAY, 6)  # min_on ends in the window
+
+
 def test_before_a_red_day_the_room_left_for_the_sun_never_goes_below_temp_eco() -> None:
     """12.7 kWh forecast (a 2 kW peak): 3.7 kWh counted, 13.9 K of room, more than the
     10 K from temp_eco to temp_max: the tank is heated to temp_eco."""
