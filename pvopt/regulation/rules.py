@@ -642,7 +642,8 @@ def run_short(
     run: RunTime, now: datetime, prices: PriceView, sun_until: datetime | None = None
 ) -> float | None:
     """An on/off load whose run time today is still short before its ``latest_end``: the
-    share of its power it may import when staged (None: not short). What the sun does not
+    share of its power it may import when staged (a start, which commits its min_on,
+    the square of it: :func:`~.staging.start_verdict`; None: not short). What the sun does not
     give it will be bought at its latest start, in peak hours: importing part of it now,
     during a cloud, costs no more, only the sun a later hour might have given. So the
     share is the part of the time the sun can still give it that its run left needs

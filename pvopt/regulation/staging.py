@@ -13,7 +13,8 @@ in 20 s if it lasts``), whatever freed the power: the sun, a heater reaching tem
 a thermostat cut (a cut's power, no passing sun, is not asked for that history). Any
 other surplus, marginal or cloud-broken, waits as before: the averaged budget exceeds
 its power plus ``start_margin`` for ``start_delay``, and recent shadows would not have
-left more than ``start_max_import`` of its power uncovered. It stops when the averaged
+left more than ``start_max_import`` of its power uncovered (a load short of run time:
+the square of the share it may import, :func:`start_verdict`). It stops when the averaged
 budget falls below its power for ``stop_delay`` or once it imports more than
 ``stop_max_import`` of its power; min on / min off hold. The budget is averaged
 (exponentially, over ``start_delay`` while off and ``stop_delay`` while on): a passing
@@ -187,7 +188,11 @@ def start_verdict(
     ``freed``: a dimmer was found drawing nothing lately. Such a clear surplus is
     evidence enough, unless a shadow fell on the budget within FAST_START_CLEAR_S (a
     power freed by a thermostat cut is no passing sun: no such history asked). How long it has been
-    off, or averaged, is looked at only when the surplus would start it."""
+    off, or averaged, is looked at only when the surplus would start it. ``import_share``:
+    what a load short of run time may import of its power (:func:`~.rules.run_short`);
+    a start, which commits its min_on, allows the square of it (a share of 44 % lets it
+    start importing 19 %, and stay on importing 44 %): the choosier the more slack its
+    run still has, as choosy as staying on once it has none."""
     power = state.onoff_power_w
     shadowed = ""  # a clear surplus held back by a recent shadow, for the reason
     if covered is not None and not freed:
@@ -203,12 +208,12 @@ def start_verdict(
             reason=f"off: surplus {budget_w / 1000:.1f} kW steady, starts in "
             f"{FAST_START_S - covered:.0f} s if it lasts",
         )
-    covers = 1.0 - import_share  # a load short of run time may import that share
+    covers = 1.0 - import_share * import_share  # a start commits min_on: see above
     needed = (power + reg.start_margin_w) * covers
     if not fast and (average_w < needed or budget_w < power * covers):
         return steady or short_of(average_w, needed)
     shortfall_w = state.budget.shortfall_avg_w
-    if not fast and shortfall_w > max(reg.start_max_import, import_share) * power:
+    if not fast and shortfall_w > max(reg.start_max_import, 1.0 - covers) * power:
         return steady or Verdict(
             switch=False, reason=f"off: surplus unsteady, would import {shortfall_w / power:.0%}"
         )

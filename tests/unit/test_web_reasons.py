@@ -271,12 +271,13 @@ def test_every_reason_the_regulation_writes_has_its_french() -> None:
     missed = [s.example for s in reasons.SHAPES if s.example not in reached]
     # the runs reach every shape but these (their own unit tests do: test_tariff_decisions
     # for the note, test_grid_target for the target (the runs keep only the loads'
-    # reasons), test_regulation_core for the jump at the cap; their words are checked
-    # above by their examples)
+    # reasons), test_regulation_core for a shadow's wait and the jump at the cap; their
+    # words are checked above by their examples)
     assert missed == [
         "no morning top-up: sun expected 9.6 kWh",
         "target 0 W: the sun left today (1.6 kWh) cannot fill water_heater, its heat is worth "
         "the import",
+        "off: shadow 40 s ago, starts in 3 min if surplus lasts",
         "at its cap, export up 2100 W: is it drawing?",
     ]
     print(f"\n{len(said)} distinct reason parts, {len(reached)} shapes, all in French")
