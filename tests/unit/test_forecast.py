@@ -9,6 +9,7 @@ from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 import pytest
+from daemons import Published
 
 from pvopt.config import Settings
 from pvopt.daemons.power_regulation import RegulationDaemon
@@ -249,20 +250,10 @@ SITE = parse_site_config(
 )
 
 
-class _Out:
-    def __init__(self) -> None:
-        self.messages: list[tuple[str, str]] = []
-        self.connected = True
-
-    def publish(self, topic: str, payload: str, qos: int = 0, retain: bool = False) -> bool:
-        self.messages.append((topic, payload))
-        return True
-
-
 def test_the_regulation_keeps_a_valid_forecast_and_shows_it_in_its_status(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    out = _Out()
+    out = Published()
     daemon = RegulationDaemon(SITE, Settings(state_dir=tmp_path), cast(Any, out), None, True)
     handler = daemon.subscriptions()["regulation/forecast"]
     now = datetime.now(UTC)

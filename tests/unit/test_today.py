@@ -4,7 +4,6 @@ local day, on a fake clock."""
 
 from __future__ import annotations
 
-import json
 import threading
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -12,6 +11,7 @@ from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 import pytest
+from daemons import Published
 from houses import dimmer
 
 from pvopt import topics
@@ -243,25 +243,18 @@ def test_the_status_block_names_every_counter() -> None:
 # -- in pvopt regulate ------------------------------------------------------------------------
 
 
-class _Out:
+class _Out(Published):
     """The daemon's MQTT client and Influx writer, recording."""
 
     def __init__(self) -> None:
-        self.messages: list[tuple[str, str]] = []
+        super().__init__()
         self.points: list[Point] = []
-        self.connected = True
-
-    def publish(self, topic: str, payload: str, qos: int = 0, retain: bool = False) -> bool:
-        self.messages.append((topic, payload))
-        return True
 
     def write(self, point: Point) -> None:
         self.points.append(point)
 
     def status(self) -> dict[str, Any]:
-        found: dict[str, Any] = json.loads(
-            [p for t, p in self.messages if t == topics.DECISION][-1]
-        )
+        found: dict[str, Any] = self.last(topics.DECISION)
         return found
 
 
