@@ -208,12 +208,13 @@ def start_verdict(
             reason=f"off: surplus {budget_w / 1000:.1f} kW steady, starts in "
             f"{FAST_START_S - covered:.0f} s if it lasts",
         )
-    covers = 1.0 - import_share * import_share  # a start commits min_on: see above
+    start_share = import_share * import_share  # a start commits min_on: see above
+    covers = 1.0 - start_share
     needed = (power + reg.start_margin_w) * covers
     if not fast and (average_w < needed or budget_w < power * covers):
         return steady or short_of(average_w, needed)
     shortfall_w = state.budget.shortfall_avg_w
-    if not fast and shortfall_w > max(reg.start_max_import, 1.0 - covers) * power:
+    if not fast and shortfall_w > max(reg.start_max_import, start_share) * power:
         return steady or Verdict(
             switch=False, reason=f"off: surplus unsteady, would import {shortfall_w / power:.0%}"
         )
