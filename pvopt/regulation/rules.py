@@ -4,7 +4,9 @@ evaluation, and the caps of the dimmers left to the trim loop.
 In order, the first rule that applies wins: manual OFF; ``temp_max`` (whatever the mode);
 manual ON; a forced run; off-peak grid heating below ``temp_min`` (up to ``temp_eco``;
 in the window's last hour from below ``temp_eco`` too, unless the forecast expects the
-sun to heat the tank, :func:`morning_top_up`);
+sun to heat the tank, :func:`morning_top_up`; once the tank's rate is learnt, from the
+latest start that still reaches the target by the window's end, :func:`heat_start`,
+unless the sun is expected to fill the tank, :func:`sun_fills`);
 the off-peak completion of a ``min_energy`` shortfall; an on/off load's
 ``daily_run_time`` need; ``min_energy`` done; a thermostat cut. A dimmer no rule fixes
 is regulated up to its cap, and gives way to lower-priority on/off loads once its need
@@ -486,29 +488,96 @@ def top_up_note(
     return f"no morning top-up: sun expected {sunny_wh / 1000:.1f} kWh"
 
 
+#: Off-peak grid heating starts as late as still reaches its target by the window's end
+#: (:func:`heat_start`): the heat's time at the learnt rate, this much longer ...
+LATE_FACTOR = 1.3
+#: ... and this much earlier again (a draw meanwhile, a slower run than the last one).
+LATE_PAD = timedelta(minutes=20)
+
+
+def heat_start(
+    rate_k_per_wh: float | None, ends: datetime, celsius: float, target_c: float, heater_w: float
+) -> datetime | None:
+    """The latest start of off-peak grid heating from ``celsius`` that still reaches
+    ``target_c`` by ``ends`` (the window's end), at the rise per Wh the tank showed in its
+    last run of grid heating (:func:`learn_heat_rate`), :data:`LATE_FACTOR` and
+    :data:`LATE_PAD` to spare. Heat bought late loses less before the morning's draws
+    (~60 W at 60 °C, 1.5 W/K in the simulator: 0.15 kWh a night for a 4 kWh top-up
+    bought at 22:00 rather than 04:00) and leaves the window's first hours to what else
+    may come (the sun of an afternoon window, a reload). None, no rate learnt yet (the
+    first run of the first night, a restart): now."""
+    if rate_k_per_wh is None or rate_k_per_wh <= 0 or heater_w <= 0:
+        return None
+    heat_s = (target_c - celsius) / rate_k_per_wh / heater_w * 3600.0
+    return ends - timedelta(seconds=heat_s * LATE_FACTOR) - LATE_PAD
+
+
+def sun_fills(
+    rate_k_per_wh: float | None,
+    t: Thresholds,
+    target_c: float,
+    sun_wh: float | None,
+    margin_k: float | None,
+) -> bool:
+    """Does the PV forecast expect the coming day's sun (``sun_wh``) to fill the tank
+    from its off-peak target up to ``temp_max``, and to make up what the morning's draws
+    take (``margin_k``, :func:`morning_margin_k`)? Counted as the dear day's room is
+    (:data:`HEAT_SUN_SHARE` of it), in kelvins at the learnt rate. Then the heat the night
+    buys only has to carry the morning: what it loses overnight the sun brings back for
+    nothing, so it is bought at once (bought late it would be more, kept warmer for the
+    sun to find the tank fuller); else the tank keeps all of it, and it is put off
+    (:func:`heat_start`). No forecast or no rate: no."""
+    if sun_wh is None or rate_k_per_wh is None:
+        return False
+    room_k = t.max_c - target_c + (margin_k or 0.0)
+    return sun_wh * HEAT_SUN_SHARE * rate_k_per_wh >= room_k
+
+
+@dataclass(frozen=True, slots=True)
+class PutOff:
+    """Off-peak grid heating put off to its :func:`heat_start`: the heater is left to the
+    regulation (the sun of an afternoon window) until then, and its reason says so."""
+
+    note: str
+
+
 def grid_heating(
     state: LoadState,
+    calendar: Calendar,
+    now: datetime,
     prices: PriceView,
     celsius: float | None,
     t: Thresholds | None,
     sun_wh: float | None,
-) -> Fixed | None:
+) -> Fixed | PutOff | None:
     """Off-peak grid heating of a water heater at full power up to its
-    :func:`heat_target`; None: none now."""
+    :func:`heat_target`, from the latest start that still reaches it by the window's end
+    (:func:`heat_start`; once begun, on to the target), unless the sun is expected to
+    fill the tank (:func:`sun_fills`); None: none now."""
     if celsius is None or t is None:
         return None
+    tank = state.tank
     margin_k = morning_margin_k(state)
-    target = heat_target(state.tank, prices, t, sun_wh, state.full_power_w, margin_k)
+    target = heat_target(tank, prices, t, sun_wh, state.full_power_w, margin_k)
     if target is None or celsius >= target.celsius:
         return None
     sun = "" if target.sun_wh is None else f", sun expected: {target.sun_wh / 1000:.1f} kWh"
     if target.room_wh is not None:
         sun = f", room for {target.room_wh / 1000:.1f} kWh of sun"
-    morning = " for the morning's draws" if state.tank.top_up and prices.dear_from is None else ""
-    return Fixed(
-        power_w=state.full_power_w,
-        reason=f"{target.why} {celsius:.1f} °C, up to {target.celsius:g} °C{morning}{sun}",
-    )
+    morning = " for the morning's draws" if tank.top_up and prices.dear_from is None else ""
+    heating = f"{target.why} {celsius:.1f} °C, up to {target.celsius:g} °C{morning}"
+    ends = prices.offpeak_until
+    k_per_wh = tank.rate.k_per_wh
+    if (
+        ends is not None
+        and tank.heating_for != ends
+        and not sun_fills(k_per_wh, t, target.celsius, sun_wh, margin_k)
+    ):
+        start = heat_start(k_per_wh, ends, celsius, target.celsius, state.full_power_w)
+        if start is not None and now < start:
+            return PutOff(note=f"{heating}, starts {start.astimezone(calendar.tz):%H:%M}{sun}")
+    tank.heating_for = ends  # begun: on to the target, whatever comes
+    return Fixed(power_w=state.full_power_w, reason=f"{heating}{sun}")
 
 
 def automatic(
@@ -519,17 +588,20 @@ def automatic(
     celsius: float | None,
     t: Thresholds | None,
     sun_wh: float | None,
-) -> Fixed | None:
-    """The rules of a dimmer in AUTO (below ``temp_max``); None: left to the regulation.
-    (An on/off load's only rule in AUTO is its run-time need, :func:`run_need`.)"""
+) -> Fixed | PutOff | None:
+    """The rules of a dimmer in AUTO (below ``temp_max``); None or :class:`PutOff`: left
+    to the regulation. (An on/off load's only rule in AUTO is its run-time need,
+    :func:`run_need`.)"""
     tank = state.tank
     offpeak = prices.offpeak
+    put_off = None
     if offpeak and celsius is not None and t is not None:
         morning_top_up(tank, prices, now, celsius, t, sun_heats(sun_wh, state.full_power_w))
-    if offpeak and (heating := grid_heating(state, prices, celsius, t, sun_wh)) is not None:
-        if celsius is not None:
+        heating = grid_heating(state, calendar, now, prices, celsius, t, sun_wh)
+        if isinstance(heating, Fixed):
             learn_heat_rate(tank, celsius, now, heating.power_w)
-        return heating
+            return heating
+        put_off = heating
     target = state.min_energy_wh
     if (
         target is not None
@@ -545,7 +617,7 @@ def automatic(
     until = state.cut.until
     if until is not None and now < until:
         return Fixed(power_w=0.0, reason="full: thermostat cut")
-    return None
+    return put_off
 
 
 def full(state: LoadState, celsius: float, t: Thresholds) -> Fixed:
@@ -567,8 +639,9 @@ def rule(
     prices: PriceView,
     sun_wh: float | None = None,
     run: RunTime | None = None,
-) -> Fixed | None:
-    """The first rule that fixes this load now (see the module docstring), or None.
+) -> Fixed | PutOff | None:
+    """The first rule that fixes this load now (see the module docstring), or None (or
+    off-peak heating put off: :class:`PutOff`, left to the regulation as None is).
     ``run``: an on/off load's run-time state, when the caller worked it out already."""
     control = state.manual
     if control.forced_until is not None:
@@ -730,7 +803,7 @@ def plan(
             or state.cut.until is not None
             else None
         )
-        if ruling is not None:
+        if isinstance(ruling, Fixed):
             fixed[state.name] = ruling.power_w
             reasons[state.name] = ruling.reason
             if ruling.bought:
@@ -745,6 +818,8 @@ def plan(
             if t is not None and state.tank.solar_full:
                 topping.add(state.name)
                 reasons[state.name] = f"full: surplus left only, re-arms below {t.sol_min_c:g} °C"
+            elif ruling is not None:
+                notes[state.name] = ruling.note
             elif note := top_up_note(state, prices, now, ahead_wh):
                 notes[state.name] = note
         elif run is not None:

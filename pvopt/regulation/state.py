@@ -139,6 +139,9 @@ class TankState:
     morning: MorningWatch = field(default_factory=MorningWatch)
     full: FullWords = field(default_factory=FullWords)  # the words of its "full" rulings
     rate: HeatRate = field(default_factory=HeatRate)  # K per Wh of grid heating
+    #: the end of the off-peak window whose grid heating has begun (rules.grid_heating):
+    #: it goes on to its target, no longer put off
+    heating_for: datetime | None = None
 
 
 @dataclass(slots=True)

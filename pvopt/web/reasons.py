@@ -146,18 +146,23 @@ SHAPES: tuple[Shape, ...] = (
     ),
     _shape(
         rf"heating off-peak: (?P<why>.+?), (?P<celsius>{_NUM}) °C, up to (?P<target_c>{_NUM}) °C"
+        rf"(?:, starts (?P<clock>{_CLOCK}))?"
         rf"(?:, sun expected: (?P<kwh>{_NUM}) kWh)?"
         rf"(?:, room for (?P<room_kwh>{_NUM}) kWh of sun)?",
         "chauffe en heures creuses : {why}, {celsius}\u00a0°C, jusqu'à {target_c}\u00a0°C"
-        "[, soleil attendu : {kwh}\u00a0kWh][, place pour {room_kwh}\u00a0kWh de soleil]",
-        "heating off-peak: red day from 06:00, 44.2 °C, up to 53.2 °C, room for 1.8 kWh of sun",
+        "[, à partir de {clock}][, soleil attendu : {kwh}\u00a0kWh]"
+        "[, place pour {room_kwh}\u00a0kWh de soleil]",
+        "heating off-peak: red day from 06:00, 44.2 °C, up to 53.2 °C, starts 03:40, "
+        "room for 1.8 kWh of sun",
     ),
     _shape(
         rf"off-peak heating: (?P<celsius>{_NUM}) °C, up to (?P<target_c>{_NUM}) °C"
-        rf"(?P<morning> for the morning's draws)?(?:, sun expected: (?P<kwh>{_NUM}) kWh)?",
+        rf"(?P<morning> for the morning's draws)?(?:, starts (?P<clock>{_CLOCK}))?"
+        rf"(?:, sun expected: (?P<kwh>{_NUM}) kWh)?",
         "chauffe en heures creuses : {celsius}\u00a0°C, jusqu'à {target_c}\u00a0°C"
-        "[{morning} pour les puisages du matin][, soleil attendu : {kwh}\u00a0kWh]",
-        "off-peak heating: 44.2 °C, up to 50 °C for the morning's draws",
+        "[{morning} pour les puisages du matin][, à partir de {clock}]"
+        "[, soleil attendu : {kwh}\u00a0kWh]",
+        "off-peak heating: 44.2 °C, up to 50 °C, starts 04:43",
     ),
     _shape(
         rf"no morning top-up: sun expected (?P<kwh>{_NUM}) kWh",

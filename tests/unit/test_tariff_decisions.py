@@ -22,6 +22,7 @@ from pvopt.equipment.model import (
     SiteConfig,
     TariffConfig,
     TempDrivenVariablePowerConfig,
+    TimeWindow,
 )
 from pvopt.forecast import PvForecast, Slot
 from pvopt.regulation.calendar import Calendar
@@ -346,6 +347,58 @@ def test_an_ordinary_night_heats_from_temp_min_to_temp_eco_only() -> None:
     assert not any(row[2] > 0 for row in house.log)  # the pump waits for the day
 
 
+def test_once_it_knows_how_fast_the_tank_warms_a_night_heats_as_late_as_still_reaches_it() -> None:
+    """The first night heats at 22:00: no rate is known yet, and its first 10 min teach
+    it (1.5 K in 400 Wh, the tank cooling 1 K an hour: 6.7 min a K at full power). The
+    next night the tank, at 44 °C again, is put off to the latest start that still
+    reaches temp_eco by 06:00 with 30 % and 20 min to spare: at 22:00, 6.5 K, 04:43; as
+    it cools, earlier (6.7 min × 1.3 × (6.5 + x / 60) + 20 min = 480 − x min after
+    22:00: x ≈ 353, 03:53). Once begun it heats on to temp_eco in one run, though its
+    latest start moves later as it warms."""
+    house = Night(celsius=44.0)
+    first, second, third = date(2026, 1, 12), date(2026, 1, 13), date(2026, 1, 14)
+    house.run(at(first, 21, 30), at(second, 6))
+    assert next(row for row in house.log if row[1] > 0)[0] == at(first, 22)
+    house.celsius, house.warmest_c, house.log = 44.0, 44.0, []
+    house.run(at(second, 21, 30), at(third, 6, 30))
+    heated = [row for row in house.log if row[1] > 0]
+    assert at(third, 3, 52) <= heated[0][0] <= at(third, 3, 54)
+    assert heated[0][3].startswith("off-peak heating: 37.6 °C, up to 50 °C")
+    put_off = next(row for row in house.log if row[0] == at(second, 22))
+    assert put_off[1] == 0
+    assert put_off[3] == "off: no surplus; off-peak heating: 43.5 °C, up to 50 °C, starts 04:43"
+    # one run to temp_eco, 44 min before 06:00 (then held there for the morning's draws)
+    run_end = next(row for row in house.log if row[0] > heated[0][0] and row[1] == 0)
+    assert run_end[0] == at(third, 5, 16)
+    assert 50.0 <= house.warmest_c < 51.0
+
+
+def test_heating_put_off_in_an_afternoon_window_leaves_the_heater_to_the_sun() -> None:
+    """An afternoon off-peak window (12:00-16:00), 1.5 kW exported with the heater off:
+    the tank below temp_min is put off to 14:53:12 (6 K at 1 K per 240 Wh: 36 min,
+    × 1.3, + 20 min before 16:00); meanwhile the heater takes the export, as any regulated
+    dimmer, and then the grid gives the rest of its power."""
+    tariff = TariffConfig(contract=Contract.HPHC, offpeak=(TimeWindow(time(12), time(16)),))
+    regulator = Regulator(SiteConfig(equipment=(HEATER,), regulation=HC, tariff=tariff), PARIS)
+    heater = regulator.load("water_heater")
+    assert heater is not None
+    heater.tank.rate.k_per_wh = 1 / 240  # learnt on an earlier day
+    day = date(2026, 5, 12)
+
+    def heater_at(now: datetime) -> tuple[float, str]:
+        regulator.set_temperature("0", 44.0, now)
+        grid_w = round(400 + heater.power_w - 1900)
+        sample = MeterSample(now, max(grid_w, 0), max(-grid_w, 0))
+        out = regulator.evaluate(sample, now).outputs[0]
+        return out.power_w, out.reason
+
+    for second in range(0, 60, 2):
+        power_w, reason = heater_at(at(day, 12, 0, second))
+    assert 1400 < power_w < 1600, reason
+    assert reason.endswith("; off-peak heating: 44.0 °C, up to 50 °C, starts 14:53")
+    assert heater_at(at(day, 14, 53, 14)) == (2400, "off-peak heating: 44.0 °C, up to 50 °C")
+
+
 def test_the_last_hour_of_the_night_heats_a_tank_below_temp_eco_for_the_morning() -> None:
     """Above temp_min the night does not heat, until its last hour: then a tank below
     temp_eco is heated to it and kept there until the night ends (a tank a tenth of a
@@ -415,6 +468,37 @@ def test_the_morning_top_up_is_left_to_the_sun_a_forecast_expects(
     regulator.set_temperature("0", 46.0, now)
     out = regulator.evaluate(MeterSample(now, 400, 0, said(now)), now).outputs[0]
     assert (out.power_w > 0, out.reason) == (heats, reason)
+
+
+@pytest.mark.parametrize(
+    ("peak_w", "first_heat"),
+    [
+        # 6 kW peak: 38.2 kWh expected, 0.4 of it is 57 K at 1.5 K per 400 Wh, more than
+        # the 10 K from temp_eco to temp_max: the sun fills the tank, heated at once
+        (6000.0, (21, 22, 0)),
+        # 600 W peak: 3.8 kWh, 5.7 K: the tank keeps the night's heat, put off
+        (600.0, (22, 3, 53)),
+    ],
+)
+def test_a_night_followed_by_sun_that_fills_the_tank_is_not_put_off(
+    peak_w: float, first_heat: tuple[int, int, int]
+) -> None:
+    """When the forecast expects the coming day's sun to fill the tank, the night's heat
+    only has to carry the morning's draws: what the tank loses of it overnight is heat
+    the sun brings back for nothing, and bought late it would be more. So that night
+    heats at once, as before its rate was known; a night followed by less sun is put off
+    (as in the test above: 03:53)."""
+    house = Night(celsius=44.0)
+    heater = house.regulator.load("water_heater")
+    assert heater is not None
+    heater.tank.rate.k_per_wh = 1.5 / 400  # learnt on an earlier night
+    day, hour, minute = first_heat
+    house.regulator.set_forecast(
+        sunny(date(2026, 4, 22), peak_w, at(date(2026, 4, 21), 18)), 24 * 3600.0
+    )
+    house.run(at(date(2026, 4, 21), 21, 30), at(date(2026, 4, 22), 6))
+    heated = [row for row in house.log if row[1] > 0]
+    assert heated[0][0] == at(date(2026, 4, day), hour, minute)
 
 
 def test_within_a_night_a_new_forecast_counts_at_once_and_a_stale_one_stops_counting() -> None:

@@ -79,6 +79,11 @@ def test_each_shape_matches_its_own_example_first_and_says_it_in_french(
             "pour les puisages du matin",
         ),
         (
+            "off: no surplus; off-peak heating: 43.5 °C, up to 50 °C, starts 04:43",
+            "arrêt : pas de surplus; chauffe en heures creuses : 43,5\u00a0°C, "
+            "jusqu'à 50\u00a0°C, à partir de 04:43",
+        ),
+        (
             "off-peak heating: 46.0 °C, up to 48 °C, sun expected: 38.2 kWh",
             "chauffe en heures creuses : 46,0\u00a0°C, jusqu'à 48\u00a0°C, "
             "soleil attendu : 38,2\u00a0kWh",
